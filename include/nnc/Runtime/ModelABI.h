@@ -1,0 +1,117 @@
+/*===- ModelABI.h - The contract between generated code and the runtime ---===*
+ *
+ * A compiled model is an object file that defines one `nnc_model` (below)
+ * under the symbol `nnc_model_desc`; the runtime library (linked into every
+ * executable, and into `nnc` itself for `nnc run`) reads it and does the
+ * rest: command line, data loading, parameter initialization, the epoch
+ * loop, tensor files.
+ *
+ * Every tensor the generated code reads or writes is a *slot*: a buffer the
+ * runtime allocates once (64-byte aligned, dense, row-major) from the slot's
+ * dtype and shape. Each entry point takes the array of all slot pointers, in
+ * slot order, and touches only the slots its role says:
+ *
+ *   entry         reads                         writes
+ *   train_step    param state hyper input target param state loss metric
+ *   eval_step     param input target            loss metric
+ *   predict       param input                   output
+ *   grad          param input target            loss grad
+ *
+ * Plain C so that the generated code's side is simple to emit with LLVM.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef NNC_RUNTIME_MODELABI_H
+#define NNC_RUNTIME_MODELABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NNC_ABI_VERSION 1
+
+enum nnc_dtype { NNC_F32 = 0, NNC_I32 = 1 };
+
+enum nnc_slot_role {
+  NNC_SLOT_PARAM = 0,  /* trainable; initialized by `init` (see nnc_init) */
+  NNC_SLOT_STATE = 1,  /* optimizer state; zero-initialized, saved with W */
+  NNC_SLOT_HYPER = 2,  /* scalar hyperparameter set by the runtime ("lr") */
+  NNC_SLOT_INPUT = 3,  /* one batch of inputs (first dim = batch) */
+  NNC_SLOT_TARGET = 4, /* one batch of targets */
+  NNC_SLOT_OUTPUT = 5, /* `output` values */
+  NNC_SLOT_LOSS = 6,   /* the scalar loss */
+  NNC_SLOT_METRIC = 7, /* `metric` scalars */
+  NNC_SLOT_GRAD = 8,   /* d loss / d param, named "grad.NAME" */
+  NNC_SLOT_TEMP = 9    /* scratch the generated code needs (arena) */
+};
+
+/* How a param gets its first value (mirrors nnc::InitSpec). */
+enum nnc_init_kind {
+  NNC_INIT_ZEROS = 0,
+  NNC_INIT_ONES = 1,
+  NNC_INIT_CONST = 2,   /* a */
+  NNC_INIT_UNIFORM = 3, /* U(a, b) */
+  NNC_INIT_NORMAL = 4,  /* N(mean a, std b) */
+  NNC_INIT_GLOROT_UNIFORM = 5,
+  NNC_INIT_HE_NORMAL = 6,
+  NNC_INIT_LITERAL = 7 /* `literal` holds numel floats/ints */
+};
+
+typedef struct nnc_slot {
+  const char *name; /* "W1", "h1.W", "x", "grad.W1", "loss", "lr" */
+  int32_t role;     /* enum nnc_slot_role */
+  int32_t dtype;    /* enum nnc_dtype */
+  int32_t rank;
+  const int64_t *dims;
+  /* Params only. */
+  int32_t init_kind; /* enum nnc_init_kind */
+  double init_a, init_b;
+  const void *literal;
+} nnc_slot;
+
+/* `data = ...` / `test = ...` of the train block. */
+typedef struct nnc_data_spec {
+  int32_t kind; /* 0 none, 1 idx, 2 csv */
+  const char *images, *labels; /* idx; absolute or relative to the cwd */
+  double scale;
+  const char *path; /* csv */
+  int32_t num_input_cols, num_target_cols;
+  const int64_t *input_cols, *target_cols;
+  int32_t header;
+} nnc_data_spec;
+
+typedef struct nnc_train_spec {
+  int32_t present; /* 0: the model has no train block */
+  nnc_data_spec data, test;
+  int32_t optimizer; /* 0 sgd, 1 adam */
+  double lr, momentum, weight_decay, beta1, beta2, eps;
+  int64_t epochs;
+  int32_t shuffle;
+  uint64_t seed;
+} nnc_train_spec;
+
+typedef void (*nnc_entry)(void **slots);
+
+typedef struct nnc_model {
+  int32_t abi_version; /* NNC_ABI_VERSION */
+  const char *name;
+  int64_t batch; /* the batch dimension */
+  int32_t num_slots;
+  const nnc_slot *slots;
+  nnc_train_spec train;
+  nnc_entry train_step; /* null when the model has no loss */
+  nnc_entry eval_step;  /* null when the model has no loss */
+  nnc_entry predict;
+  nnc_entry grad; /* null when the model has no loss */
+} nnc_model;
+
+/* The runtime's entry: parses argv (SPEC §3) and runs the command. The
+ * executable's main() is `return nnc_main(&nnc_model_desc, argc, argv);`. */
+int nnc_main(const nnc_model *model, int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,252 @@
+//===- nnc.cpp - The nnc compiler driver ----------------------------------===//
+//
+// A thin driver: parse the command line, read the file, run the stages in
+// order and stop at the one `--emit` asks for. Every stage lives in a
+// library; this file only wires them together and turns failures into exit
+// status 1.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Graph/Printer.h"
+#include "nnc/Parse/Parser.h"
+#include "nnc/Sema/Sema.h"
+#include "nnc/Support/Diagnostics.h"
+
+#include <boost/program_options.hpp>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/ToolOutputFile.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+using namespace nnc;
+
+namespace {
+
+constexpr const char *Version = "0.1.0";
+
+/// Everything the command line says.
+struct Options {
+  std::string Input;
+  std::string Emit;  ///< Empty: compile to an executable.
+  std::string Format = "text";
+  std::string Output;
+  unsigned OptLevel = 2;
+  std::string Passes;
+  std::string TargetCpu;
+  bool SplitInputFile = false;
+  bool Run = false;
+  std::vector<std::string> RunArgs; ///< After `--` in `nnc run`.
+};
+
+const char *Usage = "usage: nnc FILE.nn [options]\n"
+                    "       nnc run FILE.nn [-- ARGS]\n";
+
+/// Stages `--emit` accepts, in pipeline order.
+const std::vector<std::string> EmitStages = {"tokens", "ast",  "graph",
+                                             "grad",   "opt",  "llvm",
+                                             "asm",    "obj"};
+
+bool isGraphStage(llvm::StringRef S) {
+  return S == "graph" || S == "grad" || S == "opt";
+}
+
+/// Parses argv. Returns nullopt after printing help/version (exit 0) or an
+/// error (exit 1); `ExitCode` says which.
+std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
+  Options Opts;
+  std::vector<std::string> Args(Argv + 1, Argv + Argc);
+  if (!Args.empty() && Args[0] == "run") {
+    Opts.Run = true;
+    Args.erase(Args.begin());
+  }
+  // Everything after `--` belongs to the program `nnc run` starts.
+  if (auto It = std::find(Args.begin(), Args.end(), "--"); It != Args.end()) {
+    Opts.RunArgs.assign(It + 1, Args.end());
+    Args.erase(It, Args.end());
+  }
+
+  po::options_description Visible("options");
+  // clang-format off
+  Visible.add_options()
+    ("help,h", "print this help and exit")
+    ("version", "print the version and exit")
+    ("emit", po::value(&Opts.Emit)->value_name("STAGE"),
+     "print one stage: tokens, ast, graph, grad, opt, llvm, asm, obj")
+    ("format", po::value(&Opts.Format)->value_name("text|dot"),
+     "graph dumps as text (default) or Graphviz DOT")
+    ("output,o", po::value(&Opts.Output)->value_name("OUT"),
+     "write the result to OUT (an executable unless --emit is given)")
+    ("opt-level,O", po::value(&Opts.OptLevel)->value_name("N"),
+     "optimization level 0-3 (default 2); -O0 runs no graph pass")
+    ("passes", po::value(&Opts.Passes)->value_name("a,b,c"),
+     "run exactly these graph passes, in order")
+    ("target-cpu", po::value(&Opts.TargetCpu)->value_name("NAME"),
+     "CPU to generate code for (default: the host)")
+    ("split-input-file",
+     "treat '# -----' lines as separators between independent inputs");
+  // clang-format on
+  po::options_description Hidden;
+  Hidden.add_options()("input", po::value(&Opts.Input));
+  po::options_description All;
+  All.add(Visible).add(Hidden);
+  po::positional_options_description Positional;
+  Positional.add("input", 1);
+
+  po::variables_map VM;
+  try {
+    po::store(po::command_line_parser(Args)
+                  .options(All)
+                  .positional(Positional)
+                  .style(po::command_line_style::default_style |
+                         po::command_line_style::allow_long_disguise)
+                  .run(),
+              VM);
+    po::notify(VM);
+  } catch (const po::error &E) {
+    llvm::errs() << "nnc: error: " << E.what() << "\n" << Usage;
+    ExitCode = 1;
+    return std::nullopt;
+  }
+  if (VM.count("help")) {
+    std::cout << "nnc - a neural-network compiler\n\n" << Usage << "\n"
+              << Visible << "\n";
+    ExitCode = 0;
+    return std::nullopt;
+  }
+  if (VM.count("version")) {
+    std::cout << "nnc version " << Version << " (LLVM 19)\n";
+    ExitCode = 0;
+    return std::nullopt;
+  }
+  Opts.SplitInputFile = VM.count("split-input-file");
+  auto Fail = [&](const std::string &Msg) -> std::optional<Options> {
+    llvm::errs() << "nnc: error: " << Msg << "\n";
+    ExitCode = 1;
+    return std::nullopt;
+  };
+  if (Opts.Input.empty())
+    return Fail(std::string("no input file\n") + Usage);
+  if (!Opts.Emit.empty() &&
+      std::find(EmitStages.begin(), EmitStages.end(), Opts.Emit) ==
+          EmitStages.end())
+    return Fail("unknown stage '" + Opts.Emit +
+                "' for --emit (expected tokens, ast, graph, grad, opt, llvm, "
+                "asm or obj)");
+  if (Opts.Format != "text" && Opts.Format != "dot")
+    return Fail("unknown format '" + Opts.Format +
+                "' (expected text or dot)");
+  if (Opts.Format == "dot" && !isGraphStage(Opts.Emit))
+    return Fail("--format=dot applies to --emit=graph, grad or opt");
+  if (Opts.OptLevel > 3)
+    return Fail("optimization level must be 0, 1, 2 or 3");
+  return Opts;
+}
+
+/// Splits `Text` at lines that are exactly "# -----" (MLIR's
+/// --split-input-file). Each chunk is padded with the newlines before it so
+/// that diagnostics keep the line numbers of the original file.
+std::vector<std::string> splitInput(llvm::StringRef Text) {
+  std::vector<std::string> Chunks;
+  std::string Current;
+  unsigned LinesBefore = 0, Line = 0;
+  while (!Text.empty()) {
+    auto [L, Rest] = Text.split('\n');
+    bool HasNewline = Text.size() > L.size();
+    Text = Rest;
+    ++Line;
+    if (L.rtrim() == "# -----") {
+      Chunks.push_back(std::string(LinesBefore, '\n') + Current);
+      Current.clear();
+      LinesBefore = Line;
+      continue;
+    }
+    Current += L;
+    if (HasNewline)
+      Current += '\n';
+  }
+  Chunks.push_back(std::string(LinesBefore, '\n') + Current);
+  return Chunks;
+}
+
+/// Runs the pipeline on one buffer up to the requested stage. Returns
+/// false if any error was reported.
+bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
+                   llvm::raw_ostream &OS) {
+  if (Opts.Emit == "tokens") {
+    printTokens(Diags, BufferId, OS);
+    return !Diags.hadErrors();
+  }
+  std::unique_ptr<ast::File> File = parseFile(Diags, BufferId);
+  if (Diags.hadErrors())
+    return false;
+  if (Opts.Emit == "ast") {
+    printAST(*File, OS);
+    return true;
+  }
+  std::string BaseDir = llvm::sys::path::parent_path(Opts.Input).str();
+  std::unique_ptr<Module> M = analyze(*File, Diags, BaseDir);
+  if (!M || Diags.hadErrors())
+    return false;
+  if (Opts.Emit == "graph") {
+    for (const auto &G : M->Models) {
+      if (Opts.Format == "dot")
+        printGraphDot(*G, OS);
+      else
+        printGraph(*G, OS);
+    }
+    return true;
+  }
+  Diags.error("--emit=" + Opts.Emit + " is not implemented yet");
+  return false;
+}
+
+} // namespace
+
+int main(int Argc, char **Argv) {
+  int ExitCode = 0;
+  std::optional<Options> Opts = parseCommandLine(Argc, Argv, ExitCode);
+  if (!Opts)
+    return ExitCode;
+
+  DiagEngine Diags;
+  auto BufferOrErr = llvm::MemoryBuffer::getFileOrSTDIN(
+      Opts->Input, /*IsText=*/false, /*RequiresNullTerminator=*/true);
+  if (std::error_code EC = BufferOrErr.getError()) {
+    llvm::errs() << "nnc: error: cannot read '" << Opts->Input
+                 << "': " << EC.message() << "\n";
+    return 1;
+  }
+
+  std::string OutPath = Opts->Output.empty() ? "-" : Opts->Output;
+  std::error_code EC;
+  llvm::ToolOutputFile Out(OutPath, EC, llvm::sys::fs::OF_None);
+  if (EC) {
+    llvm::errs() << "nnc: error: cannot open '" << OutPath
+                 << "' for writing: " << EC.message() << "\n";
+    return 1;
+  }
+
+  bool Ok = true;
+  if (Opts->SplitInputFile) {
+    for (const std::string &Chunk : splitInput((*BufferOrErr)->getBuffer())) {
+      DiagEngine ChunkDiags;
+      unsigned Id = ChunkDiags.addBuffer(
+          llvm::MemoryBuffer::getMemBufferCopy(Chunk, Opts->Input));
+      Ok &= compileBuffer(*Opts, ChunkDiags, Id, Out.os());
+      Out.os() << "// -----\n";
+    }
+  } else {
+    unsigned Id = Diags.addBuffer(std::move(*BufferOrErr));
+    Ok = compileBuffer(*Opts, Diags, Id, Out.os());
+  }
+  if (!Ok)
+    return 1;
+  Out.keep();
+  return 0;
+}
