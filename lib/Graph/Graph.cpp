@@ -43,6 +43,8 @@ static std::vector<Node *> interfaceRoots(const Graph &G) {
     Add(N);
   for (Node *N : G.States)
     Add(N);
+  for (Node *N : G.Hypers)
+    Add(N);
   Add(G.Loss);
   for (const NamedValue &V : G.Outputs)
     Add(V.Value);

@@ -130,6 +130,7 @@ public:
   std::vector<Node *> Targets;
   std::vector<Node *> Params;
   std::vector<Node *> States; ///< Optimizer state, once the update is built.
+  std::vector<Node *> Hypers; ///< Runtime-set scalars such as `lr`.
   Node *Loss = nullptr;
   std::string LossName;
   SourceLoc LossLoc;
