@@ -53,5 +53,6 @@ std::optional<OpKind> nnc::opFromSpelling(llvm::StringRef S) {
 
 bool nnc::isNonDifferentiable(OpKind K) {
   return opClass(K) == OpClass::Compare || K == OpKind::Step ||
-         K == OpKind::ArgMax || K == OpKind::OneHot;
+         K == OpKind::ArgMax || K == OpKind::OneHot ||
+         K == OpKind::ArgMaxMask;
 }
