@@ -17,3 +17,15 @@ config.environment["TERM"] = "dumb"
 
 config.substitutions.append(("%nnc", os.path.join(config.nnc_tools_dir, "nnc")))
 config.substitutions.append(("%examples", os.path.join(config.nnc_src_root, "examples")))
+
+# test/Runtime compiles hand-written C models against the runtime library:
+#   %rt_cc MODEL.c -DFLAGS %rt_link -o %t.exe
+rt_lib = os.path.join(config.nnc_obj_root, "lib", "Runtime", "libnncRuntime.a")
+config.substitutions.append(
+    ("%rt_cc", "cc -O2 -I" + os.path.join(config.nnc_src_root, "include")))
+config.substitutions.append(("%rt_link", rt_lib + " -lstdc++ -lz -lm"))
+# Debian's dataset-fashion-mnist, for the tests that read the real data.
+fashion = "/usr/share/datasets/fashion-mnist"
+config.substitutions.append(("%fashion", fashion))
+if os.path.exists(os.path.join(fashion, "t10k-images-idx3-ubyte.gz")):
+    config.available_features.add("fashion-mnist")

@@ -6,6 +6,8 @@
 // status 1.
 //
 //===----------------------------------------------------------------------===//
+#include "nnc/Autodiff/CheckGrad.h"
+#include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Printer.h"
 #include "nnc/Parse/Parser.h"
 #include "nnc/Sema/Sema.h"
@@ -40,6 +42,8 @@ struct Options {
   std::string Passes;
   std::string TargetCpu;
   bool SplitInputFile = false;
+  bool CheckGrad = false; ///< --check-grad: compare with finite differences.
+  uint64_t Seed = 0;      ///< --seed for --check-grad's random point.
   bool Run = false;
   std::vector<std::string> RunArgs; ///< After `--` in `nnc run`.
 };
@@ -89,7 +93,12 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     ("target-cpu", po::value(&Opts.TargetCpu)->value_name("NAME"),
      "CPU to generate code for (default: the host)")
     ("split-input-file",
-     "treat '# -----' lines as separators between independent inputs");
+     "treat '# -----' lines as separators between independent inputs")
+    ("check-grad",
+     "compare every param's gradient with finite differences, print a "
+     "table, and fail if any differs")
+    ("seed", po::value(&Opts.Seed)->value_name("S"),
+     "seed of --check-grad's random params and data (default 0)");
   // clang-format on
   po::options_description Hidden;
   Hidden.add_options()("input", po::value(&Opts.Input));
@@ -125,6 +134,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     return std::nullopt;
   }
   Opts.SplitInputFile = VM.count("split-input-file");
+  Opts.CheckGrad = VM.count("check-grad");
   auto Fail = [&](const std::string &Msg) -> std::optional<Options> {
     llvm::errs() << "nnc: error: " << Msg << "\n";
     ExitCode = 1;
@@ -143,6 +153,8 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
                 "' (expected text or dot)");
   if (Opts.Format == "dot" && !isGraphStage(Opts.Emit))
     return Fail("--format=dot applies to --emit=graph, grad or opt");
+  if (Opts.CheckGrad && !Opts.Emit.empty())
+    return Fail("--check-grad cannot be combined with --emit");
   if (Opts.OptLevel > 3)
     return Fail("optimization level must be 0, 1, 2 or 3");
   return Opts;
@@ -193,7 +205,15 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   std::unique_ptr<Module> M = analyze(*File, Diags, BaseDir);
   if (!M || Diags.hadErrors())
     return false;
-  if (Opts.Emit == "graph") {
+  if (Opts.CheckGrad) {
+    GradCheckOptions Check;
+    Check.Seed = Opts.Seed;
+    return checkModuleGradients(*M, Diags, Check, OS);
+  }
+  // --emit=grad: forward + backward + update of every model with a loss.
+  if (Opts.Emit == "grad" && !buildTrainingSteps(*M, Diags))
+    return false;
+  if (Opts.Emit == "graph" || Opts.Emit == "grad") {
     for (const auto &G : M->Models) {
       if (Opts.Format == "dot")
         printGraphDot(*G, OS);

@@ -1,0 +1,55 @@
+//===- CodeGen.h - Lowering a graph to an LLVM module ---------------------===//
+//
+// The last stage of nnc: a checked (and, for training, differentiated) Graph
+// becomes one LLVM module that implements the model ABI of
+// `Runtime/ModelABI.h`:
+//
+//   * one function per entry point (`train_step`, `eval_step`, `predict`,
+//     `grad`), each `void f(void **slots)`, computing only the nodes its
+//     results need;
+//   * one internal kernel function per graph node, taking its buffers as
+//     `noalias` pointers, with loops over static shapes;
+//   * the `nnc_model_desc` global the runtime reads (slot table, train spec);
+//   * for executables, a `main` that calls `nnc_main`.
+//
+// See docs/codegen.md for the design (arena, broadcasting by strides, loop
+// orders chosen for the vectorizer).
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_CODEGEN_CODEGEN_H
+#define NNC_CODEGEN_CODEGEN_H
+
+#include "nnc/Graph/Graph.h"
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/Error.h>
+
+#include <memory>
+
+namespace nnc {
+
+struct TrainConfig;
+
+/// What the lowering produces besides the entry points.
+struct LoweringOptions {
+  /// Emit `int main(int, char **)` calling `nnc_main(&nnc_model_desc, ...)`
+  /// (for executables; the JIT calls nnc_main itself).
+  bool EmitMain = false;
+};
+
+/// Lowers `G` to a new module in `Ctx`. `Train` (may be null) fills the
+/// train spec of the model descriptor; relative data paths are made
+/// absolute against the current directory. The module has no target triple
+/// yet; `configureModule` (Target.h) sets it. Fails only on graphs the
+/// earlier stages should never produce (a leaf outside the interface).
+llvm::Expected<std::unique_ptr<llvm::Module>>
+lowerGraph(const Graph &G, const TrainConfig *Train, llvm::LLVMContext &Ctx,
+           const LoweringOptions &Opts = {});
+
+/// Symbol names of the generated module, shared with the JIT and tests.
+inline constexpr const char *ModelDescSymbol = "nnc_model_desc";
+
+} // namespace nnc
+
+#endif

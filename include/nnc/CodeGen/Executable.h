@@ -1,0 +1,34 @@
+//===- Executable.h - Linking a model object into an executable -----------===//
+//
+// `nnc FILE.nn -o EXE` writes the model's object code to a temporary file
+// and links it with the runtime library through the system C compiler:
+//
+//   cc MODEL.o libnncRuntime.a -lstdc++ -lz -lm -o EXE
+//
+// The runtime library is looked up next to the running nnc first (the build
+// tree layout), then at the path configured when nnc was built.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_CODEGEN_EXECUTABLE_H
+#define NNC_CODEGEN_EXECUTABLE_H
+
+#include <llvm/ADT/StringRef.h>
+#include <llvm/Support/Error.h>
+
+#include <string>
+
+namespace nnc {
+
+/// The path of libnncRuntime.a, or an error saying where it was looked for.
+/// `Argv0` is the driver's argv[0] (used to find the nnc executable).
+llvm::Expected<std::string> findRuntimeLibrary(const char *Argv0);
+
+/// Links `ObjectFile` with `RuntimeLib` into `ExePath`. The executable
+/// appears under its final name only when the link succeeded.
+llvm::Error linkExecutable(llvm::StringRef ObjectFile,
+                           llvm::StringRef RuntimeLib,
+                           llvm::StringRef ExePath);
+
+} // namespace nnc
+
+#endif

@@ -1,0 +1,58 @@
+//===- Target.h - Target machine, optimization pipeline, object files -----===//
+//
+// Everything between a lowered module and machine code that does not depend
+// on the model: choosing the CPU (the host by default, so that on an
+// AVX-512 machine the vectorizer uses 512-bit registers), running LLVM's
+// standard -O0..-O3 module pipeline, and writing assembly or object code.
+// Both the executable path and the JIT use these, so `--emit=asm` shows the
+// code `nnc run` executes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_CODEGEN_TARGET_H
+#define NNC_CODEGEN_TARGET_H
+
+#include <llvm/IR/Module.h>
+#include <llvm/Support/CodeGen.h>
+#include <llvm/Support/Error.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <memory>
+#include <string>
+
+namespace nnc {
+
+/// How to generate machine code.
+struct TargetOptions {
+  /// LLVM CPU name (`znver4`, `x86-64`, ...); empty means the host CPU with
+  /// the host's features.
+  std::string Cpu;
+  /// 0..3, as the `-O` flag.
+  unsigned OptLevel = 2;
+};
+
+/// Registers the native target once per process (idempotent).
+void initializeNativeTarget();
+
+/// A TargetMachine for the host triple and `Opts.Cpu`, PIC. Fails when the
+/// CPU name is unknown to LLVM.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetOptions &Opts);
+
+/// Sets the module's triple and data layout from `TM` and tags every
+/// defined function with the target CPU, features and the preferred vector
+/// width, so that the vectorizer uses the widest registers the CPU has.
+void configureModule(llvm::Module &M, llvm::TargetMachine &TM);
+
+/// Runs LLVM's default module pipeline for `OptLevel` (0..3).
+void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM,
+                    unsigned OptLevel);
+
+/// Writes `M` as assembly or an object file.
+llvm::Error emitMachineCode(llvm::Module &M, llvm::TargetMachine &TM,
+                            llvm::raw_pwrite_stream &OS,
+                            llvm::CodeGenFileType Kind);
+
+} // namespace nnc
+
+#endif

@@ -1,0 +1,46 @@
+//===- Commands.h - The executable's commands ------------------*- C++ -*-===//
+//
+// One function per SPEC §3 command, called by nnc_main after it has parsed
+// the command line into RunOptions. Each returns a Status; nnc_main prints
+// the error and chooses the exit code, so the commands never exit.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_RUNTIME_COMMANDS_H
+#define NNC_RUNTIME_COMMANDS_H
+
+#include "nnc/Runtime/Dataset.h"
+#include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Status.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nnc::rt {
+
+/// Everything a command line can say; unset values fall back to the
+/// model's train block.
+struct RunOptions {
+  std::optional<int64_t> Epochs;
+  std::optional<double> Lr;
+  std::optional<uint64_t> Seed;
+  std::string Load, Save, Log, Inputs, Out;
+  std::vector<std::string> Data; ///< --data: IMAGES LABELS, or FILE.csv.
+};
+
+/// The data set `--data` names (or, when empty, `Fallback`), in the form
+/// the model's train block uses.
+Expected<DataSource> resolveData(const nnc_model &M,
+                                 const std::vector<std::string> &Data,
+                                 const nnc_data_spec &Fallback);
+
+Status runTrain(const nnc_model &M, const RunOptions &O);
+Status runEval(const nnc_model &M, const RunOptions &O);
+Status runPredict(const nnc_model &M, const RunOptions &O);
+Status runGrad(const nnc_model &M, const RunOptions &O);
+Status runInit(const nnc_model &M, const RunOptions &O);
+
+} // namespace nnc::rt
+
+#endif

@@ -1,0 +1,129 @@
+//===- Dataset.h - Training and evaluation data in memory ------*- C++ -*-===//
+//
+// A data set is kept compact — IDX images stay unsigned bytes, class labels
+// stay int32 — and converted into the model's input and target slots one
+// batch at a time, with no allocation per step. Two loaders fill it: IDX
+// (MNIST format, plain or gzip, detected by zlib from the magic) and CSV.
+// Every loader error names the file, the offset or line, and the reason.
+//
+// How data meets the model: the model must have exactly one INPUT slot
+// (first dimension = batch) and one TARGET slot. Each example provides the
+// input's per-example element count. The target is fed either from a class
+// label (IDX labels, or one CSV column when the target is i32 or a one-hot
+// f32 row) or from as many CSV columns as the target has per example.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_RUNTIME_DATASET_H
+#define NNC_RUNTIME_DATASET_H
+
+#include "nnc/Runtime/Model.h"
+#include "nnc/Runtime/Status.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nnc::rt {
+
+/// What one example looks like to the model.
+struct SampleLayout {
+  SlotBuffer *Input = nullptr;
+  SlotBuffer *Target = nullptr;
+  int64_t InputNumel = 0;  ///< Input elements per example.
+  int64_t TargetNumel = 0; ///< Target elements per example.
+  /// The number of classes when the model has a class dimension (the
+  /// target is f32 with K > 1 values per example, or it is i32 [B] and the
+  /// first f32 [B, K] output gives K); 0 when unknown, and labels are then
+  /// only checked to be non-negative.
+  int64_t NumClasses = 0;
+};
+
+/// The layout of `M`; fails unless it has exactly one input and one target.
+Expected<SampleLayout> sampleLayout(ModelInstance &M);
+
+/// Where a data set comes from: the ABI's nnc_data_spec as C++ values.
+struct DataSource {
+  enum Kind { None = 0, Idx = 1, Csv = 2 } K = None;
+  std::string Images, Labels; ///< Idx.
+  double Scale = 1.0 / 255.0; ///< Idx.
+  std::string Path;           ///< Csv.
+  std::vector<int64_t> InputCols, TargetCols; ///< Csv; empty = defaults.
+  bool Header = false;                        ///< Csv.
+
+  static DataSource fromSpec(const nnc_data_spec &Spec);
+  /// "FILE" or "IMAGES, LABELS" for messages.
+  std::string describe() const;
+};
+
+/// Examples in memory, converted per batch.
+class Dataset {
+public:
+  /// The number of examples.
+  int64_t size() const { return Count; }
+  /// Writes examples `Rows[0..N)` into the input and target slots of
+  /// `Layout` (N must be the batch size).
+  void fillBatch(const int64_t *Rows, int64_t N,
+                 const SampleLayout &Layout) const;
+
+  /// IDX images (`PixelsPerImage` bytes each, scaled by `Scale`) with one
+  /// label each.
+  static Dataset fromImages(std::vector<uint8_t> Pixels,
+                            int64_t PixelsPerImage, float Scale,
+                            std::vector<int32_t> Labels);
+  /// CSV rows: `Inputs` has InputNumel floats per example; targets are
+  /// `Labels` (one per example) or `Targets` (TargetNumel per example).
+  static Dataset fromTable(std::vector<float> Inputs, int64_t InputNumel,
+                           std::vector<int32_t> Labels,
+                           std::vector<float> Targets, int64_t TargetNumel);
+
+private:
+  int64_t Count = 0;
+  // Inputs: bytes (IDX) or floats (CSV).
+  std::vector<uint8_t> Pixels;
+  std::vector<float> InputRows;
+  int64_t InputNumel = 0;
+  float Scale = 1;
+  // Targets: class labels or float rows.
+  std::vector<int32_t> Labels;
+  std::vector<float> TargetRows;
+  int64_t TargetNumel = 0;
+};
+
+/// A parsed IDX file: its dimensions and unsigned-byte payload.
+struct IdxArray {
+  std::vector<int64_t> Dims;
+  std::vector<uint8_t> Data;
+};
+
+/// Reads a whole file through zlib, which inflates gzip and passes plain
+/// files through; a truncated gzip stream is an error naming the offset.
+Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &Path);
+
+/// Parses IDX bytes (decompressed): magic 0x00 0x00 0x08 NDIMS, NDIMS
+/// big-endian u32 dimensions, then the bytes. `Path` is for messages.
+Expected<IdxArray> parseIdx(const std::string &Path,
+                            std::vector<uint8_t> Bytes);
+
+/// Loads an IDX pair (each file plain or gzip).
+Expected<Dataset> loadIdx(const std::string &Images, const std::string &Labels,
+                          double Scale, const SampleLayout &Layout);
+
+/// Loads a CSV file. Empty column lists mean: inputs are the first
+/// InputNumel columns, the target the columns after them.
+Expected<Dataset> loadCsv(const std::string &Path,
+                          std::vector<int64_t> InputCols,
+                          std::vector<int64_t> TargetCols, bool Header,
+                          const SampleLayout &Layout);
+
+/// Loads `Source` with whichever loader its kind names.
+Expected<Dataset> loadData(const DataSource &Source,
+                           const SampleLayout &Layout);
+
+/// Checks that a label fits the layout's classes; the message names the
+/// file, `Where` (an offset or line) and the label.
+Status checkLabel(const std::string &Path, const std::string &Where,
+                  int64_t Label, const SampleLayout &Layout);
+
+} // namespace nnc::rt
+
+#endif

@@ -1,0 +1,111 @@
+//===- Model.h - A compiled model with its slots allocated -----*- C++ -*-===//
+//
+// The runtime's view of one `nnc_model` (ModelABI.h): the descriptor is
+// checked once, every slot gets one 64-byte-aligned zeroed buffer for the
+// whole run, and the slot pointer array handed to the entry points is built
+// once. Everything that reads or writes whole groups of slots lives here:
+// parameter initialization from each param's init kind, hyperparameters,
+// and loading/saving weights.
+//
+// Weight files hold every PARAM under its name and, when saved by `train`,
+// every STATE slot (optimizer state) under "state.NAME". Loading requires
+// every param; state keys are optional (missing state starts at zero), and
+// keys the model does not know are ignored, so a file from `init` or from a
+// Python script loads as well as one from `train --save`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_RUNTIME_MODEL_H
+#define NNC_RUNTIME_MODEL_H
+
+#include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Status.h"
+#include "nnc/Runtime/TensorFile.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nnc::rt {
+
+/// One allocated slot.
+struct SlotBuffer {
+  const nnc_slot *Desc = nullptr;
+  void *Data = nullptr;
+  int64_t Numel = 1;
+
+  std::string_view name() const { return Desc->name; }
+  nnc_slot_role role() const { return nnc_slot_role(Desc->role); }
+  DType type() const { return DType(Desc->dtype); }
+  std::vector<int64_t> shape() const {
+    return std::vector<int64_t>(Desc->dims, Desc->dims + Desc->rank);
+  }
+  /// Elements per example for a slot whose first dimension is the batch.
+  int64_t numelPerRow() const {
+    return Desc->rank == 0 || Desc->dims[0] == 0 ? Numel
+                                                 : Numel / Desc->dims[0];
+  }
+  size_t bytes() const { return size_t(Numel) * 4; }
+  float *f32() const { return static_cast<float *>(Data); }
+  int32_t *i32() const { return static_cast<int32_t *>(Data); }
+  /// The first element as a double (scalars: loss, metrics).
+  double scalar() const {
+    return type() == DType::F32 ? double(f32()[0]) : double(i32()[0]);
+  }
+};
+
+/// A model descriptor plus the buffers of one run.
+class ModelInstance {
+public:
+  /// Validates `M` and allocates its slots (all zero).
+  static Expected<std::unique_ptr<ModelInstance>> create(const nnc_model *M);
+  ~ModelInstance();
+  ModelInstance(const ModelInstance &) = delete;
+  ModelInstance &operator=(const ModelInstance &) = delete;
+
+  const nnc_model &model() const { return *Model; }
+  int64_t batch() const { return Model->batch; }
+  /// The array every entry point takes.
+  void **slotPointers() { return Pointers.data(); }
+  std::vector<SlotBuffer> &slots() { return Slots; }
+  /// The slot named `Name`, or null.
+  SlotBuffer *find(std::string_view Name);
+  /// The slots with `Role`, in slot order.
+  std::vector<SlotBuffer *> withRole(nnc_slot_role Role);
+
+  /// Draws every param from its initializer with `Seed` (one stream per
+  /// param name) and zeroes the optimizer state.
+  void initParams(uint64_t Seed);
+  /// Sets the HYPER slots from `Spec`, with `Lr` replacing its learning
+  /// rate. Fails on a hyper slot the runtime does not know.
+  Status setHypers(const nnc_train_spec &Spec, double Lr);
+
+  /// Loads every param (required) and, with `WithState`, the "state.NAME"
+  /// entries present in the file.
+  Status loadWeights(const std::string &Path, bool WithState);
+  /// Saves the params and, with `WithState`, the state, atomically.
+  Status saveWeights(const std::string &Path, bool WithState);
+
+private:
+  explicit ModelInstance(const nnc_model *M) : Model(M) {}
+
+  const nnc_model *Model;
+  std::vector<SlotBuffer> Slots;
+  std::vector<void *> Pointers;
+};
+
+/// Copies `T` into `Slot` after checking dtype and shape; errors name the
+/// file (`Path`), the tensor and both shapes.
+Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
+                        SlotBuffer &Slot);
+
+/// The fan-in and fan-out Glorot and He use for a param of shape `Dims`:
+/// [in, out] for 2-D, C·R·S / K·R·S for [K, C, R, S] (any rank ≥ 3 alike),
+/// n / n for 1-D, 1 / 1 for a scalar.
+void fanInOut(const std::vector<int64_t> &Dims, double &FanIn,
+              double &FanOut);
+
+} // namespace nnc::rt
+
+#endif

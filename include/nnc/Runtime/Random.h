@@ -1,0 +1,48 @@
+//===- Random.h - The runtime's own deterministic PRNG ---------*- C++ -*-===//
+//
+// "The same seed gives the same run, bit for bit" (SPEC §1.6) rules out the
+// standard library's distributions, whose algorithms differ between
+// implementations. This is xoshiro256** seeded through splitmix64, with
+// uniform doubles from the top 53 bits, Box–Muller normals and Lemire's
+// unbiased bounded integers: a few lines each, so every result is fixed by
+// this file alone.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_RUNTIME_RANDOM_H
+#define NNC_RUNTIME_RANDOM_H
+
+#include <cstdint>
+#include <string_view>
+
+namespace nnc::rt {
+
+/// One step of splitmix64: advances `State` and returns a well-mixed word.
+uint64_t splitMix64(uint64_t &State);
+
+/// FNV-1a hash of `S`; used to derive one independent stream per param name
+/// so that adding a param does not change the others' initial values.
+uint64_t hashName(std::string_view S);
+
+/// xoshiro256** generator.
+class Rng {
+public:
+  /// Seeds the four state words from splitmix64(`Seed`).
+  explicit Rng(uint64_t Seed);
+  /// The next 64 random bits.
+  uint64_t next();
+  /// A double uniformly drawn from [0, 1) with 53 random bits.
+  double uniform();
+  /// A standard normal deviate (Box–Muller; the second value is kept).
+  double normal();
+  /// An integer uniformly drawn from [0, N); N must be positive.
+  uint64_t below(uint64_t N);
+
+private:
+  uint64_t S[4];
+  bool HasSpare = false;
+  double Spare = 0;
+};
+
+} // namespace nnc::rt
+
+#endif

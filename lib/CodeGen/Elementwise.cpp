@@ -1,0 +1,326 @@
+//===- Elementwise.cpp - Kernels of elementwise and data-movement ops -----===//
+//
+// Every elementwise op (unary, binary, compare, cast) and every copy
+// (broadcast, transpose, a reshape that must be materialized) is one loop
+// nest over the result shape in which each operand is read through strides:
+//
+//   out[i0, ..., ik] = f(a[i0*sa0 + ... + ik*sak], b[...])
+//
+// A broadcast operand has stride 0 along the dims it is stretched over, a
+// transposed one has its strides swapped. Before emitting the loops, dims of
+// size 1 are dropped and adjacent dims that are contiguous in every operand
+// are merged, so a same-shape op is a single unit-stride loop and `x + b`
+// with a bias row is two loops whose inner one is unit-stride in all three
+// buffers — the shape the vectorizer handles best.
+//
+// The scalar math is written to be stable in f32: tanh and sigmoid go
+// through exp(-|x|) (never overflows), softplus is max(x, 0) + log1p(e^-|x|)
+// with an accurate log1p.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelBuilder.h"
+
+#include <llvm/IR/Intrinsics.h>
+
+using namespace llvm;
+using namespace nnc;
+using namespace nnc::codegen;
+
+namespace {
+
+/// Row-major element strides of `Dims`.
+SmallVector<int64_t, 4> contiguousStrides(ArrayRef<int64_t> Dims) {
+  SmallVector<int64_t, 4> S(Dims.size(), 1);
+  for (int I = int(Dims.size()) - 2; I >= 0; --I)
+    S[I] = S[I + 1] * Dims[I + 1];
+  return S;
+}
+
+/// Strides that read `OpDims` broadcast (NumPy, right-aligned) to `OutDims`.
+SmallVector<int64_t, 4> broadcastStrides(ArrayRef<int64_t> OpDims,
+                                         ArrayRef<int64_t> OutDims) {
+  SmallVector<int64_t, 4> Own = contiguousStrides(OpDims);
+  SmallVector<int64_t, 4> S(OutDims.size(), 0);
+  size_t Shift = OutDims.size() - OpDims.size();
+  for (size_t I = 0; I < OpDims.size(); ++I)
+    S[Shift + I] = OpDims[I] == 1 ? 0 : Own[I];
+  return S;
+}
+
+/// A loop nest over `Dims` with one stride vector per buffer (the result
+/// first, then each operand read through a buffer).
+struct StridedNest {
+  SmallVector<int64_t, 4> Dims;
+  SmallVector<SmallVector<int64_t, 4>, 3> Strides;
+
+  /// Drops unit dims and merges dims that are contiguous in every buffer.
+  void simplify() {
+    StridedNest R;
+    R.Strides.resize(Strides.size());
+    for (size_t D = 0; D < Dims.size(); ++D) {
+      if (Dims[D] == 1)
+        continue;
+      bool Merge = !R.Dims.empty();
+      for (size_t B = 0; Merge && B < Strides.size(); ++B)
+        Merge = R.Strides[B].back() == Strides[B][D] * Dims[D];
+      if (Merge) {
+        R.Dims.back() *= Dims[D];
+        for (size_t B = 0; B < Strides.size(); ++B)
+          R.Strides[B].back() = Strides[B][D];
+        continue;
+      }
+      R.Dims.push_back(Dims[D]);
+      for (size_t B = 0; B < Strides.size(); ++B)
+        R.Strides[B].push_back(Strides[B][D]);
+    }
+    *this = std::move(R);
+  }
+};
+
+Value *linearIndex(KernelBuilder &KB, ArrayRef<Value *> IVs,
+                   ArrayRef<int64_t> Strides) {
+  IRBuilder<> &B = KB.builder();
+  Value *Idx = KB.i64(0);
+  for (size_t D = 0; D < IVs.size(); ++D) {
+    if (Strides[D] == 0)
+      continue;
+    Value *Term = Strides[D] == 1 ? IVs[D] : B.CreateMul(IVs[D], KB.i64(Strides[D]));
+    Idx = isa<ConstantInt>(Idx) && cast<ConstantInt>(Idx)->isZero()
+              ? Term
+              : B.CreateAdd(Idx, Term);
+  }
+  return Idx;
+}
+
+/// Converts an i32 value to f32 for float-only math.
+Value *asFloat(KernelBuilder &KB, Value *V) {
+  if (V->getType()->isFloatTy())
+    return V;
+  return KB.builder().CreateSIToFP(V, KB.builder().getFloatTy());
+}
+
+Value *select01(KernelBuilder &KB, Value *Cond, DType T, double IfTrue,
+                double IfFalse) {
+  return KB.builder().CreateSelect(Cond, KB.constOf(T, IfTrue),
+                                   KB.constOf(T, IfFalse));
+}
+
+/// log(1 + e) accurate for tiny e (the classic u = 1 + e correction).
+Value *log1p(KernelBuilder &KB, Value *E) {
+  IRBuilder<> &B = KB.builder();
+  Value *U = B.CreateFAdd(KB.f32(1), E);
+  Value *Corrected = B.CreateFDiv(
+      B.CreateFMul(KB.intrinsic(Intrinsic::log, U), E), B.CreateFSub(U, KB.f32(1)));
+  return B.CreateSelect(B.CreateFCmpOEQ(U, KB.f32(1)), E, Corrected);
+}
+
+/// Converts an f32 result back to the node's dtype (saturating for i32).
+Value *fromFloat(KernelBuilder &KB, Value *V, DType To) {
+  if (To == DType::F32)
+    return V;
+  IRBuilder<> &B = KB.builder();
+  // fptosi.sat: NaN -> 0, out-of-range clamps; never poison.
+  return B.CreateIntrinsic(Intrinsic::fptosi_sat,
+                           {B.getInt32Ty(), B.getFloatTy()}, {V});
+}
+
+/// Integer division must not trap: x/0 = 0 and x/-1 = -x (no overflow).
+Value *safeIntDiv(KernelBuilder &KB, Value *X, Value *Y) {
+  IRBuilder<> &B = KB.builder();
+  Value *Zero = B.getInt32(0), *MinusOne = B.getInt32(-1);
+  Value *Special = B.CreateOr(B.CreateICmpEQ(Y, Zero), B.CreateICmpEQ(Y, MinusOne));
+  Value *Q = B.CreateSDiv(X, B.CreateSelect(Special, B.getInt32(1), Y));
+  Q = B.CreateSelect(B.CreateICmpEQ(Y, MinusOne), B.CreateSub(Zero, X), Q);
+  return B.CreateSelect(B.CreateICmpEQ(Y, Zero), Zero, Q);
+}
+
+/// The predicate of a comparison op for operands of dtype `T`.
+CmpInst::Predicate predicate(CmpInst::Predicate IntP, CmpInst::Predicate FloatP,
+                             DType T) {
+  return T == DType::I32 ? IntP : FloatP;
+}
+
+} // namespace
+
+Value *codegen::emitScalarOp(KernelBuilder &KB, ArrayRef<Value *> Args) {
+  const Node &N = KB.node();
+  IRBuilder<> &B = KB.builder();
+  DType T = N.operand(0)->dtype();
+  bool Int = T == DType::I32;
+  Value *X = Args[0];
+  Value *Y = Args.size() > 1 ? Args[1] : nullptr;
+  // Float-only math on an i32 operand runs in f32 and converts back.
+  Value *F = asFloat(KB, X);
+  Value *Zero = KB.f32(0), *One = KB.f32(1);
+  auto Done = [&](Value *R) { return fromFloat(KB, R, N.dtype()); };
+  auto ExpNegAbs = [&] {
+    return KB.intrinsic(Intrinsic::exp,
+                        B.CreateFNeg(KB.intrinsic(Intrinsic::fabs, F)));
+  };
+  using P = CmpInst::Predicate;
+  std::optional<P> Cmp;
+  switch (N.Kind) {
+  case OpKind::Neg:
+    return Int ? B.CreateSub(B.getInt32(0), X) : B.CreateFNeg(X);
+  case OpKind::Abs:
+    if (Int)
+      return B.CreateSelect(B.CreateICmpSLT(X, B.getInt32(0)),
+                            B.CreateSub(B.getInt32(0), X), X);
+    return KB.intrinsic(Intrinsic::fabs, X);
+  case OpKind::Exp:
+    return Done(KB.intrinsic(Intrinsic::exp, F));
+  case OpKind::Log:
+    return Done(KB.intrinsic(Intrinsic::log, F));
+  case OpKind::Sqrt:
+    return Done(KB.intrinsic(Intrinsic::sqrt, F));
+  case OpKind::Sin:
+    return Done(KB.intrinsic(Intrinsic::sin, F));
+  case OpKind::Cos:
+    return Done(KB.intrinsic(Intrinsic::cos, F));
+  case OpKind::Tanh: {
+    // tanh(x) = sign(x) * (1 - t) / (1 + t), t = e^(-2|x|) in (0, 1].
+    Value *E = KB.intrinsic(
+        Intrinsic::exp,
+        B.CreateFMul(KB.f32(-2), KB.intrinsic(Intrinsic::fabs, F)));
+    Value *R = B.CreateFDiv(B.CreateFSub(One, E), B.CreateFAdd(One, E));
+    return Done(B.CreateBinaryIntrinsic(Intrinsic::copysign, R, F));
+  }
+  case OpKind::Sigmoid: {
+    // e = e^-|x|; sigmoid = 1/(1+e) for x >= 0, e/(1+e) otherwise.
+    Value *E = ExpNegAbs();
+    Value *Pos = B.CreateFDiv(One, B.CreateFAdd(One, E));
+    return Done(
+        B.CreateSelect(B.CreateFCmpOGE(F, Zero), Pos, B.CreateFMul(E, Pos)));
+  }
+  case OpKind::Relu:
+    return Done(B.CreateSelect(B.CreateFCmpOGT(F, Zero), F, Zero));
+  case OpKind::Softplus: {
+    // softplus(x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|.
+    Value *Pos = B.CreateSelect(B.CreateFCmpOGT(F, Zero), F, Zero);
+    return Done(B.CreateFAdd(Pos, log1p(KB, ExpNegAbs())));
+  }
+  case OpKind::LeakyRelu:
+    return Done(B.CreateSelect(B.CreateFCmpOGT(F, Zero), F,
+                               B.CreateFMul(KB.f32(N.A.Alpha), F)));
+  case OpKind::Elu: {
+    Value *Neg = B.CreateFMul(
+        KB.f32(N.A.Alpha), B.CreateFSub(KB.intrinsic(Intrinsic::exp, F), One));
+    return Done(B.CreateSelect(B.CreateFCmpOGT(F, Zero), F, Neg));
+  }
+  case OpKind::Step:
+    return Done(select01(KB, B.CreateFCmpOGT(F, Zero), DType::F32, 1, 0));
+  case OpKind::Sign:
+    return Done(select01(KB, B.CreateFCmpOGT(F, Zero), DType::F32, 1, -1));
+  case OpKind::Cast:
+    if (T == N.dtype())
+      return X;
+    return N.dtype() == DType::F32 ? F : fromFloat(KB, X, DType::I32);
+  case OpKind::Add:
+    return KB.add(T, X, Y);
+  case OpKind::Sub:
+    return Int ? B.CreateSub(X, Y) : B.CreateFSub(X, Y);
+  case OpKind::Mul:
+    return KB.mul(T, X, Y);
+  case OpKind::Div:
+    return Int ? safeIntDiv(KB, X, Y) : B.CreateFDiv(X, Y);
+  case OpKind::Pow:
+    return Done(B.CreateBinaryIntrinsic(Intrinsic::pow, F, asFloat(KB, Y)));
+  case OpKind::Max: // ties keep the first operand
+    return B.CreateSelect(Int ? B.CreateICmpSGE(X, Y) : B.CreateFCmpOGE(X, Y),
+                          X, Y);
+  case OpKind::Min:
+    return B.CreateSelect(Int ? B.CreateICmpSLE(X, Y) : B.CreateFCmpOLE(X, Y),
+                          X, Y);
+  case OpKind::CmpEq:
+    Cmp = predicate(P::ICMP_EQ, P::FCMP_OEQ, T);
+    break;
+  case OpKind::CmpNe:
+    Cmp = predicate(P::ICMP_NE, P::FCMP_UNE, T);
+    break;
+  case OpKind::CmpLt:
+    Cmp = predicate(P::ICMP_SLT, P::FCMP_OLT, T);
+    break;
+  case OpKind::CmpLe:
+    Cmp = predicate(P::ICMP_SLE, P::FCMP_OLE, T);
+    break;
+  case OpKind::CmpGt:
+    Cmp = predicate(P::ICMP_SGT, P::FCMP_OGT, T);
+    break;
+  case OpKind::CmpGe:
+    Cmp = predicate(P::ICMP_SGE, P::FCMP_OGE, T);
+    break;
+  case OpKind::Input:
+  case OpKind::Target:
+  case OpKind::Param:
+  case OpKind::Const:
+  case OpKind::State:
+  case OpKind::Hyper:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ArgMax:
+  case OpKind::Reshape:
+  case OpKind::Broadcast:
+  case OpKind::Transpose:
+  case OpKind::MatMul:
+  case OpKind::Conv2d:
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::OneHot:
+  case OpKind::ArgMaxMask:
+  case OpKind::Conv2dGradInput:
+  case OpKind::Conv2dGradWeight:
+  case OpKind::MaxPool2dGrad:
+  case OpKind::AvgPool2dGrad:
+    llvm_unreachable("not an elementwise op");
+  }
+  assert(Cmp && "comparison without a predicate");
+  return select01(KB, B.CreateCmp(*Cmp, X, Y), DType::F32, 1, 0);
+}
+
+
+void codegen::emitElementwise(KernelBuilder &KB) {
+  const Node &N = KB.node();
+  ArrayRef<int64_t> OutDims = N.dims();
+  if (N.Type.numElements() == 0)
+    return;
+  StridedNest Nest;
+  Nest.Dims.assign(OutDims.begin(), OutDims.end());
+  Nest.Strides.push_back(contiguousStrides(OutDims));
+  SmallVector<unsigned, 2> Buffered; // operands read through a pointer
+  for (unsigned I = 0; I < N.Operands.size(); ++I) {
+    const Node *Op = N.operand(I);
+    if (isImmediate(Op))
+      continue;
+    Buffered.push_back(I);
+    if (N.Kind == OpKind::Transpose) {
+      // out[r, c] = x[c, r]
+      assert(Op->Type.rank() == 2 && "transpose of a non-matrix");
+      Nest.Strides.push_back({1, Op->dims()[1]});
+    } else if (N.Kind == OpKind::Reshape) {
+      Nest.Strides.push_back(contiguousStrides(OutDims)); // same order
+    } else {
+      Nest.Strides.push_back(broadcastStrides(Op->dims(), OutDims));
+    }
+  }
+  Nest.simplify();
+
+  bool IsCopy = opClass(N.Kind) == OpClass::Shape;
+  KB.forEach(Nest.Dims, [&](ArrayRef<Value *> IVs) {
+    SmallVector<Value *, 2> Args;
+    unsigned Next = 0;
+    for (unsigned I = 0; I < N.Operands.size(); ++I) {
+      if (isImmediate(N.operand(I))) {
+        Args.push_back(KB.loadOperand(I, KB.i64(0)));
+        continue;
+      }
+      assert(Buffered[Next] == I);
+      Args.push_back(
+          KB.loadOperand(I, linearIndex(KB, IVs, Nest.Strides[1 + Next])));
+      ++Next;
+    }
+    Value *R = IsCopy ? Args[0] : emitScalarOp(KB, Args);
+    KB.store(R, KB.out(), linearIndex(KB, IVs, Nest.Strides[0]));
+  });
+}

@@ -1,0 +1,153 @@
+//===- KernelBuilder.cpp - Emitting the loops of one node's kernel --------===//
+//
+// The loop and memory helpers every op group uses. Loops are emitted in the
+// canonical shape LLVM's loop passes expect (preheader, a header with the
+// induction phi, a single latch, a dedicated exit) so that the vectorizer
+// and unroller recognize them without help, and trip counts stay constants
+// whenever the shape is static.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelBuilder.h"
+
+#include <llvm/IR/Intrinsics.h>
+
+using namespace llvm;
+using namespace nnc;
+using namespace nnc::codegen;
+
+KernelBuilder::KernelBuilder(Function *F, const Node &N)
+    : F(F), N(N), B(F->getContext()) {
+  Entry = BasicBlock::Create(F->getContext(), "entry", F);
+  B.SetInsertPoint(Entry);
+  FastMathFlags FMF;
+  FMF.setAllowContract();
+  B.setFastMathFlags(FMF);
+  auto Arg = F->arg_begin();
+  Out = &*Arg++;
+  Out->setName("out");
+  for (unsigned I = 0; I < N.Operands.size(); ++I) {
+    if (isImmediate(N.operand(I)))
+      continue;
+    In[I] = &*Arg++;
+    In[I]->setName("in" + Twine(I));
+  }
+  assert(Arg == F->arg_end() && "kernel signature does not match the node");
+}
+
+void KernelBuilder::finish() { B.CreateRetVoid(); }
+
+Type *KernelBuilder::elemType(DType T) {
+  switch (T) {
+  case DType::F32:
+    return B.getFloatTy();
+  case DType::I32:
+    return B.getInt32Ty();
+  }
+  llvm_unreachable("unknown dtype");
+}
+
+Constant *KernelBuilder::f32(double V) {
+  return ConstantFP::get(B.getFloatTy(), V);
+}
+
+Constant *KernelBuilder::constOf(DType T, double V) {
+  if (T == DType::F32)
+    return f32(V);
+  return B.getInt32(int32_t(V));
+}
+
+Value *KernelBuilder::load(DType T, Value *Ptr, Value *Idx) {
+  Type *Ty = elemType(T);
+  return B.CreateLoad(Ty, B.CreateInBoundsGEP(Ty, Ptr, Idx));
+}
+
+void KernelBuilder::store(Value *V, Value *Ptr, Value *Idx) {
+  B.CreateStore(V, B.CreateInBoundsGEP(V->getType(), Ptr, Idx));
+}
+
+Value *KernelBuilder::loadOperand(unsigned I, Value *Idx) {
+  const Node *Op = N.operand(I);
+  if (isImmediate(Op))
+    return constOf(Op->dtype(), Op->scalarValue());
+  return load(Op->dtype(), In[I], Idx);
+}
+
+void KernelBuilder::forLoop(Value *Lo, Value *Hi,
+                            function_ref<void(Value *)> Body) {
+  auto *CLo = dyn_cast<ConstantInt>(Lo);
+  auto *CHi = dyn_cast<ConstantInt>(Hi);
+  bool Static = CLo && CHi;
+  if (Static && CLo->getSExtValue() >= CHi->getSExtValue())
+    return; // an empty loop: nothing to emit
+  LLVMContext &Ctx = context();
+  BasicBlock *Pre = B.GetInsertBlock();
+  BasicBlock *Header = BasicBlock::Create(Ctx, "loop", F);
+  BasicBlock *Exit = BasicBlock::Create(Ctx, "loop.exit", F);
+  if (Static)
+    B.CreateBr(Header);
+  else
+    B.CreateCondBr(B.CreateICmpSLT(Lo, Hi), Header, Exit);
+  B.SetInsertPoint(Header);
+  PHINode *IV = B.CreatePHI(B.getInt64Ty(), 2, "i");
+  IV->addIncoming(Lo, Pre);
+  Body(IV);
+  // The body may have opened blocks of its own; the latch is wherever it
+  // ended.
+  Value *Next = B.CreateAdd(IV, i64(1), "i.next", /*HasNUW=*/true,
+                            /*HasNSW=*/true);
+  B.CreateCondBr(B.CreateICmpSLT(Next, Hi), Header, Exit);
+  IV->addIncoming(Next, B.GetInsertBlock());
+  B.SetInsertPoint(Exit);
+}
+
+void KernelBuilder::forEach(ArrayRef<int64_t> Dims,
+                            function_ref<void(ArrayRef<Value *>)> Body) {
+  SmallVector<Value *, 4> IVs;
+  // Recursion over the dims, outermost first.
+  std::function<void(unsigned)> Level = [&](unsigned D) {
+    if (D == Dims.size()) {
+      Body(IVs);
+      return;
+    }
+    forRange(Dims[D], [&](Value *IV) {
+      IVs.push_back(IV);
+      Level(D + 1);
+      IVs.pop_back();
+    });
+  };
+  Level(0);
+}
+
+AllocaInst *KernelBuilder::scratch(Type *T, const Twine &Name) {
+  IRBuilder<> EB(Entry, Entry->begin());
+  return EB.CreateAlloca(T, nullptr, Name);
+}
+
+void KernelBuilder::fillOut(Value *V, int64_t Count) {
+  forRange(Count, [&](Value *I) { store(V, Out, I); });
+}
+
+Value *KernelBuilder::add(DType T, Value *A, Value *Bv, bool Reassoc) {
+  if (T == DType::I32)
+    return B.CreateAdd(A, Bv);
+  Value *R = B.CreateFAdd(A, Bv);
+  auto *I = dyn_cast<Instruction>(R);
+  if (Reassoc && I) {
+    FastMathFlags FMF = B.getFastMathFlags();
+    FMF.setAllowReassoc();
+    I->setFastMathFlags(FMF);
+  }
+  return R;
+}
+
+Value *KernelBuilder::mul(DType T, Value *A, Value *Bv) {
+  return T == DType::I32 ? B.CreateMul(A, Bv) : B.CreateFMul(A, Bv);
+}
+
+Value *KernelBuilder::greater(DType T, Value *A, Value *Bv) {
+  return T == DType::I32 ? B.CreateICmpSGT(A, Bv) : B.CreateFCmpOGT(A, Bv);
+}
+
+Value *KernelBuilder::intrinsic(Intrinsic::ID ID, Value *X) {
+  return B.CreateUnaryIntrinsic(ID, X);
+}

@@ -1,0 +1,134 @@
+//===- KernelBuilder.h - Emitting the loops of one node's kernel ----------===//
+//
+// Private to the code generator. Every non-leaf graph node becomes one
+// internal function
+//
+//   void @k<N>.<op>(ptr noalias %out, ptr noalias %in0, ...)
+//
+// whose pointer arguments are the node's result buffer and the buffers of its
+// operands (scalar constants are not passed: they are folded in as
+// immediates). A KernelBuilder holds that function's IRBuilder and offers
+// what every op group needs: typed loads and stores, counted loops, scratch
+// accumulators and the scalar math of each elementwise op. The op groups
+// (Elementwise.cpp, Reduce.cpp, LinAlg.cpp, Conv.cpp) each add one
+// `emit...` function declared at the bottom.
+//
+// Fast-math: every float op carries `contract` (so a*b+c becomes an FMA);
+// only sum reductions add `reassoc`, which the vectorizer needs to split an
+// accumulation into vector lanes (see docs/codegen.md).
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_LIB_CODEGEN_KERNELBUILDER_H
+#define NNC_LIB_CODEGEN_KERNELBUILDER_H
+
+#include "nnc/Graph/Graph.h"
+
+#include <llvm/ADT/STLFunctionalExtras.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+namespace nnc::codegen {
+
+/// True when `N` is passed to kernels as an immediate, not a buffer.
+inline bool isImmediate(const Node *N) { return N->isScalarConst(); }
+
+class KernelBuilder {
+public:
+  /// Starts the body of `F`, the kernel of `N`. `F`'s arguments are the
+  /// result pointer followed by one pointer per non-immediate operand.
+  KernelBuilder(llvm::Function *F, const Node &N);
+
+  /// Ends the kernel with `ret void`.
+  void finish();
+
+  const Node &node() const { return N; }
+  llvm::IRBuilder<> &builder() { return B; }
+  llvm::LLVMContext &context() { return B.getContext(); }
+
+  /// The LLVM element type of a dtype (float or i32).
+  llvm::Type *elemType(DType T);
+  llvm::ConstantInt *i64(int64_t V) { return B.getInt64(V); }
+  llvm::Constant *f32(double V);
+  /// A constant of dtype `T`.
+  llvm::Constant *constOf(DType T, double V);
+
+  /// The result buffer.
+  llvm::Value *out() const { return Out; }
+  /// Operand `I`'s buffer, or null when it is an immediate.
+  llvm::Value *in(unsigned I) const { return In[I]; }
+
+  /// Element `Idx` of a buffer of dtype `T`.
+  llvm::Value *load(DType T, llvm::Value *Ptr, llvm::Value *Idx);
+  void store(llvm::Value *V, llvm::Value *Ptr, llvm::Value *Idx);
+  /// Element `Idx` of operand `I` (the immediate itself for scalar consts).
+  llvm::Value *loadOperand(unsigned I, llvm::Value *Idx);
+
+  /// `for (IV = Lo; IV < Hi; ++IV) Body(IV)` over i64. Constant bounds give
+  /// the loop a known trip count and no guard.
+  void forLoop(llvm::Value *Lo, llvm::Value *Hi,
+               llvm::function_ref<void(llvm::Value *)> Body);
+  void forRange(int64_t N, llvm::function_ref<void(llvm::Value *)> Body) {
+    forLoop(i64(0), i64(N), Body);
+  }
+  /// Nested loops over `Dims` (outermost first); Body gets one IV per dim.
+  void forEach(llvm::ArrayRef<int64_t> Dims,
+               llvm::function_ref<void(llvm::ArrayRef<llvm::Value *>)> Body);
+
+  /// A scratch variable in the entry block (promoted to a register by
+  /// mem2reg from -O1 on).
+  llvm::AllocaInst *scratch(llvm::Type *T, const llvm::Twine &Name = "");
+
+  /// Fills `Count` elements of the result with `V`.
+  void fillOut(llvm::Value *V, int64_t Count);
+
+  /// a + b in dtype `T`; `Reassoc` marks a float add as reorderable (sum
+  /// reductions only).
+  llvm::Value *add(DType T, llvm::Value *A, llvm::Value *Bv,
+                   bool Reassoc = false);
+  llvm::Value *mul(DType T, llvm::Value *A, llvm::Value *Bv);
+  /// a > b in dtype `T` (ordered for floats: NaN never wins).
+  llvm::Value *greater(DType T, llvm::Value *A, llvm::Value *Bv);
+  /// Calls a one-argument float intrinsic such as llvm.exp.
+  llvm::Value *intrinsic(llvm::Intrinsic::ID ID, llvm::Value *X);
+
+private:
+  llvm::Function *F;
+  const Node &N;
+  llvm::IRBuilder<> B;
+  llvm::BasicBlock *Entry;
+  llvm::Value *Out = nullptr;
+  llvm::Value *In[2] = {nullptr, nullptr};
+};
+
+// The kernels, by op group; each fills the kernel of `KB.node()`.
+// Lowering.cpp's dispatch (one switch over OpKind) picks the emitter.
+
+/// Elementwise.cpp: unary, binary, compare and cast ops, and the copies
+/// (broadcast, transpose, reshape), all as strided loop nests.
+void emitElementwise(KernelBuilder &KB);
+/// Reduce.cpp: reduce_sum (IsMax false) / reduce_max (true).
+void emitReduce(KernelBuilder &KB, bool IsMax);
+/// Reduce.cpp: argmax (i32 indices) or argmax_mask (f32 0/1).
+void emitArgMax(KernelBuilder &KB, bool Mask);
+/// Reduce.cpp: softmax or log_softmax.
+void emitSoftmax(KernelBuilder &KB, bool Log);
+/// LinAlg.cpp: [M,K] x [K,N] in i-k-j order.
+void emitMatMul(KernelBuilder &KB);
+/// LinAlg.cpp: one_hot.
+void emitOneHot(KernelBuilder &KB);
+/// Conv.cpp: conv2d and its two gradient kernels.
+void emitConv2d(KernelBuilder &KB);
+void emitConv2dGradInput(KernelBuilder &KB);
+void emitConv2dGradWeight(KernelBuilder &KB);
+/// Conv.cpp: maxpool2d / avgpool2d and their gradient kernels.
+void emitPool(KernelBuilder &KB, bool IsMax);
+void emitMaxPoolGrad(KernelBuilder &KB);
+void emitAvgPoolGrad(KernelBuilder &KB);
+
+/// The scalar function of an elementwise op of class Unary, Binary or
+/// Compare on already-loaded operands (`Args` in the operands' dtype).
+llvm::Value *emitScalarOp(KernelBuilder &KB, llvm::ArrayRef<llvm::Value *> Args);
+
+} // namespace nnc::codegen
+
+#endif

@@ -1,0 +1,528 @@
+//===- Lowering.cpp - From a Graph to the entry points of the model ABI ---===//
+//
+// Algorithm, per entry point (train_step, eval_step, predict, grad):
+//
+//  1. Roots: the values the entry writes (loss, metrics, outputs, grads, the
+//     new values of params and state). Collect every node they reach, in the
+//     graph's topological order.
+//  2. Storage: leaves live in their slots, scalar consts are immediates,
+//     other consts are private globals, a reshape aliases its operand, and
+//     every other node gets a 64-byte-aligned block of the arena (the TEMP
+//     slot).
+//  3. Arena plan: walk the nodes in order; allocate each block first-fit
+//     among the blocks still live, then release the blocks whose last reader
+//     was this node. A block is allocated before its operands are released,
+//     so a kernel never writes over its own inputs (its pointers really are
+//     `noalias`). Roots live to the end.
+//  4. Emit: load the slot pointers, call each node's kernel with its
+//     buffers, then copy every root into its result slot. Updates copy last,
+//     after every new value is computed, so a step reads the old params
+//     throughout; a new value that lives in a slot is first staged in the
+//     arena so that no update reads a slot an earlier update overwrote.
+//
+// Kernels (one internal `noinline` function per node, shared by the entry
+// points) are built by KernelBuilder and the op-group files; the dispatch at
+// the bottom is the one switch over every OpKind.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/CodeGen/CodeGen.h"
+
+#include "KernelBuilder.h"
+#include "Lowering.h"
+
+#include <llvm/ADT/DenseSet.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/MathExtras.h>
+
+#include <climits>
+
+using namespace llvm;
+using namespace nnc;
+using namespace nnc::codegen;
+
+namespace {
+
+constexpr int64_t Alignment = 64;
+constexpr int64_t Forever = INT64_MAX;
+
+/// Bytes of a buffer holding `T`, rounded up to the arena alignment.
+int64_t bufferBytes(const TensorType &T) {
+  return alignTo(std::max<int64_t>(T.numElements(), 1) * 4, Alignment);
+}
+
+/// A value an entry point writes into a slot. `Value` may be null for a
+/// gradient the differentiator left out (the slot is zero-filled).
+struct Result {
+  const Node *Value;
+  unsigned Slot;
+  bool IsUpdate = false;
+};
+
+/// Where a node's value lives while an entry point runs.
+struct Storage {
+  enum KindT { Slot, Arena, Global, Immediate } Kind = Arena;
+  unsigned SlotIdx = 0;
+  int64_t Offset = 0;
+  GlobalVariable *G = nullptr;
+  /// A reshape sharing its operand's storage (it has no kernel).
+  bool Alias = false;
+};
+
+/// The kernel of node `KB.node()`: the one switch over every op.
+void emitKernelBody(KernelBuilder &KB) {
+  switch (KB.node().Kind) {
+  case OpKind::Input:
+  case OpKind::Target:
+  case OpKind::Param:
+  case OpKind::Const:
+  case OpKind::State:
+  case OpKind::Hyper:
+    llvm_unreachable("leaves have no kernel");
+  case OpKind::Neg:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Sqrt:
+  case OpKind::Abs:
+  case OpKind::Sin:
+  case OpKind::Cos:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Relu:
+  case OpKind::Softplus:
+  case OpKind::LeakyRelu:
+  case OpKind::Elu:
+  case OpKind::Step:
+  case OpKind::Sign:
+  case OpKind::Cast:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Pow:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::CmpEq:
+  case OpKind::CmpNe:
+  case OpKind::CmpLt:
+  case OpKind::CmpLe:
+  case OpKind::CmpGt:
+  case OpKind::CmpGe:
+  case OpKind::Reshape:
+  case OpKind::Broadcast:
+  case OpKind::Transpose:
+    return emitElementwise(KB);
+  case OpKind::ReduceSum:
+    return emitReduce(KB, /*IsMax=*/false);
+  case OpKind::ReduceMax:
+    return emitReduce(KB, /*IsMax=*/true);
+  case OpKind::ArgMax:
+    return emitArgMax(KB, /*Mask=*/false);
+  case OpKind::ArgMaxMask:
+    return emitArgMax(KB, /*Mask=*/true);
+  case OpKind::Softmax:
+    return emitSoftmax(KB, /*Log=*/false);
+  case OpKind::LogSoftmax:
+    return emitSoftmax(KB, /*Log=*/true);
+  case OpKind::MatMul:
+    return emitMatMul(KB);
+  case OpKind::OneHot:
+    return emitOneHot(KB);
+  case OpKind::Conv2d:
+    return emitConv2d(KB);
+  case OpKind::Conv2dGradInput:
+    return emitConv2dGradInput(KB);
+  case OpKind::Conv2dGradWeight:
+    return emitConv2dGradWeight(KB);
+  case OpKind::MaxPool2d:
+    return emitPool(KB, /*IsMax=*/true);
+  case OpKind::AvgPool2d:
+    return emitPool(KB, /*IsMax=*/false);
+  case OpKind::MaxPool2dGrad:
+    return emitMaxPoolGrad(KB);
+  case OpKind::AvgPool2dGrad:
+    return emitAvgPoolGrad(KB);
+  }
+  llvm_unreachable("unknown op kind");
+}
+
+class Lowerer {
+public:
+  Lowerer(const Graph &G, Module &M, const SlotTable &Slots)
+      : G(G), M(M), Slots(Slots) {
+    for (const auto &N : G.nodes())
+      Position[N.get()] = Position.size();
+  }
+
+  /// Emits one entry point writing `Results`.
+  Expected<Function *> emitEntry(StringRef Name, ArrayRef<Result> Results);
+
+  /// Bytes of arena the largest entry point needs.
+  int64_t arenaBytes() const { return ArenaBytes; }
+
+private:
+  Function *kernelFor(const Node *N);
+  GlobalVariable *globalFor(const Node *N);
+  Error planStorage(ArrayRef<const Node *> Order, ArrayRef<Result> Results,
+                    DenseMap<const Node *, Storage> &Store, int64_t &End);
+
+  const Graph &G;
+  Module &M;
+  const SlotTable &Slots;
+  DenseMap<const Node *, unsigned> Position;
+  DenseMap<const Node *, Function *> Kernels;
+  DenseMap<const Node *, GlobalVariable *> Globals;
+  int64_t ArenaBytes = 0;
+};
+
+Function *Lowerer::kernelFor(const Node *N) {
+  if (Function *F = Kernels.lookup(N))
+    return F;
+  LLVMContext &Ctx = M.getContext();
+  Type *Ptr = PointerType::getUnqual(Ctx);
+  unsigned NumArgs = 1;
+  for (const Node *Op : N->Operands)
+    NumArgs += !isImmediate(Op);
+  auto *FT = FunctionType::get(Type::getVoidTy(Ctx),
+                               SmallVector<Type *, 3>(NumArgs, Ptr), false);
+  std::string Name = ("k" + Twine(Position.lookup(N)) + "." + opSpelling(N->Kind))
+                         .str();
+  if (!N->Name.empty())
+    Name += "." + N->Name;
+  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
+  // Kernels stay separate functions: the optimizer sees each loop nest
+  // once (not once per entry point), which keeps compile time low, and the
+  // `noalias` arguments carry the no-overlap facts the vectorizer needs.
+  F->addFnAttr(Attribute::NoUnwind);
+  F->addFnAttr(Attribute::NoInline);
+  F->addFnAttr(Attribute::MustProgress);
+  for (unsigned I = 0; I < NumArgs; ++I) {
+    F->addParamAttr(I, Attribute::NoAlias);
+    F->addParamAttr(I, Attribute::NoCapture);
+    F->addParamAttr(I, Attribute::NoUndef);
+    F->addParamAttr(I, Attribute::NonNull);
+    F->addParamAttr(I, Attribute::getWithAlignment(Ctx, Align(Alignment)));
+    if (I > 0)
+      F->addParamAttr(I, Attribute::ReadOnly);
+  }
+  KernelBuilder KB(F, *N);
+  emitKernelBody(KB);
+  KB.finish();
+  Kernels[N] = F;
+  return F;
+}
+
+GlobalVariable *Lowerer::globalFor(const Node *N) {
+  if (GlobalVariable *GV = Globals.lookup(N))
+    return GV;
+  const Tensor &V = N->Value;
+  Constant *Init;
+  if (N->dtype() == DType::F32) {
+    std::vector<float> Data(V.F.begin(), V.F.end());
+    Data.resize(N->Type.numElements(), 0.0f);
+    Init = ConstantDataArray::get(M.getContext(), ArrayRef<float>(Data));
+  } else {
+    std::vector<uint32_t> Data(V.I.begin(), V.I.end());
+    Data.resize(N->Type.numElements(), 0);
+    Init = ConstantDataArray::get(M.getContext(), ArrayRef<uint32_t>(Data));
+  }
+  auto *GV = new GlobalVariable(M, Init->getType(), /*isConstant=*/true,
+                                GlobalValue::PrivateLinkage, Init,
+                                "const" + Twine(Position.lookup(N)));
+  GV->setAlignment(Align(Alignment));
+  Globals[N] = GV;
+  return GV;
+}
+
+Error Lowerer::planStorage(ArrayRef<const Node *> Order,
+                           ArrayRef<Result> Results,
+                           DenseMap<const Node *, Storage> &Store,
+                           int64_t &End) {
+  // Storage kinds; `Owner` maps an alias (reshape) to the node owning its
+  // block.
+  DenseMap<const Node *, const Node *> Owner;
+  for (const Node *N : Order) {
+    Storage S;
+    if (N->isLeaf()) {
+      if (N->Kind == OpKind::Const) {
+        S.Kind = isImmediate(N) ? Storage::Immediate : Storage::Global;
+        S.G = S.Kind == Storage::Global ? globalFor(N) : nullptr;
+      } else {
+        auto It = Slots.LeafSlot.find(N);
+        if (It == Slots.LeafSlot.end())
+          return createStringError(
+              "internal error: %s leaf '%s' is not part of the model's "
+              "interface",
+              opSpelling(N->Kind).str().c_str(), N->Name.c_str());
+        S.Kind = Storage::Slot;
+        S.SlotIdx = It->second;
+      }
+    } else if (N->Kind == OpKind::Reshape &&
+               Store[N->operand(0)].Kind != Storage::Immediate) {
+      S = Store[N->operand(0)];
+      S.Alias = true;
+      const Node *O = Owner.lookup(N->operand(0));
+      Owner[N] = O ? O : N->operand(0);
+    }
+    Store[N] = S;
+    if (S.Kind == Storage::Arena && !Owner.count(N))
+      Owner[N] = N;
+  }
+
+  // Last position at which each block is read.
+  DenseMap<const Node *, int64_t> Last;
+  for (int64_t P = 0; P < int64_t(Order.size()); ++P) {
+    if (const Node *O = Owner.lookup(Order[P]))
+      Last.try_emplace(O, P);
+    for (const Node *Op : Order[P]->Operands)
+      if (const Node *O = Owner.lookup(Op))
+        Last[O] = std::max(Last[O], P);
+  }
+  for (const Result &R : Results)
+    if (R.Value)
+      if (const Node *O = Owner.lookup(R.Value))
+        Last[O] = Forever;
+
+  struct Block {
+    int64_t Offset, Bytes, Last;
+  };
+  std::vector<Block> Live; // sorted by offset
+  End = 0;
+  for (int64_t P = 0; P < int64_t(Order.size()); ++P) {
+    const Node *N = Order[P];
+    if (Store[N].Kind == Storage::Arena && Owner.lookup(N) == N) {
+      int64_t Bytes = bufferBytes(N->Type), Offset = 0;
+      auto It = Live.begin();
+      for (; It != Live.end(); ++It) {
+        if (Offset + Bytes <= It->Offset)
+          break;
+        Offset = std::max(Offset, It->Offset + It->Bytes);
+      }
+      Live.insert(It, {Offset, Bytes, Last.lookup(N)});
+      Store[N].Offset = Offset;
+      End = std::max(End, Offset + Bytes);
+    }
+    // Aliases share their owner's offset, fixed now that it is placed.
+    if (Store[N].Kind == Storage::Arena && Owner.lookup(N) != N)
+      Store[N].Offset = Store[Owner.lookup(N)].Offset;
+    std::erase_if(Live, [&](const Block &B) { return B.Last <= P; });
+  }
+  return Error::success();
+}
+
+Expected<Function *> Lowerer::emitEntry(StringRef Name,
+                                        ArrayRef<Result> Results) {
+  // 1. The nodes the results need, in topological order.
+  DenseSet<const Node *> Needed;
+  std::vector<const Node *> Work;
+  for (const Result &R : Results)
+    if (R.Value)
+      Work.push_back(R.Value);
+  while (!Work.empty()) {
+    const Node *N = Work.back();
+    Work.pop_back();
+    if (!Needed.insert(N).second)
+      continue;
+    for (const Node *Op : N->Operands)
+      Work.push_back(Op);
+  }
+  std::vector<const Node *> Order;
+  for (const auto &N : G.nodes())
+    if (Needed.count(N.get()))
+      Order.push_back(N.get());
+
+  // 2-3. Storage and the arena plan.
+  DenseMap<const Node *, Storage> Store;
+  int64_t End = 0;
+  if (Error E = planStorage(Order, Results, Store, End))
+    return E;
+
+  // 4. The function.
+  LLVMContext &Ctx = M.getContext();
+  Type *Ptr = PointerType::getUnqual(Ctx);
+  auto *FT = FunctionType::get(Type::getVoidTy(Ctx), {Ptr}, false);
+  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
+  F->addFnAttr(Attribute::NoUnwind);
+  Argument *SlotArray = F->getArg(0);
+  SlotArray->setName("slots");
+  F->addParamAttr(0, Attribute::NoAlias);
+  F->addParamAttr(0, Attribute::ReadOnly);
+  IRBuilder<> B(BasicBlock::Create(Ctx, "entry", F));
+
+  DenseMap<unsigned, Value *> SlotPtrs;
+  auto SlotPtr = [&](unsigned I) {
+    Value *&P = SlotPtrs[I];
+    if (!P)
+      P = B.CreateAlignedLoad(
+          Ptr, B.CreateConstInBoundsGEP1_64(Ptr, SlotArray, I), Align(8),
+          Slots.Slots[I].Name);
+    return P;
+  };
+  auto PtrOf = [&](const Node *N) -> Value * {
+    const Storage &S = Store[N];
+    switch (S.Kind) {
+    case Storage::Slot:
+      return SlotPtr(S.SlotIdx);
+    case Storage::Arena:
+      return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), SlotPtr(Slots.Temp),
+                                          S.Offset);
+    case Storage::Global:
+      return S.G;
+    case Storage::Immediate:
+      break;
+    }
+    llvm_unreachable("an immediate has no address");
+  };
+
+  for (const Node *N : Order) {
+    if (N->isLeaf() || Store[N].Alias)
+      continue;
+    SmallVector<Value *, 3> Args{PtrOf(N)};
+    for (const Node *Op : N->Operands)
+      if (!isImmediate(Op))
+        Args.push_back(PtrOf(Op));
+    B.CreateCall(kernelFor(N), Args);
+  }
+
+  // Stage new values that live in slots (see step 4 above).
+  DenseMap<const Node *, Value *> Staged;
+  for (const Result &R : Results) {
+    if (!R.IsUpdate || !R.Value || Store[R.Value].Kind != Storage::Slot ||
+        Staged.count(R.Value))
+      continue;
+    int64_t Bytes = bufferBytes(R.Value->Type);
+    Value *Dst =
+        B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), SlotPtr(Slots.Temp), End);
+    B.CreateMemCpy(Dst, Align(Alignment), PtrOf(R.Value), Align(Alignment),
+                   R.Value->Type.numElements() * 4);
+    Staged[R.Value] = Dst;
+    End += Bytes;
+  }
+  ArenaBytes = std::max(ArenaBytes, End);
+
+  for (const Result &R : Results) {
+    const TensorType &T = Slots.Slots[R.Slot].Type;
+    Value *Dst = SlotPtr(R.Slot);
+    int64_t Bytes = T.numElements() * 4;
+    if (!R.Value) {
+      B.CreateMemSet(Dst, B.getInt8(0), Bytes, Align(Alignment));
+      continue;
+    }
+    const Storage &S = Store[R.Value];
+    if (S.Kind == Storage::Immediate) {
+      double V = R.Value->scalarValue();
+      Constant *C = R.Value->dtype() == DType::F32
+                        ? ConstantFP::get(B.getFloatTy(), V)
+                        : (Constant *)B.getInt32(int32_t(V));
+      B.CreateAlignedStore(C, Dst, Align(Alignment));
+      continue;
+    }
+    if (S.Kind == Storage::Slot && S.SlotIdx == R.Slot)
+      continue; // the value already is the slot (an update `p := p`)
+    Value *Src = Staged.count(R.Value) ? Staged[R.Value] : PtrOf(R.Value);
+    B.CreateMemCpy(Dst, Align(Alignment), Src, Align(Alignment), Bytes);
+  }
+  B.CreateRetVoid();
+  return F;
+}
+
+} // namespace
+
+SlotTable codegen::buildSlotTable(const Graph &G) {
+  SlotTable T;
+  auto Add = [&](std::string Name, nnc_slot_role Role, const TensorType &Ty,
+                 const Node *N) {
+    T.Slots.push_back({std::move(Name), Role, Ty, N});
+    return unsigned(T.Slots.size() - 1);
+  };
+  auto AddLeaves = [&](const std::vector<Node *> &Leaves, nnc_slot_role Role) {
+    for (const Node *N : Leaves)
+      T.LeafSlot[N] = Add(N->Name, Role, N->Type, N);
+  };
+  AddLeaves(G.Params, NNC_SLOT_PARAM);
+  AddLeaves(G.States, NNC_SLOT_STATE);
+  AddLeaves(G.Hypers, NNC_SLOT_HYPER);
+  AddLeaves(G.Inputs, NNC_SLOT_INPUT);
+  AddLeaves(G.Targets, NNC_SLOT_TARGET);
+  for (const NamedValue &V : G.Outputs)
+    T.Outputs.push_back(Add(V.Name, NNC_SLOT_OUTPUT, V.Value->Type, V.Value));
+  if (G.Loss)
+    T.Loss = Add("loss", NNC_SLOT_LOSS, G.Loss->Type, G.Loss);
+  for (const NamedValue &V : G.Metrics)
+    T.Metrics.push_back(Add(V.Name, NNC_SLOT_METRIC, V.Value->Type, V.Value));
+  for (size_t I = 0; I < G.Grads.size() && I < G.Params.size(); ++I)
+    T.Grads.push_back(Add("grad." + G.Params[I]->Name, NNC_SLOT_GRAD,
+                          G.Params[I]->Type, G.Grads[I]));
+  T.Temp = Add("arena", NNC_SLOT_TEMP, TensorType(DType::F32, {16}), nullptr);
+  return T;
+}
+
+Expected<std::unique_ptr<Module>>
+nnc::lowerGraph(const Graph &G, const TrainConfig *Train, LLVMContext &Ctx,
+                const LoweringOptions &Opts) {
+  auto M = std::make_unique<Module>(G.name(), Ctx);
+  SlotTable Slots = buildSlotTable(G);
+  Lowerer L(G, *M, Slots);
+  EntryPoints E;
+
+  std::vector<Result> LossAndMetrics;
+  if (G.Loss) {
+    LossAndMetrics.push_back({G.Loss, Slots.Loss});
+    for (size_t I = 0; I < G.Metrics.size(); ++I)
+      LossAndMetrics.push_back({G.Metrics[I].Value, Slots.Metrics[I]});
+  }
+  if (G.Loss && !G.Updates.empty()) {
+    std::vector<Result> Train = LossAndMetrics;
+    for (const Update &U : G.Updates) {
+      auto It = Slots.LeafSlot.find(U.Target);
+      if (It == Slots.LeafSlot.end())
+        return createStringError("internal error: an update targets '%s', "
+                                 "which is neither a param nor state",
+                                 U.Target->Name.c_str());
+      Train.push_back({U.NewValue, It->second, /*IsUpdate=*/true});
+    }
+    if (Error Err = L.emitEntry("nnc.train_step", Train).moveInto(E.TrainStep))
+      return Err;
+  }
+  if (G.Loss)
+    if (Error Err =
+            L.emitEntry("nnc.eval_step", LossAndMetrics).moveInto(E.EvalStep))
+      return Err;
+  std::vector<Result> Outputs;
+  for (size_t I = 0; I < G.Outputs.size(); ++I)
+    Outputs.push_back({G.Outputs[I].Value, Slots.Outputs[I]});
+  if (Error Err = L.emitEntry("nnc.predict", Outputs).moveInto(E.Predict))
+    return Err;
+  if (G.Loss && !Slots.Grads.empty()) {
+    std::vector<Result> Grads{{G.Loss, Slots.Loss}};
+    for (size_t I = 0; I < Slots.Grads.size(); ++I)
+      Grads.push_back({G.Grads[I], Slots.Grads[I]});
+    if (Error Err = L.emitEntry("nnc.grad", Grads).moveInto(E.Grad))
+      return Err;
+  }
+
+  // The arena slot is f32[n]; the runtime allocates it 64-byte aligned.
+  Slots.Slots[Slots.Temp].Type =
+      TensorType(DType::F32, {std::max<int64_t>(L.arenaBytes() / 4, 16)});
+  emitModelDesc(*M, G, Slots, Train, E);
+
+  if (Opts.EmitMain) {
+    Type *I32 = Type::getInt32Ty(Ctx), *Ptr = PointerType::getUnqual(Ctx);
+    FunctionCallee NncMain = M->getOrInsertFunction(
+        "nnc_main", FunctionType::get(I32, {Ptr, I32, Ptr}, false));
+    Function *Main =
+        Function::Create(FunctionType::get(I32, {I32, Ptr}, false),
+                         GlobalValue::ExternalLinkage, "main", *M);
+    IRBuilder<> B(BasicBlock::Create(Ctx, "entry", Main));
+    B.CreateRet(B.CreateCall(NncMain, {M->getNamedGlobal(ModelDescSymbol),
+                                       Main->getArg(0), Main->getArg(1)}));
+  }
+
+  std::string Broken;
+  raw_string_ostream OS(Broken);
+  if (verifyModule(*M, &OS))
+    return createStringError("internal error: invalid LLVM IR for model "
+                             "'%s':\n%s",
+                             G.name().c_str(), Broken.c_str());
+  return M;
+}

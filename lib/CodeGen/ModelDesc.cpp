@@ -1,0 +1,208 @@
+//===- ModelDesc.cpp - The nnc_model_desc global --------------------------===//
+//
+// Writes the runtime's view of the model (ModelABI.h) as LLVM constants: the
+// slot table (names, roles, dtypes, dims, initializers, literal values), the
+// train spec from the `train` block and the entry-point pointers. The LLVM
+// struct types below mirror the C structs field by field; LLVM lays out
+// non-packed structs with the same natural alignment as the C ABI, and the
+// unit tests read the descriptor back through the C header to prove it.
+//
+//===----------------------------------------------------------------------===//
+#include "Lowering.h"
+
+#include "nnc/CodeGen/CodeGen.h"
+#include "nnc/Sema/Sema.h"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+
+using namespace llvm;
+using namespace nnc;
+using namespace nnc::codegen;
+
+namespace {
+
+class DescBuilder {
+public:
+  explicit DescBuilder(llvm::Module &M)
+      : M(M), Ctx(M.getContext()), Ptr(PointerType::getUnqual(Ctx)),
+        I32(Type::getInt32Ty(Ctx)), I64(Type::getInt64Ty(Ctx)),
+        F64(Type::getDoubleTy(Ctx)) {
+    // struct nnc_slot
+    SlotTy = StructType::create(
+        Ctx, {Ptr, I32, I32, I32, Ptr, I32, F64, F64, Ptr}, "nnc_slot");
+    // struct nnc_data_spec
+    DataTy = StructType::create(
+        Ctx, {I32, Ptr, Ptr, F64, Ptr, I32, I32, Ptr, Ptr, I32},
+        "nnc_data_spec");
+    // struct nnc_train_spec
+    TrainTy = StructType::create(Ctx,
+                                 {I32, DataTy, DataTy, I32, F64, F64, F64, F64,
+                                  F64, F64, I64, I32, I64},
+                                 "nnc_train_spec");
+    // struct nnc_model
+    ModelTy = StructType::create(
+        Ctx, {I32, Ptr, I64, I32, Ptr, TrainTy, Ptr, Ptr, Ptr, Ptr},
+        "nnc_model");
+  }
+
+  Constant *i32(int64_t V) { return ConstantInt::get(I32, V); }
+  Constant *i64(int64_t V) { return ConstantInt::get(I64, V); }
+  Constant *f64(double V) { return ConstantFP::get(F64, V); }
+  Constant *null() { return ConstantPointerNull::get(cast<PointerType>(Ptr)); }
+
+  /// A private NUL-terminated string, or null for an empty one when
+  /// `NullIfEmpty`.
+  Constant *str(StringRef S, bool NullIfEmpty = false) {
+    if (S.empty() && NullIfEmpty)
+      return null();
+    auto *Init = ConstantDataArray::getString(Ctx, S);
+    return new GlobalVariable(M, Init->getType(), true,
+                              GlobalValue::PrivateLinkage, Init, ".str");
+  }
+
+  /// A private array of i64, or null when empty.
+  Constant *i64Array(ArrayRef<int64_t> Values, const Twine &Name) {
+    if (Values.empty())
+      return null();
+    std::vector<uint64_t> Data(Values.begin(), Values.end());
+    auto *Init = ConstantDataArray::get(Ctx, ArrayRef<uint64_t>(Data));
+    return new GlobalVariable(M, Init->getType(), true,
+                              GlobalValue::PrivateLinkage, Init, Name);
+  }
+
+  Constant *slot(const SlotInfo &S) {
+    int32_t InitKind = 0;
+    double A = 0, B = 0;
+    Constant *Literal = null();
+    if (S.Role == NNC_SLOT_PARAM) {
+      const InitSpec &I = S.N->Init;
+      InitKind = initKind(I.Kind);
+      A = I.A;
+      B = I.B;
+      if (I.Kind == InitSpec::Literal)
+        Literal = literal(S, I.Value);
+    }
+    return ConstantStruct::get(
+        SlotTy, {str(S.Name), i32(S.Role), i32(int(S.Type.Elem)),
+                 i32(S.Type.rank()), i64Array(S.Type.Dims, ".dims"),
+                 i32(InitKind), f64(A), f64(B), Literal});
+  }
+
+  Constant *data(const DataSpec *D) {
+    if (!D || D->Kind == DataSpec::None)
+      return ConstantStruct::get(
+          DataTy, {i32(0), null(), null(), f64(0), null(), i32(0), i32(0),
+                   null(), null(), i32(0)});
+    int32_t Kind = D->Kind == DataSpec::Idx ? 1 : 2;
+    return ConstantStruct::get(
+        DataTy,
+        {i32(Kind), str(absolute(D->Images), true),
+         str(absolute(D->Labels), true), f64(D->Scale),
+         str(absolute(D->Path), true), i32(D->InputCols.size()),
+         i32(D->TargetCols.size()), i64Array(D->InputCols, ".cols"),
+         i64Array(D->TargetCols, ".cols"), i32(D->Header)});
+  }
+
+  Constant *train(const TrainConfig *T) {
+    TrainConfig Defaults;
+    const TrainConfig &C = T ? *T : Defaults;
+    const OptimizerSpec &O = C.Optimizer;
+    return ConstantStruct::get(
+        TrainTy,
+        {i32(T != nullptr), data(T ? &C.Data : nullptr),
+         data(T ? &C.Test : nullptr), i32(O.Kind == OptimizerSpec::Adam),
+         f64(O.Lr), f64(O.Momentum), f64(O.WeightDecay), f64(O.Beta1),
+         f64(O.Beta2), f64(O.Eps), i64(C.Epochs), i32(C.Shuffle),
+         i64(int64_t(C.Seed))});
+  }
+
+  Constant *fn(Function *F) { return F ? (Constant *)F : null(); }
+
+  llvm::Module &M;
+  LLVMContext &Ctx;
+  Type *Ptr, *I32, *I64, *F64;
+  StructType *SlotTy, *DataTy, *TrainTy, *ModelTy;
+
+private:
+  static int32_t initKind(InitSpec::KindT K) {
+    switch (K) {
+    case InitSpec::Zeros:
+      return NNC_INIT_ZEROS;
+    case InitSpec::Ones:
+      return NNC_INIT_ONES;
+    case InitSpec::Constant:
+      return NNC_INIT_CONST;
+    case InitSpec::Uniform:
+      return NNC_INIT_UNIFORM;
+    case InitSpec::Normal:
+      return NNC_INIT_NORMAL;
+    case InitSpec::GlorotUniform:
+      return NNC_INIT_GLOROT_UNIFORM;
+    case InitSpec::HeNormal:
+      return NNC_INIT_HE_NORMAL;
+    case InitSpec::Literal:
+      return NNC_INIT_LITERAL;
+    }
+    return NNC_INIT_ZEROS;
+  }
+
+  /// The literal's numel elements in the param's dtype (padded with zeros
+  /// should the literal be short; Sema checks the count).
+  Constant *literal(const SlotInfo &S, const Tensor &V) {
+    int64_t N = S.Type.numElements();
+    Constant *Init;
+    if (S.Type.Elem == DType::F32) {
+      std::vector<float> D;
+      for (int64_t I = 0; I < N; ++I)
+        D.push_back(I < V.numElements() ? float(V.at(I)) : 0.0f);
+      Init = ConstantDataArray::get(Ctx, ArrayRef<float>(D));
+    } else {
+      std::vector<uint32_t> D;
+      for (int64_t I = 0; I < N; ++I)
+        D.push_back(I < V.numElements() ? uint32_t(int32_t(V.at(I))) : 0);
+      Init = ConstantDataArray::get(Ctx, ArrayRef<uint32_t>(D));
+    }
+    auto *GV = new GlobalVariable(M, Init->getType(), true,
+                                  GlobalValue::PrivateLinkage, Init,
+                                  "literal." + S.Name);
+    GV->setAlignment(Align(64));
+    return GV;
+  }
+
+  /// Data paths are stored absolute so the executable runs from anywhere.
+  static std::string absolute(StringRef Path) {
+    if (Path.empty())
+      return "";
+    SmallString<256> P(Path);
+    sys::fs::make_absolute(P);
+    sys::path::remove_dots(P, /*remove_dot_dot=*/true);
+    return std::string(P);
+  }
+};
+
+} // namespace
+
+void codegen::emitModelDesc(llvm::Module &M, const Graph &G, const SlotTable &Slots,
+                            const TrainConfig *Train,
+                            const EntryPoints &Entries) {
+  DescBuilder D(M);
+  std::vector<Constant *> SlotInits;
+  for (const SlotInfo &S : Slots.Slots)
+    SlotInits.push_back(D.slot(S));
+  auto *SlotArrayTy = ArrayType::get(D.SlotTy, SlotInits.size());
+  auto *SlotArray = new GlobalVariable(
+      M, SlotArrayTy, true, GlobalValue::PrivateLinkage,
+      ConstantArray::get(SlotArrayTy, SlotInits), "nnc_slots");
+
+  Constant *Model = ConstantStruct::get(
+      D.ModelTy,
+      {D.i32(NNC_ABI_VERSION), D.str(G.name()), D.i64(G.BatchSize),
+       D.i32(SlotInits.size()), SlotArray, D.train(Train),
+       D.fn(Entries.TrainStep), D.fn(Entries.EvalStep), D.fn(Entries.Predict),
+       D.fn(Entries.Grad)});
+  new GlobalVariable(M, D.ModelTy, true, GlobalValue::ExternalLinkage, Model,
+                     ModelDescSymbol);
+}

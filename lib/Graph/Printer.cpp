@@ -1,0 +1,222 @@
+//===- Printer.cpp - The text form of a graph -----------------------------===//
+//
+// `--emit=graph|grad|opt` print a graph as one line per node in graph order,
+// then the interface (loss, outputs, metrics, grads, updates):
+//
+//   graph xor {
+//     %x = input : f32[4, 2]                          # line 4
+//     %0 = matmul %x, %W1 : f32[4, 2]                 # line 11
+//     %mse = mul %5, 0.25 : f32[]                     # line 15
+//     loss %mse
+//   }
+//
+// Scalar constants have no line; they are spelled inline as numbers. The
+// naming and formatting rules live in PrintUtil so the DOT writer shares them.
+//
+//===----------------------------------------------------------------------===//
+#include "PrintUtil.h"
+
+#include "nnc/Graph/Printer.h"
+
+#include <llvm/ADT/StringSet.h>
+#include <llvm/ADT/Twine.h>
+
+#include <charconv>
+#include <functional>
+
+using namespace nnc;
+using namespace nnc::detail;
+
+//===----------------------------------------------------------------------===//
+// Shared naming and formatting (PrintUtil.h)
+//===----------------------------------------------------------------------===//
+
+NodeNamer::NodeNamer(const Graph &G) {
+  llvm::StringSet<> Used;
+  unsigned NextNumber = 0;
+  for (const auto &NPtr : G.nodes()) {
+    const Node &N = *NPtr;
+    if (!hasOwnLine(N))
+      continue;
+    if (N.Name.empty()) {
+      // Numbers cannot clash with names: names are identifiers.
+      Names[&N] = (llvm::Twine("%") + llvm::Twine(NextNumber++)).str();
+      continue;
+    }
+    std::string Name = N.Name;
+    for (unsigned Suffix = 1; Used.contains(Name); ++Suffix)
+      Name = N.Name + "." + std::to_string(Suffix);
+    Used.insert(Name);
+    Names[&N] = (llvm::Twine("%") + Name).str();
+  }
+}
+
+std::string NodeNamer::ref(const Node *N) const {
+  if (!N)
+    return "%<null>";
+  if (N->isScalarConst())
+    return formatLiteral(N->Value);
+  auto It = Names.find(N);
+  if (It == Names.end())
+    return "%<foreign>";
+  return It->second;
+}
+
+std::string detail::formatNumber(double V) {
+  // Every value in a graph is an f32 (or an i32, exact in f32 up to 2^24),
+  // so the shortest f32 spelling is both short and faithful.
+  char Buf[64];
+  auto [End, Ec] = std::to_chars(Buf, Buf + sizeof(Buf), float(V));
+  if (Ec != std::errc())
+    return "?";
+  return std::string(Buf, End);
+}
+
+/// Largest literal printed in full; bigger ones are elided.
+static constexpr int64_t MaxLiteralElements = 16;
+
+std::string detail::formatLiteral(const Tensor &T) {
+  int64_t Available =
+      int64_t(T.Type.Elem == DType::F32 ? T.F.size() : T.I.size());
+  int64_t Count = std::min(T.Type.numElements(), Available);
+  auto Elem = [&](int64_t I) {
+    return T.Type.Elem == DType::I32 ? std::to_string(T.I[I])
+                                     : formatNumber(T.F[I]);
+  };
+  if (T.Type.isScalar())
+    return Count == 1 ? Elem(0) : "[]";
+  std::string S;
+  if (Count > MaxLiteralElements || Count != T.Type.numElements()) {
+    // Too long (or malformed) for nesting to help: a flat, elided list.
+    S += '[';
+    for (int64_t I = 0; I < std::min(Count, MaxLiteralElements); ++I)
+      S += (I ? ", " : "") + Elem(I);
+    return S + (Count > 0 ? ", ...]" : "...]");
+  }
+  // Row-major nesting: one bracket level per dimension.
+  int64_t Next = 0;
+  std::function<void(unsigned)> Emit = [&](unsigned Dim) {
+    S += '[';
+    for (int64_t I = 0; I < T.Type.Dims[Dim]; ++I) {
+      if (I)
+        S += ", ";
+      if (Dim + 1 == T.Type.rank())
+        S += Elem(Next++);
+      else
+        Emit(Dim + 1);
+    }
+    S += ']';
+  };
+  Emit(0);
+  return S;
+}
+
+std::string detail::formatInit(const InitSpec &I) {
+  switch (I.Kind) {
+  case InitSpec::Zeros:
+    return "zeros";
+  case InitSpec::Ones:
+    return "ones";
+  case InitSpec::Constant:
+    return "const(" + formatNumber(I.A) + ")";
+  case InitSpec::Uniform:
+    return "uniform(" + formatNumber(I.A) + ", " + formatNumber(I.B) + ")";
+  case InitSpec::Normal:
+    return "normal(" + formatNumber(I.A) + ", " + formatNumber(I.B) + ")";
+  case InitSpec::GlorotUniform:
+    return "glorot_uniform";
+  case InitSpec::HeNormal:
+    return "he_normal";
+  case InitSpec::Literal:
+    return formatLiteral(I.Value);
+  }
+  return "?";
+}
+
+std::string detail::formatAttrs(const Node &N) {
+  unsigned Mask = opAttrMask(N.Kind);
+  std::string S;
+  auto Add = [&](const std::string &Item) {
+    S += (S.empty() ? "{" : ", ") + Item;
+  };
+  if (Mask & ATTR_AXIS)
+    Add("axis = " +
+        (N.A.Axis == ALL_AXES ? std::string("all") : std::to_string(N.A.Axis)));
+  if ((Mask & ATTR_KEEPDIMS) && N.A.KeepDims)
+    Add("keepdims");
+  if (Mask & ATTR_SIZE)
+    Add("size = " + std::to_string(N.A.Size));
+  if (Mask & ATTR_STRIDE)
+    Add("stride = " + std::to_string(N.A.Stride));
+  if (Mask & ATTR_PADDING)
+    Add("padding = " + std::to_string(N.A.Padding));
+  if (Mask & ATTR_ALPHA)
+    Add("alpha = " + formatNumber(N.A.Alpha));
+  return S.empty() ? S : S + "}";
+}
+
+std::string detail::formatOp(const Node &N, const NodeNamer &Names) {
+  std::string S = opSpelling(N.Kind).str();
+  if (N.Kind == OpKind::Param)
+    S.append(" ").append(formatInit(N.Init));
+  else if (N.Kind == OpKind::Const)
+    S.append(" ").append(formatLiteral(N.Value));
+  for (unsigned I = 0; I < N.Operands.size(); ++I)
+    S.append(I ? ", " : " ").append(Names.ref(N.Operands[I]));
+  std::string Attrs = formatAttrs(N);
+  if (!Attrs.empty())
+    S.append(" ").append(Attrs);
+  return S;
+}
+
+//===----------------------------------------------------------------------===//
+// printGraph
+//===----------------------------------------------------------------------===//
+
+/// Column (0-based) where the `# line N` comment starts: column 51 1-based.
+static constexpr size_t LineCommentColumn = 50;
+
+void nnc::printGraph(const Graph &G, llvm::raw_ostream &OS) {
+  NodeNamer Names(G);
+  OS << "graph " << G.name() << " {\n";
+  bool InBackward = false, InUpdate = false;
+  for (const auto &NPtr : G.nodes()) {
+    const Node &N = *NPtr;
+    if (!hasOwnLine(N))
+      continue;
+    if (N.Role == NodeRole::Backward && !InBackward) {
+      OS << "  # backward\n";
+      InBackward = true;
+    }
+    if (N.Role == NodeRole::Update && !InUpdate) {
+      OS << "  # update\n";
+      InUpdate = true;
+    }
+    std::string Line = "  " + Names.ref(&N) + " = " + formatOp(N, Names) +
+                       " : " + formatType(N.Type);
+    if (N.Loc.isValid()) {
+      size_t Pad = Line.size() + 2 <= LineCommentColumn
+                       ? LineCommentColumn - Line.size()
+                       : 2;
+      Line.append(Pad, ' ');
+      Line += "# line " + std::to_string(N.Loc.Line);
+    }
+    OS << Line << '\n';
+  }
+  if (G.Loss)
+    OS << "  loss " << Names.ref(G.Loss) << '\n';
+  for (const NamedValue &V : G.Outputs)
+    OS << "  output " << V.Name << " = " << Names.ref(V.Value) << '\n';
+  for (const NamedValue &V : G.Metrics)
+    OS << "  metric " << V.Name << " = " << Names.ref(V.Value) << '\n';
+  for (size_t I = 0; I < G.Grads.size(); ++I) {
+    std::string Name = I < G.Params.size() && G.Params[I]
+                           ? G.Params[I]->Name
+                           : "<param " + std::to_string(I) + ">";
+    OS << "  grad " << Name << " = " << Names.ref(G.Grads[I]) << '\n';
+  }
+  for (const Update &U : G.Updates)
+    OS << "  update " << Names.ref(U.Target) << " <- " << Names.ref(U.NewValue)
+       << '\n';
+  OS << "}\n";
+}

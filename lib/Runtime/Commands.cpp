@@ -1,0 +1,240 @@
+//===- Commands.cpp - `predict`, `grad`, `init`, and --data ---------------===//
+//
+// The commands that move tensors between safetensors files and slots.
+// `predict` accepts any number N of examples: it runs them in chunks of the
+// model's batch size, pads the last chunk with zeros and trims the outputs
+// back to N rows. `grad` takes exactly one batch, since the gradient of a
+// padded batch would not be the gradient of the user's data.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Commands.h"
+#include "nnc/Runtime/Model.h"
+
+#include <cstring>
+
+namespace nnc::rt {
+
+Expected<DataSource> resolveData(const nnc_model &M,
+                                 const std::vector<std::string> &Data,
+                                 const nnc_data_spec &Fallback) {
+  if (Data.empty())
+    return DataSource::fromSpec(Fallback);
+  // The train block's own data decides the format and its options (scale,
+  // columns, header); --data only replaces the files.
+  DataSource Model;
+  if (M.train.present)
+    Model = DataSource::fromSpec(M.train.data);
+  DataSource S;
+  if (Data.size() == 2) {
+    if (Model.K == DataSource::Csv)
+      return Status::error("this model reads CSV data: --data takes one "
+                           "FILE.csv");
+    S.K = DataSource::Idx;
+    S.Images = Data[0];
+    S.Labels = Data[1];
+    if (Model.K == DataSource::Idx)
+      S.Scale = Model.Scale;
+    return S;
+  }
+  if (Data.size() == 1) {
+    if (Model.K == DataSource::Idx)
+      return Status::error("this model reads IDX data: --data takes IMAGES "
+                           "LABELS");
+    S = Model;
+    S.K = DataSource::Csv;
+    S.Path = Data[0];
+    return S;
+  }
+  return Status::error("--data takes IMAGES LABELS (IDX) or FILE.csv");
+}
+
+namespace {
+
+std::vector<int64_t> rowShape(const SlotBuffer &S) {
+  std::vector<int64_t> Shape = S.shape();
+  Shape.erase(Shape.begin());
+  return Shape;
+}
+
+/// Checks that `T` can feed the batched slot `S` row by row: same dtype,
+/// same shape after the first dimension. Returns its row count in `N`.
+Status checkRows(const std::string &Path, const StoredTensor &T,
+                 const SlotBuffer &S, int64_t &N) {
+  std::string Prefix = Path + ": tensor '" + T.Name + "'";
+  if (T.Type != S.type())
+    return Status::error(Prefix + " has dtype " + dtypeName(T.Type) +
+                         ", but the model expects " + dtypeName(S.type()));
+  std::vector<int64_t> Want = rowShape(S);
+  std::vector<int64_t> Got = T.Shape;
+  if (!Got.empty())
+    Got.erase(Got.begin());
+  if (T.Shape.empty() || Got != Want) {
+    std::string Exp = "[N";
+    for (int64_t D : Want)
+      Exp += ", " + std::to_string(D);
+    Exp += "]";
+    return Status::error(Prefix + " has shape " + shapeString(T.Shape) +
+                         ", but the model expects " + Exp);
+  }
+  N = T.Shape[0];
+  return Status();
+}
+
+Status loadTensorFile(const std::string &Path, const char *Flag,
+                      Expected<TensorFile> &Out) {
+  if (Path.empty())
+    return Status::error(std::string("missing ") + Flag);
+  Out = readTensorFile(Path);
+  if (!Out)
+    return Out.takeError();
+  return Status();
+}
+
+const StoredTensor *findOrFail(const TensorFile &F, const SlotBuffer &S,
+                               Status &Err) {
+  const StoredTensor *T = F.find(S.name());
+  if (!T)
+    Err = Status::error(F.Path + ": missing tensor '" + std::string(S.name()) +
+                        "' (an input of the model)");
+  return T;
+}
+
+} // namespace
+
+Status runPredict(const nnc_model &M, const RunOptions &O) {
+  if (!M.predict)
+    return Status::error("model '" + std::string(M.name) +
+                         "' has no outputs to predict");
+  if (O.Out.empty())
+    return Status::error("predict needs --out Y.safetensors");
+  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
+  if (!IOr)
+    return IOr.takeError();
+  ModelInstance &I = **IOr;
+  if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
+    return S;
+  Expected<TensorFile> In = Status::error("");
+  if (Status S = loadTensorFile(O.Inputs, "--inputs X.safetensors", In))
+    return S;
+  int64_t B = I.batch();
+  std::vector<SlotBuffer *> Inputs = I.withRole(NNC_SLOT_INPUT);
+  std::vector<const StoredTensor *> Tensors;
+  int64_t N = -1;
+  for (SlotBuffer *S : Inputs) {
+    Status Err;
+    const StoredTensor *T = findOrFail(*In, *S, Err);
+    if (Err)
+      return Err;
+    int64_t Rows;
+    if (Status E = checkRows(In->Path, *T, *S, Rows))
+      return E;
+    if (N >= 0 && Rows != N)
+      return Status::error(In->Path + ": tensor '" + T->Name + "' has " +
+                           std::to_string(Rows) + " rows, but '" +
+                           Tensors[0]->Name + "' has " + std::to_string(N));
+    N = Rows;
+    Tensors.push_back(T);
+  }
+  if (N < 0)
+    N = B; // A model without inputs: one batch.
+
+  std::vector<SlotBuffer *> Outputs = I.withRole(NNC_SLOT_OUTPUT);
+  // Outputs with a batch dimension are gathered to N rows; any other output
+  // does not depend on the examples' count and is taken from the first chunk.
+  std::vector<std::vector<char>> Results(Outputs.size());
+  std::vector<bool> Batched(Outputs.size());
+  for (size_t K = 0; K < Outputs.size(); ++K) {
+    const nnc_slot &D = *Outputs[K]->Desc;
+    Batched[K] = D.rank >= 1 && D.dims[0] == B;
+    Results[K].resize(Batched[K]
+                          ? size_t(N) * size_t(Outputs[K]->numelPerRow()) * 4
+                          : Outputs[K]->bytes());
+  }
+  for (int64_t Start = 0; Start < N || Start == 0; Start += B) {
+    int64_t Count = std::min(B, N - Start);
+    for (size_t K = 0; K < Inputs.size(); ++K) {
+      size_t RowBytes = size_t(Inputs[K]->numelPerRow()) * 4;
+      char *Dst = static_cast<char *>(Inputs[K]->Data);
+      std::memcpy(Dst, Tensors[K]->Data.data() + size_t(Start) * RowBytes,
+                  size_t(Count) * RowBytes);
+      std::memset(Dst + size_t(Count) * RowBytes, 0,
+                  size_t(B - Count) * RowBytes);
+    }
+    M.predict(I.slotPointers());
+    for (size_t K = 0; K < Outputs.size(); ++K) {
+      if (!Batched[K]) {
+        if (Start == 0)
+          std::memcpy(Results[K].data(), Outputs[K]->Data, Results[K].size());
+        continue;
+      }
+      size_t RowBytes = size_t(Outputs[K]->numelPerRow()) * 4;
+      std::memcpy(Results[K].data() + size_t(Start) * RowBytes,
+                  Outputs[K]->Data, size_t(Count) * RowBytes);
+    }
+    if (N == 0)
+      break;
+  }
+  std::vector<TensorRef> Refs;
+  for (size_t K = 0; K < Outputs.size(); ++K) {
+    std::vector<int64_t> Shape = Outputs[K]->shape();
+    if (Batched[K])
+      Shape[0] = N;
+    Refs.push_back({std::string(Outputs[K]->name()), Outputs[K]->type(),
+                    Shape, Results[K].data()});
+  }
+  return writeTensorFile(O.Out, Refs, {{"model", M.name}});
+}
+
+Status runGrad(const nnc_model &M, const RunOptions &O) {
+  if (!M.grad)
+    return Status::error("model '" + std::string(M.name) +
+                         "' has no loss, so it has no gradient");
+  if (O.Out.empty())
+    return Status::error("grad needs --out G.safetensors");
+  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
+  if (!IOr)
+    return IOr.takeError();
+  ModelInstance &I = **IOr;
+  if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
+    return S;
+  Expected<TensorFile> In = Status::error("");
+  if (Status S = loadTensorFile(O.Inputs, "--inputs X.safetensors", In))
+    return S;
+  // Exactly one batch of every input and target.
+  for (SlotBuffer &S : I.slots()) {
+    if (S.role() != NNC_SLOT_INPUT && S.role() != NNC_SLOT_TARGET)
+      continue;
+    const StoredTensor *T = In->find(S.name());
+    if (!T)
+      return Status::error(In->Path + ": missing tensor '" +
+                           std::string(S.name()) + "' (" +
+                           (S.role() == NNC_SLOT_INPUT ? "an input"
+                                                       : "a target") +
+                           " of the model; grad takes exactly one batch)");
+    if (Status E = copyTensorToSlot(In->Path, *T, S))
+      return E;
+  }
+  M.grad(I.slotPointers());
+  std::vector<TensorRef> Refs;
+  for (SlotBuffer &S : I.slots()) {
+    // The loss is written as "loss" whatever the model calls it (SPEC §3).
+    if (S.role() == NNC_SLOT_LOSS)
+      Refs.insert(Refs.begin(), {"loss", S.type(), S.shape(), S.Data});
+    else if (S.role() == NNC_SLOT_GRAD)
+      Refs.push_back({std::string(S.name()), S.type(), S.shape(), S.Data});
+  }
+  return writeTensorFile(O.Out, Refs, {{"model", M.name}});
+}
+
+Status runInit(const nnc_model &M, const RunOptions &O) {
+  if (O.Save.empty())
+    return Status::error("init needs --save W.safetensors");
+  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
+  if (!IOr)
+    return IOr.takeError();
+  ModelInstance &I = **IOr;
+  I.initParams(O.Seed ? *O.Seed : M.train.present ? M.train.seed : 0);
+  return I.saveWeights(O.Save, /*WithState=*/false);
+}
+
+} // namespace nnc::rt

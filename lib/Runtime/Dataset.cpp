@@ -1,0 +1,183 @@
+//===- Dataset.cpp - Layout of an example and per-batch conversion --------===//
+//
+// fillBatch is the only code on the per-step path: a gather of N rows with
+// the dtype conversion the target slot needs (u8 → f32 × scale for images,
+// label → i32, → one-hot f32 row, or → f32 scalar).
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace nnc::rt {
+
+Expected<SampleLayout> sampleLayout(ModelInstance &M) {
+  std::vector<SlotBuffer *> Inputs = M.withRole(NNC_SLOT_INPUT);
+  std::vector<SlotBuffer *> Targets = M.withRole(NNC_SLOT_TARGET);
+  if (Inputs.size() != 1 || Targets.size() != 1)
+    return Status::error(
+        "the data loaders feed exactly one input and one target, but model '" +
+        std::string(M.model().name) + "' has " +
+        std::to_string(Inputs.size()) + " input(s) and " +
+        std::to_string(Targets.size()) + " target(s)");
+  SampleLayout L;
+  L.Input = Inputs[0];
+  L.Target = Targets[0];
+  L.InputNumel = L.Input->numelPerRow();
+  L.TargetNumel = L.Target->numelPerRow();
+  // An f32 target with several values per example is fed one-hot from a
+  // label, so its width is the class count.
+  if (L.Target->type() == DType::F32 && L.TargetNumel > 1) {
+    L.NumClasses = L.TargetNumel;
+  } else if (L.Target->type() == DType::I32 && L.TargetNumel == 1) {
+    for (SlotBuffer *O : M.withRole(NNC_SLOT_OUTPUT)) {
+      const nnc_slot &D = *O->Desc;
+      if (O->type() == DType::F32 && D.rank == 2 && D.dims[0] == M.batch()) {
+        L.NumClasses = D.dims[1];
+        break;
+      }
+    }
+  }
+  return L;
+}
+
+DataSource DataSource::fromSpec(const nnc_data_spec &Spec) {
+  DataSource S;
+  S.K = Kind(Spec.kind == 1 || Spec.kind == 2 ? Spec.kind : 0);
+  if (S.K == Idx) {
+    S.Images = Spec.images ? Spec.images : "";
+    S.Labels = Spec.labels ? Spec.labels : "";
+    S.Scale = Spec.scale;
+  } else if (S.K == Csv) {
+    S.Path = Spec.path ? Spec.path : "";
+    if (Spec.input_cols)
+      S.InputCols.assign(Spec.input_cols,
+                         Spec.input_cols + Spec.num_input_cols);
+    if (Spec.target_cols)
+      S.TargetCols.assign(Spec.target_cols,
+                          Spec.target_cols + Spec.num_target_cols);
+    S.Header = Spec.header != 0;
+  }
+  return S;
+}
+
+std::string DataSource::describe() const {
+  switch (K) {
+  case None:
+    return "(no data)";
+  case Idx:
+    return Images + ", " + Labels;
+  case Csv:
+    return Path;
+  }
+  return "";
+}
+
+Dataset Dataset::fromImages(std::vector<uint8_t> Pixels,
+                            int64_t PixelsPerImage, float Scale,
+                            std::vector<int32_t> Labels) {
+  Dataset D;
+  D.Count = int64_t(Labels.size());
+  D.Pixels = std::move(Pixels);
+  D.InputNumel = PixelsPerImage;
+  D.Scale = Scale;
+  D.Labels = std::move(Labels);
+  return D;
+}
+
+Dataset Dataset::fromTable(std::vector<float> Inputs, int64_t InputNumel,
+                           std::vector<int32_t> Labels,
+                           std::vector<float> Targets, int64_t TargetNumel) {
+  Dataset D;
+  D.InputRows = std::move(Inputs);
+  D.InputNumel = InputNumel;
+  D.Count = InputNumel ? int64_t(D.InputRows.size()) / InputNumel
+                       : int64_t(std::max(Labels.size(), Targets.size()));
+  D.Labels = std::move(Labels);
+  D.TargetRows = std::move(Targets);
+  D.TargetNumel = TargetNumel;
+  return D;
+}
+
+void Dataset::fillBatch(const int64_t *Rows, int64_t N,
+                        const SampleLayout &L) const {
+  bool InF32 = L.Input->type() == DType::F32;
+  for (int64_t I = 0; I < N; ++I) {
+    int64_t Row = Rows[I];
+    float *DstF = L.Input->f32() + I * InputNumel;
+    int32_t *DstI = L.Input->i32() + I * InputNumel;
+    if (!Pixels.empty()) {
+      const uint8_t *Src = Pixels.data() + Row * InputNumel;
+      for (int64_t J = 0; J < InputNumel; ++J) {
+        if (InF32)
+          DstF[J] = float(Src[J]) * Scale;
+        else
+          DstI[J] = Src[J];
+      }
+    } else {
+      const float *Src = InputRows.data() + Row * InputNumel;
+      if (InF32)
+        std::memcpy(DstF, Src, size_t(InputNumel) * 4);
+      else
+        for (int64_t J = 0; J < InputNumel; ++J)
+          DstI[J] = int32_t(std::lround(Src[J]));
+    }
+  }
+  bool TgtF32 = L.Target->type() == DType::F32;
+  int64_t TN = L.TargetNumel;
+  for (int64_t I = 0; I < N; ++I) {
+    int64_t Row = Rows[I];
+    float *DstF = L.Target->f32() + I * TN;
+    int32_t *DstI = L.Target->i32() + I * TN;
+    if (!Labels.empty()) {
+      int32_t Label = Labels[Row];
+      if (!TgtF32) {
+        DstI[0] = Label;
+      } else if (TN == 1) {
+        DstF[0] = float(Label);
+      } else {
+        // One-hot row; the loader checked 0 <= Label < TN.
+        std::fill(DstF, DstF + TN, 0.0f);
+        DstF[Label] = 1.0f;
+      }
+      continue;
+    }
+    const float *Src = TargetRows.data() + Row * TN;
+    if (TgtF32)
+      std::memcpy(DstF, Src, size_t(TN) * 4);
+    else
+      for (int64_t J = 0; J < TN; ++J)
+        DstI[J] = int32_t(std::lround(Src[J]));
+  }
+}
+
+Status checkLabel(const std::string &Path, const std::string &Where,
+                  int64_t Label, const SampleLayout &L) {
+  if (Label < 0)
+    return Status::error(Path + ": " + Where + ": label " +
+                         std::to_string(Label) + " is negative");
+  if (L.NumClasses > 0 && Label >= L.NumClasses)
+    return Status::error(Path + ": " + Where + ": label " +
+                         std::to_string(Label) + " is outside the model's " +
+                         std::to_string(L.NumClasses) + " classes (0.." +
+                         std::to_string(L.NumClasses - 1) + ")");
+  return Status();
+}
+
+Expected<Dataset> loadData(const DataSource &Source, const SampleLayout &L) {
+  switch (Source.K) {
+  case DataSource::None:
+    return Status::error("no data set: the model has no train block data; "
+                         "give one with --data");
+  case DataSource::Idx:
+    return loadIdx(Source.Images, Source.Labels, Source.Scale, L);
+  case DataSource::Csv:
+    return loadCsv(Source.Path, Source.InputCols, Source.TargetCols,
+                   Source.Header, L);
+  }
+  return Status::error("unknown data source kind");
+}
+
+} // namespace nnc::rt

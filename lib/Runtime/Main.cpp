@@ -1,0 +1,256 @@
+//===- Main.cpp - nnc_main: the compiled executable's command line --------===//
+//
+// Parses `EXE COMMAND [flags]` (SPEC §3), prints help, and runs the
+// command. Exit status: 0 success, 1 a failed run (bad data or tensor file,
+// I/O error), 2 a usage error (unknown command or flag, a missing or
+// malformed flag value). Errors read "EXE: error: MESSAGE".
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Commands.h"
+#include "nnc/Runtime/ModelABI.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace nnc::rt {
+namespace {
+
+/// One command: its name, flags, and help.
+struct CommandInfo {
+  const char *Name;
+  const char *Synopsis;
+  const char *Help;
+  std::vector<std::string_view> Flags;
+  /// Flags that must be given.
+  std::vector<std::string_view> Required;
+  Status (*Run)(const nnc_model &, const RunOptions &);
+};
+
+const std::vector<CommandInfo> &commands() {
+  static const std::vector<CommandInfo> Commands = {
+      {"train",
+       "train [--epochs N] [--lr X] [--seed S] [--load W] [--save W] "
+       "[--log FILE.csv] [--data ...]",
+       "Train with the model's train block; every flag overrides it.\n"
+       "  --epochs N       number of epochs\n"
+       "  --lr X           learning rate\n"
+       "  --seed S         seed of initialization and shuffling\n"
+       "  --load W         start from these weights (and optimizer state)\n"
+       "  --save W         save weights and optimizer state after each epoch\n"
+       "  --log FILE.csv   one row per epoch: loss, metrics, test metrics, "
+       "seconds\n"
+       "  --data ...       training data: IMAGES LABELS (IDX) or FILE.csv\n",
+       {"--epochs", "--lr", "--seed", "--load", "--save", "--log", "--data"},
+       {},
+       runTrain},
+      {"eval", "eval --load W [--data ...]",
+       "Loss and metrics over a data set (default: the train block's test\n"
+       "set, else its data), in full batches.\n"
+       "  --load W         weights to evaluate\n"
+       "  --data ...       IMAGES LABELS (IDX) or FILE.csv\n",
+       {"--load", "--data"},
+       {"--load"},
+       runEval},
+      {"predict", "predict --load W --inputs X.safetensors --out Y.safetensors",
+       "Run inference on every input tensor in X (any number of rows) and\n"
+       "write every output to Y.\n",
+       {"--load", "--inputs", "--out"},
+       {"--load", "--inputs", "--out"},
+       runPredict},
+      {"grad", "grad --load W --inputs X.safetensors --out G.safetensors",
+       "Compute the loss and the gradient of every parameter on exactly one\n"
+       "batch of inputs and targets from X; write `loss` and `grad.NAME` to\n"
+       "G. The optimizer is not applied.\n",
+       {"--load", "--inputs", "--out"},
+       {"--load", "--inputs", "--out"},
+       runGrad},
+      {"init", "init [--seed S] --save W",
+       "Write freshly initialized parameters.\n"
+       "  --seed S         seed (default: the train block's)\n",
+       {"--seed", "--save"},
+       {"--save"},
+       runInit},
+  };
+  return Commands;
+}
+
+void printUsage(FILE *Out, const std::string &Prog) {
+  std::fprintf(Out, "usage: %s COMMAND [flags]\n\ncommands:\n", Prog.c_str());
+  for (const CommandInfo &C : commands())
+    std::fprintf(Out, "  %s %s\n", Prog.c_str(), C.Synopsis);
+  std::fprintf(Out, "\n'%s COMMAND --help' describes one command.\n",
+               Prog.c_str());
+}
+
+/// A usage error: message, pointer to help, exit 2.
+int usageError(const std::string &Prog, const std::string &Msg,
+               const char *Command) {
+  std::fprintf(stderr, "%s: error: %s\n", Prog.c_str(), Msg.c_str());
+  std::fprintf(stderr, "run '%s %s--help' for usage\n", Prog.c_str(),
+               Command ? (std::string(Command) + " ").c_str() : "");
+  return 2;
+}
+
+bool parseInt(const std::string &S, int64_t &Out) {
+  if (S.empty())
+    return false;
+  char *End;
+  errno = 0;
+  long long V = std::strtoll(S.c_str(), &End, 10);
+  Out = V;
+  return *End == 0 && errno == 0;
+}
+
+bool parseSeed(const std::string &S, uint64_t &Out) {
+  if (S.empty() || S[0] == '-')
+    return false;
+  char *End;
+  errno = 0;
+  unsigned long long V = std::strtoull(S.c_str(), &End, 10);
+  Out = V;
+  return *End == 0 && errno == 0;
+}
+
+bool parseReal(const std::string &S, double &Out) {
+  if (S.empty())
+    return false;
+  char *End;
+  errno = 0;
+  Out = std::strtod(S.c_str(), &End);
+  return *End == 0 && errno == 0 && std::isfinite(Out);
+}
+
+std::string programName(const char *Argv0, const nnc_model *M) {
+  std::string P = Argv0 && *Argv0 ? Argv0 : (M && M->name ? M->name : "model");
+  size_t Slash = P.rfind('/');
+  return Slash == std::string::npos ? P : P.substr(Slash + 1);
+}
+
+int runMain(const nnc_model *Model, int Argc, char **Argv) {
+  std::string Prog = programName(Argc > 0 ? Argv[0] : nullptr, Model);
+  if (!Model || !Model->name || (Model->num_slots > 0 && !Model->slots)) {
+    std::fprintf(stderr, "%s: error: invalid model descriptor\n",
+                 Prog.c_str());
+    return 1;
+  }
+  std::vector<std::string> Args(Argv + (Argc > 0 ? 1 : 0), Argv + Argc);
+  if (Args.empty())
+    return usageError(Prog, "no command given", nullptr);
+  if (Args[0] == "--help" || Args[0] == "-h" || Args[0] == "help") {
+    printUsage(stdout, Prog);
+    return 0;
+  }
+  const CommandInfo *Cmd = nullptr;
+  for (const CommandInfo &C : commands())
+    if (Args[0] == C.Name)
+      Cmd = &C;
+  if (!Cmd)
+    return usageError(Prog, "unknown command '" + Args[0] + "'", nullptr);
+
+  RunOptions O;
+  std::vector<std::string_view> Seen;
+  for (size_t K = 1; K < Args.size(); ++K) {
+    std::string Flag = Args[K];
+    if (Flag == "--help" || Flag == "-h") {
+      std::printf("usage: %s %s\n\n%s", Prog.c_str(), Cmd->Synopsis,
+                  Cmd->Help);
+      return 0;
+    }
+    // --flag=value is the same as --flag value.
+    std::optional<std::string> Inline;
+    if (size_t Eq = Flag.find('='); Flag.rfind("--", 0) == 0 &&
+                                    Eq != std::string::npos) {
+      Inline = Flag.substr(Eq + 1);
+      Flag.resize(Eq);
+    }
+    auto Known = std::find(Cmd->Flags.begin(), Cmd->Flags.end(), Flag);
+    if (Known == Cmd->Flags.end())
+      return usageError(Prog,
+                        (Flag.rfind("-", 0) == 0 ? "unknown flag '"
+                                                 : "unexpected argument '") +
+                            Flag + "' for '" + Cmd->Name + "'",
+                        Cmd->Name);
+    Seen.push_back(*Known);
+    if (Flag == "--data") {
+      // --data takes one value (FILE.csv) or two (IMAGES LABELS).
+      if (Inline)
+        O.Data.push_back(*Inline);
+      while (K + 1 < Args.size() && Args[K + 1].rfind("--", 0) != 0)
+        O.Data.push_back(Args[++K]);
+      if (O.Data.empty() || O.Data.size() > 2)
+        return usageError(Prog, "--data takes IMAGES LABELS or FILE.csv",
+                          Cmd->Name);
+      continue;
+    }
+    std::string Value;
+    if (Inline)
+      Value = *Inline;
+    else if (K + 1 < Args.size())
+      Value = Args[++K];
+    else
+      return usageError(Prog, "missing value after '" + Flag + "'",
+                        Cmd->Name);
+    auto Bad = [&](const char *What) {
+      return usageError(Prog,
+                        "invalid value '" + Value + "' for " + Flag +
+                            " (expected " + What + ")",
+                        Cmd->Name);
+    };
+    if (Flag == "--epochs") {
+      int64_t N;
+      if (!parseInt(Value, N) || N < 0)
+        return Bad("a non-negative integer");
+      O.Epochs = N;
+    } else if (Flag == "--lr") {
+      double X;
+      if (!parseReal(Value, X))
+        return Bad("a number");
+      O.Lr = X;
+    } else if (Flag == "--seed") {
+      uint64_t S;
+      if (!parseSeed(Value, S))
+        return Bad("a non-negative integer");
+      O.Seed = S;
+    } else if (Value.empty()) {
+      return Bad("a file name");
+    } else if (Flag == "--load") {
+      O.Load = Value;
+    } else if (Flag == "--save") {
+      O.Save = Value;
+    } else if (Flag == "--log") {
+      O.Log = Value;
+    } else if (Flag == "--inputs") {
+      O.Inputs = Value;
+    } else if (Flag == "--out") {
+      O.Out = Value;
+    }
+  }
+  for (std::string_view R : Cmd->Required)
+    if (std::find(Seen.begin(), Seen.end(), R) == Seen.end())
+      return usageError(Prog,
+                        std::string(Cmd->Name) + " needs " + std::string(R),
+                        Cmd->Name);
+
+  if (Status S = Cmd->Run(*Model, O)) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: %s\n", Prog.c_str(),
+                 S.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+} // namespace nnc::rt
+
+extern "C" int nnc_main(const nnc_model *Model, int Argc, char **Argv) {
+  return nnc::rt::runMain(Model, Argc, Argv);
+}

@@ -1,0 +1,245 @@
+//===- Model.cpp - Slot allocation, initialization, weight files ----------===//
+//
+// A descriptor is produced by our own code generator, but it is checked
+// here anyway: a mismatch between the generator and the runtime (ABI
+// version, a bad dtype or role) must be a clear message, not memory
+// corruption in the generated code.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Model.h"
+#include "nnc/Runtime/Random.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace nnc::rt {
+
+Expected<std::unique_ptr<ModelInstance>>
+ModelInstance::create(const nnc_model *M) {
+  auto Bad = [](const std::string &Why) {
+    return Status::error("invalid model descriptor: " + Why);
+  };
+  if (!M)
+    return Bad("null");
+  if (M->abi_version != NNC_ABI_VERSION)
+    return Bad("ABI version " + std::to_string(M->abi_version) +
+               ", but this runtime implements version " +
+               std::to_string(NNC_ABI_VERSION));
+  if (M->batch <= 0)
+    return Bad("batch size " + std::to_string(M->batch));
+  if (M->num_slots < 0 || (M->num_slots > 0 && !M->slots))
+    return Bad("no slot table");
+  std::unique_ptr<ModelInstance> I(new ModelInstance(M));
+  for (int32_t S = 0; S < M->num_slots; ++S) {
+    const nnc_slot &D = M->slots[S];
+    std::string Name = D.name ? D.name : "";
+    if (Name.empty())
+      return Bad("slot " + std::to_string(S) + " has no name");
+    if (D.dtype != NNC_F32 && D.dtype != NNC_I32)
+      return Bad("slot '" + Name + "' has dtype " + std::to_string(D.dtype));
+    if (D.role < NNC_SLOT_PARAM || D.role > NNC_SLOT_TEMP)
+      return Bad("slot '" + Name + "' has role " + std::to_string(D.role));
+    if (D.rank < 0 || (D.rank > 0 && !D.dims))
+      return Bad("slot '" + Name + "' has no dims");
+    SlotBuffer B;
+    B.Desc = &D;
+    for (int32_t K = 0; K < D.rank; ++K) {
+      if (D.dims[K] < 0 || (D.dims[K] > 0 && B.Numel > (int64_t(1) << 40) /
+                                                           D.dims[K]))
+        return Bad("slot '" + Name + "' has a bad shape");
+      B.Numel *= D.dims[K];
+    }
+    // Rounded up so that aligned_alloc's size is a multiple of the alignment.
+    size_t Size = (B.bytes() + 63) / 64 * 64;
+    B.Data = std::aligned_alloc(64, Size ? Size : 64);
+    if (!B.Data)
+      return Status::error("out of memory allocating slot '" + Name + "'");
+    std::memset(B.Data, 0, Size ? Size : 64);
+    I->Slots.push_back(B);
+  }
+  for (SlotBuffer &B : I->Slots)
+    I->Pointers.push_back(B.Data);
+  return I;
+}
+
+ModelInstance::~ModelInstance() {
+  for (SlotBuffer &B : Slots)
+    std::free(B.Data);
+}
+
+SlotBuffer *ModelInstance::find(std::string_view Name) {
+  for (SlotBuffer &B : Slots)
+    if (B.name() == Name)
+      return &B;
+  return nullptr;
+}
+
+std::vector<SlotBuffer *> ModelInstance::withRole(nnc_slot_role Role) {
+  std::vector<SlotBuffer *> Out;
+  for (SlotBuffer &B : Slots)
+    if (B.role() == Role)
+      Out.push_back(&B);
+  return Out;
+}
+
+void fanInOut(const std::vector<int64_t> &Dims, double &FanIn,
+              double &FanOut) {
+  if (Dims.empty()) {
+    FanIn = FanOut = 1;
+    return;
+  }
+  if (Dims.size() == 1) {
+    FanIn = FanOut = double(Dims[0]);
+    return;
+  }
+  if (Dims.size() == 2) {
+    FanIn = double(Dims[0]);
+    FanOut = double(Dims[1]);
+    return;
+  }
+  // Convolution kernels [K, C, R, S...]: each output channel sees C·R·S
+  // inputs, each input channel feeds K·R·S outputs.
+  double Receptive = 1;
+  for (size_t I = 2; I < Dims.size(); ++I)
+    Receptive *= double(Dims[I]);
+  FanIn = double(Dims[1]) * Receptive;
+  FanOut = double(Dims[0]) * Receptive;
+}
+
+/// Fills one param from its initializer.
+static void initParam(SlotBuffer &B, uint64_t Seed) {
+  const nnc_slot &D = *B.Desc;
+  // One stream per (seed, name): params keep their values when others are
+  // added or reordered.
+  Rng R(Seed ^ hashName(D.name));
+  double FanIn, FanOut;
+  fanInOut(B.shape(), FanIn, FanOut);
+  auto Fill = [&](auto Draw) {
+    for (int64_t I = 0; I < B.Numel; ++I) {
+      double V = Draw();
+      if (B.type() == DType::F32)
+        B.f32()[I] = float(V);
+      else
+        B.i32()[I] = int32_t(std::lround(V));
+    }
+  };
+  switch (nnc_init_kind(D.init_kind)) {
+  case NNC_INIT_ZEROS:
+    return Fill([] { return 0.0; });
+  case NNC_INIT_ONES:
+    return Fill([] { return 1.0; });
+  case NNC_INIT_CONST:
+    return Fill([&] { return D.init_a; });
+  case NNC_INIT_UNIFORM:
+    return Fill([&] { return D.init_a + (D.init_b - D.init_a) * R.uniform(); });
+  case NNC_INIT_NORMAL:
+    return Fill([&] { return D.init_a + D.init_b * R.normal(); });
+  case NNC_INIT_GLOROT_UNIFORM: {
+    double Limit = std::sqrt(6.0 / (FanIn + FanOut));
+    return Fill([&] { return -Limit + 2 * Limit * R.uniform(); });
+  }
+  case NNC_INIT_HE_NORMAL: {
+    double Std = std::sqrt(2.0 / FanIn);
+    return Fill([&] { return Std * R.normal(); });
+  }
+  case NNC_INIT_LITERAL:
+    if (D.literal)
+      std::memcpy(B.Data, D.literal, B.bytes());
+    return;
+  }
+  // An init kind this runtime does not know: start from zero rather than
+  // garbage (the slot was zeroed at allocation).
+}
+
+void ModelInstance::initParams(uint64_t Seed) {
+  for (SlotBuffer &B : Slots) {
+    if (B.role() == NNC_SLOT_PARAM)
+      initParam(B, Seed);
+    else if (B.role() == NNC_SLOT_STATE)
+      std::memset(B.Data, 0, B.bytes());
+  }
+}
+
+Status ModelInstance::setHypers(const nnc_train_spec &Spec, double Lr) {
+  for (SlotBuffer *B : withRole(NNC_SLOT_HYPER)) {
+    std::string_view N = B->name();
+    double V;
+    if (N == "lr")
+      V = Lr;
+    else if (N == "momentum")
+      V = Spec.momentum;
+    else if (N == "weight_decay")
+      V = Spec.weight_decay;
+    else if (N == "beta1")
+      V = Spec.beta1;
+    else if (N == "beta2")
+      V = Spec.beta2;
+    else if (N == "eps")
+      V = Spec.eps;
+    else
+      return Status::error("invalid model descriptor: unknown "
+                           "hyperparameter slot '" +
+                           std::string(N) + "'");
+    if (B->type() == DType::F32)
+      B->f32()[0] = float(V);
+    else
+      B->i32()[0] = int32_t(V);
+  }
+  return Status();
+}
+
+Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
+                        SlotBuffer &Slot) {
+  std::string Prefix = Path + ": tensor '" + T.Name + "'";
+  if (T.Type != Slot.type())
+    return Status::error(Prefix + " has dtype " + dtypeName(T.Type) +
+                         ", but the model expects " + dtypeName(Slot.type()));
+  if (T.Shape != Slot.shape())
+    return Status::error(Prefix + " has shape " + shapeString(T.Shape) +
+                         ", but the model expects " +
+                         shapeString(Slot.shape()));
+  std::memcpy(Slot.Data, T.Data.data(), Slot.bytes());
+  return Status();
+}
+
+static const char StatePrefix[] = "state.";
+
+Status ModelInstance::loadWeights(const std::string &Path, bool WithState) {
+  Expected<TensorFile> File = readTensorFile(Path);
+  if (!File)
+    return File.takeError();
+  for (SlotBuffer &B : Slots) {
+    if (B.role() == NNC_SLOT_PARAM) {
+      const StoredTensor *T = File->find(B.name());
+      if (!T)
+        return Status::error(Path + ": missing tensor '" +
+                             std::string(B.name()) + "' (a parameter of " +
+                             Model->name + ")");
+      if (Status S = copyTensorToSlot(Path, *T, B))
+        return S;
+    } else if (B.role() == NNC_SLOT_STATE && WithState) {
+      if (const StoredTensor *T =
+              File->find(StatePrefix + std::string(B.name())))
+        if (Status S = copyTensorToSlot(Path, *T, B))
+          return S;
+    }
+  }
+  return Status();
+}
+
+Status ModelInstance::saveWeights(const std::string &Path, bool WithState) {
+  std::vector<std::string> Names;
+  std::vector<TensorRef> Refs;
+  for (SlotBuffer &B : Slots) {
+    bool IsState = B.role() == NNC_SLOT_STATE;
+    if (B.role() != NNC_SLOT_PARAM && !(IsState && WithState))
+      continue;
+    std::string Name = (IsState ? StatePrefix : "") + std::string(B.name());
+    Refs.push_back({Name, B.type(), B.shape(), B.Data});
+  }
+  return writeTensorFile(Path, Refs,
+                         {{"format", "nnc"}, {"model", Model->name}});
+}
+
+} // namespace nnc::rt

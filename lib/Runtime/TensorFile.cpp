@@ -1,0 +1,309 @@
+//===- TensorFile.cpp - safetensors reading, validation and writing -------===//
+//
+// Reading proceeds in the order a corrupt file fails: size, header length,
+// JSON syntax, per-entry keys and types, then the data ranges (in bounds,
+// the right size for dtype and shape, no two overlapping). Only then are
+// bytes copied. The host is little-endian (x86-64, AArch64), so data is
+// copied as is; a static_assert keeps that assumption visible.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/TensorFile.h"
+#include "nnc/Runtime/Json.h"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace nnc::rt {
+
+static_assert(std::endian::native == std::endian::little,
+              "tensor files are little-endian and copied as is");
+
+const char *dtypeName(DType T) {
+  switch (T) {
+  case DType::F32:
+    return "F32";
+  case DType::I32:
+    return "I32";
+  }
+  return "?";
+}
+
+std::string shapeString(const std::vector<int64_t> &Shape) {
+  std::string S = "[";
+  for (size_t I = 0; I < Shape.size(); ++I)
+    S += (I ? ", " : "") + std::to_string(Shape[I]);
+  return S + "]";
+}
+
+int64_t StoredTensor::numel() const {
+  int64_t N = 1;
+  for (int64_t D : Shape)
+    N *= D;
+  return N;
+}
+
+const StoredTensor *TensorFile::find(std::string_view Name) const {
+  for (const StoredTensor &T : Tensors)
+    if (T.Name == Name)
+      return &T;
+  return nullptr;
+}
+
+namespace {
+
+/// Reads the whole file; the error names the file and errno's reason.
+Expected<std::string> readWholeFile(const std::string &Path) {
+  FILE *F = std::fopen(Path.c_str(), "rb");
+  if (!F)
+    return Status::error(Path + ": " + std::strerror(errno));
+  std::string Bytes;
+  char Buf[1 << 16];
+  size_t N;
+  while ((N = std::fread(Buf, 1, sizeof(Buf), F)) > 0)
+    Bytes.append(Buf, N);
+  bool Failed = std::ferror(F);
+  std::fclose(F);
+  if (Failed)
+    return Status::error(Path + ": read error");
+  return Bytes;
+}
+
+/// Where one entry's bytes lie, for the overlap check.
+struct Range {
+  uint64_t Begin, End;
+  std::string Name;
+};
+
+Status parseEntry(const std::string &Path, const std::string &Name,
+                  const JsonValue &V, uint64_t DataSize, StoredTensor &T,
+                  Range &R) {
+  auto Bad = [&](const std::string &Why) {
+    return Status::error(Path + ": tensor '" + Name + "': " + Why);
+  };
+  if (V.K != JsonValue::Kind::Object)
+    return Bad("header entry is not an object");
+  const JsonValue *DT = V.get("dtype");
+  const JsonValue *Shape = V.get("shape");
+  const JsonValue *Offsets = V.get("data_offsets");
+  if (!DT)
+    return Bad("missing key 'dtype'");
+  if (!Shape)
+    return Bad("missing key 'shape'");
+  if (!Offsets)
+    return Bad("missing key 'data_offsets'");
+  if (DT->K != JsonValue::Kind::String)
+    return Bad("'dtype' is not a string");
+  if (DT->Str == "F32")
+    T.Type = DType::F32;
+  else if (DT->Str == "I32")
+    T.Type = DType::I32;
+  else
+    return Bad("unsupported dtype '" + DT->Str + "' (expected F32 or I32)");
+  if (Shape->K != JsonValue::Kind::Array)
+    return Bad("'shape' is not an array");
+  // Bound the element count so numel * 4 cannot overflow.
+  uint64_t Numel = 1;
+  for (const JsonValue &D : Shape->Elements) {
+    if (D.K != JsonValue::Kind::Number || !D.IsInteger || D.Integer < 0)
+      return Bad("'shape' holds something other than non-negative integers");
+    T.Shape.push_back(D.Integer);
+    if (D.Integer != 0 && Numel > (uint64_t(1) << 60) / uint64_t(D.Integer))
+      return Bad("shape " + shapeString(T.Shape) + " is too large");
+    Numel *= uint64_t(D.Integer);
+  }
+  if (Offsets->K != JsonValue::Kind::Array || Offsets->Elements.size() != 2)
+    return Bad("'data_offsets' is not a [begin, end] pair");
+  for (const JsonValue &O : Offsets->Elements)
+    if (O.K != JsonValue::Kind::Number || !O.IsInteger || O.Integer < 0)
+      return Bad("'data_offsets' holds something other than "
+                 "non-negative integers");
+  R = {uint64_t(Offsets->Elements[0].Integer),
+       uint64_t(Offsets->Elements[1].Integer), Name};
+  std::string OffsetText = "data_offsets [" + std::to_string(R.Begin) + ", " +
+                           std::to_string(R.End) + "]";
+  if (R.Begin > R.End || R.End > DataSize)
+    return Bad(OffsetText + " out of range (the data section has " +
+               std::to_string(DataSize) + " bytes)");
+  if (R.End - R.Begin != Numel * 4)
+    return Bad(OffsetText + " hold " + std::to_string(R.End - R.Begin) +
+               " bytes, but " + dtypeName(T.Type) + shapeString(T.Shape) +
+               " needs " + std::to_string(Numel * 4));
+  return Status();
+}
+
+} // namespace
+
+Expected<TensorFile> readTensorFile(const std::string &Path) {
+  Expected<std::string> BytesOr = readWholeFile(Path);
+  if (!BytesOr)
+    return BytesOr.takeError();
+  const std::string &Bytes = *BytesOr;
+  if (Bytes.size() < 8)
+    return Status::error(Path + ": file too short for a safetensors header (" +
+                         std::to_string(Bytes.size()) + " bytes)");
+  uint64_t HeaderLen;
+  std::memcpy(&HeaderLen, Bytes.data(), 8);
+  if (HeaderLen > Bytes.size() - 8)
+    return Status::error(Path + ": header length " + std::to_string(HeaderLen) +
+                         " exceeds the file size (" +
+                         std::to_string(Bytes.size()) + " bytes)");
+  std::string_view HeaderText(Bytes.data() + 8, HeaderLen);
+  Expected<JsonValue> Header = parseJson(HeaderText, 8);
+  if (!Header)
+    return Status::error(Path + ": invalid JSON header: " +
+                         Header.takeError().message());
+  if (Header->K != JsonValue::Kind::Object)
+    return Status::error(Path + ": the JSON header is not an object");
+
+  TensorFile File;
+  File.Path = Path;
+  uint64_t DataStart = 8 + HeaderLen;
+  uint64_t DataSize = Bytes.size() - DataStart;
+  std::vector<Range> Ranges;
+  for (const auto &[Name, Entry] : Header->Members) {
+    if (Name == "__metadata__") {
+      if (Entry.K != JsonValue::Kind::Object)
+        return Status::error(Path + ": '__metadata__' is not an object");
+      for (const auto &[Key, Value] : Entry.Members)
+        if (Value.K == JsonValue::Kind::String)
+          File.Metadata[Key] = Value.Str;
+      continue;
+    }
+    if (File.find(Name))
+      return Status::error(Path + ": tensor '" + Name + "' appears twice");
+    StoredTensor T;
+    T.Name = Name;
+    Range R;
+    if (Status S = parseEntry(Path, Name, Entry, DataSize, T, R))
+      return S;
+    T.Data.assign(Bytes.data() + DataStart + R.Begin,
+                  Bytes.data() + DataStart + R.End);
+    File.Tensors.push_back(std::move(T));
+    Ranges.push_back(std::move(R));
+  }
+  std::sort(Ranges.begin(), Ranges.end(),
+            [](const Range &A, const Range &B) { return A.Begin < B.Begin; });
+  for (size_t I = 1; I < Ranges.size(); ++I)
+    if (Ranges[I].Begin < Ranges[I - 1].End)
+      return Status::error(Path + ": tensors '" + Ranges[I - 1].Name +
+                           "' and '" + Ranges[I].Name +
+                           "' have overlapping data_offsets");
+  return File;
+}
+
+std::string encodeTensorFile(const std::vector<TensorRef> &Tensors,
+                             const std::map<std::string, std::string> &Meta) {
+  std::string Header = "{";
+  bool First = true;
+  auto Sep = [&] {
+    if (!First)
+      Header += ",";
+    First = false;
+  };
+  if (!Meta.empty()) {
+    Sep();
+    Header += "\"__metadata__\":{";
+    bool FirstMeta = true;
+    for (const auto &[K, V] : Meta) {
+      if (!FirstMeta)
+        Header += ',';
+      Header += quoteJson(K);
+      Header += ':';
+      Header += quoteJson(V);
+      FirstMeta = false;
+    }
+    Header += "}";
+  }
+  uint64_t Offset = 0;
+  for (const TensorRef &T : Tensors) {
+    uint64_t Size = 4;
+    for (int64_t D : T.Shape)
+      Size *= uint64_t(D);
+    Sep();
+    Header += quoteJson(T.Name) + ":{\"dtype\":\"" + dtypeName(T.Type) +
+              "\",\"shape\":[";
+    for (size_t I = 0; I < T.Shape.size(); ++I) {
+      if (I)
+        Header += ',';
+      Header += std::to_string(T.Shape[I]);
+    }
+    Header += "],\"data_offsets\":[" + std::to_string(Offset) + "," +
+              std::to_string(Offset + Size) + "]}";
+    Offset += Size;
+  }
+  Header += "}";
+  // Pad with spaces so the data starts 8-byte aligned, as the reference
+  // implementation does; readers that mmap the file can then use it in place.
+  while ((8 + Header.size()) % 8)
+    Header += ' ';
+  uint64_t Len = Header.size();
+  std::string Out(8, '\0');
+  std::memcpy(Out.data(), &Len, 8);
+  Out += Header;
+  Out.reserve(Out.size() + Offset);
+  for (const TensorRef &T : Tensors) {
+    uint64_t Size = 4;
+    for (int64_t D : T.Shape)
+      Size *= uint64_t(D);
+    Out.append(static_cast<const char *>(T.Data), Size);
+  }
+  return Out;
+}
+
+Status writeTensorFile(const std::string &Path,
+                       const std::vector<TensorRef> &Tensors,
+                       const std::map<std::string, std::string> &Meta) {
+  return writeFileAtomically(Path, encodeTensorFile(Tensors, Meta));
+}
+
+Status writeFileAtomically(const std::string &Path, std::string_view Bytes) {
+  std::string Tmp = Path + ".tmp.XXXXXX";
+  int Fd = mkstemp(Tmp.data());
+  if (Fd < 0)
+    return Status::error(Path + ": cannot create a temporary file: " +
+                         std::strerror(errno));
+  auto Fail = [&](const char *What) {
+    int Saved = errno;
+    ::close(Fd);
+    ::unlink(Tmp.c_str());
+    return Status::error(Path + ": " + What + ": " + std::strerror(Saved));
+  };
+  // mkstemp creates the file 0600; saved weights should be as readable as
+  // any other file the user writes.
+  mode_t Mask = ::umask(0);
+  ::umask(Mask);
+  if (::fchmod(Fd, 0666 & ~Mask) != 0)
+    return Fail("cannot set permissions");
+  size_t Done = 0;
+  while (Done < Bytes.size()) {
+    ssize_t N = ::write(Fd, Bytes.data() + Done, Bytes.size() - Done);
+    if (N < 0 && errno == EINTR)
+      continue;
+    if (N <= 0)
+      return Fail("write failed");
+    Done += size_t(N);
+  }
+  if (::fsync(Fd) != 0)
+    return Fail("fsync failed");
+  if (::close(Fd) != 0) {
+    int Saved = errno;
+    ::unlink(Tmp.c_str());
+    return Status::error(Path + ": close failed: " + std::strerror(Saved));
+  }
+  if (std::rename(Tmp.c_str(), Path.c_str()) != 0) {
+    int Saved = errno;
+    ::unlink(Tmp.c_str());
+    return Status::error(Path + ": cannot rename the temporary file: " +
+                         std::strerror(Saved));
+  }
+  return Status();
+}
+
+} // namespace nnc::rt

@@ -1,0 +1,70 @@
+//===- Builtins.h - The table of SPEC built-in functions ------------------===//
+//
+// Each built-in is one row: its name, its parameters (positional tensors,
+// then integer/float/bool/shape options with defaults, which may also be
+// given as keywords) and the function that lowers a bound call to graph
+// nodes. Builtins.cpp holds the table, argument binding and the simple
+// lowerings; Lowerings.cpp the compound ones (losses, convolution).
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_LIB_SEMA_BUILTINS_H
+#define NNC_LIB_SEMA_BUILTINS_H
+
+#include "SemaImpl.h"
+
+#include <llvm/ADT/ArrayRef.h>
+
+#include <vector>
+
+namespace nnc::sema {
+
+enum class ParamKind : uint8_t {
+  Tensor, ///< A value; positional only.
+  Int,    ///< A compile-time integer (axis, stride, n).
+  Float,  ///< A compile-time number (alpha, margin).
+  Bool,   ///< true / false (keepdims).
+  Shape,  ///< A list of compile-time integers, one may be -1 (reshape).
+};
+
+struct BuiltinParam {
+  const char *Name;
+  ParamKind Kind;
+  bool Required = false;
+  /// Default for Int/Float/Bool options. An option without a meaningful
+  /// default (axis of `sum`: all axes) is recognized by `Arg::Given`.
+  double Default = 0;
+  /// Only as a keyword (`max(x, axis = 1)`: a second positional argument
+  /// of `max` is a tensor).
+  bool KeywordOnly = false;
+};
+
+using LowerFn = Val (*)(Analyzer &A, const ast::CallExpr &Call,
+                        llvm::ArrayRef<Arg> Args);
+
+struct BuiltinInfo {
+  const char *Name;
+  std::vector<BuiltinParam> Params;
+  LowerFn Lower;
+};
+
+// Compound built-ins (Lowerings.cpp). `Args` follow the table's parameter
+// order.
+Val lowerCrossEntropy(Analyzer &A, const ast::CallExpr &Call,
+                      llvm::ArrayRef<Arg> Args);
+Val lowerBinaryCrossEntropy(Analyzer &A, const ast::CallExpr &Call,
+                            llvm::ArrayRef<Arg> Args);
+Val lowerMse(Analyzer &A, const ast::CallExpr &Call, llvm::ArrayRef<Arg> Args);
+Val lowerHinge(Analyzer &A, const ast::CallExpr &Call,
+               llvm::ArrayRef<Arg> Args);
+Val lowerConv2d(Analyzer &A, const ast::CallExpr &Call,
+                llvm::ArrayRef<Arg> Args);
+Val lowerConv1d(Analyzer &A, const ast::CallExpr &Call,
+                llvm::ArrayRef<Arg> Args);
+Val lowerMaxPool2d(Analyzer &A, const ast::CallExpr &Call,
+                   llvm::ArrayRef<Arg> Args);
+Val lowerAvgPool2d(Analyzer &A, const ast::CallExpr &Call,
+                   llvm::ArrayRef<Arg> Args);
+
+} // namespace nnc::sema
+
+#endif

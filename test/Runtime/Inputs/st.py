@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""st.py - safetensors files for the runtime tests, in plain Python.
+
+This doubles as the check that a file written by the runtime "loads in
+Python with a dozen lines" (SPEC §3): `read` below is those lines.
+
+  st.py dump FILE                 one line per tensor: name dtype shape values
+  st.py stats FILE NAME           min max mean std of one tensor
+  st.py within FILE NAME LO HI MEAN MEANTOL STD STDTOL
+                                  exit 1 unless every value is in [LO, HI]
+                                  and mean and std are within tolerance
+  st.py raw FILE HEADER [DATA]    write the 8-byte length of HEADER (a
+                                  string, not checked), HEADER, then DATA
+  st.py make FILE NAME:DTYPE:SHAPE:V1,V2,... [...]
+                                  write a file; SHAPE is 2x3 (or "" for a
+                                  scalar); values repeat to fill the shape
+"""
+import json
+import math
+import struct
+import sys
+
+
+def read(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = e["data_offsets"]
+        raw = data[8 + n + a:8 + n + b]
+        fmt = {"F32": "f", "I32": "i"}[e["dtype"]]
+        out[name] = (e["dtype"], e["shape"],
+                     list(struct.unpack("<%d%s" % (len(raw) // 4, fmt), raw)))
+    return out
+
+
+def write(path, tensors):
+    header, blob = {}, b""
+    for name, (dtype, shape, values) in tensors.items():
+        fmt = {"F32": "f", "I32": "i"}[dtype]
+        raw = struct.pack("<%d%s" % (len(values), fmt), *values)
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [len(blob), len(blob) + len(raw)]}
+        blob += raw
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + blob)
+
+
+def fmt(v):
+    return "%.6g" % v if isinstance(v, float) else str(v)
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "dump":
+        for name, (dtype, shape, values) in read(sys.argv[2]).items():
+            shown = " ".join(fmt(v) for v in values[:12])
+            more = " ..." if len(values) > 12 else ""
+            print("%s %s %s %s%s" % (name, dtype, shape, shown, more))
+    elif cmd == "stats":
+        _, _, v = read(sys.argv[2])[sys.argv[3]]
+        mean = sum(v) / len(v)
+        std = math.sqrt(sum((x - mean) ** 2 for x in v) / len(v))
+        print("min %.4f max %.4f mean %.4f std %.4f" % (min(v), max(v), mean, std))
+    elif cmd == "within":
+        _, _, v = read(sys.argv[2])[sys.argv[3]]
+        lo, hi, mean, mtol, std, stol = map(float, sys.argv[4:10])
+        m = sum(v) / len(v)
+        sd = math.sqrt(sum((x - m) ** 2 for x in v) / len(v))
+        ok = min(v) >= lo and max(v) <= hi and abs(m - mean) <= mtol \
+            and abs(sd - std) <= stol
+        print("%s %s: min %.4f max %.4f mean %.4f std %.4f" %
+              ("ok" if ok else "FAIL", sys.argv[3], min(v), max(v), m, sd))
+        sys.exit(0 if ok else 1)
+    elif cmd == "raw":
+        h = sys.argv[3].encode()
+        data = sys.argv[4].encode() if len(sys.argv) > 4 else b""
+        with open(sys.argv[2], "wb") as f:
+            f.write(struct.pack("<Q", len(h)) + h + data)
+    elif cmd == "make":
+        tensors = {}
+        for spec in sys.argv[3:]:
+            name, dtype, shape, values = spec.split(":")
+            shape = [int(d) for d in shape.split("x")] if shape else []
+            n = 1
+            for d in shape:
+                n *= d
+            conv = float if dtype == "F32" else int
+            vals = [conv(x) for x in values.split(",")] if values else [0]
+            tensors[name] = (dtype, shape, (vals * n)[:n])
+        write(sys.argv[2], tensors)
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

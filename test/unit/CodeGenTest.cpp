@@ -1,0 +1,513 @@
+//===- CodeGenTest.cpp - Generated code against the reference evaluator ---===//
+//
+// Differential tests of the LLVM lowering: for every op of Ops.def, a small
+// graph is lowered, JIT-compiled at -O0 and -O2 and run through the model
+// ABI (`predict` for forward values, `grad` for gradients), and every result
+// is compared with the double-precision reference evaluator on random
+// inputs. Shapes exercise broadcasting, every reduction axis, strides and
+// padding, so each kernel's index arithmetic is checked, not only its
+// scalar math. A last group reads the model descriptor back through the C
+// header (ModelABI.h) to prove the LLVM struct layout matches C's.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Autodiff/Autodiff.h"
+#include "nnc/CodeGen/CodeGen.h"
+#include "nnc/Graph/Evaluator.h"
+#include "nnc/Graph/ShapeRules.h"
+#include "nnc/JIT/JIT.h"
+#include "nnc/Sema/Sema.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+
+using namespace nnc;
+
+namespace {
+
+TensorType f32(llvm::ArrayRef<int64_t> Dims) {
+  return TensorType(DType::F32, Dims);
+}
+TensorType i32(llvm::ArrayRef<int64_t> Dims) {
+  return TensorType(DType::I32, Dims);
+}
+
+/// Builds graphs with result types from the shared shape rules. Leaves are
+/// inputs (forward tests) or params (gradient tests).
+struct Builder {
+  Graph G{"m"};
+  bool LeavesAreParams = false;
+
+  Node *leaf(TensorType T, const char *Name) {
+    bool Param = LeavesAreParams && T.Elem == DType::F32;
+    Node *N = G.create(Param ? OpKind::Param : OpKind::Input, std::move(T), {});
+    N->Name = Name;
+    (Param ? G.Params : G.Inputs).push_back(N);
+    return N;
+  }
+  Node *op(OpKind K, llvm::ArrayRef<Node *> Ops, Attrs A = {}) {
+    std::vector<TensorType> Types;
+    for (Node *O : Ops)
+      Types.push_back(O->Type);
+    std::string Why;
+    std::optional<TensorType> T = inferResultType(K, Types, A, Why);
+    EXPECT_TRUE(T.has_value()) << Why;
+    return G.create(K, T ? *T : f32({}), Ops, {}, A);
+  }
+  /// For ops whose result type comes from the node.
+  Node *typed(OpKind K, TensorType T, llvm::ArrayRef<Node *> Ops,
+              Attrs A = {}) {
+    return G.create(K, std::move(T), Ops, {}, A);
+  }
+};
+
+Attrs axis(int64_t Axis, bool Keep = false) {
+  Attrs A;
+  A.Axis = Axis;
+  A.KeepDims = Keep;
+  return A;
+}
+Attrs alpha(double V) {
+  Attrs A;
+  A.Alpha = V;
+  return A;
+}
+Attrs window(int64_t Size, int64_t Stride, int64_t Padding = 0) {
+  Attrs A;
+  A.Size = Size;
+  A.Stride = Stride;
+  A.Padding = Padding;
+  return A;
+}
+
+/// Slot buffers for one compiled model, 64-byte aligned as the ABI says.
+class Slots {
+public:
+  explicit Slots(const nnc_model &M) : M(M) {
+    for (int I = 0; I < M.num_slots; ++I) {
+      const nnc_slot &S = M.slots[I];
+      int64_t N = 1;
+      for (int D = 0; D < S.rank; ++D)
+        N *= S.dims[D];
+      size_t Bytes = (size_t(N) * 4 + 63) / 64 * 64;
+      void *P = std::aligned_alloc(64, Bytes ? Bytes : 64);
+      std::memset(P, 0xff, Bytes ? Bytes : 64); // garbage: kernels must write
+      Ptrs.push_back(P);
+      Sizes.push_back(N);
+    }
+  }
+  ~Slots() {
+    for (void *P : Ptrs)
+      std::free(P);
+  }
+  int find(llvm::StringRef Name) const {
+    for (int I = 0; I < M.num_slots; ++I)
+      if (Name == M.slots[I].name)
+        return I;
+    ADD_FAILURE() << "no slot named " << Name.str();
+    return -1;
+  }
+  void set(llvm::StringRef Name, const EvalTensor &V) {
+    int I = find(Name);
+    ASSERT_GE(I, 0);
+    ASSERT_EQ(Sizes[I], V.numElements());
+    for (int64_t E = 0; E < V.numElements(); ++E) {
+      if (M.slots[I].dtype == NNC_F32)
+        static_cast<float *>(Ptrs[I])[E] = float(V.Data[E]);
+      else
+        static_cast<int32_t *>(Ptrs[I])[E] = int32_t(V.Data[E]);
+    }
+  }
+  std::vector<double> get(llvm::StringRef Name) const {
+    int I = find(Name);
+    std::vector<double> R;
+    for (int64_t E = 0; I >= 0 && E < Sizes[I]; ++E)
+      R.push_back(M.slots[I].dtype == NNC_F32
+                      ? double(static_cast<float *>(Ptrs[I])[E])
+                      : double(static_cast<int32_t *>(Ptrs[I])[E]));
+    return R;
+  }
+  void **ptrs() { return Ptrs.data(); }
+
+private:
+  const nnc_model &M;
+  std::vector<void *> Ptrs;
+  std::vector<int64_t> Sizes;
+};
+
+std::unique_ptr<ModelJIT> compile(const Graph &G, unsigned OptLevel,
+                                  const TrainConfig *Train = nullptr) {
+  auto Ctx = std::make_unique<llvm::LLVMContext>();
+  auto M = lowerGraph(G, Train, *Ctx);
+  if (!M) {
+    ADD_FAILURE() << llvm::toString(M.takeError());
+    return nullptr;
+  }
+  TargetOptions Opts;
+  Opts.OptLevel = OptLevel;
+  auto J = ModelJIT::create(std::move(*M), std::move(Ctx), Opts);
+  if (!J) {
+    ADD_FAILURE() << llvm::toString(J.takeError());
+    return nullptr;
+  }
+  return std::move(*J);
+}
+
+/// Random leaf values: f32 uniform in [Lo, Hi], i32 uniform in [0, IntHi).
+struct Ranges {
+  double Lo = -2, Hi = 2;
+  int IntHi = 4;
+};
+
+EvalValues randomLeaves(const Graph &G, const Ranges &R, unsigned Seed) {
+  std::mt19937 Rng(Seed);
+  EvalValues Leaves;
+  for (const auto &N : G.nodes()) {
+    if (!N->isLeaf() || N->Kind == OpKind::Const)
+      continue;
+    EvalTensor T = EvalTensor::zeros(N->Type);
+    for (double &V : T.Data)
+      V = N->dtype() == DType::F32
+              ? double(float(std::uniform_real_distribution<>(R.Lo, R.Hi)(Rng)))
+              : double(std::uniform_int_distribution<>(0, R.IntHi - 1)(Rng));
+    Leaves[N.get()] = T;
+  }
+  return Leaves;
+}
+
+void expectClose(const std::vector<double> &Got, const EvalTensor &Want,
+                 const std::string &What) {
+  ASSERT_EQ(int64_t(Got.size()), Want.numElements()) << What;
+  for (size_t I = 0; I < Got.size(); ++I) {
+    double Tol = 1e-4 * std::max(1.0, std::fabs(Want.Data[I]));
+    EXPECT_NEAR(Got[I], Want.Data[I], Tol) << What << " element " << I;
+  }
+}
+
+/// One op test: builds the graph and returns the node whose value (forward)
+/// or gradient (backward) is checked.
+struct Case {
+  const char *Name;
+  std::function<Node *(Builder &)> Build;
+  Ranges R;
+  bool Differentiable = true;
+};
+
+void setLeaves(Slots &S, const Graph &G, const EvalValues &Leaves) {
+  for (const auto &[N, V] : Leaves)
+    S.set(N->Name, V);
+}
+
+/// Forward: `predict` writes the node's value into the "out" slot.
+void checkForward(const Case &C) {
+  Builder B;
+  Node *Y = C.Build(B);
+  B.G.Outputs.push_back({"out", Y, {}});
+  EvalValues Leaves = randomLeaves(B.G, C.R, 42);
+  EvalTensor Want = evaluate(B.G, Leaves)[Y];
+  for (unsigned Opt : {0u, 2u}) {
+    auto J = compile(B.G, Opt);
+    ASSERT_TRUE(J);
+    Slots S(*J->model());
+    setLeaves(S, B.G, Leaves);
+    ASSERT_TRUE(J->model()->predict);
+    J->model()->predict(S.ptrs());
+    expectClose(S.get("out"), Want,
+                std::string(C.Name) + " forward at -O" + std::to_string(Opt));
+  }
+}
+
+/// Backward: loss = sum(y * K) for a random constant K; `grad` writes the
+/// loss and every param's gradient.
+void checkGradient(const Case &C) {
+  Builder B;
+  B.LeavesAreParams = true;
+  Node *Y = C.Build(B);
+  Tensor K(Y->Type);
+  std::mt19937 Rng(7);
+  for (int64_t I = 0; I < K.numElements(); ++I)
+    K.F[I] = std::uniform_real_distribution<float>(-1, 1)(Rng);
+  Node *KN = B.G.constant(K);
+  Node *L = B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {Y, KN})},
+                 axis(ALL_AXES));
+  B.G.Loss = L;
+  B.G.LossName = "L";
+  DiagEngine Diags;
+  ASSERT_TRUE(differentiate(B.G, Diags)) << C.Name;
+  ASSERT_EQ(B.G.Grads.size(), B.G.Params.size());
+  EvalValues Leaves = randomLeaves(B.G, C.R, 43);
+  EvalValues All = evaluate(B.G, Leaves);
+  for (unsigned Opt : {0u, 2u}) {
+    auto J = compile(B.G, Opt);
+    ASSERT_TRUE(J);
+    ASSERT_TRUE(J->model()->grad);
+    Slots S(*J->model());
+    setLeaves(S, B.G, Leaves);
+    J->model()->grad(S.ptrs());
+    std::string At = std::string(C.Name) + " at -O" + std::to_string(Opt);
+    expectClose(S.get("loss"), All[L], At + " loss");
+    for (size_t I = 0; I < B.G.Params.size(); ++I)
+      expectClose(S.get("grad." + B.G.Params[I]->Name), All[B.G.Grads[I]],
+                  At + " grad." + B.G.Params[I]->Name);
+  }
+}
+
+Ranges positive() { return {0.2, 3, 4}; }
+Ranges nonDiff() { return {-2, 2, 4}; }
+
+std::vector<Case> unaryCases() {
+  std::vector<Case> Cs;
+  auto Unary = [&](const char *Name, OpKind K, Attrs A = {},
+                   Ranges R = Ranges(), bool Diff = true) {
+    Cs.push_back({Name,
+                  [K, A](Builder &B) {
+                    return B.op(K, {B.leaf(f32({3, 5}), "a")}, A);
+                  },
+                  R, Diff});
+  };
+  Unary("neg", OpKind::Neg);
+  Unary("exp", OpKind::Exp);
+  Unary("log", OpKind::Log, {}, positive());
+  Unary("sqrt", OpKind::Sqrt, {}, positive());
+  Unary("abs", OpKind::Abs);
+  Unary("sin", OpKind::Sin);
+  Unary("cos", OpKind::Cos);
+  Unary("tanh", OpKind::Tanh);
+  Unary("sigmoid", OpKind::Sigmoid, {}, {-20, 20, 4});
+  Unary("relu", OpKind::Relu);
+  Unary("softplus", OpKind::Softplus, {}, {-30, 30, 4});
+  Unary("leaky_relu", OpKind::LeakyRelu, alpha(0.1));
+  Unary("elu", OpKind::Elu, alpha(1.0));
+  Unary("step", OpKind::Step, {}, nonDiff(), false);
+  Unary("sign", OpKind::Sign);
+  return Cs;
+}
+
+std::vector<Case> binaryCases() {
+  std::vector<Case> Cs;
+  auto Binary = [&](const char *Name, OpKind K, Ranges R = Ranges(),
+                    bool Diff = true) {
+    // Same shape, a broadcast row, a broadcast column and a scalar const.
+    Cs.push_back({Name,
+                  [K](Builder &B) {
+                    Node *A = B.leaf(f32({3, 5}), "a");
+                    Node *Row = B.leaf(f32({5}), "b");
+                    Node *Col = B.leaf(f32({3, 1}), "c");
+                    Node *S = B.op(K, {A, B.leaf(f32({3, 5}), "d")});
+                    S = B.op(K, {S, Row});
+                    S = B.op(K, {Col, S});
+                    return B.op(K, {S, B.G.scalarConst(1.5)});
+                  },
+                  R, Diff});
+  };
+  Binary("add", OpKind::Add);
+  Binary("sub", OpKind::Sub);
+  Binary("mul", OpKind::Mul, {-1.5, 1.5, 4});
+  Binary("div", OpKind::Div, {0.5, 2, 4});
+  Binary("pow", OpKind::Pow, {0.5, 1.5, 4});
+  Binary("max", OpKind::Max);
+  Binary("min", OpKind::Min);
+  for (auto [Name, K] :
+       {std::pair{"eq", OpKind::CmpEq}, {"ne", OpKind::CmpNe},
+        {"lt", OpKind::CmpLt}, {"le", OpKind::CmpLe}, {"gt", OpKind::CmpGt},
+        {"ge", OpKind::CmpGe}}) {
+    OpKind Kind = K;
+    Cs.push_back({Name,
+                  [Kind](Builder &B) {
+                    // i32 operands make equality likely.
+                    Node *A = B.leaf(i32({3, 5}), "a");
+                    Node *Bv = B.leaf(i32({5}), "b");
+                    Node *F = B.leaf(f32({3, 5}), "c");
+                    Node *IntCmp = B.op(Kind, {A, Bv});
+                    Node *FloatCmp = B.op(Kind, {F, B.G.scalarConst(0.25)});
+                    return B.op(OpKind::Add, {IntCmp, FloatCmp});
+                  },
+                  nonDiff(), false});
+  }
+  Cs.push_back({"int_arith",
+                [](Builder &B) {
+                  Node *A = B.leaf(i32({4, 3}), "a");
+                  Node *Bv = B.leaf(i32({3}), "b");
+                  Node *S = B.op(OpKind::Mul, {B.op(OpKind::Sub, {A, Bv}), A});
+                  S = B.op(OpKind::Max, {B.op(OpKind::Neg, {S}), Bv});
+                  S = B.op(OpKind::Min, {B.op(OpKind::Abs, {S}), A});
+                  return B.typed(OpKind::Cast, f32({4, 3}),
+                                 {B.op(OpKind::Add, {S, A})});
+                },
+                {-2, 2, 9},
+                false});
+  Cs.push_back({"cast",
+                [](Builder &B) {
+                  Node *X = B.leaf(f32({7}), "a");
+                  Node *I = B.typed(OpKind::Cast, i32({7}),
+                                    {B.op(OpKind::Mul, {X, B.G.scalarConst(3)})});
+                  return B.typed(OpKind::Cast, f32({7}), {I});
+                },
+                nonDiff(),
+                false});
+  return Cs;
+}
+
+std::vector<Case> reduceCases() {
+  std::vector<Case> Cs;
+  for (int64_t Ax : {int64_t(0), int64_t(1), int64_t(2), ALL_AXES}) {
+    for (auto [Name, K] : {std::pair{"reduce_sum", OpKind::ReduceSum},
+                           {"reduce_max", OpKind::ReduceMax}}) {
+      OpKind Kind = K;
+      Cs.push_back({Name,
+                    [Kind, Ax](Builder &B) {
+                      return B.op(Kind, {B.leaf(f32({3, 4, 5}), "a")},
+                                  axis(Ax, Ax == 1));
+                    }});
+    }
+    Cs.push_back({"argmax",
+                  [Ax](Builder &B) {
+                    Node *I = B.op(OpKind::ArgMax,
+                                   {B.leaf(f32({3, 4, 5}), "a")}, axis(Ax));
+                    return B.typed(OpKind::Cast, f32(I->dims()), {I});
+                  },
+                  nonDiff(), false});
+    Cs.push_back({"argmax_mask",
+                  [Ax](Builder &B) {
+                    return B.op(OpKind::ArgMaxMask,
+                                {B.leaf(f32({3, 4, 5}), "a")}, axis(Ax));
+                  },
+                  nonDiff(), false});
+    if (Ax == ALL_AXES)
+      continue;
+    for (auto [Name, K] : {std::pair{"softmax", OpKind::Softmax},
+                           {"log_softmax", OpKind::LogSoftmax}}) {
+      OpKind Kind = K;
+      Cs.push_back({Name, [Kind, Ax](Builder &B) {
+                      return B.op(Kind, {B.leaf(f32({3, 4, 5}), "a")},
+                                  axis(Ax));
+                    }});
+    }
+  }
+  Cs.push_back({"int_reduce",
+                [](Builder &B) {
+                  Node *A = B.leaf(i32({4, 6}), "a");
+                  Node *S = B.op(OpKind::ReduceSum, {A}, axis(1));
+                  Node *M = B.op(OpKind::ReduceMax, {A}, axis(0));
+                  return B.op(OpKind::Add,
+                              {B.typed(OpKind::Cast, f32({4, 1}),
+                                       {B.typed(OpKind::Reshape, i32({4, 1}),
+                                                {S})}),
+                               B.typed(OpKind::Cast, f32({6}), {M})});
+                },
+                {-2, 2, 50},
+                false});
+  return Cs;
+}
+
+std::vector<Case> shapeAndKernelCases() {
+  std::vector<Case> Cs;
+  Cs.push_back({"reshape", [](Builder &B) {
+                  Node *A = B.leaf(f32({3, 4}), "a");
+                  Node *R = B.typed(OpKind::Reshape, f32({2, 6}), {A});
+                  return B.op(OpKind::Mul, {R, R});
+                }});
+  Cs.push_back({"reshape_result", [](Builder &B) {
+                  Node *A = B.leaf(f32({3, 4}), "a");
+                  return B.typed(OpKind::Reshape, f32({12}),
+                                 {B.op(OpKind::Exp, {A})});
+                }});
+  Cs.push_back({"broadcast", [](Builder &B) {
+                  return B.typed(OpKind::Broadcast, f32({2, 3, 5}),
+                                 {B.leaf(f32({3, 1}), "a")});
+                }});
+  Cs.push_back({"transpose", [](Builder &B) {
+                  return B.op(OpKind::Transpose, {B.leaf(f32({3, 5}), "a")});
+                }});
+  Cs.push_back({"matmul", [](Builder &B) {
+                  return B.op(OpKind::MatMul,
+                              {B.leaf(f32({4, 7}), "a"), B.leaf(f32({7, 19}), "b")});
+                }});
+  Cs.push_back({"one_hot",
+                [](Builder &B) {
+                  Attrs A;
+                  A.Size = 4;
+                  return B.op(OpKind::OneHot, {B.leaf(i32({2, 5}), "a")}, A);
+                },
+                nonDiff(), false});
+  for (auto [St, Pad] : {std::pair{1, 0}, {2, 1}, {1, 2}}) {
+    int64_t Stride = St, Padding = Pad;
+    Cs.push_back({"conv2d", [Stride, Padding](Builder &B) {
+                    return B.op(OpKind::Conv2d,
+                                {B.leaf(f32({2, 3, 7, 6}), "x"),
+                                 B.leaf(f32({4, 3, 3, 2}), "w")},
+                                window(0, Stride, Padding));
+                  }});
+  }
+  for (auto [Sz, St] : {std::pair{2, 2}, {3, 1}, {2, 3}}) {
+    int64_t Size = Sz, Stride = St;
+    for (auto [Name, K] : {std::pair{"maxpool2d", OpKind::MaxPool2d},
+                           {"avgpool2d", OpKind::AvgPool2d}}) {
+      OpKind Kind = K;
+      Cs.push_back({Name, [Kind, Size, Stride](Builder &B) {
+                      return B.op(Kind, {B.leaf(f32({2, 3, 7, 8}), "x")},
+                                  window(Size, Stride));
+                    }});
+    }
+  }
+  return Cs;
+}
+
+/// The backward-only kernels, checked forward against the evaluator (their
+/// use inside gradients is covered by the gradient tests above).
+std::vector<Case> backwardKernelCases() {
+  std::vector<Case> Cs;
+  Cs.push_back({"conv2d_grad_input",
+                [](Builder &B) {
+                  return B.typed(OpKind::Conv2dGradInput, f32({2, 3, 7, 6}),
+                                 {B.leaf(f32({2, 4, 4, 3}), "dy"),
+                                  B.leaf(f32({4, 3, 3, 2}), "w")},
+                                 window(0, 2, 1));
+                },
+                Ranges(), false});
+  Cs.push_back({"conv2d_grad_weight",
+                [](Builder &B) {
+                  return B.typed(OpKind::Conv2dGradWeight, f32({4, 3, 3, 2}),
+                                 {B.leaf(f32({2, 3, 7, 6}), "x"),
+                                  B.leaf(f32({2, 4, 4, 3}), "dy")},
+                                 window(0, 2, 1));
+                },
+                Ranges(), false});
+  Cs.push_back({"maxpool2d_grad",
+                [](Builder &B) {
+                  return B.op(OpKind::MaxPool2dGrad,
+                              {B.leaf(f32({2, 3, 7, 8}), "x"),
+                               B.leaf(f32({2, 3, 3, 3}), "dy")},
+                              window(3, 2));
+                },
+                Ranges(), false});
+  Cs.push_back({"avgpool2d_grad",
+                [](Builder &B) {
+                  return B.typed(OpKind::AvgPool2dGrad, f32({2, 3, 7, 8}),
+                                 {B.leaf(f32({2, 3, 3, 3}), "dy")},
+                                 window(3, 2));
+                },
+                Ranges(), false});
+  return Cs;
+}
+
+void runAll(const std::vector<Case> &Cs) {
+  for (const Case &C : Cs) {
+    SCOPED_TRACE(C.Name);
+    checkForward(C);
+    if (C.Differentiable)
+      checkGradient(C);
+  }
+}
+
+TEST(CodeGen, UnaryOps) { runAll(unaryCases()); }
+TEST(CodeGen, BinaryAndCompareOps) { runAll(binaryCases()); }
+TEST(CodeGen, Reductions) { runAll(reduceCases()); }
+TEST(CodeGen, ShapesMatMulConvPool) { runAll(shapeAndKernelCases()); }
+TEST(CodeGen, BackwardKernels) { runAll(backwardKernelCases()); }
+
+} // namespace
