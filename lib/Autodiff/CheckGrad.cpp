@@ -152,8 +152,8 @@ public:
   }
 
   /// The nodes of `Cone` that depend on `Source`, in order.
-  static std::vector<const Node *>
-  downstream(llvm::ArrayRef<const Node *> Cone, const Node *Source) {
+  static std::vector<const Node *> downstream(llvm::ArrayRef<const Node *> Cone,
+                                              const Node *Source) {
     llvm::DenseSet<const Node *> Reached{Source};
     std::vector<const Node *> Result;
     for (const Node *N : Cone)
@@ -248,9 +248,9 @@ EvalValues nnc::randomLeaves(const Graph &G, uint64_t Seed) {
   return Leaves;
 }
 
-std::vector<ParamGradCheck>
-nnc::checkGradients(const Graph &G, const EvalValues &Leaves,
-                    const GradCheckOptions &Opts) {
+std::vector<ParamGradCheck> nnc::checkGradients(const Graph &G,
+                                                const EvalValues &Leaves,
+                                                const GradCheckOptions &Opts) {
   assert(G.Loss && G.Grads.size() == G.Params.size() &&
          "check a differentiated graph");
   ConeEvaluator Eval(G, Leaves);
@@ -273,9 +273,8 @@ nnc::checkGradients(const Graph &G, const EvalValues &Leaves,
       continue;
     }
     const EvalTensor &Analytic = Base[G.Grads[PI]];
-    std::vector<const Node *> Affected =
-        ConeEvaluator::downstream(LossCone, P);
-    bool LossDepends = llvm::is_contained(Affected, G.Loss);
+    std::vector<const Node *> Affected = ConeEvaluator::downstream(LossCone, P);
+    bool LossDepends = G.Loss == P || llvm::is_contained(Affected, G.Loss);
     // The loss at the point where element I of P is moved by Delta.
     auto LossAt = [&](int64_t I, double Delta) {
       if (!LossDepends)
@@ -323,7 +322,7 @@ void nnc::printGradCheck(const Graph &G, llvm::ArrayRef<ParamGradCheck> Checks,
     llvm::raw_string_ostream(S) << llvm::format("%.2e", V);
     return S;
   };
-  unsigned Failed = 0, Compared = 0;
+  unsigned Failed = 0, Compared = 0, Skipped = 0;
   for (const ParamGradCheck &C : Checks) {
     Row R;
     R.Cells[0] = C.Param->Name;
@@ -340,6 +339,7 @@ void nnc::printGradCheck(const Graph &G, llvm::ArrayRef<ParamGradCheck> Checks,
     case ParamGradCheck::StraightThrough:
       R.Cells[2] = R.Cells[3] = "-";
       R.Cells[4] = "straight-through (sign)";
+      ++Skipped;
       break;
     }
     Rows.push_back(R);
@@ -362,11 +362,13 @@ void nnc::printGradCheck(const Graph &G, llvm::ArrayRef<ParamGradCheck> Checks,
   };
   if (Failed)
     OS << "FAILED: " << Failed << " of " << Params(Compared)
-       << " differ from finite differences\n";
+       << " differ from finite differences";
   else
     OS << "passed: " << Params(Compared)
-       << (Compared == 1 ? " matches" : " match")
-       << " finite differences\n";
+       << (Compared == 1 ? " matches" : " match") << " finite differences";
+  if (Skipped)
+    OS << "; " << Skipped << " straight-through (sign), not compared";
+  OS << "\n";
 }
 
 bool nnc::checkModuleGradients(Module &M, DiagEngine &Diags,

@@ -12,8 +12,8 @@
 
 using namespace nnc;
 
-Node *GradBuilder::make(OpKind K, TensorType T,
-                        llvm::ArrayRef<Node *> Operands, Attrs A) {
+Node *GradBuilder::make(OpKind K, TensorType T, llvm::ArrayRef<Node *> Operands,
+                        Attrs A) {
   Node *N = G.create(K, std::move(T), Operands, Loc, A);
   N->Role = Role;
   return N;
@@ -66,8 +66,7 @@ Node *GradBuilder::reduceSum(Node *X, int64_t Axis, bool KeepDims) {
 Node *GradBuilder::reshape(Node *X, llvm::ArrayRef<int64_t> Dims) {
   if (X->dims() == Dims)
     return X;
-  assert(TensorType(DType::F32, Dims).numElements() ==
-             X->Type.numElements() &&
+  assert(TensorType(DType::F32, Dims).numElements() == X->Type.numElements() &&
          "reshape changes the element count");
   return make(OpKind::Reshape, TensorType(X->dtype(), Dims), {X});
 }
@@ -89,8 +88,8 @@ Node *GradBuilder::transpose(Node *X) {
 Node *GradBuilder::matmul(Node *A, Node *B) {
   assert(A->Type.rank() == 2 && B->Type.rank() == 2 &&
          A->dims()[1] == B->dims()[0] && "matmul shapes do not agree");
-  return make(OpKind::MatMul, TensorType(DType::F32, {A->dims()[0], B->dims()[1]}),
-              {A, B});
+  return make(OpKind::MatMul,
+              TensorType(DType::F32, {A->dims()[0], B->dims()[1]}), {A, B});
 }
 
 Node *GradBuilder::unbroadcast(Node *Grad, llvm::ArrayRef<int64_t> Dims) {

@@ -114,8 +114,8 @@ Adjoints gradSoftplus(GradContext &C) {
 Adjoints gradLeakyRelu(GradContext &C) {
   double Alpha = C.N.A.Alpha;
   GradBuilder &B = C.B;
-  return scaled(C, B.add(B.mul(1 - Alpha, B.unary(OpKind::Step, C.x(0))),
-                         Alpha));
+  return scaled(C,
+                B.add(B.mul(1 - Alpha, B.unary(OpKind::Step, C.x(0))), Alpha));
 }
 
 // d/dx elu(x) = 1 if x > 0 else alpha exp(x) = y + alpha
@@ -135,21 +135,23 @@ Adjoints gradSign(GradContext &C) { return {C.DY}; }
 
 // d/da (a + b) = 1, d/db (a + b) = 1
 Adjoints gradAdd(GradContext &C) {
-  return binaryAdjoints(C, [&] { return C.DY; }, [&] { return C.DY; });
+  return binaryAdjoints(
+      C, [&] { return C.DY; }, [&] { return C.DY; });
 }
 
 // d/da (a - b) = 1, d/db (a - b) = -1
 Adjoints gradSub(GradContext &C) {
-  return binaryAdjoints(C, [&] { return C.DY; },
-                        [&] { return C.B.neg(C.DY); });
+  return binaryAdjoints(
+      C, [&] { return C.DY; }, [&] { return C.B.neg(C.DY); });
 }
 
 // d/da (a * b) = b, d/db (a * b) = a; and d/da (a * a) = 2a
 Adjoints gradMul(GradContext &C) {
   if (C.x(0) == C.x(1)) // square(x): one term instead of two equal ones
     return {C.B.mul(C.DY, C.B.mul(2, C.x(0))), nullptr};
-  return binaryAdjoints(C, [&] { return C.B.mul(C.DY, C.x(1)); },
-                        [&] { return C.B.mul(C.DY, C.x(0)); });
+  return binaryAdjoints(
+      C, [&] { return C.B.mul(C.DY, C.x(1)); },
+      [&] { return C.B.mul(C.DY, C.x(0)); });
 }
 
 // d/da (a / b) = 1/b, d/db (a / b) = -a/b^2 = -y/b
@@ -182,17 +184,14 @@ Adjoints gradPow(GradContext &C) {
         Node *F = BaseFactor();
         return F ? B.mul(C.DY, F) : C.DY;
       },
-      [&] {
-        return B.mul(C.DY, B.mul(B.unary(OpKind::Log, Base), C.y()));
-      });
+      [&] { return B.mul(C.DY, B.mul(B.unary(OpKind::Log, Base), C.y())); });
 }
 
 // d/da max(a, b) = [a >= b], d/db max(a, b) = [a < b] (ties: to a)
 Adjoints gradMax(GradContext &C) {
   GradBuilder &B = C.B;
   return binaryAdjoints(
-      C,
-      [&] { return B.mul(C.DY, B.binary(OpKind::CmpGe, C.x(0), C.x(1))); },
+      C, [&] { return B.mul(C.DY, B.binary(OpKind::CmpGe, C.x(0), C.x(1))); },
       [&] { return B.mul(C.DY, B.binary(OpKind::CmpLt, C.x(0), C.x(1))); });
 }
 
@@ -200,12 +199,11 @@ Adjoints gradMax(GradContext &C) {
 Adjoints gradMin(GradContext &C) {
   GradBuilder &B = C.B;
   return binaryAdjoints(
-      C,
-      [&] { return B.mul(C.DY, B.binary(OpKind::CmpLe, C.x(0), C.x(1))); },
+      C, [&] { return B.mul(C.DY, B.binary(OpKind::CmpLe, C.x(0), C.x(1))); },
       [&] { return B.mul(C.DY, B.binary(OpKind::CmpGt, C.x(0), C.x(1))); });
 }
 
-//===--- Reductions ---------------------------------------------------------===//
+//===--- Reductions -------------------------------------------------------===//
 
 // d/dx_i sum_j x_j = 1: every reduced element gets dy, broadcast back.
 Adjoints gradReduceSum(GradContext &C) {
@@ -226,7 +224,7 @@ Adjoints gradReduceMax(GradContext &C) {
   return {C.B.mul(Mask, C.B.reshape(C.DY, keptShape(X, C.N.A.Axis)))};
 }
 
-//===--- Data movement ------------------------------------------------------===//
+//===--- Data movement ----------------------------------------------------===//
 
 // reshape moves no value: dx = reshape(dy) back to x's shape.
 Adjoints gradReshape(GradContext &C) {
@@ -241,7 +239,7 @@ Adjoints gradBroadcast(GradContext &C) {
 // y = x^T: dx = dy^T
 Adjoints gradTranspose(GradContext &C) { return {C.B.transpose(C.DY)}; }
 
-//===--- Compound ops ---------------------------------------------------------===//
+//===--- Compound ops -----------------------------------------------------===//
 
 // Y = A B: dA = dY B^T, dB = A^T dY. A 1-D operand is promoted as NumPy
 // does ([K] -> [1, K] on the left, [K, 1] on the right) and the adjoints are
@@ -273,18 +271,17 @@ Adjoints gradMatMul(GradContext &C) {
 Adjoints gradConv2d(GradContext &C) {
   Adjoints R(2, nullptr);
   if (C.wants(0))
-    R[0] = C.B.make(OpKind::Conv2dGradInput, C.x(0)->Type, {C.DY, C.x(1)},
-                    C.N.A);
+    R[0] =
+        C.B.make(OpKind::Conv2dGradInput, C.x(0)->Type, {C.DY, C.x(1)}, C.N.A);
   if (C.wants(1))
-    R[1] = C.B.make(OpKind::Conv2dGradWeight, C.x(1)->Type, {C.x(0), C.DY},
-                    C.N.A);
+    R[1] =
+        C.B.make(OpKind::Conv2dGradWeight, C.x(1)->Type, {C.x(0), C.DY}, C.N.A);
   return R;
 }
 
 // Each window's maximum gets its dy (the first maximum on ties).
 Adjoints gradMaxPool2d(GradContext &C) {
-  return {C.B.make(OpKind::MaxPool2dGrad, C.x(0)->Type, {C.x(0), C.DY},
-                   C.N.A)};
+  return {C.B.make(OpKind::MaxPool2dGrad, C.x(0)->Type, {C.x(0), C.DY}, C.N.A)};
 }
 
 // Each element of a window gets dy / (size*size) of every window it is in.
@@ -308,7 +305,7 @@ Adjoints gradLogSoftmax(GradContext &C) {
   return {B.sub(C.DY, B.mul(P, Sum))};
 }
 
-//===--- Backward kernels (second derivatives) -------------------------------===//
+//===--- Backward kernels (second derivatives) ----------------------------===//
 // The backward kernels are linear in their gradient operand, and the conv
 // ones bilinear, so their adjoints are the forward ops again: for
 // <dy, conv2d(x, w)> = <conv2d_grad_input(dy, w), x>
@@ -320,8 +317,8 @@ Adjoints gradConv2dGradInput(GradContext &C) {
   if (C.wants(0))
     R[0] = C.B.make(OpKind::Conv2d, C.x(0)->Type, {C.DY, C.x(1)}, C.N.A);
   if (C.wants(1))
-    R[1] = C.B.make(OpKind::Conv2dGradWeight, C.x(1)->Type, {C.DY, C.x(0)},
-                    C.N.A);
+    R[1] =
+        C.B.make(OpKind::Conv2dGradWeight, C.x(1)->Type, {C.DY, C.x(0)}, C.N.A);
   return R;
 }
 
@@ -329,8 +326,8 @@ Adjoints gradConv2dGradInput(GradContext &C) {
 Adjoints gradConv2dGradWeight(GradContext &C) {
   Adjoints R(2, nullptr);
   if (C.wants(0))
-    R[0] = C.B.make(OpKind::Conv2dGradInput, C.x(0)->Type, {C.x(1), C.DY},
-                    C.N.A);
+    R[0] =
+        C.B.make(OpKind::Conv2dGradInput, C.x(0)->Type, {C.x(1), C.DY}, C.N.A);
   if (C.wants(1))
     R[1] = C.B.make(OpKind::Conv2d, C.x(1)->Type, {C.x(0), C.DY}, C.N.A);
   return R;
@@ -348,6 +345,8 @@ GradRule missing() { return {GradRule::Missing}; }
 
 } // namespace
 
+// The table reads as one row per op, so it is kept aligned by hand.
+// clang-format off
 GradRule nnc::gradRule(OpKind K) {
   switch (K) {
   case OpKind::Input:
@@ -417,3 +416,4 @@ GradRule nnc::gradRule(OpKind K) {
   }
   return missing();
 }
+// clang-format on

@@ -159,10 +159,18 @@ void codegen::emitConv2dGradInput(KernelBuilder &KB) {
 
 void codegen::emitConv2dGradWeight(KernelBuilder &KB) {
   // (x : [N,C,H,W], dy : [N,K,OH,OW]) -> dw : [K,C,R,S]
+  //
+  // Per weight, partial sums are kept per output column ow in a row of OW
+  // floats: the pixel loop then is an elementwise multiply-add over ow
+  // (vectorizable, no reordering) instead of a scalar chain of dependent
+  // adds; the row is summed once per weight.
   const Node &Nd = KB.node();
   IRBuilder<> &B = KB.builder();
   ConvDims D = convDims(Nd.operand(0)->dims(), Nd.dims(),
                         Nd.operand(1)->dims(), Nd.A);
+  AllocaInst *Row =
+      KB.scratch(ArrayType::get(B.getFloatTy(), std::max<int64_t>(D.OW, 1)),
+                 "row");
   AllocaInst *Acc = KB.scratch(B.getFloatTy(), "acc");
   Value *WIdx = nullptr;
   forEachTap(
@@ -170,17 +178,22 @@ void codegen::emitConv2dGradWeight(KernelBuilder &KB) {
       [&](ArrayRef<Value *> I) {
         if (!I.empty()) { // before the pixels of one weight
           WIdx = index4(KB, I[1], I[2], I[3], I[4], D.C, D.R, D.S);
-          B.CreateStore(KB.f32(0), Acc);
+          KB.forRange(D.OW, [&](Value *Ow) { KB.store(KB.f32(0), Row, Ow); });
           return;
         }
+        B.CreateStore(KB.f32(0), Acc);
+        KB.forRange(D.OW, [&](Value *Ow) {
+          B.CreateStore(KB.add(DType::F32, B.CreateLoad(B.getFloatTy(), Acc),
+                               KB.load(DType::F32, Row, Ow), /*Reassoc=*/true),
+                        Acc);
+        });
         KB.store(B.CreateLoad(B.getFloatTy(), Acc), KB.out(), WIdx);
       },
       [&](ArrayRef<Value *> I, Value *Oh, Value *Ow, Value *Ih, Value *Iw) {
         Value *Dy = KB.loadOperand(1, index4(KB, I[0], I[1], Oh, Ow, D.K, D.OH, D.OW));
         Value *X = KB.loadOperand(0, index4(KB, I[0], I[2], Ih, Iw, D.C, D.H, D.W));
-        B.CreateStore(KB.add(DType::F32, B.CreateLoad(B.getFloatTy(), Acc),
-                             B.CreateFMul(Dy, X), /*Reassoc=*/true),
-                      Acc);
+        KB.store(B.CreateFAdd(KB.load(DType::F32, Row, Ow), B.CreateFMul(Dy, X)),
+                 Row, Ow);
       });
 }
 

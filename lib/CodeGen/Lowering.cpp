@@ -358,14 +358,22 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
           Slots.Slots[I].Name);
     return P;
   };
+  // Arena pointers are named after their node (`%h`, `%t12`) so that
+  // --emit=llvm -O0 reads like the graph dump.
+  DenseMap<const Node *, Value *> ArenaPtrs;
   auto PtrOf = [&](const Node *N) -> Value * {
     const Storage &S = Store[N];
     switch (S.Kind) {
     case Storage::Slot:
       return SlotPtr(S.SlotIdx);
-    case Storage::Arena:
-      return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), SlotPtr(Slots.Temp),
-                                          S.Offset);
+    case Storage::Arena: {
+      Value *&P = ArenaPtrs[N];
+      if (!P)
+        P = B.CreateConstInBoundsGEP1_64(
+            B.getInt8Ty(), SlotPtr(Slots.Temp), S.Offset,
+            N->Name.empty() ? "t" + Twine(Position.lookup(N)) : Twine(N->Name));
+      return P;
+    }
     case Storage::Global:
       return S.G;
     case Storage::Immediate:

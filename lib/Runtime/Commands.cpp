@@ -155,8 +155,10 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
     for (size_t K = 0; K < Inputs.size(); ++K) {
       size_t RowBytes = size_t(Inputs[K]->numelPerRow()) * 4;
       char *Dst = static_cast<char *>(Inputs[K]->Data);
-      std::memcpy(Dst, Tensors[K]->Data.data() + size_t(Start) * RowBytes,
-                  size_t(Count) * RowBytes);
+      // With N = 0 the tensor has no data (and memcpy no null pointers).
+      if (Count > 0)
+        std::memcpy(Dst, Tensors[K]->Data.data() + size_t(Start) * RowBytes,
+                    size_t(Count) * RowBytes);
       std::memset(Dst + size_t(Count) * RowBytes, 0,
                   size_t(B - Count) * RowBytes);
     }
@@ -168,8 +170,9 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
         continue;
       }
       size_t RowBytes = size_t(Outputs[K]->numelPerRow()) * 4;
-      std::memcpy(Results[K].data() + size_t(Start) * RowBytes,
-                  Outputs[K]->Data, size_t(Count) * RowBytes);
+      if (Count > 0)
+        std::memcpy(Results[K].data() + size_t(Start) * RowBytes,
+                    Outputs[K]->Data, size_t(Count) * RowBytes);
     }
     if (N == 0)
       break;
@@ -179,8 +182,8 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
     std::vector<int64_t> Shape = Outputs[K]->shape();
     if (Batched[K])
       Shape[0] = N;
-    Refs.push_back({std::string(Outputs[K]->name()), Outputs[K]->type(),
-                    Shape, Results[K].data()});
+    Refs.push_back({std::string(Outputs[K]->name()), Outputs[K]->type(), Shape,
+                    Results[K].data()});
   }
   return writeTensorFile(O.Out, Refs, {{"model", M.name}});
 }
@@ -206,11 +209,10 @@ Status runGrad(const nnc_model &M, const RunOptions &O) {
       continue;
     const StoredTensor *T = In->find(S.name());
     if (!T)
-      return Status::error(In->Path + ": missing tensor '" +
-                           std::string(S.name()) + "' (" +
-                           (S.role() == NNC_SLOT_INPUT ? "an input"
-                                                       : "a target") +
-                           " of the model; grad takes exactly one batch)");
+      return Status::error(
+          In->Path + ": missing tensor '" + std::string(S.name()) + "' (" +
+          (S.role() == NNC_SLOT_INPUT ? "an input" : "a target") +
+          " of the model; grad takes exactly one batch)");
     if (Status E = copyTensorToSlot(In->Path, *T, S))
       return E;
   }

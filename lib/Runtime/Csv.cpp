@@ -140,8 +140,8 @@ Expected<Dataset> loadCsv(const std::string &Path,
                                "the train block)"
                              : "";
       return Status::error(At + ", column " + std::to_string(C) + ": '" +
-                           std::string(Cells[size_t(C)]) +
-                           "' is not a number" + Hint);
+                           std::string(Cells[size_t(C)]) + "' is not a number" +
+                           Hint);
     };
     double V;
     for (int64_t C : InputCols) {
@@ -164,8 +164,9 @@ Expected<Dataset> loadCsv(const std::string &Path,
         return Status::error(At + ", column " + std::to_string(C) + ": '" +
                              std::string(Cells[size_t(C)]) +
                              "' is not a class label");
-      if (Status S = checkLabel(Path, "line " + std::to_string(LineNo) +
-                                          ", column " + std::to_string(C),
+      if (Status S = checkLabel(Path,
+                                "line " + std::to_string(LineNo) + ", column " +
+                                    std::to_string(C),
                                 int64_t(V), L))
         return S;
       Labels.push_back(int32_t(V));

@@ -19,9 +19,8 @@ Expected<SampleLayout> sampleLayout(ModelInstance &M) {
   if (Inputs.size() != 1 || Targets.size() != 1)
     return Status::error(
         "the data loaders feed exactly one input and one target, but model '" +
-        std::string(M.model().name) + "' has " +
-        std::to_string(Inputs.size()) + " input(s) and " +
-        std::to_string(Targets.size()) + " target(s)");
+        std::string(M.model().name) + "' has " + std::to_string(Inputs.size()) +
+        " input(s) and " + std::to_string(Targets.size()) + " target(s)");
   SampleLayout L;
   L.Input = Inputs[0];
   L.Target = Targets[0];
@@ -75,9 +74,8 @@ std::string DataSource::describe() const {
   return "";
 }
 
-Dataset Dataset::fromImages(std::vector<uint8_t> Pixels,
-                            int64_t PixelsPerImage, float Scale,
-                            std::vector<int32_t> Labels) {
+Dataset Dataset::fromImages(std::vector<uint8_t> Pixels, int64_t PixelsPerImage,
+                            float Scale, std::vector<int32_t> Labels) {
   Dataset D;
   D.Count = int64_t(Labels.size());
   D.Pixels = std::move(Pixels);

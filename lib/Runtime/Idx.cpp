@@ -52,8 +52,9 @@ Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &Path) {
 Expected<IdxArray> parseIdx(const std::string &Path,
                             std::vector<uint8_t> Bytes) {
   if (Bytes.size() < 4)
-    return Status::error(Path + ": offset 0: file too short for an IDX "
-                                "header (" +
+    return Status::error(Path +
+                         ": offset 0: file too short for an IDX "
+                         "header (" +
                          std::to_string(Bytes.size()) + " bytes)");
   if (Bytes[0] != 0 || Bytes[1] != 0) {
     char Magic[16];
@@ -90,11 +91,10 @@ Expected<IdxArray> parseIdx(const std::string &Path,
   }
   uint64_t Have = Bytes.size() - HeaderSize;
   if (Numel > Have)
-    return Status::error(
-        Path + ": offset " + std::to_string(Bytes.size()) +
-        ": truncated IDX data (the header promises " +
-        shapeString(A.Dims) + " bytes of data, only " + std::to_string(Have) +
-        " follow the header)");
+    return Status::error(Path + ": offset " + std::to_string(Bytes.size()) +
+                         ": truncated IDX data (the header promises " +
+                         shapeString(A.Dims) + " bytes of data, only " +
+                         std::to_string(Have) + " follow the header)");
   Bytes.resize(HeaderSize + Numel);
   Bytes.erase(Bytes.begin(), Bytes.begin() + HeaderSize);
   A.Data = std::move(Bytes);
@@ -115,8 +115,9 @@ Expected<Dataset> loadIdx(const std::string &ImagesPath,
   if (!Images)
     return Images.takeError();
   if (Images->Dims.size() < 2)
-    return Status::error(ImagesPath + ": images need at least 2 dimensions "
-                                      "(count, then the image), found " +
+    return Status::error(ImagesPath +
+                         ": images need at least 2 dimensions "
+                         "(count, then the image), found " +
                          shapeString(Images->Dims));
   Expected<IdxArray> Labels = readIdx(LabelsPath);
   if (!Labels)
@@ -130,8 +131,7 @@ Expected<Dataset> loadIdx(const std::string &ImagesPath,
                          " images, but " + LabelsPath + " has " +
                          std::to_string(Labels->Dims[0]) + " labels");
   int64_t PerImage = 1;
-  std::vector<int64_t> ImageShape(Images->Dims.begin() + 1,
-                                  Images->Dims.end());
+  std::vector<int64_t> ImageShape(Images->Dims.begin() + 1, Images->Dims.end());
   for (int64_t D : ImageShape)
     PerImage *= D;
   if (PerImage != L.InputNumel)
@@ -142,16 +142,17 @@ Expected<Dataset> loadIdx(const std::string &ImagesPath,
         " takes " + std::to_string(L.InputNumel) + " values per example");
   bool OneHot = L.Target->type() == DType::F32 && L.TargetNumel > 1;
   if (L.TargetNumel != 1 && !OneHot)
-    return Status::error(LabelsPath + ": labels give one class per example, "
-                                      "but the model target '" +
+    return Status::error(LabelsPath +
+                         ": labels give one class per example, "
+                         "but the model target '" +
                          std::string(L.Target->name()) + "' " +
                          shapeString(L.Target->shape()) + " takes " +
                          std::to_string(L.TargetNumel) + " values");
   std::vector<int32_t> LabelValues(static_cast<size_t>(N));
   for (int64_t I = 0; I < N; ++I) {
     int32_t Label = Labels->Data[size_t(I)];
-    if (Status S = checkLabel(LabelsPath, "offset " + std::to_string(8 + I),
-                              Label, L))
+    if (Status S =
+            checkLabel(LabelsPath, "offset " + std::to_string(8 + I), Label, L))
       return S;
     LabelValues[size_t(I)] = Label;
   }

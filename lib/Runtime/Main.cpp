@@ -15,8 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -51,7 +51,8 @@ const std::vector<CommandInfo> &commands() {
        {"--epochs", "--lr", "--seed", "--load", "--save", "--log", "--data"},
        {},
        runTrain},
-      {"eval", "eval --load W [--data ...]",
+      {"eval",
+       "eval --load W [--data ...]",
        "Loss and metrics over a data set (default: the train block's test\n"
        "set, else its data), in full batches.\n"
        "  --load W         weights to evaluate\n"
@@ -59,20 +60,23 @@ const std::vector<CommandInfo> &commands() {
        {"--load", "--data"},
        {"--load"},
        runEval},
-      {"predict", "predict --load W --inputs X.safetensors --out Y.safetensors",
+      {"predict",
+       "predict --load W --inputs X.safetensors --out Y.safetensors",
        "Run inference on every input tensor in X (any number of rows) and\n"
        "write every output to Y.\n",
        {"--load", "--inputs", "--out"},
        {"--load", "--inputs", "--out"},
        runPredict},
-      {"grad", "grad --load W --inputs X.safetensors --out G.safetensors",
+      {"grad",
+       "grad --load W --inputs X.safetensors --out G.safetensors",
        "Compute the loss and the gradient of every parameter on exactly one\n"
        "batch of inputs and targets from X; write `loss` and `grad.NAME` to\n"
        "G. The optimizer is not applied.\n",
        {"--load", "--inputs", "--out"},
        {"--load", "--inputs", "--out"},
        runGrad},
-      {"init", "init [--seed S] --save W",
+      {"init",
+       "init [--seed S] --save W",
        "Write freshly initialized parameters.\n"
        "  --seed S         seed (default: the train block's)\n",
        {"--seed", "--save"},
@@ -137,8 +141,7 @@ std::string programName(const char *Argv0, const nnc_model *M) {
 int runMain(const nnc_model *Model, int Argc, char **Argv) {
   std::string Prog = programName(Argc > 0 ? Argv[0] : nullptr, Model);
   if (!Model || !Model->name || (Model->num_slots > 0 && !Model->slots)) {
-    std::fprintf(stderr, "%s: error: invalid model descriptor\n",
-                 Prog.c_str());
+    std::fprintf(stderr, "%s: error: invalid model descriptor\n", Prog.c_str());
     return 1;
   }
   std::vector<std::string> Args(Argv + (Argc > 0 ? 1 : 0), Argv + Argc);
@@ -160,14 +163,13 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
   for (size_t K = 1; K < Args.size(); ++K) {
     std::string Flag = Args[K];
     if (Flag == "--help" || Flag == "-h") {
-      std::printf("usage: %s %s\n\n%s", Prog.c_str(), Cmd->Synopsis,
-                  Cmd->Help);
+      std::printf("usage: %s %s\n\n%s", Prog.c_str(), Cmd->Synopsis, Cmd->Help);
       return 0;
     }
     // --flag=value is the same as --flag value.
     std::optional<std::string> Inline;
-    if (size_t Eq = Flag.find('='); Flag.rfind("--", 0) == 0 &&
-                                    Eq != std::string::npos) {
+    if (size_t Eq = Flag.find('=');
+        Flag.rfind("--", 0) == 0 && Eq != std::string::npos) {
       Inline = Flag.substr(Eq + 1);
       Flag.resize(Eq);
     }
@@ -196,8 +198,7 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
     else if (K + 1 < Args.size())
       Value = Args[++K];
     else
-      return usageError(Prog, "missing value after '" + Flag + "'",
-                        Cmd->Name);
+      return usageError(Prog, "missing value after '" + Flag + "'", Cmd->Name);
     auto Bad = [&](const char *What) {
       return usageError(Prog,
                         "invalid value '" + Value + "' for " + Flag +
@@ -235,14 +236,12 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
   }
   for (std::string_view R : Cmd->Required)
     if (std::find(Seen.begin(), Seen.end(), R) == Seen.end())
-      return usageError(Prog,
-                        std::string(Cmd->Name) + " needs " + std::string(R),
-                        Cmd->Name);
+      return usageError(
+          Prog, std::string(Cmd->Name) + " needs " + std::string(R), Cmd->Name);
 
   if (Status S = Cmd->Run(*Model, O)) {
     std::fflush(stdout);
-    std::fprintf(stderr, "%s: error: %s\n", Prog.c_str(),
-                 S.message().c_str());
+    std::fprintf(stderr, "%s: error: %s\n", Prog.c_str(), S.message().c_str());
     return 1;
   }
   return 0;

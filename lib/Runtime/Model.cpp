@@ -20,8 +20,8 @@ ModelInstance::create(const nnc_model *M) {
   auto Bad = [](const std::string &Why) {
     return Status::error("invalid model descriptor: " + Why);
   };
-  if (!M)
-    return Bad("null");
+  if (!M || !M->name)
+    return Bad("null or unnamed");
   if (M->abi_version != NNC_ABI_VERSION)
     return Bad("ABI version " + std::to_string(M->abi_version) +
                ", but this runtime implements version " +
@@ -45,8 +45,8 @@ ModelInstance::create(const nnc_model *M) {
     SlotBuffer B;
     B.Desc = &D;
     for (int32_t K = 0; K < D.rank; ++K) {
-      if (D.dims[K] < 0 || (D.dims[K] > 0 && B.Numel > (int64_t(1) << 40) /
-                                                           D.dims[K]))
+      if (D.dims[K] < 0 ||
+          (D.dims[K] > 0 && B.Numel > (int64_t(1) << 40) / D.dims[K]))
         return Bad("slot '" + Name + "' has a bad shape");
       B.Numel *= D.dims[K];
     }
@@ -83,8 +83,7 @@ std::vector<SlotBuffer *> ModelInstance::withRole(nnc_slot_role Role) {
   return Out;
 }
 
-void fanInOut(const std::vector<int64_t> &Dims, double &FanIn,
-              double &FanOut) {
+void fanInOut(const std::vector<int64_t> &Dims, double &FanIn, double &FanOut) {
   if (Dims.empty()) {
     FanIn = FanOut = 1;
     return;

@@ -50,8 +50,9 @@ void ProgressReporter::step(int64_t Epoch, int64_t Done, int64_t Steps,
                double(Epochs - Epoch) *
                    (Epoch > 1 ? TotalSeconds / double(Epoch - 1) : EpochTime);
   double Rate = Seconds > 0 ? double(Examples) / Seconds : 0;
-  std::fprintf(Out, "\repoch %lld/%lld [%s] %lld/%lld  loss %.4f  %.0f ex/s  "
-                    "ETA %s\033[K",
+  std::fprintf(Out,
+               "\repoch %lld/%lld [%s] %lld/%lld  loss %.4f  %.0f ex/s  "
+               "ETA %s\033[K",
                (long long)Epoch, (long long)Epochs, Bar.c_str(),
                (long long)Done, (long long)Steps, Loss, Rate,
                formatDuration(Eta).c_str());
@@ -60,8 +61,8 @@ void ProgressReporter::step(int64_t Epoch, int64_t Done, int64_t Steps,
 
 std::string ProgressReporter::summary(const EpochStats &S) const {
   char Buf[64];
-  std::string Line = "epoch " + std::to_string(S.Epoch) + "/" +
-                     std::to_string(Epochs);
+  std::string Line =
+      "epoch " + std::to_string(S.Epoch) + "/" + std::to_string(Epochs);
   auto Add = [&](const std::string &Name, double V) {
     std::snprintf(Buf, sizeof(Buf), "%.4f", V);
     Line += "  " + Name + " " + Buf;
@@ -96,8 +97,8 @@ Status CsvLog::open(const std::string &P, const std::vector<std::string> &M,
   Path = P;
   F = std::fopen(Path.c_str(), "w");
   if (!F)
-    return Status::error(Path + ": cannot create the log: " +
-                         std::strerror(errno));
+    return Status::error(Path +
+                         ": cannot create the log: " + std::strerror(errno));
   std::string Header = "epoch,loss";
   for (const std::string &Name : M)
     Header += "," + Name;

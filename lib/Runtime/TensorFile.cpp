@@ -157,8 +157,8 @@ Expected<TensorFile> readTensorFile(const std::string &Path) {
   std::string_view HeaderText(Bytes.data() + 8, HeaderLen);
   Expected<JsonValue> Header = parseJson(HeaderText, 8);
   if (!Header)
-    return Status::error(Path + ": invalid JSON header: " +
-                         Header.takeError().message());
+    return Status::error(
+        Path + ": invalid JSON header: " + Header.takeError().message());
   if (Header->K != JsonValue::Kind::Object)
     return Status::error(Path + ": the JSON header is not an object");
 
@@ -267,8 +267,8 @@ Status writeFileAtomically(const std::string &Path, std::string_view Bytes) {
   std::string Tmp = Path + ".tmp.XXXXXX";
   int Fd = mkstemp(Tmp.data());
   if (Fd < 0)
-    return Status::error(Path + ": cannot create a temporary file: " +
-                         std::strerror(errno));
+    return Status::error(
+        Path + ": cannot create a temporary file: " + std::strerror(errno));
   auto Fail = [&](const char *What) {
     int Saved = errno;
     ::close(Fd);
@@ -300,8 +300,8 @@ Status writeFileAtomically(const std::string &Path, std::string_view Bytes) {
   if (std::rename(Tmp.c_str(), Path.c_str()) != 0) {
     int Saved = errno;
     ::unlink(Tmp.c_str());
-    return Status::error(Path + ": cannot rename the temporary file: " +
-                         std::strerror(Saved));
+    return Status::error(
+        Path + ": cannot rename the temporary file: " + std::strerror(Saved));
   }
   return Status();
 }

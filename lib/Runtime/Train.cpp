@@ -84,8 +84,8 @@ Status checkTrainable(const nnc_model &M, const char *Command) {
   for (int32_t S = 0; S < M.num_slots; ++S)
     Losses += M.slots[S].role == NNC_SLOT_LOSS;
   if (Losses != 1)
-    return Status::error("invalid model descriptor: " +
-                         std::to_string(Losses) + " loss slots");
+    return Status::error("invalid model descriptor: " + std::to_string(Losses) +
+                         " loss slots");
   return Status();
 }
 
@@ -95,10 +95,9 @@ Expected<Dataset> loadChecked(const DataSource &Src, const SampleLayout &L,
   if (!D)
     return D;
   if (D->size() < Batch)
-    return Status::error(Src.describe() + ": the " + What + " has " +
-                         std::to_string(D->size()) +
-                         " examples, fewer than one batch of " +
-                         std::to_string(Batch));
+    return Status::error(
+        Src.describe() + ": the " + What + " has " + std::to_string(D->size()) +
+        " examples, fewer than one batch of " + std::to_string(Batch));
   return D;
 }
 
@@ -222,8 +221,9 @@ Status runEval(const nnc_model &M, const RunOptions &O) {
     return L.takeError();
   const nnc_train_spec &Spec = M.train;
   nnc_data_spec NoData{};
-  const nnc_data_spec &Default =
-      !Spec.present ? NoData : Spec.test.kind ? Spec.test : Spec.data;
+  const nnc_data_spec &Default = !Spec.present    ? NoData
+                                 : Spec.test.kind ? Spec.test
+                                                  : Spec.data;
   Expected<DataSource> Src = resolveData(M, O.Data, Default);
   if (!Src)
     return Src.takeError();

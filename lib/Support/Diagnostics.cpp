@@ -47,6 +47,7 @@ void DiagEngine::report(SourceLoc Loc, llvm::SourceMgr::DiagKind Kind,
   if (!Loc.Ptr.isValid() || !SM.FindBufferContainingLoc(Loc.Ptr)) {
     const char *Prefix = Kind == llvm::SourceMgr::DK_Error     ? "error: "
                          : Kind == llvm::SourceMgr::DK_Warning ? "warning: "
+                         : Kind == llvm::SourceMgr::DK_Remark  ? "remark: "
                                                                : "note: ";
     OS << "nnc: " << Prefix << Msg << "\n";
     return;
@@ -62,6 +63,9 @@ void DiagEngine::warning(SourceLoc Loc, const llvm::Twine &Msg) {
 }
 void DiagEngine::note(SourceLoc Loc, const llvm::Twine &Msg) {
   report(Loc, llvm::SourceMgr::DK_Note, Msg);
+}
+void DiagEngine::remark(SourceLoc Loc, const llvm::Twine &Msg) {
+  report(Loc, llvm::SourceMgr::DK_Remark, Msg);
 }
 void DiagEngine::error(const llvm::Twine &Msg) {
   report(SourceLoc(), llvm::SourceMgr::DK_Error, Msg);

@@ -124,10 +124,10 @@ struct OpGraph {
   return ::testing::AssertionSuccess();
 }
 
-#define EXPECT_GRADS_MATCH(T, Y)                                             \
-  do {                                                                       \
-    auto Checks = (T).check(Y);                                              \
-    EXPECT_TRUE(matches(Checks, (T).G));                                     \
+#define EXPECT_GRADS_MATCH(T, Y)                                               \
+  do {                                                                         \
+    auto Checks = (T).check(Y);                                                \
+    EXPECT_TRUE(matches(Checks, (T).G));                                       \
   } while (false)
 
 //===--- Elementwise, one operand -----------------------------------------===//
@@ -186,7 +186,7 @@ TEST(AutodiffGrad, CastStopsTheGradient) {
   EXPECT_GRADS_MATCH(T, T.op(OpKind::Add, {Back, W}));
 }
 
-//===--- Elementwise, two operands, with broadcasting ----------------------===//
+//===--- Elementwise, two operands, with broadcasting ---------------------===//
 
 struct BinaryCase {
   OpKind Kind;
@@ -198,8 +198,8 @@ class BinaryGrad : public ::testing::TestWithParam<BinaryCase> {};
 TEST_P(BinaryGrad, MatchesFiniteDifferencesUnderBroadcasting) {
   const BinaryCase &C = GetParam();
   std::pair<Shape, Shape> Pairs[] = {
-      {{3, 4}, {3, 4}}, {{3, 4}, {4}},       {{4}, {3, 4}},
-      {{3, 1}, {1, 4}}, {{2, 3, 4}, {3, 1}}, {{}, {3, 4}},
+      {{3, 4}, {3, 4}}, {{3, 4}, {4}},         {{4}, {3, 4}},
+      {{3, 1}, {1, 4}}, {{2, 3, 4}, {3, 1}},   {{}, {3, 4}},
       {{3, 4}, {}},     {{1, 3, 1}, {2, 1, 4}}};
   for (auto &[DA, DB] : Pairs) {
     OpGraph T;
@@ -212,10 +212,9 @@ TEST_P(BinaryGrad, MatchesFiniteDifferencesUnderBroadcasting) {
 INSTANTIATE_TEST_SUITE_P(
     Autodiff, BinaryGrad,
     ::testing::Values(BinaryCase{OpKind::Add}, BinaryCase{OpKind::Sub},
-                      BinaryCase{OpKind::Mul},
-                      BinaryCase{OpKind::Div, 0.5, 2},
-                      BinaryCase{OpKind::Pow, 0.5, 2},
-                      BinaryCase{OpKind::Max}, BinaryCase{OpKind::Min}),
+                      BinaryCase{OpKind::Mul}, BinaryCase{OpKind::Div, 0.5, 2},
+                      BinaryCase{OpKind::Pow, 0.5, 2}, BinaryCase{OpKind::Max},
+                      BinaryCase{OpKind::Min}),
     [](const auto &Info) { return opSpelling(Info.param.Kind).str(); });
 
 TEST(AutodiffGrad, PowWithConstantExponents) {
@@ -239,7 +238,7 @@ TEST(AutodiffGrad, ComparisonsStopTheGradient) {
   }
 }
 
-//===--- Reductions ---------------------------------------------------------===//
+//===--- Reductions -------------------------------------------------------===//
 
 TEST(AutodiffGrad, ReductionsOverEveryAxis) {
   for (OpKind K : {OpKind::ReduceSum, OpKind::ReduceMax})
@@ -263,7 +262,7 @@ TEST(AutodiffGrad, ArgMaxAndItsMaskStopTheGradient) {
   EXPECT_GRADS_MATCH(T, Y);
 }
 
-//===--- Data movement ------------------------------------------------------===//
+//===--- Data movement ----------------------------------------------------===//
 
 TEST(AutodiffGrad, ReshapeBroadcastTranspose) {
   {
@@ -287,7 +286,7 @@ TEST(AutodiffGrad, ReshapeBroadcastTranspose) {
   }
 }
 
-//===--- Compound ops ---------------------------------------------------------===//
+//===--- Compound ops -----------------------------------------------------===//
 
 TEST(AutodiffGrad, MatMul) {
   for (auto [M, K, N] : {std::tuple{3, 4, 5}, {1, 3, 1}, {4, 1, 2}}) {
@@ -343,12 +342,12 @@ TEST(AutodiffGrad, CrossEntropyThroughOneHot) {
   Hot.Size = 4;
   Node *OneHot = T.op(OpKind::OneHot, {Labels}, Hot);
   Node *LogP = T.op(OpKind::LogSoftmax, {S}, axis(1));
-  Node *PerRow = T.op(OpKind::ReduceSum, {T.op(OpKind::Mul, {OneHot, LogP})},
-                      axis(1));
+  Node *PerRow =
+      T.op(OpKind::ReduceSum, {T.op(OpKind::Mul, {OneHot, LogP})}, axis(1));
   EXPECT_GRADS_MATCH(T, T.op(OpKind::Neg, {PerRow}));
 }
 
-//===--- Backward kernels (second derivatives) -------------------------------===//
+//===--- Backward kernels (second derivatives) ----------------------------===//
 
 TEST(AutodiffGrad, ConvAndAvgPoolBackwardKernels) {
   Attrs A = window(0, 2, 1);
@@ -374,7 +373,7 @@ TEST(AutodiffGrad, ConvAndAvgPoolBackwardKernels) {
   }
 }
 
-//===--- Whole models ---------------------------------------------------------===//
+//===--- Whole models -----------------------------------------------------===//
 
 TEST(AutodiffGrad, FanOutIsSummed) {
   // y = W * W + exp(W) @ W: W is used four times.
@@ -395,21 +394,21 @@ TEST(AutodiffGrad, TwoTermLossMatchesTheHandDerivedGradient) {
   T.G.Targets.push_back(Tgt);
   Node *W = T.param({3, 1});
   Node *Err = T.op(OpKind::Sub, {T.op(OpKind::MatMul, {X, W}), Tgt});
-  Node *L = T.op(OpKind::ReduceSum,
-                 {T.op(OpKind::Pow, {Err, T.G.scalarConst(2)})},
-                 axis(ALL_AXES));
-  Node *Half = T.op(OpKind::Mul, {T.G.scalarConst(0.5),
-                                  T.op(OpKind::Mul, {W, W})});
+  Node *L =
+      T.op(OpKind::ReduceSum, {T.op(OpKind::Pow, {Err, T.G.scalarConst(2)})},
+           axis(ALL_AXES));
+  Node *Half =
+      T.op(OpKind::Mul, {T.G.scalarConst(0.5), T.op(OpKind::Mul, {W, W})});
   Node *R = T.op(OpKind::ReduceSum, {Half}, axis(ALL_AXES));
-  T.G.Loss = T.op(OpKind::Add,
-                  {L, T.op(OpKind::Mul, {T.G.scalarConst(Lambda), R})});
+  T.G.Loss =
+      T.op(OpKind::Add, {L, T.op(OpKind::Mul, {T.G.scalarConst(Lambda), R})});
   DiagEngine Diags;
   ASSERT_TRUE(differentiate(T.G, Diags));
 
   EvalValues Leaves = randomLeaves(T.G, 3);
   EvalValues V = evaluate(T.G, Leaves);
-  const std::vector<double> &Xv = V[X].Data, &Tv = V[Tgt].Data,
-                            &Wv = V[W].Data, &Dw = V[T.G.Grads[0]].Data;
+  const std::vector<double> &Xv = V[X].Data, &Tv = V[Tgt].Data, &Wv = V[W].Data,
+                            &Dw = V[T.G.Grads[0]].Data;
   for (int J = 0; J < 3; ++J) {
     double Expected = Lambda * Wv[J];
     for (int I = 0; I < 4; ++I) {

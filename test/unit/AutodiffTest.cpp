@@ -134,8 +134,7 @@ TEST(Autodiff, BroadcastIsUndoneByReduceSum) {
   Node *Bias = B.param("b", {3});
   Node *Col = B.param("c", {4, 1});
   Node *Y = B.op(OpKind::Add, {B.op(OpKind::Add, {X, Bias}), Col});
-  B.setLoss(B.op(OpKind::ReduceSum, {B.op(OpKind::Exp, {Y})},
-                 axis(ALL_AXES)));
+  B.setLoss(B.op(OpKind::ReduceSum, {B.op(OpKind::Exp, {Y})}, axis(ALL_AXES)));
   differentiateOk(B.G);
   const Node *DB = B.G.Grads[0];
   EXPECT_EQ(DB->Type, f32({3}));
@@ -153,8 +152,8 @@ TEST(Autodiff, ScalarOperandGetsOneFullReduction) {
   Builder B;
   Node *X = B.leaf(OpKind::Input, f32({2, 5}), "x");
   Node *S = B.param("s", {});
-  B.setLoss(B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {X, S})},
-                 axis(ALL_AXES)));
+  B.setLoss(
+      B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {X, S})}, axis(ALL_AXES)));
   differentiateOk(B.G);
   EXPECT_EQ(B.G.Grads[0]->Kind, OpKind::ReduceSum);
   EXPECT_EQ(B.G.Grads[0]->A.Axis, ALL_AXES);
@@ -212,8 +211,8 @@ TEST(Autodiff, SignPassesTheGradientStraightThrough) {
   Node *W = B.param("W", {2});
   Node *U = B.param("U", {2});
   Node *S = B.op(OpKind::Sign, {W});
-  B.setLoss(B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {S, U})},
-                 axis(ALL_AXES)));
+  B.setLoss(
+      B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {S, U})}, axis(ALL_AXES)));
   differentiateOk(B.G);
   EXPECT_TRUE(gradientPassesThroughSign(B.G, W));
   EXPECT_FALSE(gradientPassesThroughSign(B.G, U));
@@ -226,8 +225,8 @@ TEST(Autodiff, SharedAdjointGetsItsOwnGradientNode) {
   Builder B;
   Node *W = B.param("W", {2});
   Node *V = B.param("V", {2});
-  B.setLoss(B.op(OpKind::ReduceSum, {B.op(OpKind::Add, {W, V})},
-                 axis(ALL_AXES)));
+  B.setLoss(
+      B.op(OpKind::ReduceSum, {B.op(OpKind::Add, {W, V})}, axis(ALL_AXES)));
   differentiateOk(B.G);
   EXPECT_EQ(B.G.Grads[0]->Name, "d.W");
   EXPECT_EQ(B.G.Grads[1]->Name, "d.V");
@@ -329,8 +328,8 @@ TEST(Optimizer, AdamHasMomentsAndAStepCount) {
   std::vector<std::string> Names;
   for (const Node *S : R.G.States)
     Names.push_back(S->Name);
-  EXPECT_EQ(Names, (std::vector<std::string>{"adam.t", "m.W", "v.W", "m.b",
-                                             "v.b"}));
+  EXPECT_EQ(Names,
+            (std::vector<std::string>{"adam.t", "m.W", "v.W", "m.b", "v.b"}));
   EXPECT_EQ(R.G.States[0]->Type, f32({}));
   // t <- t + 1; every state and param is updated.
   EXPECT_EQ(R.targetOf(R.G.States[0])->Kind, OpKind::Add);

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Autodiff/Autodiff.h"
+#include "nnc/Autodiff/Optimizer.h"
 #include "nnc/CodeGen/CodeGen.h"
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/ShapeRules.h"
@@ -502,6 +503,148 @@ void runAll(const std::vector<Case> &Cs) {
     if (C.Differentiable)
       checkGradient(C);
   }
+}
+
+/// train_step: every new param and state value equals the evaluator's, the
+/// update reads the old values throughout (p and its velocity change
+/// together), and loss and metric are written.
+void checkTrainStep(const OptimizerSpec &Opt) {
+  Builder B;
+  B.LeavesAreParams = true;
+  Node *W = B.leaf(f32({3, 4}), "W");
+  Node *Bias = B.leaf(f32({4}), "b");
+  B.LeavesAreParams = false;
+  Node *X = B.leaf(f32({5, 3}), "x");
+  Node *Y = B.op(OpKind::Sigmoid,
+                 {B.op(OpKind::Add, {B.op(OpKind::MatMul, {X, W}), Bias})});
+  Node *L = B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {Y, Y})}, axis(ALL_AXES));
+  B.G.Loss = L;
+  B.G.LossName = "L";
+  B.G.Metrics.push_back({"m", B.op(OpKind::ReduceMax, {Y}, axis(ALL_AXES)), {}});
+  DiagEngine Diags;
+  ASSERT_TRUE(differentiate(B.G, Diags));
+  buildOptimizerUpdate(B.G, Opt);
+  ASSERT_FALSE(B.G.Updates.empty());
+  EvalValues Leaves = randomLeaves(B.G, Ranges(), 44);
+  for (Node *H : B.G.Hypers)
+    Leaves[H].Data.assign(1, 0.1);
+  // Optimizer state as after some steps: Adam's second moment and step
+  // count are non-negative.
+  for (Node *St : B.G.States)
+    for (double &V : Leaves[St].Data)
+      V = std::fabs(V);
+  EvalValues All = evaluate(B.G, Leaves);
+  for (unsigned OptLevel : {0u, 2u}) {
+    auto J = compile(B.G, OptLevel);
+    ASSERT_TRUE(J);
+    ASSERT_TRUE(J->model()->train_step);
+    Slots S(*J->model());
+    setLeaves(S, B.G, Leaves);
+    J->model()->train_step(S.ptrs());
+    std::string At = " at -O" + std::to_string(OptLevel);
+    expectClose(S.get("loss"), All[L], "loss" + At);
+    expectClose(S.get("m"), All[B.G.Metrics[0].Value], "metric" + At);
+    for (const Update &U : B.G.Updates)
+      expectClose(S.get(U.Target->Name), All[U.NewValue],
+                  "new " + U.Target->Name + At);
+  }
+}
+
+TEST(CodeGen, TrainStepSgdMomentum) {
+  OptimizerSpec Opt;
+  Opt.Momentum = 0.9;
+  Opt.WeightDecay = 0.01;
+  checkTrainStep(Opt);
+}
+
+TEST(CodeGen, TrainStepAdam) {
+  OptimizerSpec Opt;
+  Opt.Kind = OptimizerSpec::Adam;
+  checkTrainStep(Opt);
+}
+
+/// The descriptor read back through the C header: the LLVM struct layout
+/// must match C's field for field.
+TEST(CodeGen, ModelDescriptorMatchesCLayout) {
+  Builder B;
+  B.LeavesAreParams = true;
+  Node *W = B.leaf(f32({2, 3}), "W");
+  W->Init.Kind = InitSpec::Uniform;
+  W->Init.A = -0.5;
+  W->Init.B = 0.25;
+  Node *K = B.leaf(f32({3}), "k");
+  K->Init.Kind = InitSpec::Literal;
+  K->Init.Value = Tensor(f32({3}));
+  K->Init.Value.F = {1, 2, 3};
+  B.LeavesAreParams = false;
+  Node *X = B.leaf(f32({8, 2}), "x");
+  Node *T = B.G.create(OpKind::Target, i32({8}), {});
+  T->Name = "t";
+  B.G.Targets.push_back(T);
+  B.G.BatchSize = 8;
+  Node *Y = B.op(OpKind::Add, {B.op(OpKind::MatMul, {X, W}), K});
+  B.G.Outputs.push_back({"y", Y, {}});
+
+  TrainConfig Train;
+  Train.Model = "m";
+  Train.Data.Kind = DataSpec::Csv;
+  Train.Data.Path = "/data/train.csv";
+  Train.Data.InputCols = {0, 1};
+  Train.Data.TargetCols = {2};
+  Train.Data.Header = true;
+  Train.Optimizer.Kind = OptimizerSpec::Adam;
+  Train.Optimizer.Lr = 0.003;
+  Train.Optimizer.Beta2 = 0.99;
+  Train.Epochs = 7;
+  Train.Shuffle = false;
+  Train.Seed = 123456789012345ull;
+
+  auto J = compile(B.G, 2, &Train);
+  ASSERT_TRUE(J);
+  const nnc_model &M = *J->model();
+  EXPECT_EQ(M.abi_version, NNC_ABI_VERSION);
+  EXPECT_STREQ(M.name, "m");
+  EXPECT_EQ(M.batch, 8);
+  ASSERT_EQ(M.num_slots, 6); // W, k, x, t, y, arena
+  EXPECT_STREQ(M.slots[0].name, "W");
+  EXPECT_EQ(M.slots[0].role, NNC_SLOT_PARAM);
+  EXPECT_EQ(M.slots[0].rank, 2);
+  EXPECT_EQ(M.slots[0].dims[0], 2);
+  EXPECT_EQ(M.slots[0].dims[1], 3);
+  EXPECT_EQ(M.slots[0].init_kind, NNC_INIT_UNIFORM);
+  EXPECT_EQ(M.slots[0].init_a, -0.5);
+  EXPECT_EQ(M.slots[0].init_b, 0.25);
+  EXPECT_EQ(M.slots[1].init_kind, NNC_INIT_LITERAL);
+  ASSERT_TRUE(M.slots[1].literal);
+  EXPECT_EQ(static_cast<const float *>(M.slots[1].literal)[2], 3.0f);
+  EXPECT_EQ(M.slots[2].role, NNC_SLOT_INPUT);
+  EXPECT_EQ(M.slots[3].role, NNC_SLOT_TARGET);
+  EXPECT_EQ(M.slots[3].dtype, NNC_I32);
+  EXPECT_STREQ(M.slots[4].name, "y");
+  EXPECT_EQ(M.slots[4].role, NNC_SLOT_OUTPUT);
+  EXPECT_EQ(M.slots[5].role, NNC_SLOT_TEMP);
+  EXPECT_EQ(M.slots[5].rank, 1);
+
+  EXPECT_EQ(M.train.present, 1);
+  EXPECT_EQ(M.train.data.kind, 2);
+  EXPECT_STREQ(M.train.data.path, "/data/train.csv");
+  ASSERT_EQ(M.train.data.num_input_cols, 2);
+  EXPECT_EQ(M.train.data.input_cols[1], 1);
+  ASSERT_EQ(M.train.data.num_target_cols, 1);
+  EXPECT_EQ(M.train.data.target_cols[0], 2);
+  EXPECT_EQ(M.train.data.header, 1);
+  EXPECT_EQ(M.train.test.kind, 0);
+  EXPECT_EQ(M.train.optimizer, 1);
+  EXPECT_EQ(M.train.lr, 0.003);
+  EXPECT_EQ(M.train.beta2, 0.99);
+  EXPECT_EQ(M.train.epochs, 7);
+  EXPECT_EQ(M.train.shuffle, 0);
+  EXPECT_EQ(M.train.seed, 123456789012345ull);
+  // No loss: only predict.
+  EXPECT_FALSE(M.train_step);
+  EXPECT_FALSE(M.eval_step);
+  EXPECT_FALSE(M.grad);
+  ASSERT_TRUE(M.predict);
 }
 
 TEST(CodeGen, UnaryOps) { runAll(unaryCases()); }

@@ -300,9 +300,8 @@ TEST(RuntimeIdx, RejectsBadFiles) {
       {idxBytes({0, 0, 8, 1, 0, 0, 0, 9}, 4),
        "f: offset 12: truncated IDX data (the header promises [9] bytes"},
       // Huge dimensions must not overflow into a small product.
-      {idxBytes({0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 0, 1,
-                 0, 0},
-                4),
+      {idxBytes(
+           {0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 0, 1, 0, 0}, 4),
        "truncated IDX data"},
   };
   for (Case &C : Cases) {
@@ -314,8 +313,7 @@ TEST(RuntimeIdx, RejectsBadFiles) {
 }
 
 TEST_F(RuntimeFiles, ReadsGzipAndPlainAlike) {
-  std::string Payload = "\x00\x00\x08\x01\x00\x00\x00\x03\x05\x06\x07";
-  Payload.assign("\x00\x00\x08\x01\x00\x00\x00\x03\x05\x06\x07", 11);
+  std::string Payload("\x00\x00\x08\x01\x00\x00\x00\x03\x05\x06\x07", 11);
   std::string Plain = path("plain"), Gz = path("data.gz");
   writeBytes(Plain, Payload);
   gzFile F = gzopen(Gz.c_str(), "wb");

@@ -11,13 +11,15 @@
 #include "nnc/Graph/Printer.h"
 #include "nnc/Parse/Parser.h"
 #include "nnc/Sema/Sema.h"
+#include "CodeGenDriver.h"
 #include "nnc/Support/Diagnostics.h"
+#include "nnc/Transforms/PassManager.h"
 
 #include <boost/program_options.hpp>
 #include <llvm/Support/FileSystem.h>
+#include <llvm/Support/FileUtilities.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/Path.h>
-#include <llvm/Support/ToolOutputFile.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <iostream>
@@ -45,7 +47,11 @@ struct Options {
   bool CheckGrad = false; ///< --check-grad: compare with finite differences.
   uint64_t Seed = 0;      ///< --seed for --check-grad's random point.
   bool Run = false;
+  std::string Model;          ///< --model: which model to compile.
+  const char *Argv0 = "nnc"; ///< Locates the runtime library.
   std::vector<std::string> RunArgs; ///< After `--` in `nnc run`.
+  /// -O, --passes, --print-after-all, --verify-each, --stats, -Rpass.
+  PassOptions Optimizer;
 };
 
 const char *Usage = "usage: nnc FILE.nn [options]\n"
@@ -90,8 +96,18 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
      "optimization level 0-3 (default 2); -O0 runs no graph pass")
     ("passes", po::value(&Opts.Passes)->value_name("a,b,c"),
      "run exactly these graph passes, in order")
+    ("print-after-all",
+     "print the graph to stderr after every graph pass")
+    ("verify-each", "verify the graph after every graph pass")
+    ("stats", "print to stderr what each graph pass changed")
+    ("Rpass", po::value(&Opts.Optimizer.RemarkFilters)->composing()
+                  ->value_name("REGEX"),
+     "remarks from the graph passes whose name matches REGEX "
+     "(-Rpass=constfold, -Rpass=.*)")
     ("target-cpu", po::value(&Opts.TargetCpu)->value_name("NAME"),
      "CPU to generate code for (default: the host)")
+    ("model", po::value(&Opts.Model)->value_name("NAME"),
+     "the model to compile when the file defines several")
     ("split-input-file",
      "treat '# -----' lines as separators between independent inputs")
     ("check-grad",
@@ -112,8 +128,11 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     po::store(po::command_line_parser(Args)
                   .options(All)
                   .positional(Positional)
-                  .style(po::command_line_style::default_style |
-                         po::command_line_style::allow_long_disguise)
+                  // No guessing: `-o` must not be read as a prefix of
+                  // `--opt-level` (long disguise makes `-o` a long name).
+                  .style((po::command_line_style::default_style |
+                          po::command_line_style::allow_long_disguise) &
+                         ~po::command_line_style::allow_guessing)
                   .run(),
               VM);
     po::notify(VM);
@@ -134,6 +153,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     return std::nullopt;
   }
   Opts.SplitInputFile = VM.count("split-input-file");
+  Opts.Argv0 = Argv[0];
   Opts.CheckGrad = VM.count("check-grad");
   auto Fail = [&](const std::string &Msg) -> std::optional<Options> {
     llvm::errs() << "nnc: error: " << Msg << "\n";
@@ -157,6 +177,14 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     return Fail("--check-grad cannot be combined with --emit");
   if (Opts.OptLevel > 3)
     return Fail("optimization level must be 0, 1, 2 or 3");
+  Opts.Optimizer.OptLevel = Opts.OptLevel;
+  if (VM.count("passes"))
+    Opts.Optimizer.PassList = Opts.Passes;
+  Opts.Optimizer.PrintAfterAll = VM.count("print-after-all");
+  Opts.Optimizer.VerifyEach = VM.count("verify-each");
+  Opts.Optimizer.Stats = VM.count("stats");
+  if (std::string Why = checkPassOptions(Opts.Optimizer); !Why.empty())
+    return Fail(Why);
   return Opts;
 }
 
@@ -210,10 +238,15 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
     Check.Seed = Opts.Seed;
     return checkModuleGradients(*M, Diags, Check, OS);
   }
-  // --emit=grad: forward + backward + update of every model with a loss.
-  if (Opts.Emit == "grad" && !buildTrainingSteps(*M, Diags))
+  // --emit=grad: forward + backward + update of every model with a loss;
+  // --emit=opt: the same, then the graph passes on each model.
+  bool Optimize = Opts.Emit == "opt";
+  if ((Opts.Emit == "grad" || Optimize) && !buildTrainingSteps(*M, Diags))
     return false;
-  if (Opts.Emit == "graph" || Opts.Emit == "grad") {
+  for (const auto &G : M->Models)
+    if (Optimize && !optimizeGraph(*G, Opts.Optimizer, Diags))
+      return false;
+  if (isGraphStage(Opts.Emit)) {
     for (const auto &G : M->Models) {
       if (Opts.Format == "dot")
         printGraphDot(*G, OS);
@@ -221,6 +254,14 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
         printGraph(*G, OS);
     }
     return true;
+  }
+  // llvm, asm, obj, an executable (no --emit), or `nnc run`.
+  if (isCodeStage(Opts.Emit) || Opts.Emit.empty()) {
+    CodeGenRequest Req{Opts.Emit,      Opts.Output, Opts.Input,
+                       Opts.OptLevel,  Opts.TargetCpu, Opts.Model,
+                       Opts.Run,       Opts.RunArgs, Opts.Argv0};
+    Req.Optimizer = Opts.Optimizer;
+    return generateCode(Req, *M, Diags, OS) == 0;
   }
   Diags.error("--emit=" + Opts.Emit + " is not implemented yet");
   return false;
@@ -243,14 +284,19 @@ int main(int Argc, char **Argv) {
     return 1;
   }
 
-  std::string OutPath = Opts->Output.empty() ? "-" : Opts->Output;
-  std::error_code EC;
-  llvm::ToolOutputFile Out(OutPath, EC, llvm::sys::fs::OF_None);
-  if (EC) {
-    llvm::errs() << "nnc: error: cannot open '" << OutPath
-                 << "' for writing: " << EC.message() << "\n";
-    return 1;
-  }
+  // An executable (no --emit) and `nnc run` write no dump; -o names the
+  // executable, which the linker creates.
+  bool MakesProgram = Opts->Run || (Opts->Emit.empty() && !Opts->CheckGrad);
+  std::string OutPath =
+      Opts->Output.empty() || MakesProgram ? "-" : Opts->Output;
+  // A dump to a file is built in memory and written atomically (temporary
+  // file + rename) only when every stage succeeded, so a failed run never
+  // leaves a partial file behind nor deletes an existing one.
+  std::string Buffer;
+  llvm::raw_string_ostream BufferOS(Buffer);
+  llvm::raw_ostream &OS =
+      OutPath == "-" ? static_cast<llvm::raw_ostream &>(llvm::outs())
+                     : BufferOS;
 
   bool Ok = true;
   if (Opts->SplitInputFile) {
@@ -258,15 +304,24 @@ int main(int Argc, char **Argv) {
       DiagEngine ChunkDiags;
       unsigned Id = ChunkDiags.addBuffer(
           llvm::MemoryBuffer::getMemBufferCopy(Chunk, Opts->Input));
-      Ok &= compileBuffer(*Opts, ChunkDiags, Id, Out.os());
-      Out.os() << "// -----\n";
+      Ok &= compileBuffer(*Opts, ChunkDiags, Id, OS);
+      OS << "// -----\n";
     }
   } else {
     unsigned Id = Diags.addBuffer(std::move(*BufferOrErr));
-    Ok = compileBuffer(*Opts, Diags, Id, Out.os());
+    Ok = compileBuffer(*Opts, Diags, Id, OS);
   }
   if (!Ok)
     return 1;
-  Out.keep();
+  if (OutPath == "-")
+    return 0;
+  if (llvm::Error E = llvm::writeToOutput(OutPath, [&](llvm::raw_ostream &F) {
+        F << Buffer;
+        return llvm::Error::success();
+      })) {
+    llvm::errs() << "nnc: error: cannot write '" << OutPath
+                 << "': " << llvm::toString(std::move(E)) << "\n";
+    return 1;
+  }
   return 0;
 }

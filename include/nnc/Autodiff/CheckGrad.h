@@ -29,7 +29,7 @@ struct GradCheckOptions {
   /// |numeric|, AbsFloor); the floor keeps round-off in near-zero gradients
   /// from counting as relative error.
   double RelTol = 1e-4;
-  double AbsFloor = 1e-4;
+  double AbsFloor = 1e-3;
   /// Finite-difference step, relative: h = Step * max(1, |w|).
   double Step = 1e-6;
   /// Elements compared per param: all of a small param, else this many

@@ -44,9 +44,9 @@ Expected<SampleLayout> sampleLayout(ModelInstance &M);
 /// Where a data set comes from: the ABI's nnc_data_spec as C++ values.
 struct DataSource {
   enum Kind { None = 0, Idx = 1, Csv = 2 } K = None;
-  std::string Images, Labels; ///< Idx.
-  double Scale = 1.0 / 255.0; ///< Idx.
-  std::string Path;           ///< Csv.
+  std::string Images, Labels;                 ///< Idx.
+  double Scale = 1.0 / 255.0;                 ///< Idx.
+  std::string Path;                           ///< Csv.
   std::vector<int64_t> InputCols, TargetCols; ///< Csv; empty = defaults.
   bool Header = false;                        ///< Csv.
 
@@ -67,9 +67,8 @@ public:
 
   /// IDX images (`PixelsPerImage` bytes each, scaled by `Scale`) with one
   /// label each.
-  static Dataset fromImages(std::vector<uint8_t> Pixels,
-                            int64_t PixelsPerImage, float Scale,
-                            std::vector<int32_t> Labels);
+  static Dataset fromImages(std::vector<uint8_t> Pixels, int64_t PixelsPerImage,
+                            float Scale, std::vector<int32_t> Labels);
   /// CSV rows: `Inputs` has InputNumel floats per example; targets are
   /// `Labels` (one per example) or `Targets` (TargetNumel per example).
   static Dataset fromTable(std::vector<float> Inputs, int64_t InputNumel,

@@ -103,8 +103,7 @@ Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
 /// The fan-in and fan-out Glorot and He use for a param of shape `Dims`:
 /// [in, out] for 2-D, C·R·S / K·R·S for [K, C, R, S] (any rank ≥ 3 alike),
 /// n / n for 1-D, 1 / 1 for a scalar.
-void fanInOut(const std::vector<int64_t> &Dims, double &FanIn,
-              double &FanOut);
+void fanInOut(const std::vector<int64_t> &Dims, double &FanIn, double &FanOut);
 
 } // namespace nnc::rt
 

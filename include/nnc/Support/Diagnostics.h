@@ -45,6 +45,9 @@ public:
   void error(SourceLoc Loc, const llvm::Twine &Msg);
   void warning(SourceLoc Loc, const llvm::Twine &Msg);
   void note(SourceLoc Loc, const llvm::Twine &Msg);
+  /// An optimization remark (`-Rpass=NAME`): what a pass did or refused
+  /// to do at `Loc`. Never counts as an error.
+  void remark(SourceLoc Loc, const llvm::Twine &Msg);
   /// An error that belongs to no source position (e.g. a missing file).
   void error(const llvm::Twine &Msg);
 

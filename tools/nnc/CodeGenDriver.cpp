@@ -1,0 +1,159 @@
+//===- CodeGenDriver.cpp - The driver's code-generating stages ------------===//
+//
+// 1. Choose the model: `--model=NAME`, else the one with a `train` block,
+//    else the only one.
+// 2. Differentiate every model with a loss and add its optimizer update
+//    (so `grad`/`train` exist in the executable).
+// 3. Lower the model to LLVM IR (CodeGen.h), tag it for the target CPU and
+//    run the -O pipeline (Target.h).
+// 4. Print it, write machine code, link it with the runtime, or JIT it.
+//
+//===----------------------------------------------------------------------===//
+#include "CodeGenDriver.h"
+
+#include "nnc/Autodiff/Optimizer.h"
+#include "nnc/CodeGen/CodeGen.h"
+#include "nnc/CodeGen/Executable.h"
+#include "nnc/CodeGen/Target.h"
+#include "nnc/JIT/JIT.h"
+#include "nnc/Runtime/ModelABI.h"
+
+#include <llvm/ADT/SmallString.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/FileUtilities.h>
+#include <llvm/Support/Path.h>
+
+using namespace nnc;
+
+namespace {
+
+/// Step 1. Reports an error and returns null when the choice is ambiguous.
+Graph *chooseModel(const CodeGenRequest &Req, Module &M, DiagEngine &Diags) {
+  if (!Req.Model.empty()) {
+    if (Graph *G = M.findModel(Req.Model))
+      return G;
+    Diags.error("no model named '" + Req.Model + "' in " + Req.Input);
+    return nullptr;
+  }
+  if (M.Models.empty()) {
+    Diags.error(Req.Input + " defines no model");
+    return nullptr;
+  }
+  std::vector<Graph *> Trained;
+  for (const auto &G : M.Models)
+    if (M.findTrain(G->name()))
+      Trained.push_back(G.get());
+  if (Trained.size() == 1)
+    return Trained.front();
+  if (Trained.empty() && M.Models.size() == 1)
+    return M.Models.front().get();
+  std::string Names;
+  for (const auto &G : M.Models)
+    Names += (Names.empty() ? "" : ", ") + G->name();
+  Diags.error(Req.Input + " defines several models (" + Names +
+              "); choose one with --model=NAME");
+  return nullptr;
+}
+
+/// Prints an llvm::Error as the driver's error line; returns exit status 1.
+int fail(llvm::Error E) {
+  llvm::errs() << "nnc: error: " << llvm::toString(std::move(E)) << "\n";
+  return 1;
+}
+
+int linkExecutableFor(const CodeGenRequest &Req, llvm::Module &Mod,
+                      llvm::TargetMachine &TM, const Graph &G) {
+  auto Runtime = findRuntimeLibrary(Req.Argv0);
+  if (!Runtime)
+    return fail(Runtime.takeError());
+  std::string Exe = Req.Output;
+  if (Exe.empty())
+    Exe = llvm::sys::path::stem(Req.Input).str();
+
+  llvm::SmallString<128> ObjPath;
+  int FD;
+  if (std::error_code EC =
+          llvm::sys::fs::createTemporaryFile("nnc-" + G.name(), "o", FD, ObjPath))
+    return fail(llvm::createStringError("cannot create a temporary file: %s",
+                                        EC.message().c_str()));
+  llvm::FileRemover RemoveObj(ObjPath);
+  {
+    llvm::raw_fd_ostream Obj(FD, /*shouldClose=*/true);
+    if (llvm::Error E = emitMachineCode(Mod, TM, Obj,
+                                        llvm::CodeGenFileType::ObjectFile))
+      return fail(std::move(E));
+  }
+  if (llvm::Error E = linkExecutable(ObjPath, *Runtime, Exe))
+    return fail(std::move(E));
+  return 0;
+}
+
+int runInJIT(const CodeGenRequest &Req, std::unique_ptr<llvm::Module> Mod,
+             std::unique_ptr<llvm::LLVMContext> Ctx, const Graph &G) {
+  nnc::TargetOptions TO;
+  TO.OptLevel = Req.OptLevel;
+  // The runtime is linked into nnc statically; hand its entry to the JIT.
+  auto J = ModelJIT::create(std::move(Mod), std::move(Ctx), TO,
+                            {{"nnc_main", reinterpret_cast<void *>(&nnc_main)}});
+  if (!J)
+    return fail(J.takeError());
+  std::vector<std::string> Args{G.name()};
+  Args.insert(Args.end(), Req.RunArgs.begin(), Req.RunArgs.end());
+  std::vector<char *> Argv;
+  for (std::string &A : Args)
+    Argv.push_back(A.data());
+  Argv.push_back(nullptr);
+  llvm::outs().flush();
+  return nnc_main((*J)->model(), int(Args.size()), Argv.data());
+}
+
+} // namespace
+
+int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
+                      llvm::raw_ostream &OS) {
+  Graph *G = chooseModel(Req, M, Diags);
+  if (!G)
+    return 1;
+  // Step 2: the training step of every model with a loss.
+  if (!buildTrainingSteps(M, Diags))
+    return 1;
+  if (!optimizeGraph(*G, Req.Optimizer, Diags)) // the -O graph passes
+    return 1;
+
+  // Step 3.
+  nnc::TargetOptions TO;
+  TO.Cpu = Req.Run ? "" : Req.TargetCpu;
+  TO.OptLevel = Req.OptLevel;
+  auto TM = createTargetMachine(TO);
+  if (!TM)
+    return fail(TM.takeError());
+  auto Ctx = std::make_unique<llvm::LLVMContext>();
+  LoweringOptions LO;
+  LO.EmitMain = !Req.Run;
+  auto Mod = lowerGraph(*G, M.findTrain(G->name()), *Ctx, LO);
+  if (!Mod)
+    return fail(Mod.takeError());
+  if (Req.Run) // the JIT optimizes for the host itself
+    return runInJIT(Req, std::move(*Mod), std::move(Ctx), *G);
+  configureModule(**Mod, **TM);
+  optimizeModule(**Mod, **TM, Req.OptLevel);
+
+  // Step 4.
+  if (Req.Emit == "llvm") {
+    (*Mod)->print(OS, nullptr);
+    return 0;
+  }
+  if (Req.Emit == "asm" || Req.Emit == "obj") {
+    llvm::SmallString<0> Buffer;
+    llvm::raw_svector_ostream BOS(Buffer);
+    if (llvm::Error E = emitMachineCode(
+            **Mod, **TM, BOS,
+            Req.Emit == "asm" ? llvm::CodeGenFileType::AssemblyFile
+                              : llvm::CodeGenFileType::ObjectFile))
+      return fail(std::move(E));
+    OS << Buffer;
+    return 0;
+  }
+  return linkExecutableFor(Req, **Mod, **TM, *G);
+}
