@@ -191,7 +191,11 @@ bool Differentiator::run() {
     if (!OnPath.count(N) || N->isLeaf())
       continue;
     Node *DY = Adjoint.lookup(N);
-    assert(DY && "a node on the gradient path has no adjoint");
+    if (!DY) {
+      // Its only users were ops without a rule, already reported.
+      assert(!Ok && "a node on the gradient path has no adjoint");
+      continue;
+    }
     nameAdjoint(N);
     GradRule Rule = gradRule(N->Kind);
     if (Rule.Kind != GradRule::Rule) {

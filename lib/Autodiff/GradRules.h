@@ -22,14 +22,14 @@ namespace nnc {
 /// of y (same shape as y), and which operands need a gradient.
 struct GradContext {
   GradBuilder &B;
-  const Node &N;
+  Node &N;
   Node *DY;
   llvm::ArrayRef<bool> Wants;
 
   /// Operand `I` of the forward node.
   Node *x(unsigned I) const { return N.operand(I); }
   /// The forward node's own value, for rules written in terms of y.
-  Node *y() const { return const_cast<Node *>(&N); }
+  Node *y() const { return &N; }
   bool wants(unsigned I) const { return Wants[I]; }
 };
 

@@ -208,9 +208,14 @@ Status ModelInstance::loadWeights(const std::string &Path, bool WithState) {
   Expected<TensorFile> File = readTensorFile(Path);
   if (!File)
     return File.takeError();
+  return loadWeights(*File, WithState);
+}
+
+Status ModelInstance::loadWeights(const TensorFile &File, bool WithState) {
+  const std::string &Path = File.Path;
   for (SlotBuffer &B : Slots) {
     if (B.role() == NNC_SLOT_PARAM) {
-      const StoredTensor *T = File->find(B.name());
+      const StoredTensor *T = File.find(B.name());
       if (!T)
         return Status::error(Path + ": missing tensor '" +
                              std::string(B.name()) + "' (a parameter of " +
@@ -219,7 +224,7 @@ Status ModelInstance::loadWeights(const std::string &Path, bool WithState) {
         return S;
     } else if (B.role() == NNC_SLOT_STATE && WithState) {
       if (const StoredTensor *T =
-              File->find(StatePrefix + std::string(B.name())))
+              File.find(StatePrefix + std::string(B.name())))
         if (Status S = copyTensorToSlot(Path, *T, B))
           return S;
     }
@@ -227,8 +232,10 @@ Status ModelInstance::loadWeights(const std::string &Path, bool WithState) {
   return Status();
 }
 
-Status ModelInstance::saveWeights(const std::string &Path, bool WithState) {
-  std::vector<std::string> Names;
+Status
+ModelInstance::saveWeights(const std::string &Path, bool WithState,
+                           const std::vector<TensorRef> &Extra,
+                           const std::map<std::string, std::string> &Meta) {
   std::vector<TensorRef> Refs;
   for (SlotBuffer &B : Slots) {
     bool IsState = B.role() == NNC_SLOT_STATE;
@@ -237,8 +244,34 @@ Status ModelInstance::saveWeights(const std::string &Path, bool WithState) {
     std::string Name = (IsState ? StatePrefix : "") + std::string(B.name());
     Refs.push_back({Name, B.type(), B.shape(), B.Data});
   }
-  return writeTensorFile(Path, Refs,
-                         {{"format", "nnc"}, {"model", Model->name}});
+  Refs.insert(Refs.end(), Extra.begin(), Extra.end());
+  std::map<std::string, std::string> AllMeta = Meta;
+  AllMeta["format"] = "nnc";
+  AllMeta["model"] = Model->name;
+  return writeTensorFile(Path, Refs, AllMeta);
+}
+
+bool allFinite(const SlotBuffer &Slot) {
+  if (Slot.type() != DType::F32)
+    return true;
+  // An exponent of all ones is an infinity or a NaN. Testing the bits
+  // (rather than std::isfinite) keeps the loop branch-free and vectorized,
+  // and is immune to -ffast-math.
+  const uint32_t *Bits = static_cast<const uint32_t *>(Slot.Data);
+  uint32_t Bad = 0;
+  for (int64_t I = 0; I < Slot.Numel; ++I)
+    Bad |= uint32_t((Bits[I] & 0x7f800000u) == 0x7f800000u);
+  return !Bad;
+}
+
+SlotBuffer *ModelInstance::firstNonFinite() {
+  for (SlotBuffer &B : Slots) {
+    nnc_slot_role R = B.role();
+    if ((R == NNC_SLOT_PARAM || R == NNC_SLOT_STATE || R == NNC_SLOT_GRAD) &&
+        !allFinite(B))
+      return &B;
+  }
+  return nullptr;
 }
 
 } // namespace nnc::rt

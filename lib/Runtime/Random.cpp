@@ -9,6 +9,7 @@
 
 #include <cassert>
 #include <cmath>
+#include <cstring>
 
 namespace nnc::rt {
 
@@ -78,6 +79,67 @@ uint64_t Rng::below(uint64_t N) {
     }
   }
   return uint64_t(M >> 64);
+}
+
+static std::string hexWord(uint64_t W) {
+  static const char Digits[] = "0123456789abcdef";
+  std::string Out(16, '0');
+  for (int I = 15; I >= 0; --I, W >>= 4)
+    Out[size_t(I)] = Digits[W & 15];
+  return Out;
+}
+
+/// Parses exactly 16 lowercase hex digits.
+static std::optional<uint64_t> parseHexWord(std::string_view S) {
+  if (S.size() != 16)
+    return std::nullopt;
+  uint64_t W = 0;
+  for (char C : S) {
+    int D = C >= '0' && C <= '9' ? C - '0' : C >= 'a' && C <= 'f' ? C - 'a' + 10
+                                                                   : -1;
+    if (D < 0)
+      return std::nullopt;
+    W = W << 4 | uint64_t(D);
+  }
+  return W;
+}
+
+std::string Rng::saveState() const {
+  std::string Out;
+  for (uint64_t Word : S)
+    Out += hexWord(Word) + " ";
+  if (!HasSpare)
+    return Out + "-";
+  uint64_t Bits;
+  std::memcpy(&Bits, &Spare, 8);
+  return Out + hexWord(Bits);
+}
+
+std::optional<Rng> Rng::fromState(std::string_view Text) {
+  // Five space-separated fields: S[0..3], then the spare or "-".
+  Rng R;
+  for (int I = 0; I < 5; ++I) {
+    size_t End = I < 4 ? Text.find(' ') : Text.size();
+    if (End == std::string_view::npos)
+      return std::nullopt;
+    std::string_view Field = Text.substr(0, End);
+    Text.remove_prefix(I < 4 ? End + 1 : End);
+    if (I == 4 && Field == "-")
+      break;
+    std::optional<uint64_t> W = parseHexWord(Field);
+    if (!W)
+      return std::nullopt;
+    if (I < 4) {
+      R.S[I] = *W;
+      continue;
+    }
+    R.HasSpare = true;
+    std::memcpy(&R.Spare, &*W, 8);
+  }
+  // xoshiro's all-zero state is a fixed point that only ever yields 0.
+  if (!(R.S[0] | R.S[1] | R.S[2] | R.S[3]))
+    return std::nullopt;
+  return R;
 }
 
 } // namespace nnc::rt

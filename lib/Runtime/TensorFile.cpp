@@ -2,8 +2,9 @@
 //
 // Reading proceeds in the order a corrupt file fails: size, header length,
 // JSON syntax, per-entry keys and types, then the data ranges (in bounds,
-// the right size for dtype and shape, no two overlapping). Only then are
-// bytes copied. The host is little-endian (x86-64, AArch64), so data is
+// the right size for dtype and shape, no two overlapping). Only then is
+// memory reserved for each tensor (refusing, with a message, what cannot be
+// allocated) and its bytes read. The host is little-endian (x86-64, AArch64), so data is
 // copied as is; a static_assert keeps that assumption visible.
 //
 //===----------------------------------------------------------------------===//
@@ -17,6 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <new>
+#include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,22 +61,76 @@ const StoredTensor *TensorFile::find(std::string_view Name) const {
 
 namespace {
 
-/// Reads the whole file; the error names the file and errno's reason.
-Expected<std::string> readWholeFile(const std::string &Path) {
-  FILE *F = std::fopen(Path.c_str(), "rb");
-  if (!F)
-    return Status::error(Path + ": " + std::strerror(errno));
-  std::string Bytes;
-  char Buf[1 << 16];
-  size_t N;
-  while ((N = std::fread(Buf, 1, sizeof(Buf), F)) > 0)
-    Bytes.append(Buf, N);
-  bool Failed = std::ferror(F);
-  std::fclose(F);
-  if (Failed)
-    return Status::error(Path + ": read error");
-  return Bytes;
+/// An open file descriptor, closed on every path out.
+class FileHandle {
+public:
+  explicit FileHandle(int Fd) : Fd(Fd) {}
+  ~FileHandle() {
+    if (Fd >= 0)
+      ::close(Fd);
+  }
+  FileHandle(const FileHandle &) = delete;
+  FileHandle &operator=(const FileHandle &) = delete;
+  int get() const { return Fd; }
+
+private:
+  int Fd;
+};
+
+/// Reads exactly `Size` bytes at `Offset`; the error names the file, the
+/// offset and errno's reason (or "unexpected end of file").
+Status readAt(const std::string &Path, int Fd, uint64_t Offset, char *Dst,
+              uint64_t Size) {
+  uint64_t Done = 0;
+  while (Done < Size) {
+    ssize_t N = ::pread(Fd, Dst + Done, size_t(Size - Done),
+                        off_t(Offset + Done));
+    if (N < 0 && errno == EINTR)
+      continue;
+    if (N <= 0)
+      return Status::error(Path + ": offset " + std::to_string(Offset + Done) +
+                           ": read failed: " +
+                           (N < 0 ? std::strerror(errno)
+                                  : "unexpected end of file"));
+    Done += uint64_t(N);
+  }
+  return Status();
 }
+
+/// The machine's physical memory in bytes (0 when unknown).
+uint64_t physicalMemory() {
+  long Pages = ::sysconf(_SC_PHYS_PAGES), PageSize = ::sysconf(_SC_PAGESIZE);
+  return Pages > 0 && PageSize > 0 ? uint64_t(Pages) * uint64_t(PageSize) : 0;
+}
+
+/// Makes room for `Size` bytes in `Buf`, or says why not. A tensor's size
+/// is bounded by the file's, but a (sparse) file can claim far more than
+/// the machine holds: that must be a message, not std::bad_alloc's abort or
+/// the OOM killer, so sizes beyond physical memory are refused up front and
+/// a failed allocation (e.g. under `ulimit -v`) is caught.
+Status allocate(const std::string &What, std::vector<char> &Buf,
+                uint64_t Size) {
+  auto TooLarge = [&](const std::string &Why) {
+    return Status::error(What + ": cannot allocate " + std::to_string(Size) +
+                         " bytes (" + Why + ")");
+  };
+  uint64_t Physical = physicalMemory();
+  if (Physical && Size > Physical)
+    return TooLarge("more than this machine's " + std::to_string(Physical) +
+                    " bytes of memory");
+  try {
+    Buf.resize(size_t(Size));
+  } catch (const std::bad_alloc &) {
+    return TooLarge("out of memory");
+  } catch (const std::length_error &) {
+    return TooLarge("out of memory");
+  }
+  return Status();
+}
+
+/// The safetensors reference implementation's limit; it keeps a corrupt
+/// length from making us allocate gigabytes for the header alone.
+constexpr uint64_t MaxHeaderLen = 100u << 20;
 
 /// Where one entry's bytes lie, for the overlap check.
 struct Range {
@@ -141,21 +198,38 @@ Status parseEntry(const std::string &Path, const std::string &Name,
 } // namespace
 
 Expected<TensorFile> readTensorFile(const std::string &Path) {
-  Expected<std::string> BytesOr = readWholeFile(Path);
-  if (!BytesOr)
-    return BytesOr.takeError();
-  const std::string &Bytes = *BytesOr;
-  if (Bytes.size() < 8)
+  // Read in two parts — the header, then each tensor straight into its own
+  // buffer — so that no byte is held twice and every size is checked before
+  // memory is committed to it.
+  FileHandle F(::open(Path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (F.get() < 0)
+    return Status::error(Path + ": " + std::strerror(errno));
+  struct stat St;
+  if (::fstat(F.get(), &St) != 0)
+    return Status::error(Path + ": " + std::strerror(errno));
+  if (S_ISDIR(St.st_mode))
+    return Status::error(Path + ": is a directory");
+  uint64_t FileSize = uint64_t(St.st_size);
+  if (FileSize < 8)
     return Status::error(Path + ": file too short for a safetensors header (" +
-                         std::to_string(Bytes.size()) + " bytes)");
+                         std::to_string(FileSize) + " bytes)");
+  char LenBytes[8];
+  if (Status S = readAt(Path, F.get(), 0, LenBytes, 8))
+    return S;
   uint64_t HeaderLen;
-  std::memcpy(&HeaderLen, Bytes.data(), 8);
-  if (HeaderLen > Bytes.size() - 8)
+  std::memcpy(&HeaderLen, LenBytes, 8);
+  if (HeaderLen > FileSize - 8)
     return Status::error(Path + ": header length " + std::to_string(HeaderLen) +
-                         " exceeds the file size (" +
-                         std::to_string(Bytes.size()) + " bytes)");
-  std::string_view HeaderText(Bytes.data() + 8, HeaderLen);
-  Expected<JsonValue> Header = parseJson(HeaderText, 8);
+                         " exceeds the file size (" + std::to_string(FileSize) +
+                         " bytes)");
+  if (HeaderLen > MaxHeaderLen)
+    return Status::error(Path + ": header length " + std::to_string(HeaderLen) +
+                         " exceeds the limit of " +
+                         std::to_string(MaxHeaderLen) + " bytes");
+  std::string HeaderBytes(size_t(HeaderLen), '\0');
+  if (Status S = readAt(Path, F.get(), 8, HeaderBytes.data(), HeaderLen))
+    return S;
+  Expected<JsonValue> Header = parseJson(HeaderBytes, 8);
   if (!Header)
     return Status::error(
         Path + ": invalid JSON header: " + Header.takeError().message());
@@ -165,7 +239,7 @@ Expected<TensorFile> readTensorFile(const std::string &Path) {
   TensorFile File;
   File.Path = Path;
   uint64_t DataStart = 8 + HeaderLen;
-  uint64_t DataSize = Bytes.size() - DataStart;
+  uint64_t DataSize = FileSize - DataStart;
   std::vector<Range> Ranges;
   for (const auto &[Name, Entry] : Header->Members) {
     if (Name == "__metadata__") {
@@ -183,18 +257,28 @@ Expected<TensorFile> readTensorFile(const std::string &Path) {
     Range R;
     if (Status S = parseEntry(Path, Name, Entry, DataSize, T, R))
       return S;
-    T.Data.assign(Bytes.data() + DataStart + R.Begin,
-                  Bytes.data() + DataStart + R.End);
     File.Tensors.push_back(std::move(T));
     Ranges.push_back(std::move(R));
   }
-  std::sort(Ranges.begin(), Ranges.end(),
+  std::vector<Range> Sorted = Ranges;
+  std::sort(Sorted.begin(), Sorted.end(),
             [](const Range &A, const Range &B) { return A.Begin < B.Begin; });
-  for (size_t I = 1; I < Ranges.size(); ++I)
-    if (Ranges[I].Begin < Ranges[I - 1].End)
-      return Status::error(Path + ": tensors '" + Ranges[I - 1].Name +
-                           "' and '" + Ranges[I].Name +
+  for (size_t I = 1; I < Sorted.size(); ++I)
+    if (Sorted[I].Begin < Sorted[I - 1].End)
+      return Status::error(Path + ": tensors '" + Sorted[I - 1].Name +
+                           "' and '" + Sorted[I].Name +
                            "' have overlapping data_offsets");
+  for (size_t I = 0; I < File.Tensors.size(); ++I) {
+    StoredTensor &T = File.Tensors[I];
+    uint64_t Size = Ranges[I].End - Ranges[I].Begin;
+    if (Status S = allocate(Path + ": tensor '" + T.Name + "' (" +
+                                dtypeName(T.Type) + shapeString(T.Shape) + ")",
+                            T.Data, Size))
+      return S;
+    if (Status S = readAt(Path, F.get(), DataStart + Ranges[I].Begin,
+                          T.Data.data(), Size))
+      return S;
+  }
   return File;
 }
 
@@ -302,6 +386,19 @@ Status writeFileAtomically(const std::string &Path, std::string_view Bytes) {
     ::unlink(Tmp.c_str());
     return Status::error(
         Path + ": cannot rename the temporary file: " + std::strerror(Saved));
+  }
+  // The rename is atomic but lives in the folder's metadata: syncing the
+  // folder makes the new file survive a power cut, not just a killed
+  // process. The file itself is complete either way, so a folder that
+  // cannot be opened or synced (some file systems refuse) is no error.
+  size_t Slash = Path.rfind('/');
+  std::string Dir = Slash == std::string::npos ? "."
+                    : Slash == 0              ? "/"
+                                              : Path.substr(0, Slash);
+  int DirFd = ::open(Dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (DirFd >= 0) {
+    (void)::fsync(DirFd);
+    ::close(DirFd);
   }
   return Status();
 }

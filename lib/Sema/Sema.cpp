@@ -14,6 +14,8 @@
 #include "Builtins.h"
 #include "SemaImpl.h"
 
+#include "nnc/Graph/Printer.h"
+
 #include <llvm/ADT/STLExtras.h>
 #include <llvm/ADT/ScopeExit.h>
 
@@ -329,6 +331,10 @@ std::unique_ptr<Module> Analyzer::run() {
     unsigned ErrorsBefore = Diags.errorCount();
     M->Models.push_back(analyzeModel(MD));
     It->second.second = Diags.errorCount() != ErrorsBefore;
+    // A graph built without user errors must be well formed; anything else
+    // is a bug here, not in the user's model.
+    assert((It->second.second || verifyGraph(*M->Models.back()).empty()) &&
+           "Sema built an ill-formed graph");
   }
   for (const ast::TrainDecl &T : File.Trains)
     analyzeTrain(T, *M);

@@ -1,4 +1,10 @@
 //===- RewriteUtil.cpp - Helpers the graph passes share -------------------===//
+//
+// The shared vocabulary of the rewriting passes (see RewriteUtil.h). Kept
+// apart from any one pass so that simplify, constfold and cse agree on what
+// a splat is, how a replacement inherits a name, and what counts as finite.
+//
+//===----------------------------------------------------------------------===//
 #include "RewriteUtil.h"
 
 #include <charconv>

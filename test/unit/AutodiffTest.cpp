@@ -240,7 +240,8 @@ TEST(Autodiff, MissingRuleIsADiagnostic) {
   Attrs Pool;
   Pool.Size = 2;
   Pool.Stride = 2;
-  Node *G = B.op(OpKind::MaxPool2dGrad, {X, W}, Pool);
+  // An op upstream of the rule-less one must not trip the walk.
+  Node *G = B.op(OpKind::MaxPool2dGrad, {X, B.op(OpKind::Exp, {W})}, Pool);
   B.setLoss(B.op(OpKind::ReduceSum, {G}, axis(ALL_AXES)));
   std::string Err;
   llvm::raw_string_ostream OS(Err);

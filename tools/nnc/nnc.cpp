@@ -259,8 +259,8 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   if (isCodeStage(Opts.Emit) || Opts.Emit.empty()) {
     CodeGenRequest Req{Opts.Emit,      Opts.Output, Opts.Input,
                        Opts.OptLevel,  Opts.TargetCpu, Opts.Model,
-                       Opts.Run,       Opts.RunArgs, Opts.Argv0};
-    Req.Optimizer = Opts.Optimizer;
+                       Opts.Run,       Opts.RunArgs, Opts.Argv0,
+                       Opts.Optimizer};
     return generateCode(Req, *M, Diags, OS) == 0;
   }
   Diags.error("--emit=" + Opts.Emit + " is not implemented yet");

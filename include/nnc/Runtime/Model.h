@@ -22,6 +22,7 @@
 #include "nnc/Runtime/TensorFile.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -84,8 +85,19 @@ public:
   /// Loads every param (required) and, with `WithState`, the "state.NAME"
   /// entries present in the file.
   Status loadWeights(const std::string &Path, bool WithState);
-  /// Saves the params and, with `WithState`, the state, atomically.
-  Status saveWeights(const std::string &Path, bool WithState);
+  /// The same from a file already read (a checkpoint also carries the
+  /// training progress, which the caller reads from the same `File`).
+  Status loadWeights(const TensorFile &File, bool WithState);
+  /// Saves the params and, with `WithState`, the state, atomically; `Extra`
+  /// tensors follow them, and `Meta` joins the "format"/"model" metadata.
+  Status saveWeights(const std::string &Path, bool WithState,
+                     const std::vector<TensorRef> &Extra = {},
+                     const std::map<std::string, std::string> &Meta = {});
+
+  /// The first PARAM, STATE or GRAD slot (in slot order) holding a NaN or
+  /// an infinity, or null when all of them are finite. Training calls it
+  /// after every step: it reads each value once, like the update itself.
+  SlotBuffer *firstNonFinite();
 
 private:
   explicit ModelInstance(const nnc_model *M) : Model(M) {}
@@ -94,6 +106,9 @@ private:
   std::vector<SlotBuffer> Slots;
   std::vector<void *> Pointers;
 };
+
+/// True when every element of `Slot` is finite (I32 slots always are).
+bool allFinite(const SlotBuffer &Slot);
 
 /// Copies `T` into `Slot` after checking dtype and shape; errors name the
 /// file (`Path`), the tensor and both shapes.

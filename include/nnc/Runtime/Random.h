@@ -12,6 +12,8 @@
 #define NNC_RUNTIME_RANDOM_H
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace nnc::rt {
@@ -37,7 +39,16 @@ public:
   /// An integer uniformly drawn from [0, N); N must be positive.
   uint64_t below(uint64_t N);
 
+  /// The complete generator state as text (four 16-digit hex words, then
+  /// the pending normal deviate's bits or "-"), so that a checkpoint can
+  /// continue the stream exactly where it stopped.
+  std::string saveState() const;
+  /// The generator `saveState` described; nullopt for malformed text.
+  static std::optional<Rng> fromState(std::string_view Text);
+
 private:
+  Rng() = default;
+
   uint64_t S[4];
   bool HasSpare = false;
   double Spare = 0;
