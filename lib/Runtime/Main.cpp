@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -159,6 +160,7 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
     return usageError(Prog, "unknown command '" + Args[0] + "'", nullptr);
 
   RunOptions O;
+  O.Program = Prog;
   std::vector<std::string_view> Seen;
   for (size_t K = 1; K < Args.size(); ++K) {
     std::string Flag = Args[K];
@@ -239,7 +241,16 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
       return usageError(
           Prog, std::string(Cmd->Name) + " needs " + std::string(R), Cmd->Name);
 
-  if (Status S = Cmd->Run(*Model, O)) {
+  Status S;
+  try {
+    S = Cmd->Run(*Model, O);
+  } catch (const std::bad_alloc &) {
+    // The loaders check the sizes they read before allocating; this is the
+    // net under everything else (a data set larger than memory, a model
+    // whose slots do not fit), so that it ends in a message, not an abort.
+    S = Status::error("out of memory");
+  }
+  if (S) {
     std::fflush(stdout);
     std::fprintf(stderr, "%s: error: %s\n", Prog.c_str(), S.message().c_str());
     return 1;

@@ -204,6 +204,11 @@ Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
 
 static const char StatePrefix[] = "state.";
 
+std::string weightsKey(const SlotBuffer &Slot) {
+  return (Slot.role() == NNC_SLOT_STATE ? StatePrefix : "") +
+         std::string(Slot.name());
+}
+
 Status ModelInstance::loadWeights(const std::string &Path, bool WithState) {
   Expected<TensorFile> File = readTensorFile(Path);
   if (!File)
@@ -241,8 +246,7 @@ ModelInstance::saveWeights(const std::string &Path, bool WithState,
     bool IsState = B.role() == NNC_SLOT_STATE;
     if (B.role() != NNC_SLOT_PARAM && !(IsState && WithState))
       continue;
-    std::string Name = (IsState ? StatePrefix : "") + std::string(B.name());
-    Refs.push_back({Name, B.type(), B.shape(), B.Data});
+    Refs.push_back({weightsKey(B), B.type(), B.shape(), B.Data});
   }
   Refs.insert(Refs.end(), Extra.begin(), Extra.end());
   std::map<std::string, std::string> AllMeta = Meta;

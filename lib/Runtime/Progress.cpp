@@ -48,7 +48,7 @@ void ProgressReporter::step(int64_t Epoch, int64_t Done, int64_t Steps,
   double EpochTime = PerStep * double(Steps);
   double Eta = PerStep * double(Steps - Done) +
                double(Epochs - Epoch) *
-                   (Epoch > 1 ? TotalSeconds / double(Epoch - 1) : EpochTime);
+                   (Finished ? TotalSeconds / double(Finished) : EpochTime);
   double Rate = Seconds > 0 ? double(Examples) / Seconds : 0;
   std::fprintf(Out,
                "\repoch %lld/%lld [%s] %lld/%lld  loss %.4f  %.0f ex/s  "
@@ -82,6 +82,7 @@ std::string ProgressReporter::summary(const EpochStats &S) const {
 
 void ProgressReporter::endEpoch(const EpochStats &S) {
   TotalSeconds += S.Seconds;
+  ++Finished;
   std::string Line = summary(S);
   std::fprintf(Out, Live ? "\r%s\033[K\n" : "%s\n", Line.c_str());
   std::fflush(Out);

@@ -2,27 +2,33 @@
 //
 // The epoch loop:
 //   1. Create the slots, load the data (and the test set, if any), draw the
-//      params from the seed or load them (with optimizer state) from --load,
-//      set the hyperparameters.
+//      params from the seed, or load them from --load: plain weights start
+//      a fresh run from those values; a checkpoint (Checkpoint.h) brings its
+//      optimizer state, finished-epoch count, data-order stream and order,
+//      and the run continues with the next epoch. --epochs is the total
+//      (PyTorch Lightning's max_epochs), so a resumed run is the same
+//      command line plus --load. Then set the hyperparameters.
 //   2. Per epoch: shuffle the example order (Fisher–Yates with the run's own
 //      PRNG, so the same seed gives the same order everywhere); for each
 //      *full* batch, gather it into the input/target slots and call
-//      train_step; accumulate loss and metrics. The final partial batch is
-//      dropped (PyTorch's drop_last): the generated code has one static
-//      batch size, and padding would bias the mean loss.
-//   3. After each epoch: evaluate the test set, report, log, save.
+//      train_step; check the loss and every param/state/grad slot for
+//      non-finite values (stop with an error naming epoch, step and the
+//      first bad tensor); accumulate loss and metrics. The final partial
+//      batch is dropped (PyTorch's drop_last): the generated code has one
+//      static batch size, and padding would bias the mean loss.
+//   3. After each epoch: evaluate the test set, report, log, save the
+//      checkpoint (atomically, so a kill leaves the previous or the new one).
 // Evaluation also uses full batches only and says how many examples it
 // covered.
 //
-//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Checkpoint.h"
 #include "nnc/Runtime/Commands.h"
 #include "nnc/Runtime/Model.h"
 #include "nnc/Runtime/Progress.h"
-#include "nnc/Runtime/Random.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <unistd.h>
 
 namespace nnc::rt {
@@ -66,6 +72,29 @@ EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
   }
   R.Examples = Steps * B;
   return R;
+}
+
+/// The error that stops a diverged run: where (epoch and step, 1-based),
+/// the loss, the first non-finite param/state/grad slot, and what became
+/// of the checkpoint (never written with non-finite values).
+Status divergence(const RunOptions &O, int64_t Epoch, int64_t Step,
+                  double Loss, const SlotBuffer *Bad, int64_t SavedEpoch) {
+  char LossText[32];
+  std::snprintf(LossText, sizeof(LossText), "%g", Loss);
+  std::string Where = " at epoch " + std::to_string(Epoch) + ", step " +
+                      std::to_string(Step);
+  std::string Msg =
+      std::isfinite(Loss)
+          ? "non-finite parameters after the update" + Where + " (loss " +
+                LossText + ")"
+          : "non-finite loss (" + std::string(LossText) + ")" + Where;
+  Msg += Bad ? "; first non-finite tensor: " + weightsKey(*Bad)
+             : "; parameters and optimizer state are still finite";
+  if (!O.Save.empty())
+    Msg += SavedEpoch >= 0 ? "; " + O.Save + " keeps the checkpoint of epoch " +
+                                 std::to_string(SavedEpoch)
+                           : "; " + O.Save + " was not written";
+  return Status::error(Msg);
 }
 
 std::vector<std::string> metricNames(ModelInstance &I) {
@@ -142,9 +171,23 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   }
 
   I.initParams(Seed);
-  if (!O.Load.empty())
-    if (Status S = I.loadWeights(O.Load, /*WithState=*/true))
+  TrainProgress P(Seed, Train->size());
+  if (!O.Load.empty()) {
+    bool Resumed;
+    std::string Note;
+    if (Status S = loadCheckpoint(I, O.Load, P, Resumed, Note))
       return S;
+    if (!Note.empty())
+      std::fprintf(stderr, "%s: note: %s\n", O.Program.c_str(), Note.c_str());
+    if (Resumed && P.Epoch >= Epochs)
+      std::printf("%s has finished %lld epochs; the target is %lld "
+                  "(--epochs counts from the start), so there is nothing "
+                  "to train\n",
+                  O.Load.c_str(), (long long)P.Epoch, (long long)Epochs);
+    else if (Resumed)
+      std::printf("resuming from %s after epoch %lld of %lld\n",
+                  O.Load.c_str(), (long long)P.Epoch, (long long)Epochs);
+  }
   if (Status S = I.setHypers(Spec, Lr))
     return S;
 
@@ -157,25 +200,30 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
 
   std::vector<SlotBuffer *> Metrics = I.withRole(NNC_SLOT_METRIC);
   SlotBuffer *Loss = I.withRole(NNC_SLOT_LOSS).front();
-  // A stream of its own, so that shuffling never shifts the init draws.
-  Rng ShuffleRng(Seed ^ 0x73687566666c65ULL);
-  std::vector<int64_t> Order(size_t(Train->size()));
-  std::iota(Order.begin(), Order.end(), 0);
   std::vector<int64_t> Rows(static_cast<size_t>(B));
   int64_t Steps = Train->size() / B;
+  // The last epoch whose checkpoint this run wrote, for the divergence
+  // message (-1: none yet).
+  int64_t SavedEpoch = -1;
 
-  for (int64_t E = 1; E <= Epochs; ++E) {
+  for (int64_t E = P.Epoch + 1; E <= Epochs; ++E) {
     Clock::time_point Start = Clock::now();
     if (Shuffle)
-      for (size_t K = Order.size() - 1; K > 0; --K)
-        std::swap(Order[K], Order[ShuffleRng.below(K + 1)]);
+      for (size_t K = P.Order.size() - 1; K > 0; --K)
+        std::swap(P.Order[K], P.Order[P.ShuffleRng.below(K + 1)]);
     EpochStats Stats;
     Stats.Epoch = E;
     Stats.Metrics.assign(Metrics.size(), 0.0);
     for (int64_t S = 0; S < Steps; ++S) {
-      Train->fillBatch(Order.data() + S * B, B, *L);
+      Train->fillBatch(P.Order.data() + S * B, B, *L);
       M.train_step(I.slotPointers());
-      Stats.Loss += Loss->scalar();
+      // Checked after every step, so a non-finite value is caught where it
+      // appears and never reaches a checkpoint.
+      double StepLoss = Loss->scalar();
+      SlotBuffer *Bad = I.firstNonFinite();
+      if (!std::isfinite(StepLoss) || Bad)
+        return divergence(O, E, S + 1, StepLoss, Bad, SavedEpoch);
+      Stats.Loss += StepLoss;
       for (size_t K = 0; K < Metrics.size(); ++K)
         Stats.Metrics[K] += Metrics[K]->scalar();
       Progress.step(E, S + 1, Steps, Stats.Loss / double(S + 1), (S + 1) * B,
@@ -198,13 +246,18 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       if (Status S = Log.row(Stats))
         return S;
     // Saving every epoch means an interrupted run keeps its progress; the
-    // write is atomic, so the file is always a complete epoch's weights.
-    if (!O.Save.empty())
-      if (Status S = I.saveWeights(O.Save, /*WithState=*/true))
+    // write is atomic, so the file is always a complete epoch's checkpoint.
+    P.Epoch = E;
+    if (!O.Save.empty()) {
+      if (Status S = saveCheckpoint(I, O.Save, P))
         return S;
+      SavedEpoch = E;
+    }
   }
-  if (Epochs == 0 && !O.Save.empty())
-    if (Status S = I.saveWeights(O.Save, /*WithState=*/true))
+  // No epoch ran (--epochs 0, or a checkpoint already at the target): the
+  // file still gets the state as it stands.
+  if (SavedEpoch < 0 && !O.Save.empty())
+    if (Status S = saveCheckpoint(I, O.Save, P))
       return S;
   return Status();
 }

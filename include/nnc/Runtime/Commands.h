@@ -27,6 +27,7 @@ struct RunOptions {
   std::optional<uint64_t> Seed;
   std::string Load, Save, Log, Inputs, Out;
   std::vector<std::string> Data; ///< --data: IMAGES LABELS, or FILE.csv.
+  std::string Program; ///< The executable's name, for notes on stderr.
 };
 
 /// The data set `--data` names (or, when empty, `Fallback`), in the form

@@ -107,6 +107,10 @@ private:
   std::vector<void *> Pointers;
 };
 
+/// The slot's key in a weights file: "state.NAME" for optimizer state,
+/// the slot's own name otherwise.
+std::string weightsKey(const SlotBuffer &Slot);
+
 /// True when every element of `Slot` is finite (I32 slots always are).
 bool allFinite(const SlotBuffer &Slot);
 

@@ -59,6 +59,8 @@ private:
   std::vector<std::string> MetricNames;
   std::chrono::steady_clock::time_point LastDraw;
   double TotalSeconds = 0; ///< Finished epochs, for the ETA.
+  /// Epochs finished in this run (a resumed run starts past epoch 1).
+  int64_t Finished = 0;
 };
 
 /// The `--log FILE.csv` writer: a header, then one row per epoch, flushed

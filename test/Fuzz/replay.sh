@@ -1,0 +1,28 @@
+#!/bin/sh
+# Replays every regression input of the fuzzer (inputs/) through nnc and
+# checks that each stage exits with 0 (accepted) or 1 (diagnosed), never
+# with a signal, a sanitizer abort or a hang. Used by regressions.test.
+#
+#   sh replay.sh NNC INPUT-DIR
+#
+# Prints one line per failure and a final "replayed N inputs, M crashed".
+nnc=$1
+dir=$2
+n=0
+bad=0
+for f in "$dir"/*; do
+  [ -f "$f" ] || continue
+  n=$((n + 1))
+  # tokens: the lexer alone; grad: parse, sema, autodiff and the optimizer
+  # update, which is what the fuzzer exercises; llvm: code generation too.
+  for stage in tokens grad llvm; do
+    timeout 120 "$nnc" "$f" --emit=$stage >/dev/null 2>&1
+    rc=$?
+    if [ $rc -gt 1 ]; then
+      echo "CRASH: $(basename "$f") --emit=$stage exited with $rc (124: timeout)"
+      bad=$((bad + 1))
+    fi
+  done
+done
+echo "replayed $n inputs, $bad crashed"
+[ $n -gt 0 ] && [ $bad -eq 0 ]
