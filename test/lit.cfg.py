@@ -29,3 +29,22 @@ fashion = "/usr/share/datasets/fashion-mnist"
 config.substitutions.append(("%fashion", fashion))
 if os.path.exists(os.path.join(fashion, "t10k-images-idx3-ubyte.gz")):
     config.available_features.add("fashion-mnist")
+# Tests of a full or read-only file system mount a tiny tmpfs inside a
+# private user and mount namespace (`unshare -rm`), where the system allows
+# unprivileged namespaces.
+import subprocess
+import tempfile
+with tempfile.TemporaryDirectory() as probe:
+    try:
+        if subprocess.call(["unshare", "-rm", "sh", "-c",
+                            "mount -t tmpfs -o size=16k tmpfs '%s'" % probe],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) == 0:
+            config.available_features.add("tmpfs-mount")
+    except OSError:
+        pass
+# An AddressSanitizer build (.ci/sanitize) reserves terabytes of address
+# space, so tests that cap it with `ulimit -v` say UNSUPPORTED: asan.
+cache = os.path.join(config.nnc_obj_root, "CMakeCache.txt")
+if os.path.exists(cache) and "NNC_SANITIZE:BOOL=ON" in open(cache).read():
+    config.available_features.add("asan")

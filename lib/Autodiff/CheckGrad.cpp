@@ -12,10 +12,14 @@
 //  4. Compare analytic and numeric values element by element and keep the
 //     worst absolute and relative error per param. Params whose gradient
 //     passes a `sign` (straight-through, not a derivative) are skipped.
+// With --load/--inputs, step 1 takes the params and the data from
+// safetensors files (the ones a compiled model's `grad` command reads), and
+// --out writes step 2's loss and gradients in `grad`'s own layout.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Autodiff/CheckGrad.h"
 #include "nnc/Autodiff/Autodiff.h"
+#include "nnc/Runtime/TensorFile.h"
 
 #include <llvm/ADT/DenseSet.h>
 #include <llvm/ADT/STLExtras.h>
@@ -24,6 +28,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 
 using namespace nnc;
 
@@ -216,7 +221,110 @@ std::vector<int64_t> sampleElements(int64_t Count, unsigned Max, Rng &R) {
   return All;
 }
 
+/// The leaf `N` read from tensor `T` of `File`; false (after an error
+/// naming the file, the tensor and both types) when dtype or shape differ.
+bool leafFromTensor(const Node &N, const rt::StoredTensor &T,
+                    const std::string &File, EvalTensor &Out,
+                    DiagEngine &Diags) {
+  // The same wording as the runtime's, since users see both.
+  bool IsI32 = N.dtype() == DType::I32;
+  if ((T.Type == rt::DType::I32) != IsI32) {
+    Diags.error(File + ": tensor '" + T.Name + "' has dtype " +
+                rt::dtypeName(T.Type) + ", but the model expects " +
+                (IsI32 ? "I32" : "F32"));
+    return false;
+  }
+  if (!llvm::equal(T.Shape, N.dims())) {
+    Diags.error(File + ": tensor '" + T.Name + "' has shape " +
+                rt::shapeString(T.Shape) + ", but the model expects " +
+                formatShape(N.dims()));
+    return false;
+  }
+  Out = EvalTensor::zeros(N.Type);
+  for (int64_t I = 0, E = T.numel(); I < E; ++I) {
+    const char *Raw = T.Data.data() + I * 4;
+    if (IsI32) {
+      int32_t V;
+      std::memcpy(&V, Raw, 4);
+      Out.Data[I] = double(V);
+    } else {
+      float V;
+      std::memcpy(&V, Raw, 4);
+      Out.Data[I] = double(V);
+    }
+  }
+  return true;
+}
+
+/// Reads every leaf of `Nodes` from the safetensors file `Path`.
+bool readLeaves(llvm::ArrayRef<Node *> Nodes, const char *What,
+                const std::string &Path, EvalValues &Leaves,
+                DiagEngine &Diags) {
+  rt::Expected<rt::TensorFile> File = rt::readTensorFile(Path);
+  if (!File) {
+    Diags.error(File.takeError().message());
+    return false;
+  }
+  bool Ok = true;
+  for (const Node *N : Nodes) {
+    const rt::StoredTensor *T = File->find(N->Name);
+    if (!T) {
+      Diags.error(Path + ": missing tensor '" + N->Name + "' (" + What +
+                  " of the model)");
+      Ok = false;
+      continue;
+    }
+    Ok &= leafFromTensor(*N, *T, Path, Leaves[N], Diags);
+  }
+  return Ok;
+}
+
 } // namespace
+
+bool nnc::loadLeaves(const Graph &G, const GradCheckOptions &Opts,
+                     EvalValues &Leaves, DiagEngine &Diags) {
+  bool Ok = true;
+  if (!Opts.Load.empty())
+    Ok &= readLeaves(G.Params, "a param", Opts.Load, Leaves, Diags);
+  if (!Opts.Inputs.empty()) {
+    Ok &= readLeaves(G.Inputs, "an input", Opts.Inputs, Leaves, Diags);
+    Ok &= readLeaves(G.Targets, "a target", Opts.Inputs, Leaves, Diags);
+  }
+  return Ok;
+}
+
+bool nnc::writeReferenceGradients(const Graph &G, const EvalValues &Leaves,
+                                  const std::string &Path, DiagEngine &Diags) {
+  assert(G.Loss && G.Grads.size() == G.Params.size() &&
+         "write the gradients of a differentiated graph");
+  ConeEvaluator Eval(G, Leaves);
+  std::vector<const Node *> Roots{G.Loss};
+  for (const Node *D : G.Grads)
+    Roots.push_back(D);
+  EvalValues Values;
+  Eval.run(Eval.cone(Roots), Values);
+  // `EXE grad` writes f32; rounding here keeps the comparison about the
+  // arithmetic, not about the storage type.
+  std::vector<std::vector<float>> Storage;
+  std::vector<rt::TensorRef> Refs;
+  auto Add = [&](const std::string &Name, const Node *N) {
+    const EvalTensor &V = Values[N];
+    Storage.emplace_back(V.Data.begin(), V.Data.end());
+    Refs.push_back({Name, rt::DType::F32,
+                    std::vector<int64_t>(V.Type.Dims.begin(),
+                                         V.Type.Dims.end()),
+                    Storage.back().data()});
+  };
+  Storage.reserve(Roots.size());
+  Add("loss", G.Loss);
+  for (size_t I = 0; I < G.Params.size(); ++I)
+    Add("grad." + G.Params[I]->Name, G.Grads[I]);
+  if (rt::Status S = rt::writeTensorFile(Path, Refs, {{"model", G.name()}})) {
+    Diags.error(S.message());
+    return false;
+  }
+  return true;
+}
 
 EvalValues nnc::randomLeaves(const Graph &G, uint64_t Seed) {
   Rng R(Seed);
@@ -374,24 +482,46 @@ void nnc::printGradCheck(const Graph &G, llvm::ArrayRef<ParamGradCheck> Checks,
 bool nnc::checkModuleGradients(Module &M, DiagEngine &Diags,
                                const GradCheckOptions &Opts,
                                llvm::raw_ostream &OS) {
+  unsigned WithLoss = llvm::count_if(
+      M.Models, [](const auto &G) { return G->Loss != nullptr; });
+  bool GivenPoint =
+      !Opts.Load.empty() || !Opts.Inputs.empty() || !Opts.Out.empty();
+  // Files hold one model's tensors; checking several models at the same
+  // file would pass one model's data to another.
+  if (GivenPoint && WithLoss > 1) {
+    Diags.error("--load, --inputs and --out need a file with one model that "
+                "has a loss, but this one has " +
+                llvm::Twine(WithLoss));
+    return false;
+  }
+  if (WithLoss == 0) {
+    if (!Opts.Out.empty()) {
+      Diags.error("no model has a loss: no gradients to write to '" +
+                  Opts.Out + "'");
+      return false;
+    }
+    OS << "no model has a loss: nothing to check\n";
+    return true;
+  }
   bool Ok = true;
-  bool Any = false;
   for (const auto &G : M.Models) {
     if (!G->Loss)
       continue;
-    Any = true;
     if (!differentiate(*G, Diags)) {
       Ok = false;
       continue;
     }
     EvalValues Leaves = randomLeaves(*G, Opts.Seed);
+    if (!loadLeaves(*G, Opts, Leaves, Diags))
+      return false;
+    if (!Opts.Out.empty() &&
+        !writeReferenceGradients(*G, Leaves, Opts.Out, Diags))
+      return false;
     std::vector<ParamGradCheck> Checks = checkGradients(*G, Leaves, Opts);
     printGradCheck(*G, Checks, OS);
     Ok &= llvm::none_of(Checks, [](const ParamGradCheck &C) {
       return C.Status == ParamGradCheck::Failed;
     });
   }
-  if (!Any)
-    OS << "no model has a loss: nothing to check\n";
   return Ok;
 }

@@ -1,24 +1,42 @@
 //===- Conv.cpp - Convolution and pooling kernels (NCHW) ------------------===//
 //
-// conv2d(x : [N,C,H,W], w : [K,C,R,S]) -> y : [N,K,OH,OW] is a direct
-// convolution:
+// conv2d(x : [N,C,H,W], w : [K,C,R,S]) -> y : [N,K,OH,OW] and its two
+// gradients run as per-image matrix products on the shared register-tiled
+// GEMM (Gemm.h), with P = OH*OW output pixels and CRS = C*R*S weights per
+// output channel:
 //
-//   for n, k, c, r, s:                       w[k,c,r,s] is loop-invariant
-//     for oh in valid(r): for ow in valid(s):
-//       y[n,k,oh,ow] += w[k,c,r,s] * x[n, c, oh*st + r - p, ow*st + s - p]
+//  1. forward:      col = im2col(x[n])         [CRS, P]
+//                   y[n] = w * col             [K,CRS] x [CRS,P]
+//  2. input grad:   col = w^T * dy[n]          [CRS,K] x [K,P]
+//                   dx[n] = col2im(col)
+//  3. weight grad:  colT = im2col(x[n])^T      [P, CRS]
+//                   part[chunk] += dy[n] * colT  [K,P] x [P,CRS]
+//                   dw = sum of part[chunk] over chunks, in chunk order
 //
-// `valid(r)` is the range of output rows whose input row falls inside the
-// image, so padding costs no per-element test. With padding 0 the ranges are
-// the whole output and the inner loops keep constant trip counts. The
-// gradient kernels reuse the same walk: conv2d_grad_input scatters
-// dy * w into dx, conv2d_grad_weight accumulates dy * x per weight.
+// A 1x1 convolution with stride 1 and no padding skips the unfolding in
+// steps 1 and 2 (its col is the image itself). The weight gradient unfolds
+// into the transposed layout so that the product reads both operands
+// row-major, in place.
 //
-// Pools use windows of `size` with `stride` and no padding; maxpool2d_grad
-// sends each output gradient to the first maximum of its window (row-major
-// order), as the forward kernel picks it.
+// The batch is cut into a compile-time number of chunks of consecutive
+// images; each chunk owns a slice of a static scratch buffer (no allocation
+// per step) and big convolutions run the chunks on the runtime's threads
+// (`nnc_parallel_for`). Every output element is computed by one chunk in a
+// fixed order, and the weight-gradient partials are summed in chunk order,
+// so results do not depend on the thread count.
+//
+// Pools use windows of `size` with `stride` and no padding. The innermost
+// loop runs over the outputs of one row with the window unrolled inside it
+// (up to 4x4), so LLVM vectorizes it with interleaved loads; when windows
+// do not overlap (stride >= size) the gradients are plain stores, which
+// vectorize too. maxpool2d_grad sends each output gradient to the first
+// maximum of its window (row-major order), as the forward kernel picks it.
 //
 //===----------------------------------------------------------------------===//
-#include "KernelBuilder.h"
+#include "Gemm.h"
+#include "Im2Col.h"
+
+#include <algorithm>
 
 using namespace llvm;
 using namespace nnc;
@@ -26,175 +44,274 @@ using namespace nnc::codegen;
 
 namespace {
 
-/// Geometry shared by conv2d and its gradients.
-struct ConvDims {
-  int64_t N, C, H, W; // input
-  int64_t K, R, S;    // weight
-  int64_t OH, OW;     // output
-  int64_t Stride, Pad;
+/// Most chunks a batch is cut into: enough to balance a few threads.
+constexpr int64_t MaxChunks = 8;
+/// Scratch floats (all chunks' unfolded images) beyond which fewer chunks
+/// are used: 16 Mi floats = 64 MiB.
+constexpr int64_t ScratchBudget = int64_t(1) << 24;
+/// Convolutions below this many flops run on the calling thread only.
+constexpr int64_t ParallelFlops = int64_t(1) << 21;
+
+/// How a convolution kernel splits its batch.
+struct ConvPlan {
+  ConvDims D;
+  int64_t PerChunk = 1, Chunks = 1;
+  bool Parallel = false;
+
+  explicit ConvPlan(const ConvDims &Dims) : D(Dims) {
+    int64_t ColFloats = std::max<int64_t>(D.crs() * D.pixels(), 1);
+    int64_t Want = std::min({D.N, MaxChunks,
+                             std::max<int64_t>(1, ScratchBudget / ColFloats)});
+    Want = std::max<int64_t>(Want, 1);
+    PerChunk = (D.N + Want - 1) / Want;
+    Chunks = (D.N + PerChunk - 1) / PerChunk;
+    int64_t Flops = 2 * D.N * D.K * D.crs() * D.pixels();
+    Parallel = Flops >= ParallelFlops && Chunks >= 2;
+  }
+
+  /// The product settings of one image's GEMM: a product that runs on
+  /// several threads at once must not use the GEMM's shared pack buffer,
+  /// and must not start threads of its own.
+  GemmShape gemm(int64_t M, int64_t N, int64_t K) const {
+    GemmShape S;
+    S.M = M;
+    S.N = N;
+    S.K = K;
+    S.AllowThreads = !Parallel;
+    S.AllowPacking = !Parallel;
+    return S;
+  }
 };
 
-/// Flat index of [a, b, c, d] in a tensor of dims [*, B, C, D].
-Value *index4(KernelBuilder &KB, Value *A, Value *Bv, Value *C, Value *D,
-              int64_t DimB, int64_t DimC, int64_t DimD) {
+/// True when some dim makes the convolution empty: its result is all zeros
+/// (or empty) and no product is called.
+bool isEmpty(const ConvDims &D) {
+  return D.N == 0 || D.C == 0 || D.K == 0 || D.R == 0 || D.S == 0 ||
+         D.OH <= 0 || D.OW <= 0;
+}
+
+/// A zero-initialized internal global of `Floats` floats, 64-byte aligned.
+Value *staticBuffer(Module &M, int64_t Floats, const Twine &Name) {
+  auto *Ty = ArrayType::get(Type::getFloatTy(M.getContext()), Floats);
+  auto *G = new GlobalVariable(M, Ty, /*isConstant=*/false,
+                               GlobalValue::InternalLinkage,
+                               Constant::getNullValue(Ty), Name);
+  G->setAlignment(Align(64));
+  return G;
+}
+
+Value *offsetPtr(IRBuilder<> &B, Value *Base, Value *Floats) {
+  return B.CreateInBoundsGEP(B.getFloatTy(), Base, Floats);
+}
+
+/// What a convolution kernel does per chunk of images.
+struct ChunkBody {
+  /// Runs once at the start of a chunk (may be empty).
+  function_ref<void(KernelBuilder &, Value *Chunk)> Prologue;
+  /// Runs once per image `N` of chunk `Chunk`.
+  function_ref<void(KernelBuilder &, Value *Chunk, Value *N)> PerImage;
+};
+
+/// Emits `@<kernel>.chunk(out, in0, in1, chunk)` running `Body` over the
+/// images of one chunk, and calls it for every chunk from the kernel of
+/// `KB`: through `nnc_parallel_for` when the plan is parallel (with a
+/// `.task` trampoline unpacking the buffers), in a loop otherwise.
+void emitChunks(KernelBuilder &KB, const ConvPlan &P, const ChunkBody &Body) {
   IRBuilder<> &B = KB.builder();
-  Value *I = B.CreateAdd(B.CreateMul(A, KB.i64(DimB)), Bv);
-  I = B.CreateAdd(B.CreateMul(I, KB.i64(DimC)), C);
-  return B.CreateAdd(B.CreateMul(I, KB.i64(DimD)), D);
-}
+  Function *Kernel = B.GetInsertBlock()->getParent();
+  Module &M = *Kernel->getParent();
+  LLVMContext &Ctx = M.getContext();
+  Type *Ptr = PointerType::getUnqual(Ctx), *I64 = B.getInt64Ty();
 
-/// Output positions o in [0, Out) whose input o*st + r - p lies in [0, In),
-/// for kernel offset `R`: [ceil((p - r) / st), floor((In - 1 + p - r) / st)].
-std::pair<Value *, Value *> validRange(KernelBuilder &KB, Value *R, int64_t In,
-                                       int64_t Out, int64_t Stride,
-                                       int64_t Pad) {
-  if (Pad == 0) // every window fits: constant bounds
-    return {KB.i64(0), KB.i64(Out)};
-  IRBuilder<> &B = KB.builder();
-  Value *Zero = KB.i64(0), *St = KB.i64(Stride);
-  Value *LoNum = B.CreateSub(KB.i64(Pad), R);
-  Value *Lo = B.CreateSelect(
-      B.CreateICmpSGT(LoNum, Zero),
-      B.CreateSDiv(B.CreateAdd(LoNum, KB.i64(Stride - 1)), St), Zero);
-  Value *HiNum = B.CreateSub(KB.i64(In - 1 + Pad), R);
-  Value *Hi = B.CreateSelect(B.CreateICmpSGE(HiNum, Zero),
-                             B.CreateAdd(B.CreateSDiv(HiNum, St), KB.i64(1)),
-                             Zero);
-  Hi = B.CreateSelect(B.CreateICmpSLT(Hi, KB.i64(Out)), Hi, KB.i64(Out));
-  return {Lo, Hi};
-}
+  auto *ChunkTy = FunctionType::get(B.getVoidTy(), {Ptr, Ptr, Ptr, I64}, false);
+  Function *ChunkF = Function::Create(ChunkTy, GlobalValue::InternalLinkage,
+                                      Kernel->getName() + ".chunk", M);
+  ChunkF->addFnAttr(Attribute::NoUnwind);
+  for (unsigned I = 0; I < 3; ++I) {
+    ChunkF->addParamAttr(I, Attribute::NoAlias);
+    ChunkF->addParamAttr(I, Attribute::NoCapture);
+  }
+  {
+    KernelBuilder CKB(ChunkF, KB.node(), ChunkF->getArg(0),
+                      {ChunkF->getArg(1), ChunkF->getArg(2)});
+    IRBuilder<> &CB = CKB.builder();
+    Value *Chunk = ChunkF->getArg(3);
+    if (Body.Prologue)
+      Body.Prologue(CKB, Chunk);
+    Value *N0 = CB.CreateMul(Chunk, CKB.i64(P.PerChunk));
+    Value *N1 = CB.CreateAdd(N0, CKB.i64(P.PerChunk));
+    N1 = CB.CreateSelect(CB.CreateICmpSLT(N1, CKB.i64(P.D.N)), N1,
+                         CKB.i64(P.D.N));
+    CKB.forLoop(N0, N1, [&](Value *N) { Body.PerImage(CKB, Chunk, N); });
+    CKB.finish();
+  }
 
-/// Input coordinate of output position `O` and kernel offset `R`.
-Value *inputCoord(KernelBuilder &KB, Value *O, Value *R, const ConvDims &D) {
-  IRBuilder<> &B = KB.builder();
-  return B.CreateSub(B.CreateAdd(B.CreateMul(O, KB.i64(D.Stride)), R),
-                     KB.i64(D.Pad));
-}
-
-ConvDims convDims(ArrayRef<int64_t> X, ArrayRef<int64_t> Wt,
-                  ArrayRef<int64_t> Y, const Attrs &A) {
-  return {X[0], X[1], X[2], X[3], Wt[0], Wt[2], Wt[3], Y[2], Y[3],
-          A.Stride, A.Padding};
-}
-
-/// Visits every (n, k, c, r, s, oh, ow) with an in-bounds input pixel.
-/// `Outer(n, k, c, r, s)` runs once per weight element before the pixel
-/// loops (returning a value they share); `Inner(shared, n, k, c, oh, ow, ih,
-/// iw)` runs per pixel. The order puts n outermost and ow innermost.
-void forEachTap(
-    KernelBuilder &KB, const ConvDims &D, bool WeightOuter,
-    function_ref<void(ArrayRef<Value *>)> PerWeight,
-    function_ref<void(ArrayRef<Value *>, Value *, Value *, Value *, Value *)>
-        PerPixel) {
-  auto Pixels = [&](Value *N, Value *K, Value *C, Value *R, Value *S) {
-    auto [OhLo, OhHi] = validRange(KB, R, D.H, D.OH, D.Stride, D.Pad);
-    auto [OwLo, OwHi] = validRange(KB, S, D.W, D.OW, D.Stride, D.Pad);
-    KB.forLoop(OhLo, OhHi, [&](Value *Oh) {
-      Value *Ih = inputCoord(KB, Oh, R, D);
-      KB.forLoop(OwLo, OwHi, [&](Value *Ow) {
-        Value *Iw = inputCoord(KB, Ow, S, D);
-        PerPixel({N, K, C, R, S}, Oh, Ow, Ih, Iw);
-      });
-    });
-  };
-  if (WeightOuter) {
-    // k, c, r, s outermost: one accumulator per weight (grad_weight).
-    KB.forEach({D.K, D.C, D.R, D.S}, [&](ArrayRef<Value *> W) {
-      PerWeight({nullptr, W[0], W[1], W[2], W[3]});
-      KB.forRange(D.N, [&](Value *N) { Pixels(N, W[0], W[1], W[2], W[3]); });
-      PerWeight({});
+  // A convolution anchor of a fused kernel reads stored buffers too (only
+  // reductions read their operand through a prologue).
+  assert(KB.in(0) && KB.in(1) && "convolution operand without a buffer");
+  Value *Args[3] = {KB.out(), KB.in(0), KB.in(1)};
+  if (!P.Parallel) {
+    KB.forRange(P.Chunks, [&](Value *C) {
+      B.CreateCall(ChunkF, {Args[0], Args[1], Args[2], C});
     });
     return;
   }
-  KB.forEach({D.N, D.K, D.C, D.R, D.S}, [&](ArrayRef<Value *> I) {
-    PerWeight({I[0], I[1], I[2], I[3], I[4]});
-    Pixels(I[0], I[1], I[2], I[3], I[4]);
-  });
+  // void task(ptr ctx, i64 begin, i64 end), ctx = {out, in0, in1}.
+  auto *TaskTy = FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false);
+  Function *Task = Function::Create(TaskTy, GlobalValue::InternalLinkage,
+                                    Kernel->getName() + ".task", M);
+  Task->addFnAttr(Attribute::NoUnwind);
+  {
+    KernelBuilder TKB(Task, KB.node(), nullptr, {});
+    IRBuilder<> &TB = TKB.builder();
+    Value *Field[3];
+    for (unsigned I = 0; I < 3; ++I)
+      Field[I] = TB.CreateAlignedLoad(
+          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Task->getArg(0), I),
+          Align(8));
+    TKB.forLoop(Task->getArg(1), Task->getArg(2), [&](Value *C) {
+      TB.CreateCall(ChunkF, {Field[0], Field[1], Field[2], C});
+    });
+    TKB.finish();
+  }
+  AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, 3), "ctx");
+  for (unsigned I = 0; I < 3; ++I)
+    B.CreateAlignedStore(Args[I],
+                         B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
+                         Align(8));
+  FunctionCallee ParFor = M.getOrInsertFunction(
+      "nnc_parallel_for",
+      FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false));
+  B.CreateCall(ParFor, {Task, TaskCtx, KB.i64(P.Chunks)});
+}
+
+/// The kernel's module.
+Module &moduleOf(KernelBuilder &KB) {
+  return *KB.builder().GetInsertBlock()->getModule();
+}
+
+/// The name of the kernel function, as a prefix for its globals.
+StringRef kernelName(KernelBuilder &KB) {
+  return KB.builder().GetInsertBlock()->getParent()->getName();
 }
 
 } // namespace
 
 void codegen::emitConv2d(KernelBuilder &KB) {
   const Node &Nd = KB.node();
-  IRBuilder<> &B = KB.builder();
   ConvDims D = convDims(Nd.operand(0)->dims(), Nd.operand(1)->dims(),
                         Nd.dims(), Nd.A);
-  KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  Value *Wv = nullptr;
-  forEachTap(
-      KB, D, /*WeightOuter=*/false,
-      [&](ArrayRef<Value *> I) {
-        Wv = KB.loadOperand(1, index4(KB, I[1], I[2], I[3], I[4], D.C, D.R, D.S));
-      },
-      [&](ArrayRef<Value *> I, Value *Oh, Value *Ow, Value *Ih, Value *Iw) {
-        Value *YIdx = index4(KB, I[0], I[1], Oh, Ow, D.K, D.OH, D.OW);
-        Value *X = KB.loadOperand(0, index4(KB, I[0], I[2], Ih, Iw, D.C, D.H, D.W));
-        KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), YIdx),
-                              B.CreateFMul(Wv, X)),
-                 KB.out(), YIdx);
-      });
+  if (isEmpty(D))
+    return KB.fillOut(KB.f32(0), Nd.Type.numElements());
+  ConvPlan P(D);
+  int64_t Crs = D.crs(), Pix = D.pixels();
+  GemmShape S = P.gemm(D.K, Pix, Crs); // y[n] = w * col
+  S.ARow = Crs;
+  S.BRow = Pix;
+  S.CRow = Pix;
+  Function *Gemm = getGemm(moduleOf(KB), S);
+  Value *Col = D.isPointwise()
+                   ? nullptr
+                   : staticBuffer(moduleOf(KB), P.Chunks * Crs * Pix,
+                                  kernelName(KB) + ".col");
+  emitChunks(KB, P, {nullptr, [&](KernelBuilder &CKB, Value *Chunk,
+                                  Value *N) {
+    IRBuilder<> &B = CKB.builder();
+    Value *X = offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
+    Value *Y = offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.K * Pix)));
+    Value *Src = X;
+    if (Col) {
+      Src = offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Crs * Pix)));
+      emitIm2Col(CKB, D, X, Src, /*RowStride=*/Pix, /*ColStride=*/1);
+    }
+    B.CreateCall(Gemm, {Y, CKB.in(1), Src});
+  }});
 }
 
 void codegen::emitConv2dGradInput(KernelBuilder &KB) {
   // (dy : [N,K,OH,OW], w : [K,C,R,S]) -> dx : [N,C,H,W]
   const Node &Nd = KB.node();
-  IRBuilder<> &B = KB.builder();
   ConvDims D = convDims(Nd.dims(), Nd.operand(1)->dims(),
                         Nd.operand(0)->dims(), Nd.A);
-  KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  Value *Wv = nullptr;
-  forEachTap(
-      KB, D, /*WeightOuter=*/false,
-      [&](ArrayRef<Value *> I) {
-        Wv = KB.loadOperand(1, index4(KB, I[1], I[2], I[3], I[4], D.C, D.R, D.S));
-      },
-      [&](ArrayRef<Value *> I, Value *Oh, Value *Ow, Value *Ih, Value *Iw) {
-        Value *Dy = KB.loadOperand(0, index4(KB, I[0], I[1], Oh, Ow, D.K, D.OH, D.OW));
-        Value *XIdx = index4(KB, I[0], I[2], Ih, Iw, D.C, D.H, D.W);
-        KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), XIdx),
-                              B.CreateFMul(Wv, Dy)),
-                 KB.out(), XIdx);
-      });
+  if (isEmpty(D))
+    return KB.fillOut(KB.f32(0), Nd.Type.numElements());
+  ConvPlan P(D);
+  int64_t Crs = D.crs(), Pix = D.pixels();
+  GemmShape S = P.gemm(Crs, Pix, D.K); // col = w^T * dy[n]
+  S.ARow = 1;
+  S.ACol = Crs;
+  S.BRow = Pix;
+  S.CRow = Pix;
+  Function *Gemm = getGemm(moduleOf(KB), S);
+  Value *Col = D.isPointwise()
+                   ? nullptr
+                   : staticBuffer(moduleOf(KB), P.Chunks * Crs * Pix,
+                                  kernelName(KB) + ".col");
+  emitChunks(KB, P, {nullptr, [&](KernelBuilder &CKB, Value *Chunk,
+                                  Value *N) {
+    IRBuilder<> &B = CKB.builder();
+    Value *Dy = offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.K * Pix)));
+    Value *Dx =
+        offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
+    if (!Col) {
+      B.CreateCall(Gemm, {Dx, CKB.in(1), Dy});
+      return;
+    }
+    Value *Dst = offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Crs * Pix)));
+    B.CreateCall(Gemm, {Dst, CKB.in(1), Dy});
+    emitCol2Im(CKB, D, Dst, Dx);
+  }});
 }
 
 void codegen::emitConv2dGradWeight(KernelBuilder &KB) {
   // (x : [N,C,H,W], dy : [N,K,OH,OW]) -> dw : [K,C,R,S]
-  //
-  // Per weight, partial sums are kept per output column ow in a row of OW
-  // floats: the pixel loop then is an elementwise multiply-add over ow
-  // (vectorizable, no reordering) instead of a scalar chain of dependent
-  // adds; the row is summed once per weight.
   const Node &Nd = KB.node();
   IRBuilder<> &B = KB.builder();
   ConvDims D = convDims(Nd.operand(0)->dims(), Nd.dims(),
                         Nd.operand(1)->dims(), Nd.A);
-  AllocaInst *Row =
-      KB.scratch(ArrayType::get(B.getFloatTy(), std::max<int64_t>(D.OW, 1)),
-                 "row");
-  AllocaInst *Acc = KB.scratch(B.getFloatTy(), "acc");
-  Value *WIdx = nullptr;
-  forEachTap(
-      KB, D, /*WeightOuter=*/true,
-      [&](ArrayRef<Value *> I) {
-        if (!I.empty()) { // before the pixels of one weight
-          WIdx = index4(KB, I[1], I[2], I[3], I[4], D.C, D.R, D.S);
-          KB.forRange(D.OW, [&](Value *Ow) { KB.store(KB.f32(0), Row, Ow); });
-          return;
-        }
-        B.CreateStore(KB.f32(0), Acc);
-        KB.forRange(D.OW, [&](Value *Ow) {
-          B.CreateStore(KB.add(DType::F32, B.CreateLoad(B.getFloatTy(), Acc),
-                               KB.load(DType::F32, Row, Ow), /*Reassoc=*/true),
-                        Acc);
-        });
-        KB.store(B.CreateLoad(B.getFloatTy(), Acc), KB.out(), WIdx);
-      },
-      [&](ArrayRef<Value *> I, Value *Oh, Value *Ow, Value *Ih, Value *Iw) {
-        Value *Dy = KB.loadOperand(1, index4(KB, I[0], I[1], Oh, Ow, D.K, D.OH, D.OW));
-        Value *X = KB.loadOperand(0, index4(KB, I[0], I[2], Ih, Iw, D.C, D.H, D.W));
-        KB.store(B.CreateFAdd(KB.load(DType::F32, Row, Ow), B.CreateFMul(Dy, X)),
-                 Row, Ow);
-      });
+  if (isEmpty(D))
+    return KB.fillOut(KB.f32(0), Nd.Type.numElements());
+  ConvPlan P(D);
+  int64_t Crs = D.crs(), Pix = D.pixels(), Dw = D.K * Crs;
+  GemmShape S = P.gemm(D.K, Crs, Pix); // part += dy[n] * colT
+  S.ARow = Pix;
+  S.BRow = Crs;
+  S.CRow = Crs;
+  S.Accumulate = true;
+  Function *Gemm = getGemm(moduleOf(KB), S);
+  Value *ColT = staticBuffer(moduleOf(KB), P.Chunks * Pix * Crs,
+                             kernelName(KB) + ".colT");
+  Value *Parts =
+      staticBuffer(moduleOf(KB), P.Chunks * Dw, kernelName(KB) + ".part");
+  auto PartOf = [&](KernelBuilder &CKB, Value *Chunk) {
+    IRBuilder<> &CB = CKB.builder();
+    return offsetPtr(CB, Parts, CB.CreateMul(Chunk, CKB.i64(Dw)));
+  };
+  emitChunks(
+      KB, P,
+      {[&](KernelBuilder &CKB, Value *Chunk) {
+         Value *Part = PartOf(CKB, Chunk);
+         CKB.forRange(Dw, [&](Value *I) { CKB.store(CKB.f32(0), Part, I); });
+       },
+       [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
+         IRBuilder<> &CB = CKB.builder();
+         Value *X = offsetPtr(CB, CKB.in(0),
+                              CB.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
+         Value *Dy = offsetPtr(CB, CKB.in(1), CB.CreateMul(N, CKB.i64(D.K * Pix)));
+         Value *Col = offsetPtr(CB, ColT, CB.CreateMul(Chunk, CKB.i64(Pix * Crs)));
+         emitIm2Col(CKB, D, X, Col, /*RowStride=*/1, /*ColStride=*/Crs);
+         CB.CreateCall(Gemm, {PartOf(CKB, Chunk), Dy, Col});
+       }});
+  // dw = part[0] + part[1] + ...: the same order whatever ran each chunk.
+  KB.forRange(Dw, [&](Value *I) { KB.store(KB.load(DType::F32, Parts, I), KB.out(), I); });
+  KB.forLoop(KB.i64(1), KB.i64(P.Chunks), [&](Value *C) {
+    Value *Part = offsetPtr(B, Parts, B.CreateMul(C, KB.i64(Dw)));
+    KB.forRange(Dw, [&](Value *I) {
+      KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), I),
+                            KB.load(DType::F32, Part, I)),
+               KB.out(), I);
+    });
+  });
 }
 
 namespace {
@@ -202,46 +319,79 @@ namespace {
 /// Pool geometry: input [NC, H, W] (N and C fused), output [NC, OH, OW].
 struct PoolDims {
   int64_t NC, H, W, OH, OW, Size, Stride;
+
+  /// True when no input pixel lies in two windows.
+  bool disjoint() const { return Stride >= Size; }
 };
 
 PoolDims poolDims(ArrayRef<int64_t> X, ArrayRef<int64_t> Y, const Attrs &A) {
   return {X[0] * X[1], X[2], X[3], Y[2], Y[3], A.Size, A.Stride};
 }
 
-/// For each output (nc, oh, ow): `Visit(outIdx, firstInIdx-of-window...)`.
-/// `InIdx(a, b)` gives the input index of window element (a, b).
-void forEachWindow(
-    KernelBuilder &KB, const PoolDims &P,
-    function_ref<void(Value *OutIdx, function_ref<Value *(Value *, Value *)>)>
-        Visit) {
+/// Windows of at most this many elements are unrolled in the IR.
+constexpr int64_t UnrollWindow = 16;
+
+/// Indices into one output row (nc, oh) and the input rows its windows
+/// read: `out(ow)` and `in(a, b, ow)` for window element (a, b) of output
+/// column ow.
+struct PoolRow {
+  KernelBuilder &KB;
+  const PoolDims &P;
+  Value *OutRow, *Plane, *Ih0;
+
+  Value *out(Value *Ow) const { return KB.builder().CreateAdd(OutRow, Ow); }
+  Value *in(Value *A, Value *Bv, Value *Ow) const {
+    IRBuilder<> &B = KB.builder();
+    Value *Row = B.CreateMul(B.CreateAdd(Ih0, A), KB.i64(P.W));
+    Value *Col = B.CreateAdd(B.CreateMul(Ow, KB.i64(P.Stride)), Bv);
+    return B.CreateAdd(Plane, B.CreateAdd(Row, Col));
+  }
+};
+
+/// Runs `Body(row)` for every output row (nc, oh).
+void forEachPoolRow(KernelBuilder &KB, const PoolDims &P,
+                    function_ref<void(const PoolRow &)> Body) {
   IRBuilder<> &B = KB.builder();
-  KB.forEach({P.NC, P.OH, P.OW}, [&](ArrayRef<Value *> I) {
-    Value *OutIdx = B.CreateAdd(
-        B.CreateMul(B.CreateAdd(B.CreateMul(I[0], KB.i64(P.OH)), I[1]),
-                    KB.i64(P.OW)),
-        I[2]);
-    Value *Ih0 = B.CreateMul(I[1], KB.i64(P.Stride));
-    Value *Iw0 = B.CreateMul(I[2], KB.i64(P.Stride));
-    Value *Plane = B.CreateMul(I[0], KB.i64(P.H * P.W));
-    auto InIdx = [&](Value *A, Value *Bv) -> Value * {
-      Value *Row = B.CreateAdd(Ih0, A);
-      return B.CreateAdd(Plane, B.CreateAdd(B.CreateMul(Row, KB.i64(P.W)),
-                                            B.CreateAdd(Iw0, Bv)));
-    };
-    Visit(OutIdx, InIdx);
+  KB.forEach({P.NC, P.OH}, [&](ArrayRef<Value *> I) {
+    Value *OutRow = B.CreateMul(
+        B.CreateAdd(B.CreateMul(I[0], KB.i64(P.OH)), I[1]), KB.i64(P.OW));
+    Body({KB, P, OutRow, B.CreateMul(I[0], KB.i64(P.H * P.W)),
+          B.CreateMul(I[1], KB.i64(P.Stride))});
   });
 }
 
-/// The input index of the first maximum of a window (x is operand 0).
-Value *windowArgMax(KernelBuilder &KB, const PoolDims &P,
-                    function_ref<Value *(Value *, Value *)> InIdx,
-                    AllocaInst *Best, AllocaInst *BestIdx) {
+/// Runs `Body(ow)` over the outputs of a row. With stride > 1 the input
+/// reads are strided, which the vectorizer turns into gathers (and the
+/// gradient's stores into scatters) that cost more than scalar code, so
+/// such loops stay scalar; the unrolled window gives them parallelism.
+void forEachOutCol(KernelBuilder &KB, const PoolDims &P,
+                   function_ref<void(Value *)> Body) {
+  loopOver(KB, KB.i64(0), KB.i64(P.OW), /*Scalar=*/P.Stride != 1, Body);
+}
+
+/// Visits the window elements (a, b) in row-major order. Small windows are
+/// unrolled: independent loads and compares per output.
+void forEachWindowElem(KernelBuilder &KB, const PoolDims &P,
+                       function_ref<void(Value *, Value *)> Body) {
+  if (P.Size * P.Size > UnrollWindow)
+    return KB.forEach({P.Size, P.Size},
+                      [&](ArrayRef<Value *> AB) { Body(AB[0], AB[1]); });
+  for (int64_t A = 0; A < P.Size; ++A)
+    for (int64_t Bv = 0; Bv < P.Size; ++Bv)
+      Body(KB.i64(A), KB.i64(Bv));
+}
+
+/// Per output column of `Row`: the first maximum of its window into `Best`
+/// and its input index into `BestIdx` (scalar accumulators).
+void windowArgMax(KernelBuilder &KB, const PoolDims &P, const PoolRow &Row,
+                  Value *Ow, AllocaInst *Best, AllocaInst *BestIdx) {
   IRBuilder<> &B = KB.builder();
-  Value *First = InIdx(KB.i64(0), KB.i64(0));
+  Value *First = Row.in(KB.i64(0), KB.i64(0), Ow);
   B.CreateStore(KB.loadOperand(0, First), Best);
   B.CreateStore(First, BestIdx);
-  KB.forEach({P.Size, P.Size}, [&](ArrayRef<Value *> AB) {
-    Value *Idx = InIdx(AB[0], AB[1]);
+  // A later element wins only when strictly greater (NaN never does).
+  forEachWindowElem(KB, P, [&](Value *A, Value *Bv) {
+    Value *Idx = Row.in(A, Bv, Ow);
     Value *X = KB.loadOperand(0, Idx);
     Value *Cur = B.CreateLoad(B.getFloatTy(), Best);
     Value *Better = B.CreateFCmpOGT(X, Cur);
@@ -250,7 +400,6 @@ Value *windowArgMax(KernelBuilder &KB, const PoolDims &P,
         B.CreateSelect(Better, Idx, B.CreateLoad(B.getInt64Ty(), BestIdx)),
         BestIdx);
   });
-  return B.CreateLoad(B.getInt64Ty(), BestIdx);
 }
 
 } // namespace
@@ -259,22 +408,26 @@ void codegen::emitPool(KernelBuilder &KB, bool IsMax) {
   const Node &Nd = KB.node();
   IRBuilder<> &B = KB.builder();
   PoolDims P = poolDims(Nd.operand(0)->dims(), Nd.dims(), Nd.A);
+  if (P.Size == 0) // no window: nothing to pool (shape rules forbid it)
+    return KB.fillOut(KB.f32(0), Nd.Type.numElements());
   AllocaInst *Acc = KB.scratch(B.getFloatTy(), "acc");
   AllocaInst *AccIdx = KB.scratch(B.getInt64Ty(), "acc.idx");
-  forEachWindow(KB, P, [&](Value *OutIdx, auto InIdx) {
-    if (IsMax) {
-      windowArgMax(KB, P, InIdx, Acc, AccIdx);
-      KB.store(B.CreateLoad(B.getFloatTy(), Acc), KB.out(), OutIdx);
-      return;
-    }
-    B.CreateStore(KB.f32(0), Acc);
-    KB.forEach({P.Size, P.Size}, [&](ArrayRef<Value *> AB) {
-      Value *X = KB.loadOperand(0, InIdx(AB[0], AB[1]));
-      B.CreateStore(B.CreateFAdd(B.CreateLoad(B.getFloatTy(), Acc), X), Acc);
+  forEachPoolRow(KB, P, [&](const PoolRow &Row) {
+    forEachOutCol(KB, P, [&](Value *Ow) {
+      if (IsMax) {
+        windowArgMax(KB, P, Row, Ow, Acc, AccIdx);
+        KB.store(B.CreateLoad(B.getFloatTy(), Acc), KB.out(), Row.out(Ow));
+        return;
+      }
+      B.CreateStore(KB.f32(0), Acc);
+      forEachWindowElem(KB, P, [&](Value *A, Value *Bv) {
+        Value *X = KB.loadOperand(0, Row.in(A, Bv, Ow));
+        B.CreateStore(B.CreateFAdd(B.CreateLoad(B.getFloatTy(), Acc), X), Acc);
+      });
+      Value *Mean = B.CreateFMul(B.CreateLoad(B.getFloatTy(), Acc),
+                                 KB.f32(1.0 / double(P.Size * P.Size)));
+      KB.store(Mean, KB.out(), Row.out(Ow));
     });
-    Value *Mean = B.CreateFMul(B.CreateLoad(B.getFloatTy(), Acc),
-                               KB.f32(1.0 / double(P.Size * P.Size)));
-    KB.store(Mean, KB.out(), OutIdx);
   });
 }
 
@@ -284,13 +437,47 @@ void codegen::emitMaxPoolGrad(KernelBuilder &KB) {
   IRBuilder<> &B = KB.builder();
   PoolDims P = poolDims(Nd.operand(0)->dims(), Nd.operand(1)->dims(), Nd.A);
   KB.fillOut(KB.f32(0), Nd.Type.numElements());
+  if (P.Size == 0)
+    return;
   AllocaInst *Best = KB.scratch(B.getFloatTy(), "best");
   AllocaInst *BestIdx = KB.scratch(B.getInt64Ty(), "best.idx");
-  forEachWindow(KB, P, [&](Value *OutIdx, auto InIdx) {
-    Value *Idx = windowArgMax(KB, P, InIdx, Best, BestIdx);
-    Value *Dy = KB.loadOperand(1, OutIdx);
-    KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), Idx), Dy), KB.out(),
-             Idx);
+  if (P.disjoint()) {
+    // Every pixel is in at most one window: each window element is stored
+    // once (dy at the maximum, 0 elsewhere), with no read of dx, so the
+    // loop over a row's windows vectorizes.
+    forEachPoolRow(KB, P, [&](const PoolRow &Row) {
+      forEachOutCol(KB, P, [&](Value *Ow) {
+        windowArgMax(KB, P, Row, Ow, Best, BestIdx);
+        Value *Dy = KB.loadOperand(1, Row.out(Ow));
+        Value *Max = B.CreateLoad(B.getInt64Ty(), BestIdx);
+        forEachWindowElem(KB, P, [&](Value *A, Value *Bv) {
+          Value *Idx = Row.in(A, Bv, Ow);
+          KB.store(B.CreateSelect(B.CreateICmpEQ(Idx, Max), Dy, KB.f32(0)),
+                   KB.out(), Idx);
+        });
+      });
+    });
+    return;
+  }
+  // Overlapping windows: the maxima of a row first (vectorizable), then
+  // one serial scatter-add in output order.
+  int64_t Cols = std::max<int64_t>(P.OW, 1);
+  AllocaInst *RowIdx =
+      KB.scratch(ArrayType::get(B.getInt64Ty(), Cols), "row.idx");
+  auto IdxAt = [&](Value *Ow) {
+    return B.CreateInBoundsGEP(B.getInt64Ty(), RowIdx, Ow);
+  };
+  forEachPoolRow(KB, P, [&](const PoolRow &Row) {
+    forEachOutCol(KB, P, [&](Value *Ow) {
+      windowArgMax(KB, P, Row, Ow, Best, BestIdx);
+      B.CreateStore(B.CreateLoad(B.getInt64Ty(), BestIdx), IdxAt(Ow));
+    });
+    forEachOutCol(KB, P, [&](Value *Ow) {
+      Value *Idx = B.CreateLoad(B.getInt64Ty(), IdxAt(Ow));
+      Value *Dy = KB.loadOperand(1, Row.out(Ow));
+      KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), Idx), Dy), KB.out(),
+               Idx);
+    });
   });
 }
 
@@ -300,13 +487,30 @@ void codegen::emitAvgPoolGrad(KernelBuilder &KB) {
   IRBuilder<> &B = KB.builder();
   PoolDims P = poolDims(Nd.dims(), Nd.operand(0)->dims(), Nd.A);
   KB.fillOut(KB.f32(0), Nd.Type.numElements());
+  if (P.Size == 0)
+    return;
   Value *Scale = KB.f32(1.0 / double(P.Size * P.Size));
-  forEachWindow(KB, P, [&](Value *OutIdx, auto InIdx) {
-    Value *G = B.CreateFMul(KB.loadOperand(0, OutIdx), Scale);
-    KB.forEach({P.Size, P.Size}, [&](ArrayRef<Value *> AB) {
-      Value *Idx = InIdx(AB[0], AB[1]);
-      KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), Idx), G), KB.out(),
-               Idx);
+  forEachPoolRow(KB, P, [&](const PoolRow &Row) {
+    if (P.disjoint()) {
+      // One store per pixel, no read of dx: vectorizes like the forward.
+      forEachOutCol(KB, P, [&](Value *Ow) {
+        Value *G = B.CreateFMul(KB.loadOperand(0, Row.out(Ow)), Scale);
+        forEachWindowElem(KB, P, [&](Value *A, Value *Bv) {
+          KB.store(G, KB.out(), Row.in(A, Bv, Ow));
+        });
+      });
+      return;
+    }
+    // Overlapping windows add into shared pixels. For a fixed window
+    // offset the outputs of a row still write distinct pixels, so the
+    // inner loop over them has no conflicts.
+    forEachWindowElem(KB, P, [&](Value *A, Value *Bv) {
+      forEachOutCol(KB, P, [&](Value *Ow) {
+        Value *G = B.CreateFMul(KB.loadOperand(0, Row.out(Ow)), Scale);
+        Value *Idx = Row.in(A, Bv, Ow);
+        KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), Idx), G),
+                 KB.out(), Idx);
+      });
     });
   });
 }

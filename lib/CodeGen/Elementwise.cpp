@@ -143,7 +143,11 @@ CmpInst::Predicate predicate(CmpInst::Predicate IntP, CmpInst::Predicate FloatP,
 } // namespace
 
 Value *codegen::emitScalarOp(KernelBuilder &KB, ArrayRef<Value *> Args) {
-  const Node &N = KB.node();
+  return emitScalarOp(KB, KB.node(), Args);
+}
+
+Value *codegen::emitScalarOp(KernelBuilder &KB, const Node &N,
+                             ArrayRef<Value *> Args) {
   IRBuilder<> &B = KB.builder();
   DType T = N.operand(0)->dtype();
   bool Int = T == DType::I32;

@@ -34,6 +34,20 @@ KernelBuilder::KernelBuilder(Function *F, const Node &N)
   assert(Arg == F->arg_end() && "kernel signature does not match the node");
 }
 
+KernelBuilder::KernelBuilder(Function *F, const Node &N, Value *OutPtr,
+                             ArrayRef<Value *> InPtrs)
+    : F(F), N(N), B(F->getContext()) {
+  Entry = BasicBlock::Create(F->getContext(), "entry", F);
+  B.SetInsertPoint(Entry);
+  FastMathFlags FMF;
+  FMF.setAllowContract();
+  B.setFastMathFlags(FMF);
+  Out = OutPtr;
+  assert(InPtrs.size() <= 2 && "an anchor has at most two operands");
+  for (unsigned I = 0; I < InPtrs.size(); ++I)
+    In[I] = InPtrs[I];
+}
+
 void KernelBuilder::finish() { B.CreateRetVoid(); }
 
 Type *KernelBuilder::elemType(DType T) {
@@ -66,6 +80,9 @@ void KernelBuilder::store(Value *V, Value *Ptr, Value *Idx) {
 }
 
 Value *KernelBuilder::loadOperand(unsigned I, Value *Idx) {
+  if (OperandLoader)
+    if (Value *V = OperandLoader(I, Idx))
+      return V;
   const Node *Op = N.operand(I);
   if (isImmediate(Op))
     return constOf(Op->dtype(), Op->scalarValue());

@@ -27,10 +27,23 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include <functional>
+
 namespace nnc::codegen {
 
 /// True when `N` is passed to kernels as an immediate, not a buffer.
 inline bool isImmediate(const Node *N) { return N->isScalarConst(); }
+
+/// The node whose buffer the kernel of `N` receives for operand `I`:
+/// usually the operand itself, but a matmul reads a `transpose` operand
+/// straight from the transposed tensor with swapped strides, so the copy is
+/// never made (LinAlg.cpp). The lowering passes and keeps alive this node.
+const Node *kernelOperand(const Node &N, unsigned I);
+
+/// True when the kernel of `N` reads operand `I` through a folded transpose.
+inline bool readsTransposed(const Node &N, unsigned I) {
+  return kernelOperand(N, I) != N.operand(I);
+}
 
 class KernelBuilder {
 public:
@@ -38,8 +51,19 @@ public:
   /// result pointer followed by one pointer per non-immediate operand.
   KernelBuilder(llvm::Function *F, const Node &N);
 
+  /// Starts the body of a fused kernel `F` (Fused.cpp) that computes `N`
+  /// with explicit buffers: `Out` for the result and `In[I]` for operand I
+  /// (null for an immediate, or for an operand `OperandLoader` computes).
+  KernelBuilder(llvm::Function *F, const Node &N, llvm::Value *Out,
+                llvm::ArrayRef<llvm::Value *> In);
+
   /// Ends the kernel with `ret void`.
   void finish();
+
+  /// When set, `loadOperand(I, Idx)` asks it first; a non-null answer is
+  /// the element. Fused kernels compute a reduction's operand on the fly
+  /// this way instead of reading a stored buffer.
+  std::function<llvm::Value *(unsigned, llvm::Value *)> OperandLoader;
 
   const Node &node() const { return N; }
   llvm::IRBuilder<> &builder() { return B; }
@@ -128,6 +152,10 @@ void emitAvgPoolGrad(KernelBuilder &KB);
 /// The scalar function of an elementwise op of class Unary, Binary or
 /// Compare on already-loaded operands (`Args` in the operands' dtype).
 llvm::Value *emitScalarOp(KernelBuilder &KB, llvm::ArrayRef<llvm::Value *> Args);
+/// The same for node `N`, which need not be `KB.node()` (fused kernels
+/// compute several nodes in one loop body).
+llvm::Value *emitScalarOp(KernelBuilder &KB, const Node &N,
+                          llvm::ArrayRef<llvm::Value *> Args);
 
 } // namespace nnc::codegen
 

@@ -1,22 +1,26 @@
 //===- LinAlg.cpp - Matrix product and one-hot kernels --------------------===//
 //
-// matmul is written in i-k-j order:
-//
-//   for i: C[i, :] = 0
-//          for k: a = A[i, k]
-//                 for j: C[i, j] += a * B[k, j]      (contract: one FMA)
-//
-// so the innermost loop walks B and C with unit stride and a loop-invariant
-// broadcast of A[i, k] — the vectorizer turns it into packed FMAs over whole
-// registers with no reordering of any sum (each C[i, j] still accumulates in
-// k order, so -O0 and -O2 agree bit for bit up to FMA contraction).
+// matmul calls the shared register-tiled product of Gemm.cpp with strides
+// read off the operands. A `transpose` operand is folded: the kernel gets
+// the transposed tensor's buffer and reads it with its two strides swapped
+// (`kernelOperand`), which is how the backward products dX = dY * W^T and
+// dW = X^T * dY run without materializing a transposed copy.
 //
 //===----------------------------------------------------------------------===//
+#include "Gemm.h"
 #include "KernelBuilder.h"
 
 using namespace llvm;
 using namespace nnc;
 using namespace nnc::codegen;
+
+const Node *codegen::kernelOperand(const Node &N, unsigned I) {
+  const Node *Op = N.operand(I);
+  if (N.Kind != OpKind::MatMul || Op->Kind != OpKind::Transpose ||
+      Op->dims().size() != 2 || isImmediate(Op->operand(0)))
+    return Op;
+  return Op->operand(0);
+}
 
 void codegen::emitMatMul(KernelBuilder &KB) {
   const Node &N = KB.node();
@@ -26,23 +30,23 @@ void codegen::emitMatMul(KernelBuilder &KB) {
   int64_t M = L.size() == 2 ? L[0] : 1;
   int64_t K = L.back();
   int64_t Cols = R.size() == 2 ? R[1] : 1;
-  KB.forRange(M, [&](Value *I) {
-    Value *CRow = B.CreateMul(I, KB.i64(Cols));
-    KB.forRange(Cols, [&](Value *J) {
-      KB.store(KB.f32(0), KB.out(), B.CreateAdd(CRow, J));
-    });
-    KB.forRange(K, [&](Value *Kv) {
-      Value *A = KB.loadOperand(0, B.CreateAdd(B.CreateMul(I, KB.i64(K)), Kv));
-      Value *BRow = B.CreateMul(Kv, KB.i64(Cols));
-      KB.forRange(Cols, [&](Value *J) {
-        Value *CIdx = B.CreateAdd(CRow, J);
-        Value *Prod =
-            B.CreateFMul(A, KB.loadOperand(1, B.CreateAdd(BRow, J)));
-        KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), CIdx), Prod),
-                 KB.out(), CIdx);
-      });
-    });
-  });
+  if (M == 0 || K == 0 || Cols == 0)
+    return KB.fillOut(KB.f32(0), M * Cols);
+  // matmul operands have rank >= 1, so they are never immediates.
+  assert(KB.in(0) && KB.in(1) && "matmul operand without a buffer");
+  GemmShape S;
+  S.M = M;
+  S.N = Cols;
+  S.K = K;
+  // A(i,k): row-major [M,K], or [K,M] read through a folded transpose.
+  S.ARow = readsTransposed(N, 0) ? 1 : K;
+  S.ACol = readsTransposed(N, 0) ? M : 1;
+  // B(k,j): row-major [K,N], or [N,K] read through a folded transpose.
+  S.BRow = readsTransposed(N, 1) ? 1 : Cols;
+  S.BCol = readsTransposed(N, 1) ? K : 1;
+  S.CRow = Cols;
+  Function *Gemm = getGemm(*B.GetInsertBlock()->getModule(), S);
+  B.CreateCall(Gemm, {KB.out(), KB.in(0), KB.in(1)});
 }
 
 void codegen::emitOneHot(KernelBuilder &KB) {

@@ -5,15 +5,20 @@
 //  1. Roots: the values the entry writes (loss, metrics, outputs, grads, the
 //     new values of params and state). Collect every node they reach, in the
 //     graph's topological order.
-//  2. Storage: leaves live in their slots, scalar consts are immediates,
-//     other consts are private globals, a reshape aliases its operand, and
-//     every other node gets a 64-byte-aligned block of the arena (the TEMP
-//     slot).
-//  3. Arena plan: walk the nodes in order; allocate each block first-fit
-//     among the blocks still live, then release the blocks whose last reader
-//     was this node. A block is allocated before its operands are released,
-//     so a kernel never writes over its own inputs (its pointers really are
-//     `noalias`). Roots live to the end.
+//  2. Units and storage: group the nodes into kernels (the `fuse`
+//     partition, Fused.cpp: one function per fused kernel, else one per
+//     node). Leaves live in their slots, scalar consts are immediates, other
+//     consts are private globals, a reshape aliases its operand, a value
+//     used only inside its fused kernel lives in registers, and every other
+//     value gets a 64-byte-aligned block of the arena (the TEMP slot).
+//  3. Arena plan (memory planning): walk the units in order; place each
+//     output in place over an input block (or param/state slot) that dies
+//     in this kernel when that is legal, else first-fit among the blocks
+//     still live; then release the blocks whose last reader was this unit.
+//     A block is allocated before its unit's inputs are released, so a
+//     kernel never writes over its own inputs except where planned in place
+//     (then through one pointer, so its pointers really are `noalias`).
+//     Roots live to the end.
 //  4. Emit: load the slot pointers, call each node's kernel with its
 //     buffers, then copy every root into its result slot. Updates copy last,
 //     after every new value is computed, so a step reads the old params
@@ -27,6 +32,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/CodeGen/CodeGen.h"
 
+#include "Fused.h"
 #include "KernelBuilder.h"
 #include "Lowering.h"
 
@@ -36,6 +42,7 @@
 #include <llvm/Support/MathExtras.h>
 
 #include <climits>
+#include <map>
 
 using namespace llvm;
 using namespace nnc;
@@ -61,7 +68,9 @@ struct Result {
 
 /// Where a node's value lives while an entry point runs.
 struct Storage {
-  enum KindT { Slot, Arena, Global, Immediate } Kind = Arena;
+  /// Register: a value computed and consumed inside one fused kernel; it
+  /// has no buffer at all.
+  enum KindT { Slot, Arena, Global, Immediate, Register } Kind = Arena;
   unsigned SlotIdx = 0;
   int64_t Offset = 0;
   GlobalVariable *G = nullptr;
@@ -69,8 +78,10 @@ struct Storage {
   bool Alias = false;
 };
 
+} // namespace
+
 /// The kernel of node `KB.node()`: the one switch over every op.
-void emitKernelBody(KernelBuilder &KB) {
+void codegen::emitKernelBody(KernelBuilder &KB) {
   switch (KB.node().Kind) {
   case OpKind::Input:
   case OpKind::Target:
@@ -146,6 +157,8 @@ void emitKernelBody(KernelBuilder &KB) {
   llvm_unreachable("unknown op kind");
 }
 
+namespace {
+
 class Lowerer {
 public:
   Lowerer(const Graph &G, Module &M, const SlotTable &Slots)
@@ -159,12 +172,17 @@ public:
 
   /// Bytes of arena the largest entry point needs.
   int64_t arenaBytes() const { return ArenaBytes; }
+  /// The memory plan's figures for the largest entry point.
+  const ArenaStats &arenaStats() const { return Stats; }
 
 private:
   Function *kernelFor(const Node *N);
+  Function *fusedKernelFor(const KernelUnit &U);
   GlobalVariable *globalFor(const Node *N);
-  Error planStorage(ArrayRef<const Node *> Order, ArrayRef<Result> Results,
-                    DenseMap<const Node *, Storage> &Store, int64_t &End);
+  Error planStorage(ArrayRef<const Node *> Order,
+                    std::vector<KernelUnit> &Units, ArrayRef<Result> Results,
+                    DenseMap<const Node *, Storage> &Store, int64_t &End,
+                    ArenaStats &Plan);
 
   const Graph &G;
   Module &M;
@@ -172,8 +190,43 @@ private:
   DenseMap<const Node *, unsigned> Position;
   DenseMap<const Node *, Function *> Kernels;
   DenseMap<const Node *, GlobalVariable *> Globals;
+  std::map<std::string, Function *> FusedKernels;
   int64_t ArenaBytes = 0;
+  ArenaStats Stats;
+  bool StatsFromTrainStep = false;
 };
+
+Function *Lowerer::fusedKernelFor(const KernelUnit &U) {
+  // Entry points may need different outputs of one kernel (grad stops at
+  // the gradient, train_step goes on to the update) or plan it in place
+  // differently; each variant is its own function.
+  std::string Key;
+  auto Add = [&](char Tag, const Node *N) {
+    Key += Tag + std::to_string(Position.lookup(N));
+  };
+  for (const Node *N : U.Members)
+    Add('m', N);
+  for (unsigned I = 0; I < U.Outputs.size(); ++I) {
+    Add('o', U.Outputs[I]);
+    Key += "p" + std::to_string(U.InPlace[I]);
+  }
+  for (const Node *N : U.Inputs)
+    Add('i', N);
+  Function *&F = FusedKernels[Key];
+  if (F)
+    return F;
+  std::string Name =
+      ("k" + Twine(Position.lookup(U.Members[0])) + ".fused").str();
+  for (const Node *N : U.Members)
+    Name += "." + opSpelling(N->Kind).str();
+  for (const Node *N : U.Outputs)
+    if (!N->Name.empty()) {
+      Name += "." + N->Name;
+      break;
+    }
+  F = emitFusedKernel(M, U, Name);
+  return F;
+}
 
 Function *Lowerer::kernelFor(const Node *N) {
   if (Function *F = Kernels.lookup(N))
@@ -235,12 +288,14 @@ GlobalVariable *Lowerer::globalFor(const Node *N) {
 }
 
 Error Lowerer::planStorage(ArrayRef<const Node *> Order,
+                           std::vector<KernelUnit> &Units,
                            ArrayRef<Result> Results,
                            DenseMap<const Node *, Storage> &Store,
-                           int64_t &End) {
+                           int64_t &End, ArenaStats &Plan) {
   // Storage kinds; `Owner` maps an alias (reshape) to the node owning its
   // block.
   DenseMap<const Node *, const Node *> Owner;
+  std::vector<const Node *> Aliases;
   for (const Node *N : Order) {
     Storage S;
     if (N->isLeaf()) {
@@ -263,50 +318,118 @@ Error Lowerer::planStorage(ArrayRef<const Node *> Order,
       S.Alias = true;
       const Node *O = Owner.lookup(N->operand(0));
       Owner[N] = O ? O : N->operand(0);
+      Aliases.push_back(N);
     }
     Store[N] = S;
     if (S.Kind == Storage::Arena && !Owner.count(N))
       Owner[N] = N;
   }
+  // Values computed and consumed inside a fused kernel need no buffer.
+  for (const KernelUnit &U : Units)
+    for (const Node *N : U.Members)
+      if (!llvm::is_contained(U.Outputs, N)) {
+        Store[N].Kind = Storage::Register;
+        Owner.erase(N);
+      }
 
-  // Last position at which each block is read.
+  // Liveness in units: the last unit reading each block (or slot leaf).
+  auto Root = [](const Node *X) {
+    while (X->Kind == OpKind::Reshape && !X->isLeaf() &&
+           !isImmediate(X->operand(0)))
+      X = X->operand(0);
+    return X;
+  };
   DenseMap<const Node *, int64_t> Last;
-  for (int64_t P = 0; P < int64_t(Order.size()); ++P) {
-    if (const Node *O = Owner.lookup(Order[P]))
-      Last.try_emplace(O, P);
-    for (const Node *Op : Order[P]->Operands)
-      if (const Node *O = Owner.lookup(Op))
-        Last[O] = std::max(Last[O], P);
+  for (int64_t U = 0; U < int64_t(Units.size()); ++U) {
+    for (const Node *O : Units[U].Outputs)
+      Last.try_emplace(O, U);
+    for (const Node *X : Units[U].Inputs) {
+      const Node *O = Owner.lookup(X);
+      if (!O)
+        O = Root(X); // a slot leaf
+      Last[O] = std::max(Last.lookup(O), U);
+    }
   }
-  for (const Result &R : Results)
-    if (R.Value)
-      if (const Node *O = Owner.lookup(R.Value))
-        Last[O] = Forever;
+  DenseMap<const Node *, const Node *> UpdateOf; // new value -> its target
+  DenseSet<const Node *> ReadAtEnd;
+  for (const Result &R : Results) {
+    if (!R.Value)
+      continue;
+    if (const Node *O = Owner.lookup(R.Value))
+      Last[O] = Forever;
+    ReadAtEnd.insert(Root(R.Value));
+    if (R.IsUpdate)
+      UpdateOf[R.Value] = Slots.Slots[R.Slot].N;
+  }
+  DenseSet<const Node *> AliasedLeaves;
+  for (const Node *A : Aliases)
+    AliasedLeaves.insert(Root(A));
 
   struct Block {
     int64_t Offset, Bytes, Last;
   };
   std::vector<Block> Live; // sorted by offset
   End = 0;
-  for (int64_t P = 0; P < int64_t(Order.size()); ++P) {
-    const Node *N = Order[P];
-    if (Store[N].Kind == Storage::Arena && Owner.lookup(N) == N) {
-      int64_t Bytes = bufferBytes(N->Type), Offset = 0;
+  for (int64_t UI = 0; UI < int64_t(Units.size()); ++UI) {
+    KernelUnit &U = Units[UI];
+    SmallVector<bool, 4> Taken(U.Inputs.size(), false);
+    for (unsigned K = 0; K < U.Outputs.size(); ++K) {
+      const Node *O = U.Outputs[K];
+      if (Store[O].Kind != Storage::Arena)
+        continue;
+      Plan.BytesBefore += bufferBytes(O->Type);
+      // In place: over an input block or param/state slot that dies here.
+      bool Placed = false;
+      for (unsigned I : inPlaceCandidates(U, K)) {
+        const Node *X = U.Inputs[I];
+        if (Taken[I] || Last.lookup(X) != UI)
+          continue;
+        const Storage &SX = Store[X];
+        if (SX.Kind == Storage::Arena && !SX.Alias && Owner.lookup(X) == X) {
+          Store[O].Offset = SX.Offset;
+          for (Block &B : Live)
+            if (B.Offset == SX.Offset)
+              B.Last = Last.lookup(O);
+          ++Plan.InPlace;
+        } else if (SX.Kind == Storage::Slot && !SX.Alias &&
+                   UpdateOf.lookup(O) == X && !ReadAtEnd.count(X) &&
+                   !AliasedLeaves.count(X)) {
+          // The update's new value is written straight into the param
+          // (or state) slot: nothing after this kernel reads the old one.
+          Store[O] = SX;
+          ++Plan.UpdatesInPlace;
+        } else {
+          continue;
+        }
+        Taken[I] = true;
+        U.InPlace[K] = int(I);
+        Placed = true;
+        break;
+      }
+      if (Placed)
+        continue;
+      // First fit among the live blocks. Blocks of this unit's inputs are
+      // still live, so a kernel never writes over what it reads.
+      int64_t Bytes = bufferBytes(O->Type), Offset = 0;
       auto It = Live.begin();
       for (; It != Live.end(); ++It) {
         if (Offset + Bytes <= It->Offset)
           break;
         Offset = std::max(Offset, It->Offset + It->Bytes);
       }
-      Live.insert(It, {Offset, Bytes, Last.lookup(N)});
-      Store[N].Offset = Offset;
+      Live.insert(It, {Offset, Bytes, Last.lookup(O)});
+      Store[O].Offset = Offset;
       End = std::max(End, Offset + Bytes);
     }
-    // Aliases share their owner's offset, fixed now that it is placed.
-    if (Store[N].Kind == Storage::Arena && Owner.lookup(N) != N)
-      Store[N].Offset = Store[Owner.lookup(N)].Offset;
-    std::erase_if(Live, [&](const Block &B) { return B.Last <= P; });
+    std::erase_if(Live, [&](const Block &B) { return B.Last <= UI; });
   }
+  // Aliases share their owner's storage, fixed now that it is placed.
+  for (const Node *A : Aliases) {
+    Storage S = Store[Owner.lookup(A)];
+    S.Alias = true;
+    Store[A] = S;
+  }
+  Plan.BytesAfter = End;
   return Error::success();
 }
 
@@ -323,18 +446,31 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
     Work.pop_back();
     if (!Needed.insert(N).second)
       continue;
-    for (const Node *Op : N->Operands)
-      Work.push_back(Op);
+    // Kernel operands: a transpose a matmul reads in place is not computed.
+    for (unsigned I = 0; I < N->Operands.size(); ++I)
+      Work.push_back(kernelOperand(*N, I));
   }
   std::vector<const Node *> Order;
   for (const auto &N : G.nodes())
     if (Needed.count(N.get()))
       Order.push_back(N.get());
 
-  // 2-3. Storage and the arena plan.
+  // 2-3. Kernels (fused or single nodes), storage and the arena plan.
+  DenseSet<const Node *> ResultValues;
+  for (const Result &R : Results)
+    if (R.Value)
+      ResultValues.insert(R.Value);
+  std::vector<KernelUnit> Units = buildUnits(
+      Order,
+      [](const Node *N) {
+        return !N->isLeaf() &&
+               !(N->Kind == OpKind::Reshape && !isImmediate(N->operand(0)));
+      },
+      [&](const Node *N) { return ResultValues.count(N) != 0; });
   DenseMap<const Node *, Storage> Store;
   int64_t End = 0;
-  if (Error E = planStorage(Order, Results, Store, End))
+  ArenaStats Plan;
+  if (Error E = planStorage(Order, Units, Results, Store, End, Plan))
     return E;
 
   // 4. The function.
@@ -377,18 +513,28 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
     case Storage::Global:
       return S.G;
     case Storage::Immediate:
+    case Storage::Register:
       break;
     }
-    llvm_unreachable("an immediate has no address");
+    llvm_unreachable("an immediate or register value has no address");
   };
 
-  for (const Node *N : Order) {
-    if (N->isLeaf() || Store[N].Alias)
+  for (const KernelUnit &U : Units) {
+    if (U.isFused()) {
+      SmallVector<Value *, 8> Args;
+      for (unsigned K = 0; K < U.Outputs.size(); ++K)
+        if (U.InPlace[K] < 0)
+          Args.push_back(PtrOf(U.Outputs[K]));
+      for (const Node *X : U.Inputs)
+        Args.push_back(PtrOf(X));
+      B.CreateCall(fusedKernelFor(U), Args);
       continue;
+    }
+    const Node *N = U.Members[0];
     SmallVector<Value *, 3> Args{PtrOf(N)};
-    for (const Node *Op : N->Operands)
-      if (!isImmediate(Op))
-        Args.push_back(PtrOf(Op));
+    for (unsigned I = 0; I < N->Operands.size(); ++I)
+      if (!isImmediate(N->operand(I)))
+        Args.push_back(PtrOf(kernelOperand(*N, I)));
     B.CreateCall(kernelFor(N), Args);
   }
 
@@ -396,7 +542,7 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
   DenseMap<const Node *, Value *> Staged;
   for (const Result &R : Results) {
     if (!R.IsUpdate || !R.Value || Store[R.Value].Kind != Storage::Slot ||
-        Staged.count(R.Value))
+        Store[R.Value].SlotIdx == R.Slot || Staged.count(R.Value))
       continue;
     int64_t Bytes = bufferBytes(R.Value->Type);
     Value *Dst =
@@ -407,6 +553,14 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
     End += Bytes;
   }
   ArenaBytes = std::max(ArenaBytes, End);
+  Plan.BytesAfter = End;
+  // --stats reports the training step (the whole step is what the plan is
+  // for), else the entry needing the most arena.
+  if (Name == "nnc.train_step" ||
+      (!StatsFromTrainStep && Plan.BytesAfter > Stats.BytesAfter)) {
+    Stats = Plan;
+    StatsFromTrainStep = Name == "nnc.train_step";
+  }
 
   for (const Result &R : Results) {
     const TensorType &T = Slots.Slots[R.Slot].Type;
@@ -512,6 +666,8 @@ nnc::lowerGraph(const Graph &G, const TrainConfig *Train, LLVMContext &Ctx,
   // The arena slot is f32[n]; the runtime allocates it 64-byte aligned.
   Slots.Slots[Slots.Temp].Type =
       TensorType(DType::F32, {std::max<int64_t>(L.arenaBytes() / 4, 16)});
+  if (Opts.Stats)
+    *Opts.Stats = L.arenaStats();
   emitModelDesc(*M, G, Slots, Train, E);
 
   if (Opts.EmitMain) {

@@ -197,9 +197,12 @@ void codegen::emitModelDesc(llvm::Module &M, const Graph &G, const SlotTable &Sl
       M, SlotArrayTy, true, GlobalValue::PrivateLinkage,
       ConstantArray::get(SlotArrayTy, SlotInits), "nnc_slots");
 
+  // A model without inputs or targets has no batch dimension; it runs as
+  // one batch of one example (the runtime requires a positive batch).
+  int64_t Batch = G.BatchSize > 0 ? G.BatchSize : 1;
   Constant *Model = ConstantStruct::get(
       D.ModelTy,
-      {D.i32(NNC_ABI_VERSION), D.str(G.name()), D.i64(G.BatchSize),
+      {D.i32(NNC_ABI_VERSION), D.str(G.name()), D.i64(Batch),
        D.i32(SlotInits.size()), SlotArray, D.train(Train),
        D.fn(Entries.TrainStep), D.fn(Entries.EvalStep), D.fn(Entries.Predict),
        D.fn(Entries.Grad)});

@@ -8,7 +8,8 @@
 // plum. Scalar constants have no node of their own; they are written inline
 // in their users' labels, as in the text dump. The interface (loss, outputs,
 // metrics, grads) hangs off its values as ellipses; updates are dashed edges
-// from the new value back to the param or state they overwrite.
+// from the new value back to the param or state they overwrite. After
+// `fuse`, the nodes of each kernel of several nodes sit in a dashed cluster.
 //
 //===----------------------------------------------------------------------===//
 #include "PrintUtil.h"
@@ -17,6 +18,9 @@
 
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/Twine.h>
+
+#include <map>
+#include <vector>
 
 using namespace nnc;
 using namespace nnc::detail;
@@ -82,6 +86,22 @@ void nnc::printGraphDot(const Graph &G, llvm::raw_ostream &OS) {
     // The fields are escaped already, so the label is quoted verbatim.
     OS << "  " << Ids[&N] << " [label=\"" << Label << '"'
        << ", style=filled, fillcolor=" << fillColour(N) << "]\n";
+  }
+
+  // After `fuse`: one cluster per kernel of several nodes, so the picture
+  // shows which nodes run in one loop nest.
+  std::map<int, std::vector<const Node *>> Kernels;
+  for (const auto &NPtr : G.nodes())
+    if (NPtr->Kernel >= 0 && hasOwnLine(*NPtr))
+      Kernels[NPtr->Kernel].push_back(NPtr.get());
+  for (const auto &[K, Members] : Kernels) {
+    if (Members.size() < 2)
+      continue;
+    OS << "  subgraph cluster_k" << K << " {\n";
+    OS << "    label=\"kernel " << K << "\"; style=dashed; color=gray40\n";
+    for (const Node *N : Members)
+      OS << "    " << Ids[N] << "\n";
+    OS << "  }\n";
   }
 
   // Operand edges; a foreign operand (a broken graph) is skipped rather

@@ -7,10 +7,13 @@
 //     %x = input : f32[4, 2]                          # line 4
 //     %0 = matmul %x, %W1 : f32[4, 2]                 # line 11
 //     %mse = mul %5, 0.25 : f32[]                     # line 15
+//     %h = relu %3 : f32[4, 2]                        # line 12, kernel 2
 //     loss %mse
 //   }
 //
-// Scalar constants have no line; they are spelled inline as numbers. The
+// Once `fuse` has run, the comment also names each node's kernel (loop
+// nest); nodes sharing a kernel number are fused. Scalar constants have no
+// line; they are spelled inline as numbers. The
 // naming and formatting rules live in PrintUtil so the DOT writer shares them.
 //
 //===----------------------------------------------------------------------===//
@@ -194,12 +197,20 @@ void nnc::printGraph(const Graph &G, llvm::raw_ostream &OS) {
     }
     std::string Line = "  " + Names.ref(&N) + " = " + formatOp(N, Names) +
                        " : " + formatType(N.Type);
-    if (N.Loc.isValid()) {
+    // After `fuse`, the kernel (loop nest) that computes the node: nodes
+    // sharing a number are fused.
+    std::string Comment;
+    if (N.Loc.isValid())
+      Comment = "line " + std::to_string(N.Loc.Line);
+    if (N.Kernel >= 0)
+      Comment += (Comment.empty() ? "" : ", ") + std::string("kernel ") +
+                 std::to_string(N.Kernel);
+    if (!Comment.empty()) {
       size_t Pad = Line.size() + 2 <= LineCommentColumn
                        ? LineCommentColumn - Line.size()
                        : 2;
       Line.append(Pad, ' ');
-      Line += "# line " + std::to_string(N.Loc.Line);
+      Line += "# " + Comment;
     }
     OS << Line << '\n';
   }

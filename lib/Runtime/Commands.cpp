@@ -1,6 +1,7 @@
-//===- Commands.cpp - `predict`, `grad`, `init`, and --data ---------------===//
+//===- Commands.cpp - `predict`, `grad`, `init`, `show`, and --data -------===//
 //
-// The commands that move tensors between safetensors files and slots.
+// The commands that move tensors between safetensors files and slots, and
+// `show`, which prints a model without inputs evaluated at its params.
 // `predict` accepts any number N of examples: it runs them in chunks of the
 // model's batch size, pads the last chunk with zeros and trims the outputs
 // back to N rows. `grad` takes exactly one batch, since the gradient of a
@@ -10,6 +11,8 @@
 #include "nnc/Runtime/Commands.h"
 #include "nnc/Runtime/Model.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace nnc::rt {
@@ -226,6 +229,91 @@ Status runGrad(const nnc_model &M, const RunOptions &O) {
       Refs.push_back({std::string(S.name()), S.type(), S.shape(), S.Data});
   }
   return writeTensorFile(O.Out, Refs, {{"model", M.name}});
+}
+
+namespace {
+
+/// Appends `Slot`'s values to `Out` in NumPy's nested-bracket form with six
+/// significant digits; past `Limit` elements the rest is elided as "...",
+/// since the default command is for looking at small models.
+void formatValues(const SlotBuffer &Slot, std::string &Out) {
+  constexpr int64_t Limit = 64;
+  std::vector<int64_t> Shape = Slot.shape();
+  auto Element = [&](int64_t K) {
+    char Buf[32];
+    if (Slot.type() == DType::F32)
+      std::snprintf(Buf, sizeof(Buf), "%.6g", double(Slot.f32()[K]));
+    else
+      std::snprintf(Buf, sizeof(Buf), "%d", Slot.i32()[K]);
+    Out += Buf;
+  };
+  if (Shape.empty()) {
+    Element(0);
+    return;
+  }
+  // Walk the elements in row-major order, opening and closing one bracket
+  // per dimension whose index wraps around.
+  int64_t Shown = std::min(Slot.Numel, Limit);
+  std::vector<int64_t> Index(Shape.size(), 0);
+  Out.append(Shape.size(), '[');
+  for (int64_t K = 0; K < Shown; ++K) {
+    Element(K);
+    size_t D = Shape.size();
+    while (D > 0 && ++Index[D - 1] == Shape[D - 1]) {
+      Index[D - 1] = 0;
+      --D;
+    }
+    if (K + 1 == Shown)
+      break;
+    size_t Wrapped = Shape.size() - D;
+    Out.append(Wrapped, ']');
+    Out += ", ";
+    Out.append(Wrapped, '[');
+  }
+  if (Shown < Slot.Numel)
+    Out += ", ...";
+  Out.append(Shape.size(), ']');
+}
+
+/// One line `NAME = VALUES`.
+void printSlot(const SlotBuffer &Slot) {
+  std::string Line = std::string(Slot.name()) + " = ";
+  formatValues(Slot, Line);
+  std::printf("%s\n", Line.c_str());
+}
+
+} // namespace
+
+Status runShow(const nnc_model &M, const RunOptions &O) {
+  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
+  if (!IOr)
+    return IOr.takeError();
+  ModelInstance &I = **IOr;
+  if (!I.withRole(NNC_SLOT_INPUT).empty() ||
+      !I.withRole(NNC_SLOT_TARGET).empty())
+    return Status::error("model '" + std::string(M.name) +
+                         "' reads inputs, so it has nothing to show without "
+                         "data; use predict, grad or eval");
+  if (O.Load.empty())
+    I.initParams(O.Seed ? *O.Seed : M.train.present ? M.train.seed : 0);
+  else if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
+    return S;
+  // The outputs as `output NAME` would show them, then the loss and the
+  // gradient of every param at the same point.
+  if (M.predict) {
+    M.predict(I.slotPointers());
+    for (SlotBuffer *S : I.withRole(NNC_SLOT_OUTPUT))
+      printSlot(*S);
+  }
+  if (M.grad) {
+    M.grad(I.slotPointers());
+    for (SlotBuffer *S : I.withRole(NNC_SLOT_LOSS))
+      printSlot(*S);
+    for (SlotBuffer *S : I.withRole(NNC_SLOT_GRAD))
+      printSlot(*S);
+  }
+  std::fflush(stdout);
+  return Status();
 }
 
 Status runInit(const nnc_model &M, const RunOptions &O) {

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <zlib.h>
 
 namespace nnc::rt {
@@ -31,7 +32,15 @@ Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &Path) {
   while (true) {
     int N = gzread(F, Buf, sizeof(Buf));
     if (N > 0) {
-      Bytes.insert(Bytes.end(), Buf, Buf + N);
+      // A small gzip file can inflate to more than memory holds.
+      try {
+        Bytes.insert(Bytes.end(), Buf, Buf + N);
+      } catch (const std::bad_alloc &) {
+        gzclose(F);
+        return Status::error(Path + ": out of memory after " +
+                             std::to_string(Bytes.size()) +
+                             " decompressed bytes");
+      }
       continue;
     }
     int Err;

@@ -1,9 +1,11 @@
 //===- Main.cpp - nnc_main: the compiled executable's command line --------===//
 //
 // Parses `EXE COMMAND [flags]` (SPEC §3), prints help, and runs the
-// command. Exit status: 0 success, 1 a failed run (bad data or tensor file,
-// I/O error), 2 a usage error (unknown command or flag, a missing or
-// malformed flag value). Errors read "EXE: error: MESSAGE".
+// command; without a command, a model with a train block trains and one
+// without inputs is shown (see docs/runtime.md). Exit status: 0 success,
+// 1 a failed run (bad data or tensor file, I/O error), 2 a usage error
+// (unknown command or flag, a missing or malformed flag value). Errors read
+// "EXE: error: MESSAGE".
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Commands.h"
@@ -41,11 +43,14 @@ const std::vector<CommandInfo> &commands() {
        "train [--epochs N] [--lr X] [--seed S] [--load W] [--save W] "
        "[--log FILE.csv] [--data ...]",
        "Train with the model's train block; every flag overrides it.\n"
-       "  --epochs N       number of epochs\n"
+       "  --epochs N       total number of epochs (a resumed run continues\n"
+       "                   up to it)\n"
        "  --lr X           learning rate\n"
        "  --seed S         seed of initialization and shuffling\n"
-       "  --load W         start from these weights (and optimizer state)\n"
-       "  --save W         save weights and optimizer state after each epoch\n"
+       "  --load W         start from these weights; a checkpoint resumes\n"
+       "                   exactly where its run stopped\n"
+       "  --save W         save a checkpoint (weights, optimizer state,\n"
+       "                   progress) after each epoch, atomically\n"
        "  --log FILE.csv   one row per epoch: loss, metrics, test metrics, "
        "seconds\n"
        "  --data ...       training data: IMAGES LABELS (IDX) or FILE.csv\n",
@@ -83,6 +88,16 @@ const std::vector<CommandInfo> &commands() {
        {"--seed", "--save"},
        {"--save"},
        runInit},
+      {"show",
+       "show [--seed S] [--load W]",
+       "Evaluate a model without inputs once and print every output, then\n"
+       "the loss and every param's gradient (when it has a loss). The\n"
+       "default command of a model without a train block.\n"
+       "  --seed S         seed of the params (default: the train block's)\n"
+       "  --load W         evaluate at these weights instead\n",
+       {"--seed", "--load"},
+       {},
+       runShow},
   };
   return Commands;
 }
@@ -146,8 +161,25 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
     return 1;
   }
   std::vector<std::string> Args(Argv + (Argc > 0 ? 1 : 0), Argv + Argc);
-  if (Args.empty())
-    return usageError(Prog, "no command given", nullptr);
+  // No command: do what the model is for. A model with a train block
+  // trains with its settings; one without a train block but also without
+  // inputs (chain_rule.nn) is shown: its outputs, loss and gradients. Any
+  // other model needs data the command line has to name.
+  if (Args.empty()) {
+    bool HasData = std::any_of(
+        Model->slots, Model->slots + Model->num_slots, [](const nnc_slot &S) {
+          return S.role == NNC_SLOT_INPUT || S.role == NNC_SLOT_TARGET;
+        });
+    if (Model->train.present)
+      Args.push_back("train");
+    else if (!HasData)
+      Args.push_back("show");
+    else
+      return usageError(Prog,
+                        "no command given (the model has no train block, so "
+                        "there is no default)",
+                        nullptr);
+  }
   if (Args[0] == "--help" || Args[0] == "-h" || Args[0] == "help") {
     printUsage(stdout, Prog);
     return 0;

@@ -95,8 +95,9 @@ static std::optional<uint64_t> parseHexWord(std::string_view S) {
     return std::nullopt;
   uint64_t W = 0;
   for (char C : S) {
-    int D = C >= '0' && C <= '9' ? C - '0' : C >= 'a' && C <= 'f' ? C - 'a' + 10
-                                                                   : -1;
+    int D = C >= '0' && C <= '9'   ? C - '0'
+            : C >= 'a' && C <= 'f' ? C - 'a' + 10
+                                   : -1;
     if (D < 0)
       return std::nullopt;
     W = W << 4 | uint64_t(D);

@@ -4,8 +4,8 @@
 // JSON syntax, per-entry keys and types, then the data ranges (in bounds,
 // the right size for dtype and shape, no two overlapping). Only then is
 // memory reserved for each tensor (refusing, with a message, what cannot be
-// allocated) and its bytes read. The host is little-endian (x86-64, AArch64), so data is
-// copied as is; a static_assert keeps that assumption visible.
+// allocated) and its bytes read. The host is little-endian (x86-64, AArch64),
+// so data is copied as is; a static_assert keeps that assumption visible.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/TensorFile.h"
@@ -83,15 +83,15 @@ Status readAt(const std::string &Path, int Fd, uint64_t Offset, char *Dst,
               uint64_t Size) {
   uint64_t Done = 0;
   while (Done < Size) {
-    ssize_t N = ::pread(Fd, Dst + Done, size_t(Size - Done),
-                        off_t(Offset + Done));
+    ssize_t N =
+        ::pread(Fd, Dst + Done, size_t(Size - Done), off_t(Offset + Done));
     if (N < 0 && errno == EINTR)
       continue;
     if (N <= 0)
-      return Status::error(Path + ": offset " + std::to_string(Offset + Done) +
-                           ": read failed: " +
-                           (N < 0 ? std::strerror(errno)
-                                  : "unexpected end of file"));
+      return Status::error(
+          Path + ": offset " + std::to_string(Offset + Done) +
+          ": read failed: " +
+          (N < 0 ? std::strerror(errno) : "unexpected end of file"));
     Done += uint64_t(N);
   }
   return Status();
@@ -393,8 +393,8 @@ Status writeFileAtomically(const std::string &Path, std::string_view Bytes) {
   // cannot be opened or synced (some file systems refuse) is no error.
   size_t Slash = Path.rfind('/');
   std::string Dir = Slash == std::string::npos ? "."
-                    : Slash == 0              ? "/"
-                                              : Path.substr(0, Slash);
+                    : Slash == 0               ? "/"
+                                               : Path.substr(0, Slash);
   int DirFd = ::open(Dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (DirFd >= 0) {
     (void)::fsync(DirFd);

@@ -77,15 +77,17 @@ EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
 /// The error that stops a diverged run: where (epoch and step, 1-based),
 /// the loss, the first non-finite param/state/grad slot, and what became
 /// of the checkpoint (never written with non-finite values).
-Status divergence(const RunOptions &O, int64_t Epoch, int64_t Step,
-                  double Loss, const SlotBuffer *Bad, int64_t SavedEpoch) {
-  char LossText[32];
-  std::snprintf(LossText, sizeof(LossText), "%g", Loss);
-  std::string Where = " at epoch " + std::to_string(Epoch) + ", step " +
-                      std::to_string(Step);
+Status divergence(const RunOptions &O, int64_t Epoch, int64_t Step, double Loss,
+                  const SlotBuffer *Bad, int64_t SavedEpoch) {
+  // A NaN's sign means nothing; printf would show "-nan" for some.
+  char LossText[32] = "nan";
+  if (!std::isnan(Loss))
+    std::snprintf(LossText, sizeof(LossText), "%g", Loss);
+  std::string Where =
+      " at epoch " + std::to_string(Epoch) + ", step " + std::to_string(Step);
   std::string Msg =
       std::isfinite(Loss)
-          ? "non-finite parameters after the update" + Where + " (loss " +
+          ? "non-finite values after the update" + Where + " (loss " +
                 LossText + ")"
           : "non-finite loss (" + std::string(LossText) + ")" + Where;
   Msg += Bad ? "; first non-finite tensor: " + weightsKey(*Bad)
@@ -185,8 +187,8 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
                   "to train\n",
                   O.Load.c_str(), (long long)P.Epoch, (long long)Epochs);
     else if (Resumed)
-      std::printf("resuming from %s after epoch %lld of %lld\n",
-                  O.Load.c_str(), (long long)P.Epoch, (long long)Epochs);
+      std::printf("resuming from %s after epoch %lld of %lld\n", O.Load.c_str(),
+                  (long long)P.Epoch, (long long)Epochs);
   }
   if (Status S = I.setHypers(Spec, Lr))
     return S;

@@ -42,6 +42,9 @@ static const PipelineEntry O2Pipeline[] = {
     // rounds; the cap only guards against a pair of rules undoing each
     // other.
     {"simplify,constfold,cse,dce", 10},
+    // Then partition the cleaned graph into kernels (loop nests) for the
+    // code generator; nothing after it may rewrite the graph.
+    {"fuse", 1},
 };
 
 llvm::ArrayRef<PipelineEntry> nnc::pipelineForLevel(unsigned Level) {
@@ -50,7 +53,8 @@ llvm::ArrayRef<PipelineEntry> nnc::pipelineForLevel(unsigned Level) {
     return {};
   if (Level == 1)
     return O1Pipeline;
-  // -O3 adds nothing yet: fusion and memory planning will go here.
+  // -O3 is -O2: memory planning happens in the code generator at every
+  // level (docs/passes.md).
   return O2Pipeline;
 }
 
@@ -146,6 +150,14 @@ void PassManager::printStats(const Graph &G, size_t NodesBefore) {
               << P->name() << " - " << S.Description << "\n";
 }
 
+/// A rewrite after `fuse` may have merged, split or replaced members of a
+/// kernel; the partition no longer describes the graph, so it is dropped
+/// (every node its own kernel) until `fuse` runs again.
+static void invalidateKernels(Graph &G) {
+  for (const auto &N : G.nodes())
+    N->Kernel = -1;
+}
+
 bool PassManager::run(Graph &G) {
   size_t NodesBefore = G.size();
   if (!verify(G, ""))
@@ -154,7 +166,10 @@ bool PassManager::run(Graph &G) {
     for (unsigned Round = 0; Round < Gr.MaxRounds; ++Round) {
       bool Changed = false;
       for (auto &P : Gr.Passes) {
-        Changed |= P->run(G);
+        bool PassChanged = P->run(G);
+        Changed |= PassChanged;
+        if (PassChanged && P->name() != "fuse")
+          invalidateKernels(G);
         if (Opts.PrintAfterAll) {
           Log << "# -- after " << P->name() << " --\n";
           printGraph(G, Log);

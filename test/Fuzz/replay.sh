@@ -13,13 +13,17 @@ bad=0
 for f in "$dir"/*; do
   [ -f "$f" ] || continue
   n=$((n + 1))
-  # tokens: the lexer alone; grad: parse, sema, autodiff and the optimizer
-  # update, which is what the fuzzer exercises; llvm: code generation too.
-  for stage in tokens grad llvm; do
+  # tokens: the lexer alone; grad and opt: parse, sema, autodiff, the
+  # optimizer update and the graph passes, which is what the fuzzer
+  # exercises; llvm: code generation too.
+  for stage in tokens grad opt llvm; do
     timeout 120 "$nnc" "$f" --emit=$stage >/dev/null 2>&1
     rc=$?
-    if [ $rc -gt 1 ]; then
-      echo "CRASH: $(basename "$f") --emit=$stage exited with $rc (124: timeout)"
+    if [ $rc -eq 124 ]; then
+      echo "CRASH: $(basename "$f") --emit=$stage timed out"
+      bad=$((bad + 1))
+    elif [ $rc -gt 1 ]; then
+      echo "CRASH: $(basename "$f") --emit=$stage exited with $rc"
       bad=$((bad + 1))
     fi
   done

@@ -16,6 +16,7 @@
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/ShapeRules.h"
 #include "nnc/JIT/JIT.h"
+#include "nnc/Runtime/Parallel.h"
 #include "nnc/Sema/Sema.h"
 
 #include <gtest/gtest.h>
@@ -150,7 +151,10 @@ std::unique_ptr<ModelJIT> compile(const Graph &G, unsigned OptLevel,
   }
   TargetOptions Opts;
   Opts.OptLevel = OptLevel;
-  auto J = ModelJIT::create(std::move(*M), std::move(Ctx), Opts);
+  // Big products call back into the runtime's thread pool.
+  auto J = ModelJIT::create(
+      std::move(*M), std::move(Ctx), Opts,
+      {{"nnc_parallel_for", reinterpret_cast<void *>(&nnc_parallel_for)}});
   if (!J) {
     ADD_FAILURE() << llvm::toString(J.takeError());
     return nullptr;
@@ -496,6 +500,44 @@ std::vector<Case> backwardKernelCases() {
   return Cs;
 }
 
+/// The register-tiled product (Gemm.cpp) on every path: row and column
+/// tails (masked last panel, short last tile), several k blocks, packed and
+/// in-place B, transposed A and/or B read through a folded transpose, and
+/// products large enough to run on the thread pool. Their
+/// gradients run the transposed products the backward pass builds.
+std::vector<Case> gemmCases() {
+  std::vector<Case> Cs;
+  struct Shape {
+    const char *Name;
+    int64_t M, K, N;
+    bool TA, TB;
+  };
+  for (Shape Sh : {Shape{"gemm 1x1x1", 1, 1, 1, false, false},
+                   Shape{"gemm row vector 1x23x41", 1, 23, 41, false, false},
+                   Shape{"gemm column 10x23x1", 10, 23, 1, false, false},
+                   Shape{"gemm tails 13x5x37", 13, 5, 37, false, false},
+                   Shape{"gemm narrow 9x17x3", 9, 17, 3, false, false},
+                   Shape{"gemm packed 40x300x70", 40, 300, 70, false, false},
+                   Shape{"gemm A^T 19x33x48", 19, 33, 48, true, false},
+                   Shape{"gemm B^T 11x29x50", 11, 29, 50, false, true},
+                   Shape{"gemm A^T B^T 35x21x17", 35, 21, 17, true, true},
+                   Shape{"gemm threaded 72x260x100", 72, 260, 100, false,
+                         false},
+                   Shape{"gemm threaded B^T 64x130x97", 64, 130, 97, false,
+                         true}}) {
+    Cs.push_back({Sh.Name, [Sh](Builder &B) {
+                    Node *A = Sh.TA ? B.op(OpKind::Transpose,
+                                           {B.leaf(f32({Sh.K, Sh.M}), "a")})
+                                    : B.leaf(f32({Sh.M, Sh.K}), "a");
+                    Node *W = Sh.TB ? B.op(OpKind::Transpose,
+                                           {B.leaf(f32({Sh.N, Sh.K}), "b")})
+                                    : B.leaf(f32({Sh.K, Sh.N}), "b");
+                    return B.op(OpKind::MatMul, {A, W});
+                  }});
+  }
+  return Cs;
+}
+
 void runAll(const std::vector<Case> &Cs) {
   for (const Case &C : Cs) {
     SCOPED_TRACE(C.Name);
@@ -652,5 +694,6 @@ TEST(CodeGen, BinaryAndCompareOps) { runAll(binaryCases()); }
 TEST(CodeGen, Reductions) { runAll(reduceCases()); }
 TEST(CodeGen, ShapesMatMulConvPool) { runAll(shapeAndKernelCases()); }
 TEST(CodeGen, BackwardKernels) { runAll(backwardKernelCases()); }
+TEST(CodeGen, GemmPaths) { runAll(gemmCases()); }
 
 } // namespace

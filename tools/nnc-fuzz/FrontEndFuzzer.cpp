@@ -8,9 +8,11 @@
 //      built and both graph printers;
 //   3. the training step (`buildTrainingSteps`: `differentiate` plus the
 //      `train` block's `buildOptimizerUpdate`), then `verifyGraph` and the
-//      printers again.
+//      printers again;
+//   4. the graph optimizer's -O3 pipeline (`optimizeGraph`, what
+//      `--emit=opt` and code generation run), then `verifyGraph`.
 // User errors are expected and go to a DiagEngine writing to a null stream.
-// A graph that sema or autodiff produced without reporting an error yet that
+// A graph that a stage produced without reporting an error yet that
 // fails the verifier is a compiler bug: the target prints the verifier's
 // message and aborts, which libFuzzer records as a crash. Asserts, ASan and
 // UBSan reports (built with -fno-sanitize-recover) abort the same way.
@@ -21,6 +23,7 @@
 #include "nnc/Parse/Parser.h"
 #include "nnc/Sema/Sema.h"
 #include "nnc/Support/Diagnostics.h"
+#include "nnc/Transforms/PassManager.h"
 
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
@@ -84,6 +87,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size) {
     return 0;
   for (const auto &G : M->Models)
     checkVerifies(*G, "autodiff");
+  printAll(*M);
+
+  // Step 4. -O3 runs every pass, fixed-point groups included.
+  PassOptions Opt;
+  Opt.OptLevel = 3;
+  for (const auto &G : M->Models) {
+    if (!optimizeGraph(*G, Opt, Diags))
+      return 0;
+    checkVerifies(*G, "the optimizer");
+  }
   printAll(*M);
   return 0;
 }

@@ -17,9 +17,11 @@
 #include "nnc/CodeGen/Target.h"
 #include "nnc/JIT/JIT.h"
 #include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Parallel.h"
 
 #include <llvm/ADT/SmallString.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Support/Format.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/FileUtilities.h>
 #include <llvm/Support/Path.h>
@@ -95,7 +97,9 @@ int runInJIT(const CodeGenRequest &Req, std::unique_ptr<llvm::Module> Mod,
   TO.OptLevel = Req.OptLevel;
   // The runtime is linked into nnc statically; hand its entry to the JIT.
   auto J = ModelJIT::create(std::move(Mod), std::move(Ctx), TO,
-                            {{"nnc_main", reinterpret_cast<void *>(&nnc_main)}});
+                            {{"nnc_main", reinterpret_cast<void *>(&nnc_main)},
+                             {"nnc_parallel_for",
+                              reinterpret_cast<void *>(&nnc_parallel_for)}});
   if (!J)
     return fail(J.takeError());
   std::vector<std::string> Args{G.name()};
@@ -106,6 +110,19 @@ int runInJIT(const CodeGenRequest &Req, std::unique_ptr<llvm::Module> Mod,
   Argv.push_back(nullptr);
   llvm::outs().flush();
   return nnc_main((*J)->model(), int(Args.size()), Argv.data());
+}
+
+/// `--stats` for the memory plan, in the format of the pass counters.
+void printArenaStats(const Graph &G, const ArenaStats &S,
+                     llvm::raw_ostream &OS) {
+  OS << "# -- memory plan for graph " << G.name() << " --\n";
+  auto Line = [&](int64_t V, const char *What) {
+    OS << llvm::format("%7lld", (long long)V) << " memplan - " << What << "\n";
+  };
+  Line(S.BytesBefore, "arena bytes before (one buffer per value)");
+  Line(S.BytesAfter, "arena bytes after (shared by liveness, in place)");
+  Line(S.InPlace, "values computed in place over a dying operand");
+  Line(S.UpdatesInPlace, "param/state updates written in place");
 }
 
 } // namespace
@@ -131,9 +148,13 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   auto Ctx = std::make_unique<llvm::LLVMContext>();
   LoweringOptions LO;
   LO.EmitMain = !Req.Run;
+  ArenaStats Arena;
+  LO.Stats = &Arena;
   auto Mod = lowerGraph(*G, M.findTrain(G->name()), *Ctx, LO);
   if (!Mod)
     return fail(Mod.takeError());
+  if (Req.Optimizer.Stats) // after the graph passes' own --stats lines
+    printArenaStats(*G, Arena, llvm::errs());
   if (Req.Run) // the JIT optimizes for the host itself
     return runInJIT(Req, std::move(*Mod), std::move(Ctx), *G);
   configureModule(**Mod, **TM);

@@ -46,6 +46,8 @@ struct Options {
   bool SplitInputFile = false;
   bool CheckGrad = false; ///< --check-grad: compare with finite differences.
   uint64_t Seed = 0;      ///< --seed for --check-grad's random point.
+  /// --load, --inputs, --out of --check-grad (its other fields unused).
+  GradCheckOptions GradCheck;
   bool Run = false;
   std::string Model;          ///< --model: which model to compile.
   const char *Argv0 = "nnc"; ///< Locates the runtime library.
@@ -114,7 +116,14 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
      "compare every param's gradient with finite differences, print a "
      "table, and fail if any differs")
     ("seed", po::value(&Opts.Seed)->value_name("S"),
-     "seed of --check-grad's random params and data (default 0)");
+     "seed of --check-grad's random params and data (default 0)")
+    ("load", po::value(&Opts.GradCheck.Load)->value_name("W.safetensors"),
+     "--check-grad at these params instead of random ones")
+    ("inputs", po::value(&Opts.GradCheck.Inputs)->value_name("X.safetensors"),
+     "--check-grad on these inputs and targets instead of random ones")
+    ("out", po::value(&Opts.GradCheck.Out)->value_name("G.safetensors"),
+     "--check-grad also writes the reference loss and grad.NAME here, as "
+     "the executable's grad command does");
   // clang-format on
   po::options_description Hidden;
   Hidden.add_options()("input", po::value(&Opts.Input));
@@ -175,6 +184,9 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     return Fail("--format=dot applies to --emit=graph, grad or opt");
   if (Opts.CheckGrad && !Opts.Emit.empty())
     return Fail("--check-grad cannot be combined with --emit");
+  for (const char *Flag : {"load", "inputs", "out"})
+    if (VM.count(Flag) && !Opts.CheckGrad)
+      return Fail(std::string("--") + Flag + " applies to --check-grad");
   if (Opts.OptLevel > 3)
     return Fail("optimization level must be 0, 1, 2 or 3");
   Opts.Optimizer.OptLevel = Opts.OptLevel;
@@ -234,7 +246,7 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   if (!M || Diags.hadErrors())
     return false;
   if (Opts.CheckGrad) {
-    GradCheckOptions Check;
+    GradCheckOptions Check = Opts.GradCheck;
     Check.Seed = Opts.Seed;
     return checkModuleGradients(*M, Diags, Check, OS);
   }

@@ -31,8 +31,24 @@ namespace nnc {
 
 struct TrainConfig;
 
+/// The arena (TEMP slot) plan of the entry point that needs the most
+/// arena, for `--stats` (see docs/passes.md, "Memory planning").
+struct ArenaStats {
+  /// Bytes if every stored value had a buffer of its own.
+  int64_t BytesBefore = 0;
+  /// Bytes of the plan: blocks shared by values with disjoint lifetimes,
+  /// outputs written in place over operands that die in their kernel.
+  int64_t BytesAfter = 0;
+  /// Values written in place over an operand's block.
+  int64_t InPlace = 0;
+  /// Param/state updates written straight into their slot (no final copy).
+  int64_t UpdatesInPlace = 0;
+};
+
 /// What the lowering produces besides the entry points.
 struct LoweringOptions {
+  /// When set, receives the memory plan's figures.
+  ArenaStats *Stats = nullptr;
   /// Emit `int main(int, char **)` calling `nnc_main(&nnc_model_desc, ...)`
   /// (for executables; the JIT calls nnc_main itself).
   bool EmitMain = false;

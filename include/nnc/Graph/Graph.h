@@ -65,6 +65,11 @@ public:
   InitSpec Init;
   /// Const only: its value.
   Tensor Value;
+  /// The kernel (one loop nest, one generated function) this node is
+  /// computed in, as partitioned by the `fuse` pass; nodes with equal ids
+  /// are fused. -1: not partitioned (leaves, aliasing reshapes, or a graph
+  /// `fuse` has not run on), i.e. a kernel of its own.
+  int Kernel = -1;
 
   Node(OpKind Kind, TensorType Type, llvm::ArrayRef<Node *> Operands,
        SourceLoc Loc)

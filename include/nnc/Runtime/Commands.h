@@ -41,6 +41,11 @@ Status runEval(const nnc_model &M, const RunOptions &O);
 Status runPredict(const nnc_model &M, const RunOptions &O);
 Status runGrad(const nnc_model &M, const RunOptions &O);
 Status runInit(const nnc_model &M, const RunOptions &O);
+/// `show`, the default command of a model without a train block: evaluates
+/// the model once at its initial params (or `--load`) and prints every
+/// output, then, if it has a loss, the loss and every `grad.NAME`. Only for
+/// models without inputs or targets, since there is no data to feed them.
+Status runShow(const nnc_model &M, const RunOptions &O);
 
 } // namespace nnc::rt
 

@@ -14,6 +14,19 @@ Python with a dozen lines" (SPEC §3): `read` below is those lines.
   st.py make FILE NAME:DTYPE:SHAPE:V1,V2,... [...]
                                   write a file; SHAPE is 2x3 (or "" for a
                                   scalar); values repeat to fill the shape
+  st.py huge FILE NAME:DTYPE:SHAPE [NAME:DTYPE:SHAPE:V1,...]...
+                                  a valid file whose first tensor's data is
+                                  a hole (a sparse file, however large the
+                                  shape), followed by small tensors as in
+                                  make
+  st.py meta FILE                 one line per __metadata__ key: key=value
+  st.py edit IN OUT [--plain] [--meta KEY=VALUE]... [--drop NAME]...
+                [--put NAME:DTYPE:SHAPE:V1,...]...
+                                  rewrite a file: --plain drops the metadata
+                                  and the checkpoint's nnc/ tensors (plain
+                                  weights), --meta sets a metadata string,
+                                  --drop removes a tensor, --put adds or
+                                  replaces one (as in make)
 """
 import json
 import math
@@ -38,8 +51,17 @@ def read(path):
     return out
 
 
-def write(path, tensors):
+def read_meta(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8:8 + n]).get("__metadata__", {})
+
+
+def write(path, tensors, meta=None):
     header, blob = {}, b""
+    if meta:
+        header["__metadata__"] = meta
     for name, (dtype, shape, values) in tensors.items():
         fmt = {"F32": "f", "I32": "i"}[dtype]
         raw = struct.pack("<%d%s" % (len(values), fmt), *values)
@@ -49,6 +71,18 @@ def write(path, tensors):
     h = json.dumps(header).encode()
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + blob)
+
+
+def parse_spec(spec):
+    """NAME:DTYPE:SHAPE:V1,V2,... -> (name, (dtype, shape, values))."""
+    name, dtype, shape, values = spec.split(":")
+    shape = [int(d) for d in shape.split("x")] if shape else []
+    n = 1
+    for d in shape:
+        n *= d
+    conv = float if dtype == "F32" else int
+    vals = [conv(x) for x in values.split(",")] if values else [0]
+    return name, (dtype, shape, (vals * n)[:n])
 
 
 def fmt(v):
@@ -85,15 +119,54 @@ def main():
     elif cmd == "make":
         tensors = {}
         for spec in sys.argv[3:]:
-            name, dtype, shape, values = spec.split(":")
-            shape = [int(d) for d in shape.split("x")] if shape else []
-            n = 1
-            for d in shape:
-                n *= d
-            conv = float if dtype == "F32" else int
-            vals = [conv(x) for x in values.split(",")] if values else [0]
-            tensors[name] = (dtype, shape, (vals * n)[:n])
+            name, value = parse_spec(spec)
+            tensors[name] = value
         write(sys.argv[2], tensors)
+    elif cmd == "huge":
+        name, dtype, shape = sys.argv[3].split(":")
+        shape = [int(d) for d in shape.split("x")]
+        size = 4
+        for d in shape:
+            size *= d
+        header = {name: {"dtype": dtype, "shape": shape,
+                         "data_offsets": [0, size]}}
+        blob = b""
+        for spec in sys.argv[4:]:
+            small, (sdtype, sshape, values) = parse_spec(spec)
+            raw = struct.pack("<%d%s" % (len(values), {"F32": "f", "I32": "i"}[sdtype]),
+                              *values)
+            header[small] = {"dtype": sdtype, "shape": sshape,
+                             "data_offsets": [size + len(blob), size + len(blob) + len(raw)]}
+            blob += raw
+        h = json.dumps(header).encode()
+        with open(sys.argv[2], "wb") as f:
+            f.write(struct.pack("<Q", len(h)) + h)
+            f.seek(8 + len(h) + size)
+            f.write(blob)
+            f.truncate(8 + len(h) + size + len(blob))
+    elif cmd == "meta":
+        for k, v in sorted(read_meta(sys.argv[2]).items()):
+            print("%s=%s" % (k, v))
+    elif cmd == "edit":
+        tensors, meta = read(sys.argv[2]), read_meta(sys.argv[2])
+        args = sys.argv[4:]
+        while args:
+            opt = args.pop(0)
+            if opt == "--plain":
+                meta = {}
+                tensors = {k: v for k, v in tensors.items()
+                           if not k.startswith("nnc/")}
+            elif opt == "--meta":
+                k, v = args.pop(0).split("=", 1)
+                meta[k] = v
+            elif opt == "--drop":
+                del tensors[args.pop(0)]
+            elif opt == "--put":
+                name, value = parse_spec(args.pop(0))
+                tensors[name] = value
+            else:
+                sys.exit("unknown option " + opt)
+        write(sys.argv[3], tensors, meta)
     else:
         sys.exit("unknown command " + cmd)
 

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""nnc vs PyTorch, side by side, on this machine.
+
+Builds the examples (and batch variants made by rewriting `dim B = ...` in a
+temp copy) with nnc, then runs each measurement for nnc and for PyTorch
+(bench/torch_models.py, /usr/bin/python3) alternately, REPS times, and
+prints medians and ratios. Every run is a fresh process, so peak RSS is
+that process's own (wait4). It is a benchmark, not a test: nothing here
+asserts a time.
+
+PyTorch is run at its best: OpenBLAS's OpenMP build, OPENBLAS_CORETYPE /
+OPENBLAS_L2_SIZE unset (a Haswell override halves sgemm on Zen 5), and the
+faster of 1 or 2 threads, probed once per benchmark.
+
+usage: python3 bench/bench.py [--build DIR] [--reps N] [--accuracy] [--quick]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TORCH = [
+    "/usr/bin/python3", os.path.join(ROOT, "bench", "torch_models.py")]
+TORCH_ENV = {k: v for k, v in os.environ.items()
+             if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+TORCH_ENV["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+
+# GEMM shapes of the MLP (forward, dX = dY W^T, dW = X^T dY), batch 64/256.
+GEMMS = [
+    ("fwd 64x784x256", 64, 784, 256, False, False),
+    ("fwd 64x256x128", 64, 256, 128, False, False),
+    ("dX 64x128x256 (B^T)", 64, 128, 256, False, True),
+    ("dW 784x64x256 (A^T)", 784, 64, 256, True, False),
+    ("dW 256x64x128 (A^T)", 256, 64, 128, True, False),
+    ("fwd 256x784x256", 256, 784, 256, False, False),
+]
+
+
+def run(cmd, env=None, cwd=None):
+    """Runs `cmd`; returns (stdout, wall seconds)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, cwd=cwd, text=True)
+    out, err = p.communicate()
+    wall = time.perf_counter() - start
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{out}\n{err}")
+    return out, wall
+
+
+def run_rss(cmd, env=None):
+    """Like run, but also returns the child's peak RSS (MiB)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, text=True)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{out}\n{err}")
+    return out, wall, ru.ru_maxrss / 1024.0
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.nnc = os.path.join(args.build, "tools", "nnc", "nnc")
+        self.runtime = os.path.join(args.build, "lib", "Runtime",
+                                    "libnncRuntime.a")
+        self.tmp = tempfile.mkdtemp(prefix="nnc-bench-")
+        self.rows = []  # (name, nnc, torch, unit, higher_is_better)
+        self.threads = {}
+
+    # -- building ---------------------------------------------------------
+    def variant(self, example, batch, name):
+        """A copy of examples/EXAMPLE.nn with `dim B = batch`."""
+        src = open(os.path.join(ROOT, "examples", example + ".nn")).read()
+        src = re.sub(r"dim B = \d+", f"dim B = {batch}", src, count=1)
+        path = os.path.join(self.tmp, name + ".nn")
+        open(path, "w").write(src)
+        return path
+
+    def exe(self, nn, name):
+        out = os.path.join(self.tmp, name)
+        run([self.nnc, nn, "-o", out])
+        return out
+
+    def timer(self, nn, name):
+        """The model linked with bench/entry_timer.c instead of nnc_main."""
+        obj = os.path.join(self.tmp, name + ".o")
+        run([self.nnc, nn, "--emit=obj", "-o", obj])
+        out = os.path.join(self.tmp, name + ".timer")
+        run(["cc", "-O2", "-I", os.path.join(ROOT, "include"),
+             os.path.join(ROOT, "bench", "entry_timer.c"), obj, self.runtime,
+             "-lstdc++", "-lz", "-lm", "-o", out])
+        return out
+
+    # -- measuring --------------------------------------------------------
+    def torch(self, *argv, threads=None):
+        cmd = TORCH + [str(a) for a in argv]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
+        out, wall, rss = run_rss(cmd, TORCH_ENV)
+        return json.loads(out.strip().splitlines()[-1]), rss
+
+    def torch_threads(self, key, probe, better):
+        """The faster of 1 and 2 PyTorch threads for one benchmark."""
+        if key not in self.threads:
+            a, b = probe(1), probe(2)
+            self.threads[key] = 1 if better(a, b) else 2
+        return self.threads[key]
+
+    def nnc_train(self, exe, epochs=1):
+        out, wall, rss = run_rss([exe, "train", "--epochs", str(epochs)])
+        rates = [float(m) for m in re.findall(r"([\d.]+) ex/s", out)]
+        accs = re.findall(r"test_accuracy ([\d.]+)", out)
+        return 60000.0 / max(rates), float(accs[-1]) if accs else None, rss
+
+    def add(self, name, nnc, torch, unit, higher):
+        self.rows.append((name, nnc, torch, unit, higher))
+        ratio = (nnc / torch) if higher else (torch / nnc)
+        print(f"  {name:34s} nnc {nnc:12.4g}  torch {torch:12.4g} {unit:9s}"
+              f" ratio {ratio:6.2f}x", flush=True)
+
+    def median_pair(self, nnc_fn, torch_fn):
+        ns, ts = [], []
+        for _ in range(self.args.reps):
+            ns.append(nnc_fn())
+            ts.append(torch_fn())
+        return statistics.median(ns), statistics.median(ts)
+
+    def training(self, example, batch):
+        name = f"{example}_b{batch}"
+        exe = self.exe(self.variant(example, batch, name), name)
+        probe = lambda t: self.torch("train", example, "--batch", batch,
+                                     threads=t)[0]["epoch_s"]
+        th = self.torch_threads(name, probe, lambda a, b: a <= b)
+        rss = {}
+
+        def n():
+            s, _, r = self.nnc_train(exe)
+            rss["nnc"] = max(rss.get("nnc", 0), r)
+            return s
+
+        def t():
+            d, r = self.torch("train", example, "--batch", batch, threads=th)
+            rss["torch"] = max(rss.get("torch", 0), r)
+            return d["epoch_s"]
+
+        ns, ts = self.median_pair(n, t)
+        self.add(f"train {name} s/epoch (torch {th}T)", ns, ts, "s", False)
+        return rss
+
+    def xor(self):
+        timer = self.timer(os.path.join(ROOT, "examples", "xor.nn"), "xor")
+        n = lambda: 1.0 / float(run([timer, "train_step", "0.5"])[0])
+        t = lambda: self.torch("steps", threads=1)[0]["steps_s"]
+        ns, ts = self.median_pair(n, t)
+        self.add("xor train steps/s", ns, ts, "steps/s", True)
+
+    def inference(self, batch):
+        name = f"mlp_infer_b{batch}"
+        timer = self.timer(self.variant("mlp", batch, name), name)
+        probe = lambda t: self.torch("infer", "mlp", "--batch", batch,
+                                     threads=t)[0]["images_s"]
+        th = self.torch_threads(name, probe, lambda a, b: a >= b)
+        n = lambda: batch / float(run([timer, "predict", "0.5"])[0])
+        t = lambda: self.torch("infer", "mlp", "--batch", batch,
+                               threads=th)[0]["images_s"]
+        ns, ts = self.median_pair(n, t)
+        self.add(f"mlp inference b{batch} img/s (torch {th}T)", ns, ts,
+                 "img/s", True)
+
+    def gemm(self, threads):
+        env = dict(os.environ, NNC_NUM_THREADS=str(threads))
+        for label, m, k, n_, ta, tb in GEMMS:
+            a = f"transpose(a)" if ta else "a"
+            b = f"transpose(w)" if tb else "w"
+            ad = f"[{k}, {m}]" if ta else f"[{m}, {k}]"
+            wd = f"[{n_}, {k}]" if tb else f"[{k}, {n_}]"
+            src = (f"model g {{\n  input a : f32{ad}\n"
+                   f"  param w : f32{wd} = zeros\n  output y = {a} @ {b}\n}}\n")
+            name = f"gemm_{m}_{k}_{n_}_{int(ta)}{int(tb)}"
+            path = os.path.join(self.tmp, name + ".nn")
+            open(path, "w").write(src)
+            timer = self.timer(path, name)
+            flops = 2.0 * m * n_ * k
+            nf = lambda: flops / float(subprocess.run(
+                [timer, "predict", "0.5"], env=env, capture_output=True,
+                text=True, check=True).stdout) / 1e9
+            tf = lambda: flops / self.torch(
+                "gemm", "--shape", m, k, n_, *(["--trans-a"] if ta else []),
+                *(["--trans-b"] if tb else []),
+                threads=threads)[0]["seconds"] / 1e9
+            ns, ts = self.median_pair(nf, tf)
+            self.add(f"gemm {label} {threads}T", ns, ts, "GFLOP/s", True)
+
+    def compile_time(self):
+        out = os.path.join(self.tmp, "mlp_compile")
+        mlp = os.path.join(ROOT, "examples", "mlp.nn")
+        times = [run([self.nnc, mlp, "-o", out])[1] for _ in range(3)]
+        print(f"  {'nnc examples/mlp.nn -o mlp':34s} {statistics.median(times):.3f} s",
+              flush=True)
+        return statistics.median(times)
+
+    def accuracy(self, epochs):
+        for example in ("mlp", "lenet"):
+            exe = self.exe(self.variant(example, 64, example + "_acc"),
+                           example + "_acc")
+            _, nacc, _ = self.nnc_train(exe, epochs)
+            tacc = self.torch("train", example, "--epochs", epochs,
+                              threads=2)[0]["test_acc"]
+            print(f"  {example} test accuracy after {epochs} epochs: nnc "
+                  f"{100 * nacc:.2f}%  torch {100 * tacc:.2f}%  "
+                  f"diff {100 * (nacc - tacc):+.2f} points", flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--build", default=os.path.join(ROOT, "build"),
+                   help="nnc build folder (default: build/)")
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--accuracy", action="store_true",
+                   help="also train 5 epochs of mlp and lenet and compare "
+                        "test accuracy (slow)")
+    p.add_argument("--quick", action="store_true",
+                   help="skip the LeNet and batch-256 training runs")
+    args = p.parse_args()
+    b = Bench(args)
+    print(f"nnc vs PyTorch {args.reps} repetitions, medians; "
+          f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
+          flush=True)
+    try:
+        b.compile_time()
+        rss = b.training("mlp", 64)
+        print(f"  {'peak RSS mlp training (MiB)':34s} nnc {rss['nnc']:.0f}  "
+              f"torch {rss['torch']:.0f}  ratio {rss['torch'] / rss['nnc']:.2f}x",
+              flush=True)
+        if not args.quick:
+            b.training("mlp", 256)
+            b.training("lenet", 64)
+        b.training("logistic", 100)
+        b.xor()
+        b.inference(1)
+        b.inference(256)
+        for t in (1, 2):
+            b.gemm(t)
+        if args.accuracy:
+            b.accuracy(5)
+    finally:
+        shutil.rmtree(b.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

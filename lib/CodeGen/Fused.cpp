@@ -1,0 +1,577 @@
+//===- Fused.cpp - Units of an entry point and fused kernel functions -----===//
+//
+// Lowers the kernels the `fuse` pass formed. A fused kernel is one function
+// with (in this order):
+//
+//   1. the anchor, if any (matmul, conv, reduce, softmax, ...), emitted by
+//      its usual op-group emitter into its result buffer. For a reduction
+//      anchor, every read of its operand is routed (KernelBuilder's
+//      OperandLoader) through the *prologue*: the elementwise members that
+//      produce the operand, evaluated on the fly at that element, so the
+//      operand is never stored;
+//   2. one loop nest over the anchor's result shape (or, without an anchor,
+//      over the shape of the kernel's outputs) that evaluates every other
+//      member as scalar SSA values — they live in registers — and stores
+//      only the members read outside the kernel. This is the *epilogue*:
+//      bias-add and activation after a product, or a parameter's whole
+//      optimizer update after its gradient's product. It runs over the
+//      anchor's output right after the anchor, while that output is hot in
+//      cache; it is not applied per GEMM tile, because the tiled product
+//      (Gemm.cpp) is a shared function of its own.
+//
+// Indexing: each member is evaluated at a *map* from its dims to the loop
+// nest's dims (-1: a broadcast dim, index 0). An operand's map follows from
+// its user's by NumPy broadcasting (or by swapping for transpose), so a bias
+// row read inside `x @ W + b`'s nest has stride 0 along the rows. Every
+// buffer read becomes a stride vector over the nest; like single elementwise
+// kernels (Elementwise.cpp), the nest then drops unit dims and merges dims
+// contiguous in every buffer, so same-shape chains are one unit-stride loop.
+//
+//===----------------------------------------------------------------------===//
+#include "Fused.h"
+
+#include "KernelBuilder.h"
+
+#include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/DenseSet.h>
+
+#include <map>
+#include <queue>
+
+using namespace llvm;
+using namespace nnc;
+using namespace nnc::codegen;
+
+namespace {
+
+constexpr unsigned Alignment = 64;
+
+bool isElementwise(const Node *N) {
+  OpClass C = opClass(N->Kind);
+  return C == OpClass::Unary || C == OpClass::Binary ||
+         C == OpClass::Compare || N->Kind == OpKind::Broadcast ||
+         N->Kind == OpKind::Transpose;
+}
+
+SmallVector<int64_t, 4> contiguous(ArrayRef<int64_t> Dims) {
+  SmallVector<int64_t, 4> S(Dims.size(), 1);
+  for (int I = int(Dims.size()) - 2; I >= 0; --I)
+    S[I] = S[I + 1] * Dims[I + 1];
+  return S;
+}
+
+/// For each dim of a value, the loop-nest dim indexing it (-1: always 0).
+using Map = std::vector<int>;
+
+Map identityMap(size_t Rank) {
+  Map M(Rank);
+  for (size_t I = 0; I < Rank; ++I)
+    M[I] = int(I);
+  return M;
+}
+
+/// The map of operand `I` of member `Y`, evaluated at map `MY`.
+Map operandMap(const Node &Y, unsigned I, const Map &MY) {
+  const Node *Op = Y.operand(I);
+  if (Y.Kind == OpKind::Transpose)
+    return {MY[1], MY[0]};
+  Map M(Op->dims().size(), -1);
+  size_t Shift = Y.dims().size() - Op->dims().size();
+  for (size_t J = 0; J < M.size(); ++J)
+    M[J] = Op->dims()[J] == 1 ? -1 : MY[J + Shift];
+  return M;
+}
+
+/// Element strides over a nest of rank `Rank` that read `X` through `M`.
+SmallVector<int64_t, 4> readStrides(const Node *X, const Map &M,
+                                    size_t Rank) {
+  SmallVector<int64_t, 4> Own = contiguous(X->dims()), S(Rank, 0);
+  for (size_t J = 0; J < M.size(); ++J)
+    if (M[J] >= 0)
+      S[M[J]] += Own[J];
+  return S;
+}
+
+/// Loop dims with a stride vector per buffer; `simplify` drops unit dims
+/// and merges dims contiguous in every buffer (as in Elementwise.cpp).
+struct Nest {
+  SmallVector<int64_t, 4> Dims;
+  SmallVector<SmallVector<int64_t, 4>, 4> Strides;
+
+  void simplify() {
+    Nest R;
+    R.Strides.resize(Strides.size());
+    for (size_t D = 0; D < Dims.size(); ++D) {
+      if (Dims[D] == 1)
+        continue;
+      bool Merge = !R.Dims.empty();
+      for (size_t B = 0; Merge && B < Strides.size(); ++B)
+        Merge = R.Strides[B].back() == Strides[B][D] * Dims[D];
+      if (Merge) {
+        R.Dims.back() *= Dims[D];
+        for (size_t B = 0; B < Strides.size(); ++B)
+          R.Strides[B].back() = Strides[B][D];
+        continue;
+      }
+      R.Dims.push_back(Dims[D]);
+      for (size_t B = 0; B < Strides.size(); ++B)
+        R.Strides[B].push_back(Strides[B][D]);
+    }
+    *this = std::move(R);
+  }
+};
+
+Value *linearIndex(KernelBuilder &KB, ArrayRef<Value *> Coords,
+                   ArrayRef<int64_t> Strides) {
+  IRBuilder<> &B = KB.builder();
+  Value *Idx = nullptr;
+  for (size_t D = 0; D < Coords.size(); ++D) {
+    if (Strides[D] == 0)
+      continue;
+    Value *Term =
+        Strides[D] == 1 ? Coords[D] : B.CreateMul(Coords[D], KB.i64(Strides[D]));
+    Idx = Idx ? B.CreateAdd(Idx, Term) : Term;
+  }
+  return Idx ? Idx : KB.i64(0);
+}
+
+/// Evaluates a set of elementwise members as scalar expressions. Values
+/// outside the set are read from `Bufs` (or are immediates).
+class ExprEmitter {
+public:
+  ExprEmitter(KernelBuilder &KB, const DenseSet<const Node *> &Computed,
+              const DenseMap<const Node *, Value *> &Bufs, size_t Rank)
+      : KB(KB), Computed(Computed), Bufs(Bufs), Rank(Rank) {}
+
+  /// Phase 1: records every buffer read `X` at `M` needs.
+  void collect(const Node *X, const Map &M) {
+    if (isImmediate(X))
+      return;
+    if (!Computed.count(X)) {
+      Reads.try_emplace({X, M}, unsigned(Reads.size()));
+      return;
+    }
+    for (unsigned I = 0; I < X->Operands.size(); ++I)
+      collect(X->operand(I), operandMap(*X, I, M));
+  }
+
+  /// Fixes the reads after phase 1; `strides(r)` is then read r's stride
+  /// vector over the nest.
+  void finishReads() {
+    Strides.assign(Reads.size(), {});
+    for (const auto &[K, I] : Reads)
+      Strides[I] = readStrides(K.first, K.second, Rank);
+  }
+  unsigned numReads() const { return Strides.size(); }
+  ArrayRef<int64_t> strides(unsigned Read) const { return Strides[Read]; }
+
+  /// Phase 2: the value of `X` at `M`; `IndexOf(r)` is the element index of
+  /// read r at the current point. Values are shared within one point.
+  Value *eval(const Node *X, const Map &M,
+              function_ref<Value *(unsigned)> IndexOf) {
+    if (isImmediate(X))
+      return KB.constOf(X->dtype(), X->scalarValue());
+    auto Key = std::make_pair(X, M);
+    auto It = Cache.find(Key);
+    if (It != Cache.end())
+      return It->second;
+    Value *V;
+    if (!Computed.count(X)) {
+      V = KB.load(X->dtype(), Bufs.lookup(X), IndexOf(Reads.at(Key)));
+    } else {
+      SmallVector<Value *, 2> Args;
+      for (unsigned I = 0; I < X->Operands.size(); ++I)
+        Args.push_back(eval(X->operand(I), operandMap(*X, I, M), IndexOf));
+      V = opClass(X->Kind) == OpClass::Shape ? Args[0]
+                                             : emitScalarOp(KB, *X, Args);
+    }
+    Cache[Key] = V;
+    return V;
+  }
+  /// Forgets the values of the previous point (element).
+  void resetPoint() { Cache.clear(); }
+
+private:
+  using Key = std::pair<const Node *, Map>;
+  KernelBuilder &KB;
+  const DenseSet<const Node *> &Computed;
+  const DenseMap<const Node *, Value *> &Bufs;
+  size_t Rank;
+  std::map<Key, unsigned> Reads;
+  std::vector<SmallVector<int64_t, 4>> Strides;
+  std::map<Key, Value *> Cache;
+};
+
+/// The members the anchor reads through (its prologue).
+DenseSet<const Node *> prologueOf(const KernelUnit &U) {
+  DenseSet<const Node *> P;
+  if (!U.Anchor)
+    return P;
+  DenseSet<const Node *> In(U.Members.begin(), U.Members.end());
+  std::vector<const Node *> Work(U.Anchor->Operands.begin(),
+                                 U.Anchor->Operands.end());
+  while (!Work.empty()) {
+    const Node *N = Work.back();
+    Work.pop_back();
+    if (!In.count(N) || !P.insert(N).second)
+      continue;
+    Work.insert(Work.end(), N->Operands.begin(), N->Operands.end());
+  }
+  return P;
+}
+
+/// Checks the unit shapes the emitter relies on and fills in outputs,
+/// inputs and the anchor's buffer; false if the partition cannot be
+/// followed.
+bool finishUnit(KernelUnit &U,
+                const DenseMap<const Node *, std::vector<const Node *>> &Readers,
+                const DenseMap<const Node *, unsigned> &UnitOf, unsigned Self,
+                function_ref<bool(const Node *)> IsResult) {
+  for (const Node *N : U.Members) {
+    if (isElementwise(N) && U.isFused())
+      continue;
+    if (U.Anchor)
+      return false;
+    U.Anchor = N;
+  }
+  if (!U.isFused()) {
+    // A single node: its own kernel, as without fusion.
+    U.Outputs = {U.Members[0]};
+    U.Anchor = U.Members[0];
+  } else {
+    for (const Node *N : U.Members) {
+      bool Out = IsResult(N);
+      for (const Node *R : Readers.lookup(N)) {
+        auto It = UnitOf.find(R);
+        Out |= It == UnitOf.end() || It->second != Self;
+      }
+      if (Out)
+        U.Outputs.push_back(N);
+    }
+  }
+  DenseSet<const Node *> In(U.Members.begin(), U.Members.end());
+  DenseSet<const Node *> Prologue = prologueOf(U);
+  for (const Node *N : U.Members)
+    for (unsigned I = 0; I < N->Operands.size(); ++I) {
+      const Node *X = N == U.Anchor ? kernelOperand(*N, I) : N->operand(I);
+      if (In.count(X) || isImmediate(X) ||
+          llvm::is_contained(U.Inputs, X))
+        continue;
+      U.Inputs.push_back(X);
+    }
+  U.InPlace.assign(U.Outputs.size(), -1);
+  if (!U.isFused())
+    return true;
+
+  // Shapes: prologue members stay inside and only feed a reduction;
+  // every other member fits the loop nest.
+  if (!Prologue.empty()) {
+    OpClass C = opClass(U.Anchor->Kind);
+    bool Reduction = C == OpClass::Reduce ||
+                     U.Anchor->Kind == OpKind::Softmax ||
+                     U.Anchor->Kind == OpKind::LogSoftmax ||
+                     U.Anchor->Kind == OpKind::ArgMaxMask;
+    if (!Reduction || U.Anchor->Operands.size() != 1)
+      return false;
+    for (const Node *N : U.Outputs)
+      if (Prologue.count(N))
+        return false;
+  }
+  const Node *NestOf = U.Anchor;
+  for (const Node *N : U.Outputs)
+    if (!NestOf)
+      NestOf = N;
+  if (!NestOf)
+    return false;
+  bool HasTranspose = false;
+  for (const Node *N : U.Members) {
+    HasTranspose |= N->Kind == OpKind::Transpose;
+    if (N == U.Anchor || Prologue.count(N))
+      continue;
+    if (N->Type.numElements() > NestOf->Type.numElements())
+      return false;
+  }
+  for (const Node *N : U.Outputs)
+    if (N != U.Anchor && N->dims() != NestOf->dims())
+      return false;
+
+  // Where the anchor's result lives while the epilogue reads it.
+  if (U.Anchor && !llvm::is_contained(U.Outputs, U.Anchor)) {
+    // An output that may be computed in place over an input (a param
+    // update over its param) keeps that chance: the anchor would clobber
+    // the input before the epilogue reads it.
+    for (unsigned I = 0; I < U.Outputs.size() && !HasTranspose; ++I)
+      if (U.Outputs[I]->Type.numElements() == U.Anchor->Type.numElements() &&
+          inPlaceCandidates(U, I).empty()) {
+        U.AnchorBuffer = int(I);
+        break;
+      }
+    if (U.AnchorBuffer < 0) {
+      // A transposing epilogue may read an element the loop already
+      // overwrote, so the anchor gets a buffer of its own.
+      U.Outputs.insert(U.Outputs.begin(), U.Anchor);
+      U.InPlace.insert(U.InPlace.begin(), -1);
+    }
+  }
+  return true;
+}
+
+/// Groups `Order` into units by kernel id (or one per node) and finishes
+/// them; false if some unit cannot be followed or the units are cyclic.
+bool tryBuildUnits(ArrayRef<const Node *> Order,
+                   function_ref<bool(const Node *)> HasKernel,
+                   function_ref<bool(const Node *)> IsResult, bool UseKernels,
+                   std::vector<KernelUnit> &Result) {
+  std::vector<KernelUnit> Units;
+  DenseMap<const Node *, unsigned> UnitOf;
+  std::map<int, unsigned> ByKernel;
+  DenseMap<const Node *, unsigned> Pos;
+  for (const Node *N : Order) {
+    Pos[N] = Pos.size();
+    if (!HasKernel(N))
+      continue;
+    unsigned U = Units.size();
+    if (UseKernels && N->Kernel >= 0)
+      U = ByKernel.try_emplace(N->Kernel, U).first->second;
+    if (U == Units.size())
+      Units.emplace_back();
+    Units[U].Members.push_back(N);
+    UnitOf[N] = U;
+  }
+  DenseMap<const Node *, std::vector<const Node *>> Readers;
+  for (const Node *N : Order)
+    for (unsigned I = 0; I < N->Operands.size(); ++I)
+      Readers[HasKernel(N) ? kernelOperand(*N, I) : N->operand(I)].push_back(N);
+  for (unsigned U = 0; U < Units.size(); ++U)
+    if (!finishUnit(Units[U], Readers, UnitOf, U, IsResult))
+      return false;
+
+  // Dependencies between units (through aliases to the node owning the
+  // buffer); run them in topological order, earliest first member first.
+  auto Producer = [&](const Node *X) -> int {
+    while (!HasKernel(X) && !X->isLeaf() && !X->Operands.empty())
+      X = X->operand(0);
+    auto It = UnitOf.find(X);
+    return It == UnitOf.end() ? -1 : int(It->second);
+  };
+  std::vector<std::vector<unsigned>> Succ(Units.size());
+  std::vector<unsigned> Preds(Units.size(), 0);
+  for (unsigned U = 0; U < Units.size(); ++U) {
+    DenseSet<int> From;
+    for (const Node *X : Units[U].Inputs) {
+      int P = Producer(X);
+      if (P >= 0 && unsigned(P) != U && From.insert(P).second) {
+        Succ[P].push_back(U);
+        ++Preds[U];
+      }
+    }
+  }
+  using Item = std::pair<unsigned, unsigned>; // (first member position, unit)
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> Ready;
+  for (unsigned U = 0; U < Units.size(); ++U)
+    if (!Preds[U])
+      Ready.push({Pos[Units[U].Members[0]], U});
+  Result.clear();
+  while (!Ready.empty()) {
+    unsigned U = Ready.top().second;
+    Ready.pop();
+    Result.push_back(std::move(Units[U]));
+    for (unsigned S : Succ[U])
+      if (!--Preds[S])
+        Ready.push({Pos[Units[S].Members[0]], S});
+  }
+  return Result.size() == Units.size();
+}
+
+} // namespace
+
+std::vector<KernelUnit>
+codegen::buildUnits(ArrayRef<const Node *> Order,
+                    function_ref<bool(const Node *)> HasKernel,
+                    function_ref<bool(const Node *)> IsResult) {
+  std::vector<KernelUnit> Units;
+  if (tryBuildUnits(Order, HasKernel, IsResult, /*UseKernels=*/true, Units))
+    return Units;
+  bool Ok =
+      tryBuildUnits(Order, HasKernel, IsResult, /*UseKernels=*/false, Units);
+  assert(Ok && "one unit per node always works");
+  (void)Ok;
+  return Units;
+}
+
+SmallVector<unsigned, 2> codegen::inPlaceCandidates(const KernelUnit &U,
+                                                    unsigned OutIdx) {
+  SmallVector<unsigned, 2> R;
+  const Node *Out = U.Outputs[OutIdx];
+  if (!U.isFused() || Out == U.Anchor || int(OutIdx) == U.AnchorBuffer)
+    return R;
+  for (const Node *N : U.Members)
+    if (N->Kind == OpKind::Transpose)
+      return R;
+  DenseSet<const Node *> Prologue = prologueOf(U);
+  for (unsigned I = 0; I < U.Inputs.size(); ++I) {
+    const Node *X = U.Inputs[I];
+    if (X->dims() != Out->dims())
+      continue;
+    bool Ok = true;
+    for (const Node *N : U.Members)
+      for (unsigned J = 0; J < N->Operands.size() && Ok; ++J) {
+        bool Reads = (N == U.Anchor ? kernelOperand(*N, J) : N->operand(J)) == X;
+        if (Reads)
+          Ok = N != U.Anchor && !Prologue.count(N) && N->dims() == X->dims();
+      }
+    if (Ok)
+      R.push_back(I);
+  }
+  return R;
+}
+
+Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
+                                   const std::string &Name) {
+  LLVMContext &Ctx = M.getContext();
+  Type *Ptr = PointerType::getUnqual(Ctx);
+  DenseSet<unsigned> WrittenInputs;
+  unsigned NumArgs = U.Inputs.size();
+  for (int I : U.InPlace) {
+    NumArgs += I < 0;
+    if (I >= 0)
+      WrittenInputs.insert(unsigned(I));
+  }
+  auto *FT = FunctionType::get(Type::getVoidTy(Ctx),
+                               SmallVector<Type *, 8>(NumArgs, Ptr), false);
+  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
+  F->addFnAttr(Attribute::NoUnwind);
+  F->addFnAttr(Attribute::NoInline);
+  F->addFnAttr(Attribute::MustProgress);
+  for (unsigned I = 0; I < NumArgs; ++I) {
+    F->addParamAttr(I, Attribute::NoAlias);
+    F->addParamAttr(I, Attribute::NoCapture);
+    F->addParamAttr(I, Attribute::NoUndef);
+    F->addParamAttr(I, Attribute::NonNull);
+    F->addParamAttr(I, Attribute::getWithAlignment(Ctx, Align(Alignment)));
+  }
+  // Buffers by node: outputs first, then inputs.
+  DenseMap<const Node *, Value *> Bufs;
+  SmallVector<Value *, 4> OutPtr(U.Outputs.size(), nullptr);
+  unsigned Arg = 0;
+  for (unsigned I = 0; I < U.Outputs.size(); ++I)
+    if (U.InPlace[I] < 0) {
+      OutPtr[I] = F->getArg(Arg++);
+      OutPtr[I]->setName("out" + Twine(I));
+    }
+  for (unsigned I = 0; I < U.Inputs.size(); ++I) {
+    Value *P = F->getArg(Arg);
+    P->setName("in" + Twine(I));
+    if (!WrittenInputs.count(I))
+      F->addParamAttr(Arg, Attribute::ReadOnly);
+    Bufs[U.Inputs[I]] = P;
+    ++Arg;
+  }
+  for (unsigned I = 0; I < U.Outputs.size(); ++I)
+    if (U.InPlace[I] >= 0)
+      OutPtr[I] = Bufs[U.Inputs[U.InPlace[I]]];
+
+  DenseSet<const Node *> Prologue = prologueOf(U);
+  DenseSet<const Node *> Nested;
+  for (const Node *N : U.Members)
+    if (N != U.Anchor && !Prologue.count(N))
+      Nested.insert(N);
+
+  // The KernelBuilder belongs to the anchor (or, without one, the first
+  // output); the epilogue only uses its loop and memory helpers.
+  const Node *Main = U.Anchor ? U.Anchor : U.Outputs[0];
+  Value *MainOut = OutPtr[0];
+  SmallVector<Value *, 2> MainIn;
+  if (U.Anchor) {
+    auto It = llvm::find(U.Outputs, U.Anchor);
+    MainOut = It != U.Outputs.end() ? OutPtr[It - U.Outputs.begin()]
+                                    : OutPtr[U.AnchorBuffer];
+    Bufs[U.Anchor] = MainOut;
+    for (unsigned I = 0; I < U.Anchor->Operands.size(); ++I) {
+      const Node *X = kernelOperand(*U.Anchor, I);
+      MainIn.push_back(isImmediate(U.Anchor->operand(I)) ||
+                               Prologue.count(U.Anchor->operand(I))
+                           ? nullptr
+                           : Bufs.lookup(X));
+    }
+  }
+  KernelBuilder KB(F, *Main, MainOut, MainIn);
+  IRBuilder<> &B = KB.builder();
+
+  // 1. The anchor, reading its operand through the prologue.
+  ExprEmitter Pro(KB, Prologue, Bufs, U.Anchor && !Prologue.empty()
+                                          ? U.Anchor->operand(0)->dims().size()
+                                          : 0);
+  if (U.Anchor) {
+    if (!Prologue.empty()) {
+      const Node *Root = U.Anchor->operand(0);
+      ArrayRef<int64_t> Dims = Root->dims();
+      Pro.collect(Root, identityMap(Dims.size()));
+      Pro.finishReads();
+      SmallVector<int64_t, 4> Own = contiguous(Dims);
+      KB.OperandLoader = [&, Root, Dims, Own](unsigned I,
+                                              Value *Flat) -> Value * {
+        if (I != 0)
+          return nullptr;
+        // Coordinates from the flat index, only if some read needs them.
+        SmallVector<Value *, 4> Coords;
+        auto IndexOf = [&](unsigned R) -> Value * {
+          ArrayRef<int64_t> S = Pro.strides(R);
+          if (S == ArrayRef<int64_t>(Own))
+            return Flat;
+          if (Coords.empty())
+            for (size_t D = 0; D < Dims.size(); ++D)
+              Coords.push_back(B.CreateURem(B.CreateUDiv(Flat, KB.i64(Own[D])),
+                                            KB.i64(Dims[D])));
+          return linearIndex(KB, Coords, S);
+        };
+        Pro.resetPoint();
+        return Pro.eval(Root, identityMap(Dims.size()), IndexOf);
+      };
+    }
+    emitKernelBody(KB);
+    KB.OperandLoader = nullptr;
+  }
+
+  // 2. The loop nest over the other members.
+  SmallVector<unsigned, 4> Stored;
+  for (unsigned I = 0; I < U.Outputs.size(); ++I)
+    if (U.Outputs[I] != U.Anchor)
+      Stored.push_back(I);
+  if (!Stored.empty()) {
+    ArrayRef<int64_t> Dims =
+        (U.Anchor ? U.Anchor : U.Outputs[Stored[0]])->dims();
+    Map Id = identityMap(Dims.size());
+    ExprEmitter Epi(KB, Nested, Bufs, Dims.size());
+    for (unsigned I : Stored)
+      Epi.collect(U.Outputs[I], Id);
+    Epi.finishReads();
+    Nest L;
+    L.Dims.assign(Dims.begin(), Dims.end());
+    L.Strides.push_back(contiguous(Dims));
+    for (unsigned R = 0; R < Epi.numReads(); ++R)
+      L.Strides.push_back(SmallVector<int64_t, 4>(Epi.strides(R)));
+    int64_t Count = 1;
+    for (int64_t D : Dims)
+      Count *= D;
+    L.simplify();
+    if (Count > 0)
+      KB.forEach(L.Dims, [&](ArrayRef<Value *> IVs) {
+        Epi.resetPoint();
+        auto IndexOf = [&](unsigned R) {
+          return linearIndex(KB, IVs, L.Strides[1 + R]);
+        };
+        // Every value first, then every store: an output written over an
+        // input (in place) or over the anchor's result must not clobber an
+        // element another output still reads at this point.
+        SmallVector<Value *, 4> Values;
+        for (unsigned I : Stored)
+          Values.push_back(Epi.eval(U.Outputs[I], Id, IndexOf));
+        Value *OutIdx = linearIndex(KB, IVs, L.Strides[0]);
+        for (unsigned K = 0; K < Stored.size(); ++K)
+          KB.store(Values[K], OutPtr[Stored[K]], OutIdx);
+      });
+  }
+  KB.finish();
+  return F;
+}

@@ -1,0 +1,421 @@
+//===- Gemm.cpp - Register-tiled, packed, threaded matrix product ---------===//
+//
+// C (+)= A * B over static shapes, in the BLIS style, with explicit
+// `<16 x float>` vector IR so the result does not depend on what the loop
+// vectorizer guesses:
+//
+//  1. Columns of C are cut into panels of NR = 2 x 16 floats, rows into
+//     tiles of MR = 8. A micro-kernel keeps one MR x NR tile of C in 16
+//     vector accumulators; per k it loads two vectors of B, broadcasts MR
+//     elements of A and issues 16 FMAs (`llvm.fmuladd`: one vfmadd231ps per
+//     vector on AVX-512). Ragged edges use a smaller row tile and masked
+//     loads/stores on the last panel, so no shape needs padding.
+//  2. B is packed panel by panel into a contiguous [K][NR] strip (zero-filled
+//     past N) when it is read transposed (column stride != 1) or reused by
+//     many row tiles; a row-major B reused by few rows is read in place.
+//     A is never packed: its MR broadcasts per k are MR sequential streams
+//     (or one contiguous run when A is read transposed).
+//  3. k is blocked by KC so the B strip of one block (KC x NR floats, 32 KB)
+//     stays in L1 while every row tile of the task sweeps over it; C is
+//     reloaded between blocks.
+//  4. Tasks are (panel, row chunk) pairs. A product big enough to pay for
+//     the hand-off runs them through the runtime's `nnc_parallel_for`;
+//     smaller ones call the task function directly. Each element of C is
+//     computed by exactly one task, in k order, by the same code whatever
+//     the thread count, so results are bitwise independent of it.
+//
+//===----------------------------------------------------------------------===//
+#include "Gemm.h"
+
+#include <llvm/ADT/SmallVector.h>
+#include <llvm/ADT/Twine.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include <algorithm>
+
+using namespace llvm;
+using namespace nnc::codegen;
+
+namespace {
+
+constexpr int64_t VW = 16;          // floats per vector
+constexpr int64_t NV = 2;           // vectors per panel row
+constexpr int64_t NR = VW * NV;     // panel width
+constexpr int64_t MR = 8;           // rows per register tile
+constexpr int64_t KC = 256;         // k block (KC * NR floats = 32 KB)
+/// Products below this many flops run on the calling thread only.
+constexpr int64_t ParallelFlops = 1 << 21;
+
+/// The derived blocking of one shape.
+struct Plan {
+  GemmShape S;
+  int64_t Panels, Tiles, TilesPerChunk, Chunks;
+  int64_t FullPanels, TailCols; // TailCols: valid columns of a last, partial panel
+  int64_t FullTiles, TailRows;  // TailRows: rows of a last, partial tile
+  bool PackB;
+  bool Parallel;
+
+  explicit Plan(const GemmShape &Sh) : S(Sh) {
+    Panels = (S.N + NR - 1) / NR;
+    FullPanels = S.N / NR;
+    TailCols = S.N % NR;
+    Tiles = (S.M + MR - 1) / MR;
+    FullTiles = S.M / MR;
+    TailRows = S.M % MR;
+    // Packing costs K*N copies; it pays when the strip is reused by enough
+    // row tiles, and it is the only way to read a transposed B by vectors.
+    PackB = S.BCol != 1 || (S.AllowPacking && Tiles >= 4);
+    int64_t Flops = 2 * S.M * S.N * S.K;
+    // Packing happens inside the task that owns the panel, so a packed
+    // product is split by panels only.
+    TilesPerChunk = Tiles;
+    if (!PackB && Panels < 4)
+      TilesPerChunk = std::max<int64_t>(1, Tiles / ((4 + Panels - 1) / Panels));
+    Chunks = (Tiles + TilesPerChunk - 1) / TilesPerChunk;
+    Parallel = S.AllowThreads && Flops >= ParallelFlops && Panels * Chunks >= 2;
+  }
+};
+
+/// Emits the product into `@nnc.gemm.<key>` and its task function.
+class GemmEmitter {
+public:
+  GemmEmitter(Module &M, const Plan &P) : M(M), P(P), B(M.getContext()) {
+    Ctx = &M.getContext();
+    F32 = B.getFloatTy();
+    I64 = B.getInt64Ty();
+    Ptr = PointerType::getUnqual(*Ctx);
+    VecTy = FixedVectorType::get(F32, VW);
+  }
+
+  Function *emit(StringRef Name);
+
+private:
+  Function *emitTask(StringRef Name);
+  void emitTaskBody(Value *C, Value *A, Value *Bm, Value *T);
+  void emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail);
+  void emitTile(Value *C, Value *A, Value *BStrip, int64_t BRowStride,
+                Value *Row0, Value *Col0, Value *K0, Value *K1, int64_t Rows,
+                bool TailPanel);
+  /// for (IV = Lo; IV < Hi; ++IV) Body(IV); Lo < Hi need not hold.
+  void loop(Value *Lo, Value *Hi, function_ref<void(Value *)> Body,
+            const Twine &Name);
+  Value *c(int64_t V) { return B.getInt64(V); }
+  /// Lane mask of the last vector of a partial panel (null: all lanes).
+  Value *laneMask(int64_t Vec, bool TailPanel);
+
+  Module &M;
+  const Plan &P;
+  IRBuilder<> B;
+  LLVMContext *Ctx;
+  Type *F32, *I64, *Ptr;
+  FixedVectorType *VecTy;
+  GlobalVariable *PackBuf = nullptr;
+};
+
+void GemmEmitter::loop(Value *Lo, Value *Hi, function_ref<void(Value *)> Body,
+                       const Twine &Name) {
+  Function *F = B.GetInsertBlock()->getParent();
+  BasicBlock *Pre = B.GetInsertBlock();
+  BasicBlock *Header = BasicBlock::Create(*Ctx, Name, F);
+  BasicBlock *Exit = BasicBlock::Create(*Ctx, Name + ".exit", F);
+  auto *CLo = dyn_cast<ConstantInt>(Lo), *CHi = dyn_cast<ConstantInt>(Hi);
+  if (CLo && CHi && CLo->getSExtValue() < CHi->getSExtValue())
+    B.CreateBr(Header);
+  else
+    B.CreateCondBr(B.CreateICmpSLT(Lo, Hi), Header, Exit);
+  B.SetInsertPoint(Header);
+  PHINode *IV = B.CreatePHI(I64, 2, Name + ".iv");
+  IV->addIncoming(Lo, Pre);
+  Body(IV);
+  Value *Next = B.CreateAdd(IV, c(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
+  B.CreateCondBr(B.CreateICmpSLT(Next, Hi), Header, Exit);
+  IV->addIncoming(Next, B.GetInsertBlock());
+  B.SetInsertPoint(Exit);
+}
+
+Value *GemmEmitter::laneMask(int64_t Vec, bool TailPanel) {
+  if (!TailPanel)
+    return nullptr;
+  int64_t Valid = P.TailCols - Vec * VW;
+  if (Valid >= VW)
+    return nullptr;
+  SmallVector<Constant *, 16> Bits;
+  for (int64_t L = 0; L < VW; ++L)
+    Bits.push_back(B.getInt1(L < Valid));
+  return ConstantVector::get(Bits);
+}
+
+void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail) {
+  const GemmShape &S = P.S;
+  int64_t Cols = Tail ? P.TailCols : NR;
+  Value *Col0 = B.CreateMul(Panel, c(NR));
+  // Walk the source in its contiguous direction: k innermost for a
+  // transposed B (BRow == 1), j innermost otherwise.
+  auto Copy = [&](Value *K, Value *J) {
+    Value *Src = B.CreateAdd(B.CreateMul(K, c(S.BRow)),
+                             B.CreateMul(B.CreateAdd(Col0, J), c(S.BCol)));
+    Value *V = B.CreateLoad(F32, B.CreateInBoundsGEP(F32, Bm, Src));
+    Value *DIdx = B.CreateAdd(B.CreateMul(K, c(NR)), J);
+    B.CreateStore(V, B.CreateInBoundsGEP(F32, Dst, DIdx));
+  };
+  if (S.BRow == 1 && S.BCol != 1)
+    loop(c(0), c(Cols), [&](Value *J) {
+      loop(c(0), c(S.K), [&](Value *K) { Copy(K, J); }, "pack.k");
+    }, "pack.j");
+  else
+    loop(c(0), c(S.K), [&](Value *K) {
+      loop(c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.j");
+    }, "pack.k");
+  if (Cols == NR)
+    return;
+  // Zero the columns past N so the micro-kernel reads whole vectors.
+  loop(c(0), c(S.K), [&](Value *K) {
+    loop(c(Cols), c(NR), [&](Value *J) {
+      Value *DIdx = B.CreateAdd(B.CreateMul(K, c(NR)), J);
+      B.CreateStore(ConstantFP::get(F32, 0.0),
+                    B.CreateInBoundsGEP(F32, Dst, DIdx));
+    }, "pack.z");
+  }, "pack.zk");
+}
+
+void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
+                           int64_t BRowStride, Value *Row0, Value *Col0,
+                           Value *K0, Value *K1, int64_t Rows,
+                           bool TailPanel) {
+  const GemmShape &S = P.S;
+  // Vectors that hold at least one valid column.
+  int64_t Vecs = TailPanel ? (P.TailCols + VW - 1) / VW : NV;
+  // Packed strips are zero-padded, so only in-place reads need masks.
+  bool MaskLoads = TailPanel && !P.PackB;
+  Align VecAlign = P.PackB ? Align(64) : Align(4);
+
+  auto CPtr = [&](int64_t R, int64_t V) {
+    Value *Idx = B.CreateAdd(
+        B.CreateMul(B.CreateAdd(Row0, c(R)), c(S.CRow)),
+        B.CreateAdd(Col0, c(V * VW)));
+    return B.CreateInBoundsGEP(F32, C, Idx);
+  };
+  // Initial accumulators: zero on the first k block of a plain product,
+  // the current C otherwise.
+  Value *Fresh = S.Accumulate ? B.getFalse() : B.CreateICmpEQ(K0, c(0));
+  Constant *Zero = Constant::getNullValue(VecTy);
+  SmallVector<Value *, 32> Init;
+  for (int64_t R = 0; R < Rows; ++R)
+    for (int64_t V = 0; V < Vecs; ++V) {
+      Value *Mask = laneMask(V, TailPanel);
+      Value *Old = Mask ? (Value *)B.CreateMaskedLoad(VecTy, CPtr(R, V), Align(4), Mask,
+                                             Zero)
+                        : B.CreateAlignedLoad(VecTy, CPtr(R, V), Align(4));
+      Init.push_back(B.CreateSelect(Fresh, Zero, Old));
+    }
+
+  Function *F = B.GetInsertBlock()->getParent();
+  BasicBlock *Pre = B.GetInsertBlock();
+  BasicBlock *Body = BasicBlock::Create(*Ctx, "mk", F);
+  BasicBlock *Exit = BasicBlock::Create(*Ctx, "mk.exit", F);
+  B.CreateCondBr(B.CreateICmpSLT(K0, K1), Body, Exit);
+  B.SetInsertPoint(Body);
+  PHINode *K = B.CreatePHI(I64, 2, "k");
+  K->addIncoming(K0, Pre);
+  SmallVector<PHINode *, 32> Acc;
+  for (Value *V : Init) {
+    PHINode *Phi = B.CreatePHI(VecTy, 2, "acc");
+    Phi->addIncoming(V, Pre);
+    Acc.push_back(Phi);
+  }
+  SmallVector<Value *, NV> BVec;
+  Value *BRowPtr = B.CreateInBoundsGEP(F32, BStrip,
+                                       B.CreateMul(K, c(BRowStride)));
+  for (int64_t V = 0; V < Vecs; ++V) {
+    Value *At = B.CreateConstInBoundsGEP1_64(F32, BRowPtr, V * VW);
+    Value *Mask = MaskLoads ? laneMask(V, TailPanel) : nullptr;
+    BVec.push_back(Mask ? (Value *)B.CreateMaskedLoad(VecTy, At, Align(4), Mask, Zero)
+                        : B.CreateAlignedLoad(VecTy, At, VecAlign));
+  }
+  Value *AK = B.CreateMul(K, c(S.ACol));
+  SmallVector<Value *, 32> Next;
+  for (int64_t R = 0; R < Rows; ++R) {
+    Value *AIdx = B.CreateAdd(
+        B.CreateMul(B.CreateAdd(Row0, c(R)), c(S.ARow)), AK);
+    Value *Av = B.CreateLoad(F32, B.CreateInBoundsGEP(F32, A, AIdx));
+    Value *Splat = B.CreateVectorSplat(VW, Av);
+    for (int64_t V = 0; V < Vecs; ++V)
+      Next.push_back(B.CreateIntrinsic(Intrinsic::fmuladd, {VecTy},
+                                       {Splat, BVec[V], Acc[R * Vecs + V]}));
+  }
+  Value *KNext = B.CreateAdd(K, c(1), "", true, true);
+  BasicBlock *Latch = B.GetInsertBlock();
+  K->addIncoming(KNext, Latch);
+  for (size_t I = 0; I < Acc.size(); ++I)
+    Acc[I]->addIncoming(Next[I], Latch);
+  B.CreateCondBr(B.CreateICmpSLT(KNext, K1), Body, Exit);
+
+  B.SetInsertPoint(Exit);
+  SmallVector<PHINode *, 32> Out;
+  for (size_t I = 0; I < Init.size(); ++I) {
+    Out.push_back(B.CreatePHI(VecTy, 2, "c"));
+    Out.back()->addIncoming(Init[I], Pre);
+    Out.back()->addIncoming(Next[I], Latch);
+  }
+  for (int64_t R = 0; R < Rows; ++R)
+    for (int64_t V = 0; V < Vecs; ++V) {
+      Value *Res = Out[R * Vecs + V];
+      if (Value *Mask = laneMask(V, TailPanel))
+        B.CreateMaskedStore(Res, CPtr(R, V), Align(4), Mask);
+      else
+        B.CreateAlignedStore(Res, CPtr(R, V), Align(4));
+    }
+}
+
+void GemmEmitter::emitTaskBody(Value *C, Value *A, Value *Bm, Value *T) {
+  const GemmShape &S = P.S;
+  Value *Panel = B.CreateUDiv(T, c(P.Chunks), "panel");
+  Value *Chunk = B.CreateURem(T, c(P.Chunks), "chunk");
+  Value *Col0 = B.CreateMul(Panel, c(NR), "col0");
+  bool HasTailPanel = P.TailCols != 0;
+  Value *IsTailPanel =
+      HasTailPanel ? B.CreateICmpEQ(Panel, c(P.Panels - 1)) : nullptr;
+  Function *F = B.GetInsertBlock()->getParent();
+
+  // Runs `Emit(Tail)` for the full-panel and the partial-panel variant.
+  auto ByPanel = [&](function_ref<void(bool)> Emit) {
+    if (!HasTailPanel)
+      return Emit(false);
+    if (P.FullPanels == 0)
+      return Emit(true);
+    BasicBlock *Full = BasicBlock::Create(*Ctx, "panel.full", F);
+    BasicBlock *Part = BasicBlock::Create(*Ctx, "panel.tail", F);
+    BasicBlock *Join = BasicBlock::Create(*Ctx, "panel.join", F);
+    B.CreateCondBr(IsTailPanel, Part, Full);
+    B.SetInsertPoint(Full);
+    Emit(false);
+    B.CreateBr(Join);
+    B.SetInsertPoint(Part);
+    Emit(true);
+    B.CreateBr(Join);
+    B.SetInsertPoint(Join);
+  };
+
+  Value *Strip = B.CreateInBoundsGEP(F32, Bm, B.CreateMul(Col0, c(S.BCol)));
+  int64_t StripRow = S.BRow;
+  if (P.PackB) {
+    Strip = B.CreateInBoundsGEP(F32, PackBuf,
+                                B.CreateMul(Panel, c(S.K * NR)), "strip");
+    ByPanel([&](bool Tail) { emitPack(Strip, Bm, Panel, Tail); });
+    StripRow = NR;
+  }
+
+  Value *TileLo = B.CreateMul(Chunk, c(P.TilesPerChunk));
+  Value *TileHi = B.CreateAdd(TileLo, c(P.TilesPerChunk));
+  TileHi = B.CreateSelect(B.CreateICmpSLT(TileHi, c(P.Tiles)), TileHi,
+                          c(P.Tiles));
+  int64_t KBlocks = (S.K + KC - 1) / KC;
+  loop(c(0), c(KBlocks), [&](Value *KB) {
+    Value *K0 = B.CreateMul(KB, c(KC));
+    Value *K1 = B.CreateAdd(K0, c(KC));
+    K1 = B.CreateSelect(B.CreateICmpSLT(K1, c(S.K)), K1, c(S.K));
+    ByPanel([&](bool Tail) {
+      loop(TileLo, TileHi, [&](Value *Tile) {
+        Value *Row0 = B.CreateMul(Tile, c(MR));
+        if (P.TailRows == 0)
+          return emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, MR,
+                          Tail);
+        if (P.FullTiles == 0)
+          return emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1,
+                          P.TailRows, Tail);
+        BasicBlock *Full = BasicBlock::Create(*Ctx, "tile.full", F);
+        BasicBlock *Part = BasicBlock::Create(*Ctx, "tile.tail", F);
+        BasicBlock *Join = BasicBlock::Create(*Ctx, "tile.join", F);
+        B.CreateCondBr(B.CreateICmpEQ(Tile, c(P.Tiles - 1)), Part, Full);
+        B.SetInsertPoint(Full);
+        emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, MR, Tail);
+        B.CreateBr(Join);
+        B.SetInsertPoint(Part);
+        emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, P.TailRows, Tail);
+        B.CreateBr(Join);
+        B.SetInsertPoint(Join);
+      }, "tile");
+    });
+  }, "kb");
+}
+
+Function *GemmEmitter::emitTask(StringRef Name) {
+  // void task(ptr ctx, i64 begin, i64 end), ctx = {C, A, B}.
+  auto *FT = FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false);
+  Function *F = Function::Create(FT, GlobalValue::InternalLinkage,
+                                 Name + ".task", M);
+  F->addFnAttr(Attribute::NoUnwind);
+  F->addFnAttr(Attribute::NoInline);
+  B.SetInsertPoint(BasicBlock::Create(*Ctx, "entry", F));
+  Value *CtxArg = F->getArg(0);
+  auto Field = [&](unsigned I, const char *N) {
+    return B.CreateAlignedLoad(
+        Ptr, B.CreateConstInBoundsGEP1_64(Ptr, CtxArg, I), Align(8), N);
+  };
+  Value *C = Field(0, "C"), *A = Field(1, "A"), *Bm = Field(2, "B");
+  loop(F->getArg(1), F->getArg(2),
+       [&](Value *T) { emitTaskBody(C, A, Bm, T); }, "task");
+  B.CreateRetVoid();
+  return F;
+}
+
+Function *GemmEmitter::emit(StringRef Name) {
+  if (P.PackB) {
+    auto *Ty = ArrayType::get(F32, P.Panels * P.S.K * NR);
+    PackBuf = new GlobalVariable(M, Ty, /*isConstant=*/false,
+                                 GlobalValue::InternalLinkage,
+                                 Constant::getNullValue(Ty), Name + ".pack");
+    PackBuf->setAlignment(Align(64));
+  }
+  Function *Task = emitTask(Name);
+
+  auto *FT = FunctionType::get(B.getVoidTy(), {Ptr, Ptr, Ptr}, false);
+  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
+  F->addFnAttr(Attribute::NoUnwind);
+  F->addFnAttr(Attribute::NoInline);
+  for (unsigned I = 0; I < 3; ++I) {
+    F->addParamAttr(I, Attribute::NoCapture);
+    F->addParamAttr(I, Attribute::NonNull);
+  }
+  B.SetInsertPoint(BasicBlock::Create(*Ctx, "entry", F));
+  auto *CtxTy = ArrayType::get(Ptr, 3);
+  Value *TaskCtx = B.CreateAlloca(CtxTy, nullptr, "ctx");
+  for (unsigned I = 0; I < 3; ++I)
+    B.CreateAlignedStore(F->getArg(I),
+                         B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
+                         Align(8));
+  Value *Count = c(P.Panels * P.Chunks);
+  if (P.Parallel) {
+    FunctionCallee ParFor = M.getOrInsertFunction(
+        "nnc_parallel_for", FunctionType::get(B.getVoidTy(),
+                                              {Ptr, Ptr, I64}, false));
+    B.CreateCall(ParFor, {Task, TaskCtx, Count});
+  } else {
+    B.CreateCall(Task, {TaskCtx, c(0), Count});
+  }
+  B.CreateRetVoid();
+  return F;
+}
+
+} // namespace
+
+std::string GemmShape::key() const {
+  return ("m" + Twine(M) + "n" + Twine(N) + "k" + Twine(K) + ".a" +
+          Twine(ARow) + "_" + Twine(ACol) + ".b" + Twine(BRow) + "_" +
+          Twine(BCol) + ".c" + Twine(CRow) + (Accumulate ? ".acc" : "") +
+          (AllowThreads ? "" : ".st") + (AllowPacking ? "" : ".np"))
+      .str();
+}
+
+Function *nnc::codegen::getGemm(Module &M, const GemmShape &S) {
+  assert(S.M > 0 && S.N > 0 && S.K > 0 && "empty products have no kernel");
+  assert((S.AllowPacking || S.BCol == 1) &&
+         "a transposed B can only be read through a packed strip");
+  std::string Name = "nnc.gemm." + S.key();
+  if (Function *F = M.getFunction(Name))
+    return F;
+  Plan P(S);
+  GemmEmitter E(M, P);
+  return E.emit(Name);
+}

@@ -1,0 +1,190 @@
+//===- CheckpointTest.cpp - Unit tests of checkpoints and numerics --------===//
+//
+// What exact resume rests on, pinned down from C++: the PRNG state survives
+// its text form bit for bit (including a pending normal deviate), a
+// checkpoint round-trips every slot and the progress, plain weights leave
+// the progress alone, and the non-finite scan finds the first bad slot in
+// slot order. The lit tests in test/Runtime exercise the same through the
+// command line.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Checkpoint.h"
+#include "nnc/Runtime/Model.h"
+#include "nnc/Runtime/Random.h"
+#include "nnc/Runtime/TensorFile.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <unistd.h>
+
+using namespace nnc::rt;
+
+namespace {
+
+TEST(RuntimeRandom, StateRoundTripContinuesTheStream) {
+  Rng A(42);
+  for (int I = 0; I < 5; ++I)
+    (void)A.next();
+  // An odd number of normals leaves a spare deviate pending.
+  (void)A.normal();
+  std::string Text = A.saveState();
+  std::optional<Rng> B = Rng::fromState(Text);
+  ASSERT_TRUE(B.has_value()) << Text;
+  EXPECT_EQ(B->saveState(), Text);
+  EXPECT_EQ(A.normal(), B->normal()); // The spare.
+  for (int I = 0; I < 100; ++I)
+    EXPECT_EQ(A.next(), B->next());
+  EXPECT_EQ(A.below(1000), B->below(1000));
+  // Without a spare the last field is "-".
+  Rng C(7);
+  EXPECT_EQ(C.saveState().substr(C.saveState().size() - 2), " -");
+}
+
+TEST(RuntimeRandom, RejectsMalformedState) {
+  const char *Bad[] = {
+      "",
+      "0123456789abcdef",
+      "0123456789abcdef 0123456789abcdef 0123456789abcdef 0123456789abcdef",
+      "0123456789abcdef 0123456789abcdef 0123456789abcdef 0123456789abcdeX -",
+      "0123456789ABCDEF 0123456789abcdef 0123456789abcdef 0123456789abcdef -",
+      "0123456789abcdef 0123456789abcdef 0123456789abcdef 0123456789abcdef "
+      "-x",
+      "0000000000000000 0000000000000000 0000000000000000 0000000000000000 -",
+  };
+  for (const char *S : Bad)
+    EXPECT_FALSE(Rng::fromState(S).has_value()) << S;
+}
+
+// A model with one param of each interesting kind and an optimizer state
+// slot; no entry points are needed to save and load.
+const int64_t DimsW[] = {2, 3}, DimsB[] = {3};
+const nnc_slot Slots[] = {
+    {"W", NNC_SLOT_PARAM, NNC_F32, 2, DimsW, NNC_INIT_UNIFORM, -1, 1},
+    {"b", NNC_SLOT_PARAM, NNC_F32, 1, DimsB, NNC_INIT_ZEROS},
+    {"W.velocity", NNC_SLOT_STATE, NNC_F32, 2, DimsW},
+    {"grad.W", NNC_SLOT_GRAD, NNC_F32, 2, DimsW},
+    {"n", NNC_SLOT_STATE, NNC_I32, 0, nullptr},
+};
+nnc_model makeModel() {
+  nnc_model M{};
+  M.abi_version = NNC_ABI_VERSION;
+  M.name = "ckpt";
+  M.batch = 1;
+  M.num_slots = int32_t(std::size(Slots));
+  M.slots = Slots;
+  return M;
+}
+
+class RuntimeCheckpoint : public ::testing::Test {
+protected:
+  void SetUp() override {
+    Dir = std::filesystem::temp_directory_path() /
+          ("nnc-ckpt-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(Dir);
+    std::filesystem::create_directories(Dir);
+  }
+  void TearDown() override { std::filesystem::remove_all(Dir); }
+  std::string path(const char *Name) { return (Dir / Name).string(); }
+  std::filesystem::path Dir;
+  nnc_model Model = makeModel();
+};
+
+TEST_F(RuntimeCheckpoint, RoundTripsSlotsAndProgress) {
+  auto A = ModelInstance::create(&Model);
+  ASSERT_TRUE(bool(A));
+  (*A)->initParams(3);
+  (*A)->find("W.velocity")->f32()[4] = 0.125f;
+  (*A)->find("n")->i32()[0] = 17;
+  TrainProgress P(3, 5);
+  P.Epoch = 4;
+  for (int I = 0; I < 9; ++I)
+    (void)P.ShuffleRng.next();
+  P.Order = {3, 1, 4, 0, 2};
+  std::string File = path("w.st");
+  ASSERT_FALSE(saveCheckpoint(**A, File, P));
+
+  auto B = ModelInstance::create(&Model);
+  ASSERT_TRUE(bool(B));
+  TrainProgress Q(99, 5);
+  bool Resumed = false;
+  std::string Note;
+  Status S = loadCheckpoint(**B, File, Q, Resumed, Note);
+  ASSERT_FALSE(S) << S.message();
+  EXPECT_TRUE(Resumed);
+  EXPECT_TRUE(Note.empty());
+  EXPECT_EQ(Q.Epoch, 4);
+  EXPECT_EQ(Q.Order, P.Order);
+  EXPECT_EQ(Q.ShuffleRng.next(), P.ShuffleRng.next());
+  for (const char *Name : {"W", "b", "W.velocity", "n"}) {
+    SlotBuffer *X = (*A)->find(Name), *Y = (*B)->find(Name);
+    EXPECT_EQ(std::memcmp(X->Data, Y->Data, X->bytes()), 0) << Name;
+  }
+  // Gradients are not part of a checkpoint.
+  Expected<TensorFile> F = readTensorFile(File);
+  ASSERT_TRUE(bool(F));
+  EXPECT_EQ(F->find("grad.W"), nullptr);
+  EXPECT_NE(F->find("state.W.velocity"), nullptr);
+  EXPECT_EQ(F->Metadata.at("epoch"), "4");
+}
+
+TEST_F(RuntimeCheckpoint, PlainWeightsLeaveTheProgressAlone) {
+  auto A = ModelInstance::create(&Model);
+  ASSERT_TRUE(bool(A));
+  (*A)->initParams(1);
+  std::string File = path("plain.st");
+  ASSERT_FALSE((*A)->saveWeights(File, /*WithState=*/false));
+  TrainProgress Q(5, 4), Fresh(5, 4);
+  bool Resumed = true;
+  std::string Note;
+  ASSERT_FALSE(loadCheckpoint(**A, File, Q, Resumed, Note));
+  EXPECT_FALSE(Resumed);
+  EXPECT_EQ(Q.Epoch, 0);
+  EXPECT_EQ(Q.Order, (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(Q.ShuffleRng.next(), Fresh.ShuffleRng.next());
+}
+
+TEST_F(RuntimeCheckpoint, AnotherDataSetSizeRestartsTheOrder) {
+  auto A = ModelInstance::create(&Model);
+  ASSERT_TRUE(bool(A));
+  TrainProgress P(2, 3);
+  P.Epoch = 2;
+  P.Order = {2, 0, 1};
+  std::string File = path("w.st");
+  ASSERT_FALSE(saveCheckpoint(**A, File, P));
+  TrainProgress Q(2, 6);
+  bool Resumed;
+  std::string Note;
+  ASSERT_FALSE(loadCheckpoint(**A, File, Q, Resumed, Note));
+  EXPECT_TRUE(Resumed);
+  EXPECT_EQ(Q.Epoch, 2);
+  EXPECT_EQ(Q.Order, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_NE(Note.find("covers 3 examples, but the training set has 6"),
+            std::string::npos)
+      << Note;
+}
+
+TEST_F(RuntimeCheckpoint, FindsTheFirstNonFiniteSlot) {
+  auto A = ModelInstance::create(&Model);
+  ASSERT_TRUE(bool(A));
+  ModelInstance &I = **A;
+  EXPECT_EQ(I.firstNonFinite(), nullptr);
+  I.find("grad.W")->f32()[5] = std::numeric_limits<float>::infinity();
+  ASSERT_NE(I.firstNonFinite(), nullptr);
+  EXPECT_EQ(weightsKey(*I.firstNonFinite()), "grad.W");
+  I.find("W.velocity")->f32()[0] = -std::numeric_limits<float>::infinity();
+  EXPECT_EQ(weightsKey(*I.firstNonFinite()), "state.W.velocity");
+  I.find("b")->f32()[2] = std::nanf("");
+  EXPECT_EQ(weightsKey(*I.firstNonFinite()), "b");
+  // The largest finite float is finite; I32 slots are never scanned.
+  SlotBuffer *W = I.find("W");
+  W->f32()[0] = std::numeric_limits<float>::max();
+  EXPECT_TRUE(allFinite(*W));
+  EXPECT_TRUE(allFinite(*I.find("n")));
+}
+
+} // namespace

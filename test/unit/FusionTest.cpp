@@ -1,0 +1,356 @@
+//===- FusionTest.cpp - Fused kernels against the reference evaluator -----===//
+//
+// Differential tests of fusion and memory planning: small models written in
+// `.nn` (and the shipped examples) are built into training steps, optimized
+// at graph -O0 (no pass), -O2 and -O3 (fusion), lowered, JIT-compiled, and
+// every entry point is run on random leaves. Loss, metrics, outputs,
+// gradients and the new value of every param and optimizer state must agree
+// with the reference evaluator on the *unoptimized* graph. The models are
+// chosen to hit each kind of fused kernel: elementwise chains with
+// broadcasting and transposes, matmul/conv epilogues (forward and
+// backward), reductions through their producers, softmax with
+// cross-entropy, and SGD/Adam updates computed in place in the param slots.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Autodiff/Optimizer.h"
+#include "nnc/CodeGen/CodeGen.h"
+#include "nnc/CodeGen/Target.h"
+#include "nnc/Graph/Evaluator.h"
+#include "nnc/JIT/JIT.h"
+#include "nnc/Parse/Parser.h"
+#include "nnc/Runtime/Parallel.h"
+#include "nnc/Sema/Sema.h"
+#include "nnc/Transforms/PassManager.h"
+
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/Path.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+
+using namespace nnc;
+
+namespace {
+
+struct Loaded {
+  DiagEngine Diags;
+  std::unique_ptr<ast::File> File;
+  std::unique_ptr<Module> M;
+  Graph *G = nullptr;
+};
+
+/// Parses and analyzes `Source` (or the example file `Example`) and builds
+/// the training step of its first model.
+std::unique_ptr<Loaded> load(llvm::StringRef Source, llvm::StringRef Example) {
+  auto L = std::make_unique<Loaded>();
+  std::unique_ptr<llvm::MemoryBuffer> Buf;
+  std::string Dir = ".";
+  if (!Example.empty()) {
+    llvm::StringRef Unit = llvm::sys::path::parent_path(__FILE__);
+    std::string Path = (llvm::sys::path::parent_path(
+                            llvm::sys::path::parent_path(Unit)) +
+                        "/examples/" + Example)
+                           .str();
+    auto B = llvm::MemoryBuffer::getFile(Path);
+    if (!B) {
+      ADD_FAILURE() << "cannot read " << Path;
+      return nullptr;
+    }
+    Buf = std::move(*B);
+    Dir = llvm::sys::path::parent_path(Path).str();
+  } else {
+    Buf = llvm::MemoryBuffer::getMemBufferCopy(Source, "test.nn");
+  }
+  unsigned Id = L->Diags.addBuffer(std::move(Buf));
+  L->File = parseFile(L->Diags, Id);
+  if (!L->Diags.hadErrors())
+    L->M = analyze(*L->File, L->Diags, Dir);
+  if (!L->M || !buildTrainingSteps(*L->M, L->Diags) || L->M->Models.empty()) {
+    ADD_FAILURE() << "the model does not compile";
+    return nullptr;
+  }
+  L->G = L->M->Models[0].get();
+  return L;
+}
+
+/// Random leaves drawn per interface position, so two graphs built from one
+/// source get the same values.
+EvalValues randomLeaves(const Graph &G) {
+  std::mt19937_64 Rng(42);
+  std::uniform_real_distribution<double> Signed(-1, 1), Positive(0.05, 1);
+  EvalValues Leaves;
+  auto Fill = [&](const std::vector<Node *> &List, bool Pos) {
+    for (Node *N : List) {
+      EvalTensor T = EvalTensor::zeros(N->Type);
+      for (double &V : T.Data)
+        V = N->dtype() == DType::I32 ? double(Rng() % 3)
+            : Pos                    ? Positive(Rng)
+                                     : Signed(Rng);
+      Leaves[N] = toEval(fromEval(T));
+    }
+  };
+  Fill(G.Inputs, false);
+  Fill(G.Targets, true);
+  Fill(G.Params, false);
+  Fill(G.States, true);
+  Fill(G.Hypers, true);
+  return Leaves;
+}
+
+/// The slot buffers of one compiled model, filled with garbage.
+class Slots {
+public:
+  explicit Slots(const nnc_model &M) : M(M) {
+    for (int I = 0; I < M.num_slots; ++I) {
+      int64_t N = 1;
+      for (int D = 0; D < M.slots[I].rank; ++D)
+        N *= M.slots[I].dims[D];
+      size_t Bytes = std::max<size_t>((size_t(N) * 4 + 63) / 64 * 64, 64);
+      void *P = std::aligned_alloc(64, Bytes);
+      std::memset(P, 0xff, Bytes);
+      Ptrs.push_back(P);
+      Sizes.push_back(N);
+    }
+  }
+  ~Slots() {
+    for (void *P : Ptrs)
+      std::free(P);
+  }
+  int find(llvm::StringRef Name) const {
+    for (int I = 0; I < M.num_slots; ++I)
+      if (Name == M.slots[I].name)
+        return I;
+    return -1;
+  }
+  void set(llvm::StringRef Name, const EvalTensor &V) {
+    int I = find(Name);
+    ASSERT_GE(I, 0) << Name.str();
+    for (int64_t E = 0; E < V.numElements(); ++E) {
+      if (M.slots[I].dtype == NNC_F32)
+        static_cast<float *>(Ptrs[I])[E] = float(V.Data[E]);
+      else
+        static_cast<int32_t *>(Ptrs[I])[E] = int32_t(V.Data[E]);
+    }
+  }
+  std::vector<double> get(llvm::StringRef Name) const {
+    int I = find(Name);
+    std::vector<double> R;
+    for (int64_t E = 0; I >= 0 && E < Sizes[I]; ++E)
+      R.push_back(M.slots[I].dtype == NNC_F32
+                      ? double(static_cast<float *>(Ptrs[I])[E])
+                      : double(static_cast<int32_t *>(Ptrs[I])[E]));
+    return R;
+  }
+  void **ptrs() { return Ptrs.data(); }
+
+private:
+  const nnc_model &M;
+  std::vector<void *> Ptrs;
+  std::vector<int64_t> Sizes;
+};
+
+void expectClose(const std::vector<double> &Got, const EvalTensor &Want,
+                 const std::string &What) {
+  ASSERT_EQ(int64_t(Got.size()), Want.numElements()) << What;
+  double Scale = 1;
+  for (double X : Want.Data)
+    Scale = std::max(Scale, std::fabs(X));
+  for (size_t I = 0; I < Got.size(); ++I)
+    ASSERT_NEAR(Got[I], Want.Data[I], 2e-4 * Scale) << What << "[" << I << "]";
+}
+
+/// Runs every entry point of `Source` at graph -O0, -O2 and -O3 against
+/// the evaluator. Returns the number of fused kernels at -O2 (nodes sharing
+/// a kernel id), so tests can insist that fusion happened.
+unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "") {
+  std::unique_ptr<Loaded> Ref = load(Source, Example);
+  EXPECT_TRUE(Ref);
+  if (!Ref)
+    return 0;
+  EvalValues RefLeaves = randomLeaves(*Ref->G);
+  EvalValues Want = evaluate(*Ref->G, RefLeaves);
+  unsigned Fused = 0;
+  for (unsigned Level : {0u, 2u, 3u}) {
+    SCOPED_TRACE("graph -O" + std::to_string(Level));
+    std::unique_ptr<Loaded> L = load(Source, Example);
+    EXPECT_TRUE(L);
+    if (!L)
+      return 0;
+    Graph &G = *L->G;
+    PassOptions PO;
+    PO.OptLevel = Level;
+    PO.VerifyEach = true;
+    EXPECT_TRUE(optimizeGraph(G, PO, L->Diags));
+    std::map<int, unsigned> Sizes;
+    for (const auto &N : G.nodes())
+      if (N->Kernel >= 0)
+        ++Sizes[N->Kernel];
+    if (Level == 2) {
+      for (const auto &[K, Size] : Sizes)
+        Fused += Size > 1;
+    }
+    if (Level == 0)
+      EXPECT_TRUE(Sizes.empty()) << "-O0 must not fuse";
+
+    auto Ctx = std::make_unique<llvm::LLVMContext>();
+    auto Mod = lowerGraph(G, nullptr, *Ctx);
+    EXPECT_TRUE(bool(Mod)) << llvm::toString(Mod.takeError());
+    if (!Mod)
+      return 0;
+    TargetOptions TO;
+    TO.OptLevel = 2;
+    auto J = ModelJIT::create(
+        std::move(*Mod), std::move(Ctx), TO,
+        {{"nnc_parallel_for", reinterpret_cast<void *>(&nnc_parallel_for)}});
+    EXPECT_TRUE(bool(J)) << llvm::toString(J.takeError());
+    if (!J)
+      return 0;
+    const nnc_model &Model = *(*J)->model();
+    // Leaves by name, in the reference graph's values.
+    auto SetAll = [&](Slots &S) {
+      for (const auto *List :
+           {&Ref->G->Inputs, &Ref->G->Targets, &Ref->G->Params,
+            &Ref->G->States, &Ref->G->Hypers})
+        for (Node *N : *List)
+          S.set(N->Name, RefLeaves[N]);
+    };
+    auto CheckForward = [&](Slots &S, const std::string &Entry) {
+      if (Ref->G->Loss)
+        expectClose(S.get("loss"), Want[Ref->G->Loss], Entry + " loss");
+      for (const NamedValue &M : Ref->G->Metrics)
+        expectClose(S.get(M.Name), Want[M.Value], Entry + " " + M.Name);
+    };
+    if (Model.predict) {
+      Slots S(Model);
+      SetAll(S);
+      Model.predict(S.ptrs());
+      for (const NamedValue &O : Ref->G->Outputs)
+        expectClose(S.get(O.Name), Want[O.Value], "predict " + O.Name);
+    }
+    if (Model.grad) {
+      Slots S(Model);
+      SetAll(S);
+      Model.grad(S.ptrs());
+      expectClose(S.get("loss"), Want[Ref->G->Loss], "grad loss");
+      for (size_t I = 0; I < Ref->G->Params.size(); ++I)
+        expectClose(S.get("grad." + Ref->G->Params[I]->Name),
+                    Want[Ref->G->Grads[I]],
+                    "grad." + Ref->G->Params[I]->Name);
+    }
+    if (Model.eval_step) {
+      Slots S(Model);
+      SetAll(S);
+      Model.eval_step(S.ptrs());
+      CheckForward(S, "eval_step");
+    }
+    EXPECT_TRUE(Model.train_step || Ref->G->Updates.empty());
+    if (Model.train_step) {
+      Slots S(Model);
+      SetAll(S);
+      Model.train_step(S.ptrs());
+      CheckForward(S, "train_step");
+      for (const Update &U : Ref->G->Updates)
+        expectClose(S.get(U.Target->Name), Want[U.NewValue],
+                    "train_step new " + U.Target->Name);
+    }
+  }
+  return Fused;
+}
+
+/// A model `m` with a train block; the csv (never read) has `NumIn` input
+/// columns and `NumTarget` target columns per example.
+std::string model(const std::string &Body, const std::string &Optimizer,
+                  int NumIn, int NumTarget) {
+  auto Cols = [](int From, int Count) {
+    std::string S = "[";
+    for (int I = 0; I < Count; ++I)
+      S += (I ? ", " : "") + std::to_string(From + I);
+    return S + "]";
+  };
+  return "model m {\n" + Body + "}\ntrain m {\n  data = csv(\"none.csv\", "
+         "inputs = " + Cols(0, NumIn) + ", target = " +
+         Cols(NumIn, NumTarget) + ")\n  optimizer = " + Optimizer +
+         "\n  epochs = 1\n}\n";
+}
+
+TEST(Fusion, DenseReluEpilogueAndSgdMomentum) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 5
+  input x : f32[B, 3]
+  target t : i32[B]
+  param W1 : f32[3, 7] = uniform(-1, 1)
+  param b1 : f32[7] = uniform(-1, 1)
+  param W2 : f32[7, 4] = uniform(-1, 1)
+  param b2 : f32[4] = zeros
+  h = relu(x @ W1 + b1)
+  s = h @ W2 + b2
+  loss ce = cross_entropy(s, t)
+  metric acc = mean(argmax(s, axis = 1) == t)
+  output p = softmax(s)
+)", "sgd(lr = 0.1, momentum = 0.9, weight_decay = 0.01)", 3, 1)),
+            3u);
+}
+
+TEST(Fusion, ReductionPrologueAndAdam) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 6
+  input x : f32[B, 4]
+  target t : f32[B, 2]
+  param W : f32[4, 2] = uniform(-1, 1)
+  param c : f32[2] = uniform(-1, 1)
+  y = sigmoid(x @ W) * c + tanh(c)
+  loss l = mean(0.5 * (y - t)^2) + sum(abs(W)) * 0.01
+  metric m = max(y)
+  output y
+)", "adam(lr = 0.01)", 4, 2)),
+            2u);
+}
+
+TEST(Fusion, BroadcastsTransposesAndAxes) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 3
+  input x : f32[B, 3]
+  target t : f32[B, 3]
+  param W : f32[3, 3] = uniform(-1, 1)
+  param r : f32[B, 1] = uniform(-1, 1)
+  a = exp(transpose(x) * W - r)
+  z = softplus(a + transpose(a)) - mean(a, axis = 0)
+  loss l = mse(z, t) + sum(log_softmax(z * r, axis = 0) * t)
+  output z
+)", "sgd(lr = 0.05)", 3, 3)),
+            1u);
+}
+
+TEST(Fusion, ConvPoolEpilogues) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 2
+  input x : f32[B, 1, 6, 6]
+  target t : i32[B]
+  param K : f32[2, 1, 3, 3] = uniform(-1, 1)
+  param kb : f32[2, 1, 1] = uniform(-1, 1)
+  param W : f32[2, 3] = uniform(-1, 1)
+  c = elu(conv2d(x, K, padding = 1) + kb)
+  p = maxpool2d(leaky_relu(c, alpha = 0.2))
+  s = flatten(avgpool2d(p)) @ W
+  loss ce = cross_entropy(s, t)
+  output s
+)", "adam(lr = 0.01)", 36, 1)),
+            1u);
+}
+
+TEST(Fusion, ExamplesTrainingSteps) {
+  for (const char *E : {"xor.nn", "mlp.nn", "logistic.nn", "svm.nn",
+                        "gates.nn"}) {
+    SCOPED_TRACE(E);
+    EXPECT_GT(checkModel("", E), 0u);
+  }
+}
+
+TEST(Fusion, LenetTrainingStep) { EXPECT_GT(checkModel("", "lenet.nn"), 5u); }
+
+} // namespace
