@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelBuilder.h"
+#include "Strides.h"
 
 #include <llvm/IR/Intrinsics.h>
 
@@ -27,70 +28,6 @@ using namespace nnc;
 using namespace nnc::codegen;
 
 namespace {
-
-/// Row-major element strides of `Dims`.
-SmallVector<int64_t, 4> contiguousStrides(ArrayRef<int64_t> Dims) {
-  SmallVector<int64_t, 4> S(Dims.size(), 1);
-  for (int I = int(Dims.size()) - 2; I >= 0; --I)
-    S[I] = S[I + 1] * Dims[I + 1];
-  return S;
-}
-
-/// Strides that read `OpDims` broadcast (NumPy, right-aligned) to `OutDims`.
-SmallVector<int64_t, 4> broadcastStrides(ArrayRef<int64_t> OpDims,
-                                         ArrayRef<int64_t> OutDims) {
-  SmallVector<int64_t, 4> Own = contiguousStrides(OpDims);
-  SmallVector<int64_t, 4> S(OutDims.size(), 0);
-  size_t Shift = OutDims.size() - OpDims.size();
-  for (size_t I = 0; I < OpDims.size(); ++I)
-    S[Shift + I] = OpDims[I] == 1 ? 0 : Own[I];
-  return S;
-}
-
-/// A loop nest over `Dims` with one stride vector per buffer (the result
-/// first, then each operand read through a buffer).
-struct StridedNest {
-  SmallVector<int64_t, 4> Dims;
-  SmallVector<SmallVector<int64_t, 4>, 3> Strides;
-
-  /// Drops unit dims and merges dims that are contiguous in every buffer.
-  void simplify() {
-    StridedNest R;
-    R.Strides.resize(Strides.size());
-    for (size_t D = 0; D < Dims.size(); ++D) {
-      if (Dims[D] == 1)
-        continue;
-      bool Merge = !R.Dims.empty();
-      for (size_t B = 0; Merge && B < Strides.size(); ++B)
-        Merge = R.Strides[B].back() == Strides[B][D] * Dims[D];
-      if (Merge) {
-        R.Dims.back() *= Dims[D];
-        for (size_t B = 0; B < Strides.size(); ++B)
-          R.Strides[B].back() = Strides[B][D];
-        continue;
-      }
-      R.Dims.push_back(Dims[D]);
-      for (size_t B = 0; B < Strides.size(); ++B)
-        R.Strides[B].push_back(Strides[B][D]);
-    }
-    *this = std::move(R);
-  }
-};
-
-Value *linearIndex(KernelBuilder &KB, ArrayRef<Value *> IVs,
-                   ArrayRef<int64_t> Strides) {
-  IRBuilder<> &B = KB.builder();
-  Value *Idx = KB.i64(0);
-  for (size_t D = 0; D < IVs.size(); ++D) {
-    if (Strides[D] == 0)
-      continue;
-    Value *Term = Strides[D] == 1 ? IVs[D] : B.CreateMul(IVs[D], KB.i64(Strides[D]));
-    Idx = isa<ConstantInt>(Idx) && cast<ConstantInt>(Idx)->isZero()
-              ? Term
-              : B.CreateAdd(Idx, Term);
-  }
-  return Idx;
-}
 
 /// Converts an i32 value to f32 for float-only math.
 Value *asFloat(KernelBuilder &KB, Value *V) {

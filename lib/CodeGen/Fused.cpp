@@ -25,12 +25,14 @@
 // row read inside `x @ W + b`'s nest has stride 0 along the rows. Every
 // buffer read becomes a stride vector over the nest; like single elementwise
 // kernels (Elementwise.cpp), the nest then drops unit dims and merges dims
-// contiguous in every buffer, so same-shape chains are one unit-stride loop.
+// contiguous in every buffer (StridedNest, Strides.h, shared by both), so
+// same-shape chains are one unit-stride loop.
 //
 //===----------------------------------------------------------------------===//
 #include "Fused.h"
 
 #include "KernelBuilder.h"
+#include "Strides.h"
 
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/DenseSet.h>
@@ -51,13 +53,6 @@ bool isElementwise(const Node *N) {
   return C == OpClass::Unary || C == OpClass::Binary ||
          C == OpClass::Compare || N->Kind == OpKind::Broadcast ||
          N->Kind == OpKind::Transpose;
-}
-
-SmallVector<int64_t, 4> contiguous(ArrayRef<int64_t> Dims) {
-  SmallVector<int64_t, 4> S(Dims.size(), 1);
-  for (int I = int(Dims.size()) - 2; I >= 0; --I)
-    S[I] = S[I + 1] * Dims[I + 1];
-  return S;
 }
 
 /// For each dim of a value, the loop-nest dim indexing it (-1: always 0).
@@ -85,54 +80,11 @@ Map operandMap(const Node &Y, unsigned I, const Map &MY) {
 /// Element strides over a nest of rank `Rank` that read `X` through `M`.
 SmallVector<int64_t, 4> readStrides(const Node *X, const Map &M,
                                     size_t Rank) {
-  SmallVector<int64_t, 4> Own = contiguous(X->dims()), S(Rank, 0);
+  SmallVector<int64_t, 4> Own = contiguousStrides(X->dims()), S(Rank, 0);
   for (size_t J = 0; J < M.size(); ++J)
     if (M[J] >= 0)
       S[M[J]] += Own[J];
   return S;
-}
-
-/// Loop dims with a stride vector per buffer; `simplify` drops unit dims
-/// and merges dims contiguous in every buffer (as in Elementwise.cpp).
-struct Nest {
-  SmallVector<int64_t, 4> Dims;
-  SmallVector<SmallVector<int64_t, 4>, 4> Strides;
-
-  void simplify() {
-    Nest R;
-    R.Strides.resize(Strides.size());
-    for (size_t D = 0; D < Dims.size(); ++D) {
-      if (Dims[D] == 1)
-        continue;
-      bool Merge = !R.Dims.empty();
-      for (size_t B = 0; Merge && B < Strides.size(); ++B)
-        Merge = R.Strides[B].back() == Strides[B][D] * Dims[D];
-      if (Merge) {
-        R.Dims.back() *= Dims[D];
-        for (size_t B = 0; B < Strides.size(); ++B)
-          R.Strides[B].back() = Strides[B][D];
-        continue;
-      }
-      R.Dims.push_back(Dims[D]);
-      for (size_t B = 0; B < Strides.size(); ++B)
-        R.Strides[B].push_back(Strides[B][D]);
-    }
-    *this = std::move(R);
-  }
-};
-
-Value *linearIndex(KernelBuilder &KB, ArrayRef<Value *> Coords,
-                   ArrayRef<int64_t> Strides) {
-  IRBuilder<> &B = KB.builder();
-  Value *Idx = nullptr;
-  for (size_t D = 0; D < Coords.size(); ++D) {
-    if (Strides[D] == 0)
-      continue;
-    Value *Term =
-        Strides[D] == 1 ? Coords[D] : B.CreateMul(Coords[D], KB.i64(Strides[D]));
-    Idx = Idx ? B.CreateAdd(Idx, Term) : Term;
-  }
-  return Idx ? Idx : KB.i64(0);
 }
 
 /// Evaluates a set of elementwise members as scalar expressions. Values
@@ -508,7 +460,7 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
       ArrayRef<int64_t> Dims = Root->dims();
       Pro.collect(Root, identityMap(Dims.size()));
       Pro.finishReads();
-      SmallVector<int64_t, 4> Own = contiguous(Dims);
+      SmallVector<int64_t, 4> Own = contiguousStrides(Dims);
       KB.OperandLoader = [&, Root, Dims, Own](unsigned I,
                                               Value *Flat) -> Value * {
         if (I != 0)
@@ -546,9 +498,9 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
     for (unsigned I : Stored)
       Epi.collect(U.Outputs[I], Id);
     Epi.finishReads();
-    Nest L;
+    StridedNest L;
     L.Dims.assign(Dims.begin(), Dims.end());
-    L.Strides.push_back(contiguous(Dims));
+    L.Strides.push_back(contiguousStrides(Dims));
     for (unsigned R = 0; R < Epi.numReads(); ++R)
       L.Strides.push_back(SmallVector<int64_t, 4>(Epi.strides(R)));
     int64_t Count = 1;

@@ -35,6 +35,7 @@
 #include "Fused.h"
 #include "KernelBuilder.h"
 #include "Lowering.h"
+#include "NumericsCheck.h"
 
 #include <llvm/ADT/DenseSet.h>
 #include <llvm/IR/IRBuilder.h>
@@ -169,6 +170,9 @@ public:
 
   /// Emits one entry point writing `Results`.
   Expected<Function *> emitEntry(StringRef Name, ArrayRef<Result> Results);
+
+  /// --check-numerics: checks every kernel's outputs (null: no checks).
+  std::unique_ptr<NumericsChecker> Numerics;
 
   /// Bytes of arena the largest entry point needs.
   int64_t arenaBytes() const { return ArenaBytes; }
@@ -519,6 +523,14 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
     llvm_unreachable("an immediate or register value has no address");
   };
 
+  // --check-numerics: a value in a buffer, checked right after its kernel.
+  StringRef EntryName = Name;
+  EntryName.consume_front("nnc."); // as the runtime calls it
+  auto CheckValue = [&](const Node *N) {
+    Storage::KindT K = Store[N].Kind;
+    if (Numerics && (K == Storage::Arena || K == Storage::Slot))
+      Numerics->emitCheck(B, *N, PtrOf(N), EntryName);
+  };
   for (const KernelUnit &U : Units) {
     if (U.isFused()) {
       SmallVector<Value *, 8> Args;
@@ -528,6 +540,8 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
       for (const Node *X : U.Inputs)
         Args.push_back(PtrOf(X));
       B.CreateCall(fusedKernelFor(U), Args);
+      for (const Node *O : U.Outputs)
+        CheckValue(O);
       continue;
     }
     const Node *N = U.Members[0];
@@ -536,6 +550,7 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
       if (!isImmediate(N->operand(I)))
         Args.push_back(PtrOf(kernelOperand(*N, I)));
     B.CreateCall(kernelFor(N), Args);
+    CheckValue(N);
   }
 
   // Stage new values that live in slots (see step 4 above).
@@ -625,6 +640,9 @@ nnc::lowerGraph(const Graph &G, const TrainConfig *Train, LLVMContext &Ctx,
   auto M = std::make_unique<Module>(G.name(), Ctx);
   SlotTable Slots = buildSlotTable(G);
   Lowerer L(G, *M, Slots);
+  if (Opts.CheckNumerics)
+    L.Numerics =
+        std::make_unique<NumericsChecker>(*M, G, Opts.SourceName);
   EntryPoints E;
 
   std::vector<Result> LossAndMetrics;

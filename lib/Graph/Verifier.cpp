@@ -12,6 +12,15 @@
 //   3. The interface: every listed node belongs to the graph and has the
 //      right kind; the loss and metrics are scalars; grads match params one
 //      to one in type; each update's new value has its target's type.
+//   4. The kernel partition (`Node::Kernel`, set by the `fuse` pass), where
+//      present: what the code generator's units rely on (lib/CodeGen/
+//      Fused.cpp) — leaves are in no kernel; a kernel has at most one
+//      anchor (a non-elementwise op); only a one-operand reduction-like
+//      anchor (reduce, argmax, softmax, log_softmax, argmax_mask) reads
+//      through members of its kernel (a prologue), no other anchor; and the
+//      kernels, run as wholes, are acyclic. Shape fit of an epilogue is left
+//      to the lowering, which falls back to one kernel per node (correct,
+//      only slower) rather than miscompile.
 //
 //===----------------------------------------------------------------------===//
 #include "PrintUtil.h"
@@ -20,6 +29,9 @@
 #include "nnc/Graph/ShapeRules.h"
 
 #include <llvm/ADT/DenseMap.h>
+
+#include <map>
+#include <vector>
 
 using namespace nnc;
 using namespace nnc::detail;
@@ -37,7 +49,8 @@ public:
     for (size_t I = 0; I < G.size(); ++I)
       if (!checkNode(*G.nodes()[I], I))
         return Error;
-    checkInterface();
+    if (checkInterface())
+      checkKernels();
     return Error;
   }
 
@@ -136,6 +149,83 @@ private:
     if (!N->Type.isScalar())
       return fail(Role + " " + Names.ref(N) + " must be a scalar, not " +
                   formatType(N->Type));
+    return true;
+  }
+
+  static bool fusesAsElementwise(OpKind K) {
+    OpClass C = opClass(K);
+    return C == OpClass::Unary || C == OpClass::Binary ||
+           C == OpClass::Compare || K == OpKind::Broadcast ||
+           K == OpKind::Transpose;
+  }
+
+  static bool takesPrologue(const Node &N) {
+    return N.Operands.size() == 1 &&
+           (opClass(N.Kind) == OpClass::Reduce || N.Kind == OpKind::Softmax ||
+            N.Kind == OpKind::LogSoftmax || N.Kind == OpKind::ArgMaxMask);
+  }
+
+  bool checkKernels() {
+    std::map<int, const Node *> Anchor;
+    for (const auto &P : G.nodes()) {
+      const Node &N = *P;
+      if (N.Kernel < -1)
+        return fail(describe(N) + ": kernel id " + std::to_string(N.Kernel));
+      if (N.Kernel < 0)
+        continue;
+      if (N.isLeaf())
+        return fail(describe(N) + ": a leaf is in kernel " +
+                    std::to_string(N.Kernel));
+      if (fusesAsElementwise(N.Kind))
+        continue;
+      auto [It, New] = Anchor.try_emplace(N.Kernel, &N);
+      if (!New)
+        return fail("kernel " + std::to_string(N.Kernel) + " has two anchors, " +
+                    describe(*It->second) + " and " + describe(N));
+    }
+    for (const auto &[K, A] : Anchor)
+      for (const Node *Op : A->Operands)
+        if (Op->Kernel == K && !takesPrologue(*A))
+          return fail(describe(*A) + " reads " + describe(*Op) +
+                      " inside kernel " + std::to_string(K) +
+                      ", but only a one-operand reduction takes a prologue");
+    // Acyclic: kernels (and unpartitioned nodes) as units, Kahn's algorithm.
+    llvm::DenseMap<const Node *, unsigned> UnitOf;
+    std::map<int, unsigned> ByKernel;
+    unsigned NumUnits = 0;
+    for (const auto &P : G.nodes()) {
+      unsigned U = NumUnits;
+      if (P->Kernel >= 0)
+        U = ByKernel.try_emplace(P->Kernel, U).first->second;
+      NumUnits += U == NumUnits;
+      UnitOf[P.get()] = U;
+    }
+    std::vector<std::vector<unsigned>> Succ(NumUnits);
+    std::vector<unsigned> Preds(NumUnits, 0);
+    for (const auto &P : G.nodes())
+      for (const Node *Op : P->Operands) {
+        unsigned From = UnitOf.lookup(Op), To = UnitOf.lookup(P.get());
+        if (From != To) {
+          Succ[From].push_back(To);
+          ++Preds[To];
+        }
+      }
+    std::vector<unsigned> Ready;
+    for (unsigned U = 0; U < NumUnits; ++U)
+      if (!Preds[U])
+        Ready.push_back(U);
+    unsigned Done = 0;
+    while (!Ready.empty()) {
+      unsigned U = Ready.back();
+      Ready.pop_back();
+      ++Done;
+      for (unsigned S : Succ[U])
+        if (!--Preds[S])
+          Ready.push_back(S);
+    }
+    if (Done != NumUnits)
+      return fail("the kernels are cyclic: some value leaves a kernel and "
+                  "comes back into it through another");
     return true;
   }
 

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Commands.h"
 #include "nnc/Runtime/Model.h"
+#include "nnc/Runtime/Numerics.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -166,6 +167,8 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
                   size_t(B - Count) * RowBytes);
     }
     M.predict(I.slotPointers());
+    if (std::string Failure = takeNumericsFailure(); !Failure.empty())
+      return Status::error(Failure);
     for (size_t K = 0; K < Outputs.size(); ++K) {
       if (!Batched[K]) {
         if (Start == 0)
@@ -220,6 +223,8 @@ Status runGrad(const nnc_model &M, const RunOptions &O) {
       return E;
   }
   M.grad(I.slotPointers());
+  if (std::string Failure = takeNumericsFailure(); !Failure.empty())
+    return Status::error(Failure);
   std::vector<TensorRef> Refs;
   for (SlotBuffer &S : I.slots()) {
     // The loss is written as "loss" whatever the model calls it (SPEC §3).
@@ -302,11 +307,15 @@ Status runShow(const nnc_model &M, const RunOptions &O) {
   // gradient of every param at the same point.
   if (M.predict) {
     M.predict(I.slotPointers());
+    if (std::string Failure = takeNumericsFailure(); !Failure.empty())
+      return Status::error(Failure);
     for (SlotBuffer *S : I.withRole(NNC_SLOT_OUTPUT))
       printSlot(*S);
   }
   if (M.grad) {
     M.grad(I.slotPointers());
+    if (std::string Failure = takeNumericsFailure(); !Failure.empty())
+      return Status::error(Failure);
     for (SlotBuffer *S : I.withRole(NNC_SLOT_LOSS))
       printSlot(*S);
     for (SlotBuffer *S : I.withRole(NNC_SLOT_GRAD))

@@ -24,6 +24,7 @@
 #include "nnc/Runtime/Checkpoint.h"
 #include "nnc/Runtime/Commands.h"
 #include "nnc/Runtime/Model.h"
+#include "nnc/Runtime/Numerics.h"
 #include "nnc/Runtime/Progress.h"
 
 #include <chrono>
@@ -46,6 +47,8 @@ struct EvalResult {
   double Loss = 0;
   std::vector<double> Metrics;
   int64_t Examples = 0;
+  /// A --check-numerics failure that stopped the evaluation (else empty).
+  std::string Failure;
 };
 
 EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
@@ -61,6 +64,9 @@ EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
       Rows[size_t(J)] = S * B + J;
     D.fillBatch(Rows.data(), B, L);
     I.model().eval_step(I.slotPointers());
+    R.Failure = takeNumericsFailure();
+    if (!R.Failure.empty())
+      return R;
     R.Loss += Loss->scalar();
     for (size_t M = 0; M < Metrics.size(); ++M)
       R.Metrics[M] += Metrics[M]->scalar();
@@ -74,11 +80,27 @@ EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
   return R;
 }
 
+/// What became of the checkpoint when a run stops early (it is never
+/// written with non-finite values).
+std::string checkpointNote(const RunOptions &O, int64_t SavedEpoch) {
+  if (O.Save.empty())
+    return "";
+  return SavedEpoch >= 0 ? "; " + O.Save + " keeps the checkpoint of epoch " +
+                               std::to_string(SavedEpoch)
+                         : "; " + O.Save + " was not written";
+}
+
 /// The error that stops a diverged run: where (epoch and step, 1-based),
 /// the loss, the first non-finite param/state/grad slot, and what became
-/// of the checkpoint (never written with non-finite values).
+/// of the checkpoint. `Cause` is a --check-numerics failure, which names
+/// the op that produced the first non-finite value instead.
 Status divergence(const RunOptions &O, int64_t Epoch, int64_t Step, double Loss,
-                  const SlotBuffer *Bad, int64_t SavedEpoch) {
+                  const SlotBuffer *Bad, int64_t SavedEpoch,
+                  const std::string &Cause = "") {
+  if (!Cause.empty())
+    return Status::error(Cause + " (epoch " + std::to_string(Epoch) +
+                         ", step " + std::to_string(Step) + ")" +
+                         checkpointNote(O, SavedEpoch));
   // A NaN's sign means nothing; printf would show "-nan" for some.
   char LossText[32] = "nan";
   if (!std::isnan(Loss))
@@ -92,11 +114,7 @@ Status divergence(const RunOptions &O, int64_t Epoch, int64_t Step, double Loss,
           : "non-finite loss (" + std::string(LossText) + ")" + Where;
   Msg += Bad ? "; first non-finite tensor: " + weightsKey(*Bad)
              : "; parameters and optimizer state are still finite";
-  if (!O.Save.empty())
-    Msg += SavedEpoch >= 0 ? "; " + O.Save + " keeps the checkpoint of epoch " +
-                                 std::to_string(SavedEpoch)
-                           : "; " + O.Save + " was not written";
-  return Status::error(Msg);
+  return Status::error(Msg + checkpointNote(O, SavedEpoch));
 }
 
 std::vector<std::string> metricNames(ModelInstance &I) {
@@ -219,6 +237,10 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
     for (int64_t S = 0; S < Steps; ++S) {
       Train->fillBatch(P.Order.data() + S * B, B, *L);
       M.train_step(I.slotPointers());
+      // --check-numerics: the op that made the first non-finite value.
+      if (std::string Cause = takeNumericsFailure(); !Cause.empty())
+        return divergence(O, E, S + 1, Loss->scalar(), nullptr, SavedEpoch,
+                          Cause);
       // Checked after every step, so a non-finite value is caught where it
       // appears and never reaches a checkpoint.
       double StepLoss = Loss->scalar();
@@ -238,6 +260,10 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
     Stats.TrainSeconds = secondsSince(Start);
     if (Test) {
       EvalResult R = evaluate(I, *Test, *L, Rows);
+      if (!R.Failure.empty())
+        return Status::error(R.Failure + " (test set after epoch " +
+                             std::to_string(E) + ")" +
+                             checkpointNote(O, SavedEpoch));
       Stats.HasTest = true;
       Stats.TestLoss = R.Loss;
       Stats.TestMetrics = R.Metrics;
@@ -292,6 +318,8 @@ Status runEval(const nnc_model &M, const RunOptions &O) {
     return S;
   std::vector<int64_t> Rows(static_cast<size_t>(I.batch()));
   EvalResult R = evaluate(I, *D, *L, Rows);
+  if (!R.Failure.empty())
+    return Status::error(R.Failure);
   int64_t Left = D->size() - R.Examples;
   std::printf("evaluated %lld of %lld examples", (long long)R.Examples,
               (long long)D->size());

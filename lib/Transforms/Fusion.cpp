@@ -24,6 +24,9 @@
 //     gradient followed by its parameter's whole optimizer update.
 //
 // Algorithm:
+//   0. Rewrite the softmax + cross-entropy gradient into the direct
+//      `softmax - one_hot` form over the forward log_softmax (SoftmaxCE.cpp),
+//      so that loss product and gradient can share that kernel.
 //   1. Every computing node starts as a kernel of its own; leaves and
 //      reshapes (which alias their operand's buffer) belong to none.
 //   2. Walk the nodes in topological order; for each operand of a node, try
@@ -40,6 +43,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "RewriteUtil.h"
+#include "SoftmaxCE.h"
 
 #include "nnc/Transforms/Passes.h"
 
@@ -332,6 +336,18 @@ void FusionPass::tryMerge(Node *P, Node *N) {
 }
 
 bool FusionPass::run(Graph &G) {
+  // 0. The softmax + cross-entropy rewrite (it changes the graph, so it
+  // runs before the partition is computed).
+  unsigned Rewritten = rewriteSoftmaxCrossEntropy(
+      G, [&](const Node &At, const std::string &Msg, bool Refused) {
+        if (!Refused) {
+          remark(At, "rewrote the " + Msg);
+          return;
+        }
+        if (remarkOnce(At, Msg))
+          count("softmax + cross-entropy rewrites refused");
+      });
+  count("softmax + cross-entropy gradients rewritten", Rewritten);
   Pos.clear();
   Users.clear();
   InterfaceUse.clear();
@@ -408,7 +424,7 @@ bool FusionPass::run(Graph &G) {
   }
   count("kernels (loop nests) before fusion", Before);
   count("kernels (loop nests) after fusion", Next);
-  return Changed;
+  return Changed || Rewritten;
 }
 
 std::unique_ptr<Pass> nnc::createFusionPass() {

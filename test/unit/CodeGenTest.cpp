@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <random>
 
@@ -538,6 +539,74 @@ std::vector<Case> gemmCases() {
   return Cs;
 }
 
+/// The im2col convolutions (Conv.cpp, Im2Col.cpp) and the pools, forward
+/// and through `grad` (which runs conv2d_grad_input/_weight and the pool
+/// gradients): stride 1/2 with padding 0/1/2 on odd sizes, one and several
+/// channels, one output channel, 1x1 kernels (the pointwise path skips
+/// im2col), batch 1 and 3, and LeNet's exact layers at batch 64, which are
+/// big enough to split the batch over the thread pool.
+std::vector<Case> convCases() {
+  std::vector<Case> Cs;
+  // Case names are C strings; built ones live here (a deque never moves
+  // its elements).
+  static std::deque<std::string> Names;
+  auto Keep = [](std::string S) { return Names.emplace_back(S).c_str(); };
+  struct Conv {
+    std::string Name;
+    int64_t N, C, H, W, K, R, S, Stride, Pad;
+  };
+  std::vector<Conv> Convs;
+  for (auto [St, Pad] : {std::pair{1, 0}, {2, 0}, {1, 1}, {2, 1}, {1, 2},
+                         {2, 2}})
+    for (auto [N, C] : {std::pair{1, 1}, {3, 2}})
+      Convs.push_back({"conv s" + std::to_string(St) + " p" +
+                           std::to_string(Pad) + " n" + std::to_string(N) +
+                           " c" + std::to_string(C),
+                       N, C, 9, 7, 4, 3, 2, St, Pad});
+  Convs.push_back({"conv one output channel", 3, 3, 7, 9, 1, 3, 3, 1, 1});
+  Convs.push_back({"conv 1x1 pointwise", 3, 5, 6, 7, 4, 1, 1, 1, 0});
+  Convs.push_back({"conv 1x1 stride 2 pad 1", 2, 3, 7, 6, 2, 1, 1, 2, 1});
+  Convs.push_back({"conv kernel as large as the image", 3, 2, 5, 4, 3, 5, 4, 1,
+                   0});
+  Convs.push_back({"conv padding wider than the kernel", 2, 2, 5, 5, 3, 2, 2,
+                   1, 2});
+  Convs.push_back({"conv lenet c1", 64, 1, 28, 28, 6, 5, 5, 1, 2});
+  Convs.push_back({"conv lenet c2", 64, 6, 14, 14, 16, 5, 5, 1, 0});
+  for (const Conv &Cv : Convs)
+    Cs.push_back({Keep(Cv.Name), [Cv](Builder &B) {
+                    return B.op(OpKind::Conv2d,
+                                {B.leaf(f32({Cv.N, Cv.C, Cv.H, Cv.W}), "x"),
+                                 B.leaf(f32({Cv.K, Cv.C, Cv.R, Cv.S}), "w")},
+                                window(0, Cv.Stride, Cv.Pad));
+                  }});
+  struct Pool {
+    const char *Name;
+    std::vector<int64_t> Dims;
+    int64_t Size, Stride;
+  };
+  for (const Pool &P :
+       {Pool{"pool 2/2 odd sizes", {3, 2, 7, 9}, 2, 2},
+        Pool{"pool 3/1 overlapping", {1, 3, 6, 7}, 3, 1},
+        Pool{"pool 2/3 gaps", {2, 2, 8, 7}, 2, 3},
+        Pool{"pool 5/2 large window", {2, 1, 11, 12}, 5, 2},
+        Pool{"pool 5/5 large disjoint window", {1, 2, 10, 11}, 5, 5},
+        Pool{"pool lenet p1", {64, 6, 28, 28}, 2, 2},
+        Pool{"pool lenet p2", {64, 16, 10, 10}, 2, 2}}) {
+    for (auto [Max, K] :
+         {std::pair{true, OpKind::MaxPool2d}, {false, OpKind::AvgPool2d}}) {
+      OpKind Kind = K;
+      std::vector<int64_t> Dims = P.Dims;
+      int64_t Size = P.Size, Stride = P.Stride;
+      Cs.push_back({Keep(std::string(Max ? "max" : "avg") + P.Name),
+                    [Kind, Dims, Size, Stride](Builder &B) {
+                      return B.op(Kind, {B.leaf(f32(Dims), "x")},
+                                  window(Size, Stride));
+                    }});
+    }
+  }
+  return Cs;
+}
+
 void runAll(const std::vector<Case> &Cs) {
   for (const Case &C : Cs) {
     SCOPED_TRACE(C.Name);
@@ -695,5 +764,6 @@ TEST(CodeGen, Reductions) { runAll(reduceCases()); }
 TEST(CodeGen, ShapesMatMulConvPool) { runAll(shapeAndKernelCases()); }
 TEST(CodeGen, BackwardKernels) { runAll(backwardKernelCases()); }
 TEST(CodeGen, GemmPaths) { runAll(gemmCases()); }
+TEST(CodeGen, ConvIm2ColAndPools) { runAll(convCases()); }
 
 } // namespace

@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <random>
 
 using namespace nnc;
@@ -78,9 +79,15 @@ std::unique_ptr<Loaded> load(llvm::StringRef Source, llvm::StringRef Example) {
   return L;
 }
 
+/// The i32 leaves (labels) are drawn from [Lo, Hi]; labels outside the
+/// classes check that rewrites keep one_hot's zero rows.
+struct LabelRange {
+  int Lo = 0, Hi = 2;
+};
+
 /// Random leaves drawn per interface position, so two graphs built from one
 /// source get the same values.
-EvalValues randomLeaves(const Graph &G) {
+EvalValues randomLeaves(const Graph &G, LabelRange Labels = {}) {
   std::mt19937_64 Rng(42);
   std::uniform_real_distribution<double> Signed(-1, 1), Positive(0.05, 1);
   EvalValues Leaves;
@@ -88,7 +95,8 @@ EvalValues randomLeaves(const Graph &G) {
     for (Node *N : List) {
       EvalTensor T = EvalTensor::zeros(N->Type);
       for (double &V : T.Data)
-        V = N->dtype() == DType::I32 ? double(Rng() % 3)
+        V = N->dtype() == DType::I32
+                ? double(Labels.Lo + int(Rng() % (Labels.Hi - Labels.Lo + 1)))
             : Pos                    ? Positive(Rng)
                                      : Signed(Rng);
       Leaves[N] = toEval(fromEval(T));
@@ -167,12 +175,13 @@ void expectClose(const std::vector<double> &Got, const EvalTensor &Want,
 /// Runs every entry point of `Source` at graph -O0, -O2 and -O3 against
 /// the evaluator. Returns the number of fused kernels at -O2 (nodes sharing
 /// a kernel id), so tests can insist that fusion happened.
-unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "") {
+unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
+                    LabelRange Labels = {}) {
   std::unique_ptr<Loaded> Ref = load(Source, Example);
   EXPECT_TRUE(Ref);
   if (!Ref)
     return 0;
-  EvalValues RefLeaves = randomLeaves(*Ref->G);
+  EvalValues RefLeaves = randomLeaves(*Ref->G, Labels);
   EvalValues Want = evaluate(*Ref->G, RefLeaves);
   unsigned Fused = 0;
   for (unsigned Level : {0u, 2u, 3u}) {
@@ -349,6 +358,80 @@ TEST(Fusion, ExamplesTrainingSteps) {
     SCOPED_TRACE(E);
     EXPECT_GT(checkModel("", E), 0u);
   }
+}
+
+/// Kinds of the nodes of `Source`'s training step after graph -O2.
+std::multiset<OpKind> kindsAfterO2(llvm::StringRef Source,
+                                   llvm::StringRef Example = "") {
+  std::multiset<OpKind> Kinds;
+  std::unique_ptr<Loaded> L = load(Source, Example);
+  if (!L)
+    return Kinds;
+  PassOptions PO;
+  PO.OptLevel = 2;
+  PO.VerifyEach = true;
+  EXPECT_TRUE(optimizeGraph(*L->G, PO, L->Diags));
+  for (const auto &N : L->G->nodes())
+    Kinds.insert(N->Kind);
+  return Kinds;
+}
+
+// softmax + cross-entropy: the gradient becomes (softmax - one_hot) / B over
+// the forward log_softmax. Labels from -2 to 6 with 5 classes: a third of
+// the rows have no class, and their gradient rows must stay zero (one_hot's
+// reference semantics), so the loss and every gradient must still match
+// the unoptimized graph.
+const char *SoftmaxCEModel = R"(
+  dim B = 9
+  input x : f32[B, 4]
+  target t : i32[B]
+  param W : f32[4, 5] = uniform(-2, 2)
+  param b : f32[5] = uniform(-1, 1)
+  s = 3 * tanh(x @ W + b)
+  loss ce = cross_entropy(s, t)
+  metric acc = mean(argmax(s, axis = 1) == t)
+  output p = softmax(s)
+)";
+
+TEST(Fusion, SoftmaxCrossEntropyRewriteFires) {
+  std::multiset<OpKind> Kinds =
+      kindsAfterO2(model(SoftmaxCEModel, "sgd(lr = 0.1)", 4, 1));
+  // one_hot became an elementwise eq; the backward softmax and its row
+  // sums are gone (the one softmax left is the output p).
+  EXPECT_EQ(Kinds.count(OpKind::OneHot), 0u);
+  EXPECT_EQ(Kinds.count(OpKind::Softmax), 1u);
+  EXPECT_EQ(Kinds.count(OpKind::LogSoftmax), 1u);
+  for (const char *E : {"mlp.nn", "logistic.nn"}) {
+    SCOPED_TRACE(E);
+    std::multiset<OpKind> K = kindsAfterO2("", E);
+    EXPECT_EQ(K.count(OpKind::OneHot), 0u);
+    EXPECT_EQ(K.count(OpKind::Softmax), 1u);
+  }
+}
+
+TEST(Fusion, SoftmaxCrossEntropyMatchesReference) {
+  for (LabelRange Labels : {LabelRange{0, 4}, LabelRange{-2, 6}}) {
+    SCOPED_TRACE("labels " + std::to_string(Labels.Lo) + ".." +
+                 std::to_string(Labels.Hi));
+    EXPECT_GT(
+        checkModel(model(SoftmaxCEModel, "sgd(lr = 0.1, momentum = 0.5)", 4, 1),
+                   "", Labels),
+        1u);
+  }
+}
+
+// f32 targets: the adjoint's rows need not sum to 1, so the rewrite must
+// not fire (the backward softmax stays) and values still match.
+TEST(Fusion, SoftmaxCrossEntropyF32TargetsKept) {
+  std::string Source = model(R"(
+  dim B = 4
+  input x : f32[B, 3]
+  target t : f32[B, 3]
+  param W : f32[3, 3] = uniform(-1, 1)
+  loss ce = cross_entropy(x @ W, t)
+)", "sgd(lr = 0.1)", 3, 3);
+  EXPECT_EQ(kindsAfterO2(Source).count(OpKind::Softmax), 1u);
+  checkModel(Source);
 }
 
 TEST(Fusion, LenetTrainingStep) { EXPECT_GT(checkModel("", "lenet.nn"), 5u); }

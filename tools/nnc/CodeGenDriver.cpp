@@ -17,6 +17,7 @@
 #include "nnc/CodeGen/Target.h"
 #include "nnc/JIT/JIT.h"
 #include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Numerics.h"
 #include "nnc/Runtime/Parallel.h"
 
 #include <llvm/ADT/SmallString.h>
@@ -99,7 +100,9 @@ int runInJIT(const CodeGenRequest &Req, std::unique_ptr<llvm::Module> Mod,
   auto J = ModelJIT::create(std::move(Mod), std::move(Ctx), TO,
                             {{"nnc_main", reinterpret_cast<void *>(&nnc_main)},
                              {"nnc_parallel_for",
-                              reinterpret_cast<void *>(&nnc_parallel_for)}});
+                              reinterpret_cast<void *>(&nnc_parallel_for)},
+                             {"nnc_check_numerics",
+                              reinterpret_cast<void *>(&nnc_check_numerics)}});
   if (!J)
     return fail(J.takeError());
   std::vector<std::string> Args{G.name()};
@@ -148,6 +151,8 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   auto Ctx = std::make_unique<llvm::LLVMContext>();
   LoweringOptions LO;
   LO.EmitMain = !Req.Run;
+  LO.CheckNumerics = Req.CheckNumerics;
+  LO.SourceName = Req.Input;
   ArenaStats Arena;
   LO.Stats = &Arena;
   auto Mod = lowerGraph(*G, M.findTrain(G->name()), *Ctx, LO);

@@ -34,6 +34,9 @@ struct CodeGenRequest {
   const char *Argv0 = "nnc";
   /// The graph passes to run before lowering (see Transforms/PassManager.h).
   PassOptions Optimizer;
+  /// --check-numerics: the generated code checks every kernel's output for
+  /// NaN/Inf (Runtime/Numerics.h).
+  bool CheckNumerics = false;
 };
 
 /// True for `--emit` stages this file handles.

@@ -45,6 +45,7 @@ struct Options {
   std::string TargetCpu;
   bool SplitInputFile = false;
   bool CheckGrad = false; ///< --check-grad: compare with finite differences.
+  bool CheckNumerics = false; ///< --check-numerics: NaN/Inf check per op.
   uint64_t Seed = 0;      ///< --seed for --check-grad's random point.
   /// --load, --inputs, --out of --check-grad (its other fields unused).
   GradCheckOptions GradCheck;
@@ -115,6 +116,9 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     ("check-grad",
      "compare every param's gradient with finite differences, print a "
      "table, and fail if any differs")
+    ("check-numerics",
+     "the program checks every op's output and stops at the first NaN or "
+     "Inf, naming the op and its line (slower; for debugging)")
     ("seed", po::value(&Opts.Seed)->value_name("S"),
      "seed of --check-grad's random params and data (default 0)")
     ("load", po::value(&Opts.GradCheck.Load)->value_name("W.safetensors"),
@@ -164,6 +168,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   Opts.SplitInputFile = VM.count("split-input-file");
   Opts.Argv0 = Argv[0];
   Opts.CheckGrad = VM.count("check-grad");
+  Opts.CheckNumerics = VM.count("check-numerics");
   auto Fail = [&](const std::string &Msg) -> std::optional<Options> {
     llvm::errs() << "nnc: error: " << Msg << "\n";
     ExitCode = 1;
@@ -184,6 +189,10 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     return Fail("--format=dot applies to --emit=graph, grad or opt");
   if (Opts.CheckGrad && !Opts.Emit.empty())
     return Fail("--check-grad cannot be combined with --emit");
+  if (Opts.CheckNumerics && (Opts.CheckGrad || (!Opts.Emit.empty() &&
+                                                !isCodeStage(Opts.Emit))))
+    return Fail("--check-numerics applies to code: an executable, nnc run, "
+                "or --emit=llvm, asm or obj");
   for (const char *Flag : {"load", "inputs", "out"})
     if (VM.count(Flag) && !Opts.CheckGrad)
       return Fail(std::string("--") + Flag + " applies to --check-grad");
@@ -273,6 +282,7 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
                        Opts.OptLevel,  Opts.TargetCpu, Opts.Model,
                        Opts.Run,       Opts.RunArgs, Opts.Argv0,
                        Opts.Optimizer};
+    Req.CheckNumerics = Opts.CheckNumerics;
     return generateCode(Req, *M, Diags, OS) == 0;
   }
   Diags.error("--emit=" + Opts.Emit + " is not implemented yet");

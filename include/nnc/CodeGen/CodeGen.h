@@ -26,6 +26,7 @@
 #include <llvm/Support/Error.h>
 
 #include <memory>
+#include <string>
 
 namespace nnc {
 
@@ -52,6 +53,11 @@ struct LoweringOptions {
   /// Emit `int main(int, char **)` calling `nnc_main(&nnc_model_desc, ...)`
   /// (for executables; the JIT calls nnc_main itself).
   bool EmitMain = false;
+  /// --check-numerics: after every kernel, call `nnc_check_numerics`
+  /// (Runtime/Numerics.h) on each f32 buffer it wrote. Off: no check code.
+  bool CheckNumerics = false;
+  /// The `.nn` file's name as the numerics messages show it.
+  std::string SourceName;
 };
 
 /// Lowers `G` to a new module in `Ctx`. `Train` (may be null) fills the
