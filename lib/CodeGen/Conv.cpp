@@ -402,6 +402,129 @@ void windowArgMax(KernelBuilder &KB, const PoolDims &P, const PoolRow &Row,
   });
 }
 
+/// Outputs per vector of the 2x2/2 pools.
+constexpr int64_t PV = 16;
+
+/// True for the 2x2 windows with stride 2 of most CNNs, which are read by
+/// explicit vectors: one load of 2*PV input floats and two shuffles give a
+/// window row's even and odd columns for PV outputs. (The loop vectorizer
+/// would read the same data with gathers.)
+bool isVectorPool(KernelBuilder &KB, const PoolDims &P,
+                  ArrayRef<unsigned> Operands) {
+  if (P.Size != 2 || P.Stride != 2 || P.OW == 0 || KB.OperandLoader)
+    return false;
+  return llvm::all_of(Operands, [&](unsigned I) { return KB.in(I); });
+}
+
+/// Runs `Body(row, ow0, count)` over blocks of PV outputs of every row: a
+/// loop over the full blocks, then one tail block of `count` < PV outputs.
+void forEachPoolBlock(
+    KernelBuilder &KB, const PoolDims &P,
+    function_ref<void(const PoolRow &, Value *, int64_t)> Body) {
+  IRBuilder<> &B = KB.builder();
+  forEachPoolRow(KB, P, [&](const PoolRow &Row) {
+    KB.forRange(P.OW / PV, [&](Value *Blk) {
+      Body(Row, B.CreateMul(Blk, KB.i64(PV)), PV);
+    });
+    if (P.OW % PV)
+      Body(Row, KB.i64(P.OW / PV * PV), P.OW % PV);
+  });
+}
+
+/// Lane mask of a <Lanes x float> access with the first `Valid` lanes on.
+Constant *laneMask(IRBuilder<> &B, int64_t Lanes, int64_t Valid) {
+  SmallVector<Constant *, 32> Bits;
+  for (int64_t L = 0; L < Lanes; ++L)
+    Bits.push_back(B.getInt1(L < Valid));
+  return ConstantVector::get(Bits);
+}
+
+/// <Lanes x float> at Ptr[Idx], the first `Valid` lanes only.
+Value *loadVec(IRBuilder<> &B, Value *Ptr, Value *Idx, int64_t Lanes,
+               int64_t Valid) {
+  auto *Ty = FixedVectorType::get(B.getFloatTy(), Lanes);
+  Value *At = B.CreateInBoundsGEP(B.getFloatTy(), Ptr, Idx);
+  if (Valid == Lanes)
+    return B.CreateAlignedLoad(Ty, At, Align(4));
+  return B.CreateMaskedLoad(Ty, At, Align(4), laneMask(B, Lanes, Valid),
+                            Constant::getNullValue(Ty));
+}
+
+void storeVec(IRBuilder<> &B, Value *V, Value *Ptr, Value *Idx,
+              int64_t Valid) {
+  int64_t Lanes = cast<FixedVectorType>(V->getType())->getNumElements();
+  Value *At = B.CreateInBoundsGEP(B.getFloatTy(), Ptr, Idx);
+  if (Valid == Lanes)
+    B.CreateAlignedStore(V, At, Align(4));
+  else
+    B.CreateMaskedStore(V, At, Align(4), laneMask(B, Lanes, Valid));
+}
+
+/// The four window elements of PV outputs, in row-major window order:
+/// {x(0,0), x(0,1), x(1,0), x(1,1)}, each a <PV x float>.
+SmallVector<Value *, 4> loadWindows(KernelBuilder &KB, unsigned Operand,
+                                    const PoolRow &Row, Value *Ow0,
+                                    int64_t Count) {
+  IRBuilder<> &B = KB.builder();
+  SmallVector<Value *, 4> E;
+  for (int64_t A = 0; A < 2; ++A) {
+    Value *Pair = loadVec(B, KB.in(Operand), Row.in(KB.i64(A), KB.i64(0), Ow0),
+                          2 * PV, 2 * Count);
+    for (int64_t Phase = 0; Phase < 2; ++Phase) {
+      SmallVector<int, PV> Mask;
+      for (int64_t L = 0; L < PV; ++L)
+        Mask.push_back(int(2 * L + Phase));
+      E.push_back(B.CreateShuffleVector(Pair, Mask));
+    }
+  }
+  return E;
+}
+
+/// Stores the even and odd columns of window row `A` for PV outputs.
+void storeWindowRow(KernelBuilder &KB, const PoolRow &Row, Value *Ow0,
+                    int64_t Count, int64_t A, Value *Even, Value *Odd) {
+  IRBuilder<> &B = KB.builder();
+  SmallVector<int, 2 * PV> Mask;
+  for (int64_t L = 0; L < 2 * PV; ++L)
+    Mask.push_back(int(L / 2 + (L % 2) * PV));
+  storeVec(B, B.CreateShuffleVector(Even, Odd, Mask), KB.out(),
+           Row.in(KB.i64(A), KB.i64(0), Ow0), 2 * Count);
+}
+
+/// The first maximum of each window (strict `>`, as the scalar kernels)
+/// and, in `Which`, its position 0..3 in window order.
+Value *vectorArgMax(IRBuilder<> &B, ArrayRef<Value *> E, Value **Which) {
+  Value *Best = E[0];
+  Value *Pos = ConstantInt::get(FixedVectorType::get(B.getInt32Ty(), PV), 0);
+  for (unsigned I = 1; I < E.size(); ++I) {
+    Value *Gt = B.CreateFCmpOGT(E[I], Best);
+    Best = B.CreateSelect(Gt, E[I], Best);
+    Pos = B.CreateSelect(Gt, B.CreateVectorSplat(PV, B.getInt32(I)), Pos);
+  }
+  if (Which)
+    *Which = Pos;
+  return Best;
+}
+
+/// emitPool for isVectorPool shapes.
+void emitVectorPool(KernelBuilder &KB, const PoolDims &P, bool IsMax) {
+  IRBuilder<> &B = KB.builder();
+  forEachPoolBlock(KB, P, [&](const PoolRow &Row, Value *Ow0, int64_t Count) {
+    SmallVector<Value *, 4> E = loadWindows(KB, 0, Row, Ow0, Count);
+    Value *R;
+    if (IsMax) {
+      R = vectorArgMax(B, E, nullptr);
+    } else {
+      // The scalar kernel's order: ((0 + x00) + x01) + x10) + x11.
+      R = Constant::getNullValue(E[0]->getType());
+      for (Value *V : E)
+        R = B.CreateFAdd(R, V);
+      R = B.CreateFMul(R, B.CreateVectorSplat(PV, KB.f32(0.25)));
+    }
+    storeVec(B, R, KB.out(), Row.out(Ow0), Count);
+  });
+}
+
 } // namespace
 
 void codegen::emitPool(KernelBuilder &KB, bool IsMax) {
@@ -410,6 +533,8 @@ void codegen::emitPool(KernelBuilder &KB, bool IsMax) {
   PoolDims P = poolDims(Nd.operand(0)->dims(), Nd.dims(), Nd.A);
   if (P.Size == 0) // no window: nothing to pool (shape rules forbid it)
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
+  if (isVectorPool(KB, P, {0}))
+    return emitVectorPool(KB, P, IsMax);
   AllocaInst *Acc = KB.scratch(B.getFloatTy(), "acc");
   AllocaInst *AccIdx = KB.scratch(B.getInt64Ty(), "acc.idx");
   forEachPoolRow(KB, P, [&](const PoolRow &Row) {
@@ -439,6 +564,23 @@ void codegen::emitMaxPoolGrad(KernelBuilder &KB) {
   KB.fillOut(KB.f32(0), Nd.Type.numElements());
   if (P.Size == 0)
     return;
+  if (isVectorPool(KB, P, {0, 1})) {
+    // dy to the window element that won, 0 to the other three.
+    forEachPoolBlock(KB, P, [&](const PoolRow &Row, Value *Ow0, int64_t Count) {
+      Value *Which;
+      vectorArgMax(B, loadWindows(KB, 0, Row, Ow0, Count), &Which);
+      Value *Dy = loadVec(B, KB.in(1), Row.out(Ow0), PV, Count);
+      Value *Zero = Constant::getNullValue(Dy->getType());
+      auto At = [&](int64_t Pos) {
+        return B.CreateSelect(
+            B.CreateICmpEQ(Which, B.CreateVectorSplat(PV, B.getInt32(Pos))),
+            Dy, Zero);
+      };
+      for (int64_t A = 0; A < 2; ++A)
+        storeWindowRow(KB, Row, Ow0, Count, A, At(2 * A), At(2 * A + 1));
+    });
+    return;
+  }
   AllocaInst *Best = KB.scratch(B.getFloatTy(), "best");
   AllocaInst *BestIdx = KB.scratch(B.getInt64Ty(), "best.idx");
   if (P.disjoint()) {
@@ -490,6 +632,15 @@ void codegen::emitAvgPoolGrad(KernelBuilder &KB) {
   if (P.Size == 0)
     return;
   Value *Scale = KB.f32(1.0 / double(P.Size * P.Size));
+  if (isVectorPool(KB, P, {0})) {
+    forEachPoolBlock(KB, P, [&](const PoolRow &Row, Value *Ow0, int64_t Count) {
+      Value *G = B.CreateFMul(loadVec(B, KB.in(0), Row.out(Ow0), PV, Count),
+                              B.CreateVectorSplat(PV, Scale));
+      for (int64_t A = 0; A < 2; ++A)
+        storeWindowRow(KB, Row, Ow0, Count, A, G, G);
+    });
+    return;
+  }
   forEachPoolRow(KB, P, [&](const PoolRow &Row) {
     if (P.disjoint()) {
       // One store per pixel, no read of dx: vectorizes like the forward.

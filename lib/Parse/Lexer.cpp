@@ -327,7 +327,8 @@ Token Lexer::lexStray(const char *Start) {
     Diags.error(T.Loc,
                 "unexpected character '" + std::string(1, char(C)) + "'");
   else
-    Diags.error(T.Loc, "unexpected byte 0x" + llvm::utohexstr(C, false, 2));
+    Diags.error(T.Loc, "unexpected byte 0x" + llvm::utohexstr(C >> 4) +
+                           llvm::utohexstr(C & 0xF));
   return T;
 }
 

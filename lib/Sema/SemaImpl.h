@@ -116,7 +116,7 @@ struct Arg {
 
 /// Upper bounds that keep any input from exhausting time or memory.
 constexpr unsigned MaxCallDepth = 64;
-constexpr size_t MaxNodes = 1000000;
+constexpr size_t MaxNodes = 100000;
 constexpr uint64_t MaxWork = 20000000; ///< Expressions lowered per model.
 constexpr int64_t MaxDim = (int64_t(1) << 31) - 1;
 

@@ -62,10 +62,11 @@ bool sameValue(const Tensor &A, const Tensor &B) {
   if (A.Type != B.Type || A.F.size() != B.F.size() || A.I.size() != B.I.size())
     return false;
   // Bitwise: +0 and -0 differ, and a NaN constant equals itself.
-  return std::memcmp(A.F.data(), B.F.data(), A.F.size() * sizeof(float)) ==
-             0 &&
-         std::memcmp(A.I.data(), B.I.data(), A.I.size() * sizeof(int32_t)) ==
-             0;
+  // (An empty vector's data() may be null, which memcmp must not see.)
+  return (A.F.empty() || std::memcmp(A.F.data(), B.F.data(),
+                                     A.F.size() * sizeof(float)) == 0) &&
+         (A.I.empty() || std::memcmp(A.I.data(), B.I.data(),
+                                     A.I.size() * sizeof(int32_t)) == 0);
 }
 
 size_t hashNode(const Node &N) {

@@ -8,6 +8,11 @@
 # Prints one line per failure and a final "replayed N inputs, M crashed".
 nnc=$1
 dir=$2
+# In a sanitizer build a report must not pass for a diagnosis: sanitizers
+# exit with 1 by default, the status of a user error.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99"
+UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=99"
+export ASAN_OPTIONS UBSAN_OPTIONS
 n=0
 bad=0
 for f in "$dir"/*; do

@@ -16,6 +16,7 @@
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/ShapeRules.h"
 #include "nnc/JIT/JIT.h"
+#include "nnc/Runtime/Numerics.h"
 #include "nnc/Runtime/Parallel.h"
 #include "nnc/Sema/Sema.h"
 
@@ -155,7 +156,8 @@ std::unique_ptr<ModelJIT> compile(const Graph &G, unsigned OptLevel,
   // Big products call back into the runtime's thread pool.
   auto J = ModelJIT::create(
       std::move(*M), std::move(Ctx), Opts,
-      {{"nnc_parallel_for", reinterpret_cast<void *>(&nnc_parallel_for)}});
+      {{"nnc_parallel_for", reinterpret_cast<void *>(&nnc_parallel_for)},
+       {"nnc_check_numerics", reinterpret_cast<void *>(&nnc_check_numerics)}});
   if (!J) {
     ADD_FAILURE() << llvm::toString(J.takeError());
     return nullptr;
@@ -544,7 +546,9 @@ std::vector<Case> gemmCases() {
 /// gradients): stride 1/2 with padding 0/1/2 on odd sizes, one and several
 /// channels, one output channel, 1x1 kernels (the pointwise path skips
 /// im2col), batch 1 and 3, and LeNet's exact layers at batch 64, which are
-/// big enough to split the batch over the thread pool.
+/// big enough to split the batch over the thread pool. Pools: overlapping,
+/// gapped, unrolled and looped windows, and the explicit-vector 2x2/2 path
+/// with full blocks of 16 outputs and masked tails.
 std::vector<Case> convCases() {
   std::vector<Case> Cs;
   // Case names are C strings; built ones live here (a deque never moves
@@ -586,6 +590,7 @@ std::vector<Case> convCases() {
   };
   for (const Pool &P :
        {Pool{"pool 2/2 odd sizes", {3, 2, 7, 9}, 2, 2},
+        Pool{"pool 2/2 rows of two vectors and a tail", {1, 2, 5, 71}, 2, 2},
         Pool{"pool 3/1 overlapping", {1, 3, 6, 7}, 3, 1},
         Pool{"pool 2/3 gaps", {2, 2, 8, 7}, 2, 3},
         Pool{"pool 5/2 large window", {2, 1, 11, 12}, 5, 2},

@@ -16,6 +16,7 @@
 #include "nnc/CodeGen/CodeGen.h"
 #include "nnc/CodeGen/Target.h"
 #include "nnc/Graph/Evaluator.h"
+#include "nnc/Graph/Printer.h"
 #include "nnc/JIT/JIT.h"
 #include "nnc/Parse/Parser.h"
 #include "nnc/Runtime/Parallel.h"
@@ -432,6 +433,70 @@ TEST(Fusion, SoftmaxCrossEntropyF32TargetsKept) {
 )", "sgd(lr = 0.1)", 3, 3);
   EXPECT_EQ(kindsAfterO2(Source).count(OpKind::Softmax), 1u);
   checkModel(Source);
+}
+
+// The verifier checks what the lowering relies on in a kernel partition.
+TEST(Fusion, VerifierChecksKernelPartition) {
+  auto Optimized = [] {
+    std::unique_ptr<Loaded> L = load(model(SoftmaxCEModel, "sgd(lr = 0.1)",
+                                           4, 1),
+                                     "");
+    PassOptions PO;
+    PO.OptLevel = 2;
+    EXPECT_TRUE(optimizeGraph(*L->G, PO, L->Diags));
+    EXPECT_EQ(verifyGraph(*L->G), "");
+    return L;
+  };
+  auto Find = [](Graph &G, OpKind K) -> Node * {
+    for (const auto &N : G.nodes())
+      if (N->Kind == K)
+        return N.get();
+    return nullptr;
+  };
+  {
+    // Two anchors in one kernel.
+    auto L = Optimized();
+    Node *MM = Find(*L->G, OpKind::MatMul), *LS = Find(*L->G, OpKind::LogSoftmax);
+    ASSERT_TRUE(MM && LS);
+    MM->Kernel = LS->Kernel;
+    EXPECT_NE(verifyGraph(*L->G).find("has two anchors"), std::string::npos)
+        << verifyGraph(*L->G);
+  }
+  {
+    // A leaf in a kernel.
+    auto L = Optimized();
+    L->G->Params[0]->Kernel = 0;
+    EXPECT_NE(verifyGraph(*L->G).find("a leaf is in kernel"), std::string::npos);
+  }
+  {
+    // A matmul reads whole operand buffers: the elementwise producer of
+    // one of its operands may not share its kernel.
+    auto L = Optimized();
+    Node *MM = nullptr, *Op = nullptr;
+    for (const auto &N : L->G->nodes())
+      if (N->Kind == OpKind::MatMul)
+        for (Node *X : N->Operands)
+          if (X->Kernel >= 0 && X->Kernel != N->Kernel && X->Kind != OpKind::Transpose) {
+            MM = N.get();
+            Op = X;
+          }
+    ASSERT_TRUE(MM && Op);
+    Op->Kernel = MM->Kernel;
+    EXPECT_NE(verifyGraph(*L->G).find("only a one-operand reduction takes a "
+                                      "prologue"),
+              std::string::npos)
+        << verifyGraph(*L->G);
+  }
+  {
+    // Cyclic kernels: the loss scale joins the log_softmax kernel, whose
+    // product the loss reduction (another kernel) reads.
+    auto L = Optimized();
+    Node *LS = Find(*L->G, OpKind::LogSoftmax);
+    ASSERT_TRUE(LS && L->G->Loss);
+    L->G->Loss->Kernel = LS->Kernel;
+    EXPECT_NE(verifyGraph(*L->G).find("cyclic"), std::string::npos)
+        << verifyGraph(*L->G);
+  }
 }
 
 TEST(Fusion, LenetTrainingStep) { EXPECT_GT(checkModel("", "lenet.nn"), 5u); }

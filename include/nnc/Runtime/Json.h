@@ -22,6 +22,8 @@
 
 namespace nnc::rt {
 
+struct JsonMember;
+
 /// One parsed JSON value.
 struct JsonValue {
   enum class Kind { Null, Bool, Number, String, Array, Object };
@@ -33,11 +35,18 @@ struct JsonValue {
   int64_t Integer = 0;
   std::string Str;
   std::vector<JsonValue> Elements;
-  std::vector<std::pair<std::string, JsonValue>> Members;
+  /// Object members in file order. (A named struct, not std::pair: a pair
+  /// of an incomplete type does not compile with clang + libstdc++.)
+  std::vector<JsonMember> Members;
 
   /// The member named `Key` of an object, or null (the first one if the
   /// key repeats).
   const JsonValue *get(std::string_view Key) const;
+};
+
+struct JsonMember {
+  std::string Key;
+  JsonValue Value;
 };
 
 /// Parses `Text` as one JSON value (surrounding whitespace allowed). On
