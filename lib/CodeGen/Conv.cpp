@@ -25,11 +25,13 @@
 // fixed order, and the weight-gradient partials are summed in chunk order,
 // so results do not depend on the thread count.
 //
-// Pools use windows of `size` with `stride` and no padding. The innermost
-// loop runs over the outputs of one row with the window unrolled inside it
-// (up to 4x4), so LLVM vectorizes it with interleaved loads; when windows
-// do not overlap (stride >= size) the gradients are plain stores, which
-// vectorize too. maxpool2d_grad sends each output gradient to the first
+// Pools use windows of `size` with `stride` and no padding. 2x2 windows
+// with stride 2 are explicit <16 x float> code (even/odd shuffles of whole
+// input rows). Other pools loop over the outputs of one row, innermost,
+// with the window unrolled inside (up to 4x4): vectorized for stride 1,
+// kept scalar for larger strides (where LLVM would use gathers). When
+// windows do not overlap (stride >= size) the gradients are plain stores,
+// not scatter-adds. maxpool2d_grad sends each output gradient to the first
 // maximum of its window (row-major order), as the forward kernel picks it.
 //
 //===----------------------------------------------------------------------===//
@@ -60,8 +62,8 @@ struct ConvPlan {
 
   explicit ConvPlan(const ConvDims &Dims) : D(Dims) {
     int64_t ColFloats = std::max<int64_t>(D.crs() * D.pixels(), 1);
-    int64_t Want = std::min({D.N, MaxChunks,
-                             std::max<int64_t>(1, ScratchBudget / ColFloats)});
+    int64_t Want = std::min(
+        {D.N, MaxChunks, std::max<int64_t>(1, ScratchBudget / ColFloats)});
     Want = std::max<int64_t>(Want, 1);
     PerChunk = (D.N + Want - 1) / Want;
     Chunks = (D.N + PerChunk - 1) / PerChunk;
@@ -176,8 +178,7 @@ void emitChunks(KernelBuilder &KB, const ConvPlan &P, const ChunkBody &Body) {
   }
   AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, 3), "ctx");
   for (unsigned I = 0; I < 3; ++I)
-    B.CreateAlignedStore(Args[I],
-                         B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
+    B.CreateAlignedStore(Args[I], B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
                          Align(8));
   FunctionCallee ParFor = M.getOrInsertFunction(
       "nnc_parallel_for",
@@ -199,8 +200,8 @@ StringRef kernelName(KernelBuilder &KB) {
 
 void codegen::emitConv2d(KernelBuilder &KB) {
   const Node &Nd = KB.node();
-  ConvDims D = convDims(Nd.operand(0)->dims(), Nd.operand(1)->dims(),
-                        Nd.dims(), Nd.A);
+  ConvDims D =
+      convDims(Nd.operand(0)->dims(), Nd.operand(1)->dims(), Nd.dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
   ConvPlan P(D);
@@ -214,25 +215,27 @@ void codegen::emitConv2d(KernelBuilder &KB) {
                    ? nullptr
                    : staticBuffer(moduleOf(KB), P.Chunks * Crs * Pix,
                                   kernelName(KB) + ".col");
-  emitChunks(KB, P, {nullptr, [&](KernelBuilder &CKB, Value *Chunk,
-                                  Value *N) {
-    IRBuilder<> &B = CKB.builder();
-    Value *X = offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
-    Value *Y = offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.K * Pix)));
-    Value *Src = X;
-    if (Col) {
-      Src = offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Crs * Pix)));
-      emitIm2Col(CKB, D, X, Src, /*RowStride=*/Pix, /*ColStride=*/1);
-    }
-    B.CreateCall(Gemm, {Y, CKB.in(1), Src});
-  }});
+  emitChunks(
+      KB, P,
+      {nullptr, [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
+         IRBuilder<> &B = CKB.builder();
+         Value *X =
+             offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
+         Value *Y = offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.K * Pix)));
+         Value *Src = X;
+         if (Col) {
+           Src = offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Crs * Pix)));
+           emitIm2Col(CKB, D, X, Src, /*RowStride=*/Pix, /*ColStride=*/1);
+         }
+         B.CreateCall(Gemm, {Y, CKB.in(1), Src});
+       }});
 }
 
 void codegen::emitConv2dGradInput(KernelBuilder &KB) {
   // (dy : [N,K,OH,OW], w : [K,C,R,S]) -> dx : [N,C,H,W]
   const Node &Nd = KB.node();
-  ConvDims D = convDims(Nd.dims(), Nd.operand(1)->dims(),
-                        Nd.operand(0)->dims(), Nd.A);
+  ConvDims D =
+      convDims(Nd.dims(), Nd.operand(1)->dims(), Nd.operand(0)->dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
   ConvPlan P(D);
@@ -247,28 +250,30 @@ void codegen::emitConv2dGradInput(KernelBuilder &KB) {
                    ? nullptr
                    : staticBuffer(moduleOf(KB), P.Chunks * Crs * Pix,
                                   kernelName(KB) + ".col");
-  emitChunks(KB, P, {nullptr, [&](KernelBuilder &CKB, Value *Chunk,
-                                  Value *N) {
-    IRBuilder<> &B = CKB.builder();
-    Value *Dy = offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.K * Pix)));
-    Value *Dx =
-        offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
-    if (!Col) {
-      B.CreateCall(Gemm, {Dx, CKB.in(1), Dy});
-      return;
-    }
-    Value *Dst = offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Crs * Pix)));
-    B.CreateCall(Gemm, {Dst, CKB.in(1), Dy});
-    emitCol2Im(CKB, D, Dst, Dx);
-  }});
+  emitChunks(KB, P,
+             {nullptr, [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
+                IRBuilder<> &B = CKB.builder();
+                Value *Dy =
+                    offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.K * Pix)));
+                Value *Dx = offsetPtr(B, CKB.out(),
+                                      B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
+                if (!Col) {
+                  B.CreateCall(Gemm, {Dx, CKB.in(1), Dy});
+                  return;
+                }
+                Value *Dst =
+                    offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Crs * Pix)));
+                B.CreateCall(Gemm, {Dst, CKB.in(1), Dy});
+                emitCol2Im(CKB, D, Dst, Dx);
+              }});
 }
 
 void codegen::emitConv2dGradWeight(KernelBuilder &KB) {
   // (x : [N,C,H,W], dy : [N,K,OH,OW]) -> dw : [K,C,R,S]
   const Node &Nd = KB.node();
   IRBuilder<> &B = KB.builder();
-  ConvDims D = convDims(Nd.operand(0)->dims(), Nd.dims(),
-                        Nd.operand(1)->dims(), Nd.A);
+  ConvDims D =
+      convDims(Nd.operand(0)->dims(), Nd.dims(), Nd.operand(1)->dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
   ConvPlan P(D);
@@ -297,13 +302,17 @@ void codegen::emitConv2dGradWeight(KernelBuilder &KB) {
          IRBuilder<> &CB = CKB.builder();
          Value *X = offsetPtr(CB, CKB.in(0),
                               CB.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
-         Value *Dy = offsetPtr(CB, CKB.in(1), CB.CreateMul(N, CKB.i64(D.K * Pix)));
-         Value *Col = offsetPtr(CB, ColT, CB.CreateMul(Chunk, CKB.i64(Pix * Crs)));
+         Value *Dy =
+             offsetPtr(CB, CKB.in(1), CB.CreateMul(N, CKB.i64(D.K * Pix)));
+         Value *Col =
+             offsetPtr(CB, ColT, CB.CreateMul(Chunk, CKB.i64(Pix * Crs)));
          emitIm2Col(CKB, D, X, Col, /*RowStride=*/1, /*ColStride=*/Crs);
          CB.CreateCall(Gemm, {PartOf(CKB, Chunk), Dy, Col});
        }});
   // dw = part[0] + part[1] + ...: the same order whatever ran each chunk.
-  KB.forRange(Dw, [&](Value *I) { KB.store(KB.load(DType::F32, Parts, I), KB.out(), I); });
+  KB.forRange(Dw, [&](Value *I) {
+    KB.store(KB.load(DType::F32, Parts, I), KB.out(), I);
+  });
   KB.forLoop(KB.i64(1), KB.i64(P.Chunks), [&](Value *C) {
     Value *Part = offsetPtr(B, Parts, B.CreateMul(C, KB.i64(Dw)));
     KB.forRange(Dw, [&](Value *I) {
@@ -450,8 +459,7 @@ Value *loadVec(IRBuilder<> &B, Value *Ptr, Value *Idx, int64_t Lanes,
                             Constant::getNullValue(Ty));
 }
 
-void storeVec(IRBuilder<> &B, Value *V, Value *Ptr, Value *Idx,
-              int64_t Valid) {
+void storeVec(IRBuilder<> &B, Value *V, Value *Ptr, Value *Idx, int64_t Valid) {
   int64_t Lanes = cast<FixedVectorType>(V->getType())->getNumElements();
   Value *At = B.CreateInBoundsGEP(B.getFloatTy(), Ptr, Idx);
   if (Valid == Lanes)
@@ -573,8 +581,8 @@ void codegen::emitMaxPoolGrad(KernelBuilder &KB) {
       Value *Zero = Constant::getNullValue(Dy->getType());
       auto At = [&](int64_t Pos) {
         return B.CreateSelect(
-            B.CreateICmpEQ(Which, B.CreateVectorSplat(PV, B.getInt32(Pos))),
-            Dy, Zero);
+            B.CreateICmpEQ(Which, B.CreateVectorSplat(PV, B.getInt32(Pos))), Dy,
+            Zero);
       };
       for (int64_t A = 0; A < 2; ++A)
         storeWindowRow(KB, Row, Ow0, Count, A, At(2 * A), At(2 * A + 1));
@@ -659,8 +667,8 @@ void codegen::emitAvgPoolGrad(KernelBuilder &KB) {
       forEachOutCol(KB, P, [&](Value *Ow) {
         Value *G = B.CreateFMul(KB.loadOperand(0, Row.out(Ow)), Scale);
         Value *Idx = Row.in(A, Bv, Ow);
-        KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), Idx), G),
-                 KB.out(), Idx);
+        KB.store(B.CreateFAdd(KB.load(DType::F32, KB.out(), Idx), G), KB.out(),
+                 Idx);
       });
     });
   });

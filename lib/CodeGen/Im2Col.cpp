@@ -32,9 +32,9 @@ std::pair<Value *, Value *> validRange(KernelBuilder &KB, Value *R, int64_t In,
       B.CreateSDiv(B.CreateAdd(LoNum, KB.i64(Stride - 1)), St), Zero);
   Lo = B.CreateSelect(B.CreateICmpSLT(Lo, KB.i64(Out)), Lo, KB.i64(Out));
   Value *HiNum = B.CreateSub(KB.i64(In - 1 + Pad), R);
-  Value *Hi = B.CreateSelect(B.CreateICmpSGE(HiNum, Zero),
-                             B.CreateAdd(B.CreateSDiv(HiNum, St), KB.i64(1)),
-                             Zero);
+  Value *Hi =
+      B.CreateSelect(B.CreateICmpSGE(HiNum, Zero),
+                     B.CreateAdd(B.CreateSDiv(HiNum, St), KB.i64(1)), Zero);
   Hi = B.CreateSelect(B.CreateICmpSLT(Hi, KB.i64(Out)), Hi, KB.i64(Out));
   // An empty range must not make the zero runs around it overlap.
   Hi = B.CreateSelect(B.CreateICmpSLT(Hi, Lo), Lo, Hi);
@@ -49,8 +49,9 @@ Value *inputCoord(KernelBuilder &KB, Value *O, Value *R, const ConvDims &D) {
 }
 
 /// Runs `Body(crs, c, r, s)` for every weight offset, c outermost.
-void forEachOffset(KernelBuilder &KB, const ConvDims &D,
-                   function_ref<void(Value *, Value *, Value *, Value *)> Body) {
+void forEachOffset(
+    KernelBuilder &KB, const ConvDims &D,
+    function_ref<void(Value *, Value *, Value *, Value *)> Body) {
   IRBuilder<> &B = KB.builder();
   KB.forEach({D.C, D.R, D.S}, [&](ArrayRef<Value *> I) {
     Value *Crs = B.CreateAdd(
@@ -64,7 +65,7 @@ void forEachOffset(KernelBuilder &KB, const ConvDims &D,
 } // namespace
 
 void codegen::loopOver(KernelBuilder &KB, Value *Lo, Value *Hi, bool Scalar,
-              function_ref<void(Value *)> Body) {
+                       function_ref<void(Value *)> Body) {
   BasicBlock *Latch = nullptr;
   KB.forLoop(Lo, Hi, [&](Value *IV) {
     Body(IV);
@@ -73,9 +74,8 @@ void codegen::loopOver(KernelBuilder &KB, Value *Lo, Value *Hi, bool Scalar,
   if (!Scalar || !Latch)
     return;
   LLVMContext &Ctx = KB.context();
-  Metadata *Off[] = {
-      MDString::get(Ctx, "llvm.loop.vectorize.enable"),
-      ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))};
+  Metadata *Off[] = {MDString::get(Ctx, "llvm.loop.vectorize.enable"),
+                     ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))};
   Metadata *Ops[] = {nullptr, MDNode::get(Ctx, Off)};
   MDNode *Loop = MDNode::getDistinct(Ctx, Ops);
   Loop->replaceOperandWith(0, Loop);
@@ -84,8 +84,8 @@ void codegen::loopOver(KernelBuilder &KB, Value *Lo, Value *Hi, bool Scalar,
 
 ConvDims codegen::convDims(ArrayRef<int64_t> X, ArrayRef<int64_t> Wt,
                            ArrayRef<int64_t> Y, const Attrs &A) {
-  return {X[0], X[1], X[2], X[3], Wt[0], Wt[2], Wt[3], Y[2], Y[3],
-          A.Stride, A.Padding};
+  return {X[0],  X[1], X[2], X[3],     Wt[0],    Wt[2],
+          Wt[3], Y[2], Y[3], A.Stride, A.Padding};
 }
 
 void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
@@ -99,8 +99,8 @@ void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
     forEachOffset(KB, D, [&](Value *Crs, Value *C, Value *R, Value *S) {
       Value *RowBase = B.CreateMul(Crs, KB.i64(RowStride));
       auto Dst = [&](Value *Ow) {
-        return B.CreateAdd(
-            RowBase, B.CreateMul(B.CreateAdd(P0, Ow), KB.i64(ColStride)));
+        return B.CreateAdd(RowBase,
+                           B.CreateMul(B.CreateAdd(P0, Ow), KB.i64(ColStride)));
       };
       bool Scalar = ColStride != 1;
       auto Zero = [&](Value *Lo, Value *Hi) {
@@ -108,8 +108,8 @@ void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
                  [&](Value *Ow) { KB.store(KB.f32(0), Col, Dst(Ow)); });
       };
       Value *Ih = inputCoord(KB, Oh, R, D);
-      Value *SrcRow = B.CreateMul(
-          B.CreateAdd(B.CreateMul(C, KB.i64(D.H)), Ih), KB.i64(D.W));
+      Value *SrcRow = B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.H)), Ih),
+                                  KB.i64(D.W));
       auto Copy = [&](Value *Lo, Value *Hi) {
         loopOver(KB, Lo, Hi, Scalar, [&](Value *Ow) {
           Value *Iw = inputCoord(KB, Ow, S, D);
@@ -136,8 +136,7 @@ void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
 void codegen::emitCol2Im(KernelBuilder &KB, const ConvDims &D, Value *Col,
                          Value *Img) {
   IRBuilder<> &B = KB.builder();
-  KB.forRange(D.C * D.H * D.W,
-              [&](Value *I) { KB.store(KB.f32(0), Img, I); });
+  KB.forRange(D.C * D.H * D.W, [&](Value *I) { KB.store(KB.f32(0), Img, I); });
   forEachOffset(KB, D, [&](Value *Crs, Value *C, Value *R, Value *S) {
     Value *RowBase = B.CreateMul(Crs, KB.i64(D.pixels()));
     Value *Plane = B.CreateMul(C, KB.i64(D.H));
@@ -149,9 +148,9 @@ void codegen::emitCol2Im(KernelBuilder &KB, const ConvDims &D, Value *Col,
       Value *SrcRow = B.CreateAdd(RowBase, B.CreateMul(Oh, KB.i64(D.OW)));
       KB.forLoop(OwLo, OwHi, [&](Value *Ow) {
         Value *DstIdx = B.CreateAdd(DstRow, inputCoord(KB, Ow, S, D));
-        Value *Sum = B.CreateFAdd(KB.load(DType::F32, Img, DstIdx),
-                                  KB.load(DType::F32, Col,
-                                          B.CreateAdd(SrcRow, Ow)));
+        Value *Sum =
+            B.CreateFAdd(KB.load(DType::F32, Img, DstIdx),
+                         KB.load(DType::F32, Col, B.CreateAdd(SrcRow, Ow)));
         KB.store(Sum, Img, DstIdx);
       });
     });

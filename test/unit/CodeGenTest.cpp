@@ -609,6 +609,20 @@ std::vector<Case> convCases() {
                     }});
     }
   }
+  // Mostly-zero windows after relu: ties must go to the first maximum, in
+  // the vector path (2/2) and the scalar ones.
+  for (auto [Sz, St] : {std::pair{2, 2}, {3, 3}, {2, 1}}) {
+    int64_t Size = Sz, Stride = St;
+    Cs.push_back({Keep("maxpool ties " + std::to_string(Sz) + "/" +
+                       std::to_string(St)),
+                  [Size, Stride](Builder &B) {
+                    Node *X = B.leaf(f32({2, 3, 9, 37}), "x");
+                    return B.op(OpKind::MaxPool2d,
+                                {B.op(OpKind::Relu, {X})},
+                                window(Size, Stride));
+                  },
+                  {-2, 0.5, 4}});
+  }
   return Cs;
 }
 
