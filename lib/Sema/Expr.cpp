@@ -22,7 +22,7 @@ using namespace nnc;
 using namespace nnc::sema;
 
 Val Analyzer::lowerExpr(const ast::Expr &E) {
-  if (Aborted)
+  if (Aborted || Diags.errorCount() >= MaxErrors)
     return Val::error();
   if (++Work > MaxWork) {
     error(E.Loc, "model '" + G->name() +

@@ -480,8 +480,9 @@ void Analyzer::analyzeStmt(const ast::Stmt &S) {
 //===----------------------------------------------------------------------===//
 
 Val Analyzer::expandFn(const ast::FnDecl &Fn, const ast::CallExpr &Call) {
-  if (RecursiveFns.contains(Fn.Name))
-    return Val::error(); // Reported once by checkRecursion.
+  if (RecursiveFns.contains(Fn.Name) || FailedFns.contains(&Fn))
+    return Val::error(); // Reported once already.
+  unsigned ErrorsBefore = Diags.errorCount();
   if (CallStack.size() >= MaxCallDepth) {
     error(Call.CalleeLoc, "fn calls are nested more than " +
                               llvm::Twine(MaxCallDepth) + " deep");
@@ -543,5 +544,7 @@ Val Analyzer::expandFn(const ast::FnDecl &Fn, const ast::CallExpr &Call) {
   }
   CallStack.pop_back();
   Frames.pop_back();
+  if (Diags.errorCount() != ErrorsBefore)
+    FailedFns.insert(&Fn);
   return Result;
 }

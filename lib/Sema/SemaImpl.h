@@ -18,6 +18,7 @@
 
 #include "nnc/Sema/Sema.h"
 
+#include <llvm/ADT/DenseSet.h>
 #include <llvm/ADT/StringMap.h>
 #include <llvm/ADT/StringSet.h>
 
@@ -117,7 +118,10 @@ struct Arg {
 /// Upper bounds that keep any input from exhausting time or memory.
 constexpr unsigned MaxCallDepth = 64;
 constexpr size_t MaxNodes = 100000;
-constexpr uint64_t MaxWork = 20000000; ///< Expressions lowered per model.
+constexpr uint64_t MaxWork = 1000000; ///< Expressions lowered per model.
+/// Once this many errors were reported, lowering stops: a fn expanded
+/// 2^20 times that fails each time would otherwise keep failing for long.
+constexpr unsigned MaxErrors = 50;
 constexpr int64_t MaxDim = (int64_t(1) << 31) - 1;
 
 class Analyzer {
@@ -221,6 +225,10 @@ public:
   llvm::StringRef BaseDir;
   llvm::StringMap<const ast::FnDecl *> Fns;
   llvm::StringSet<> RecursiveFns; ///< Reported once; never expanded.
+  /// Fns whose expansion reported an error. Later calls fail at once and
+  /// silently: the error was reported, and a fn called 2^20 times that fails
+  /// each time must not take 2^20 expansions to say so.
+  llvm::DenseSet<const ast::FnDecl *> FailedFns;
   /// Models by name, with whether their analysis had errors.
   llvm::StringMap<std::pair<const ast::ModelDecl *, bool>> ModelDecls;
 
