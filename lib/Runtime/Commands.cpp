@@ -84,13 +84,22 @@ Status checkRows(const std::string &Path, const StoredTensor &T,
   return Status();
 }
 
-Status loadTensorFile(const std::string &Path, const char *Flag,
-                      Expected<TensorFile> &Out) {
-  if (Path.empty())
-    return Status::error(std::string("missing ") + Flag);
-  Out = readTensorFile(Path);
-  if (!Out)
-    return Out.takeError();
+/// What predict and grad start with: an instance holding the weights of
+/// --load (params only), and the tensors of --inputs.
+Status openWithInputs(const nnc_model &M, const RunOptions &O,
+                      std::unique_ptr<ModelInstance> &Instance,
+                      Expected<TensorFile> &In) {
+  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
+  if (!IOr)
+    return IOr.takeError();
+  Instance = std::move(*IOr);
+  if (Status S = Instance->loadWeights(O.Load, /*WithState=*/false))
+    return S;
+  if (O.Inputs.empty())
+    return Status::error("missing --inputs X.safetensors");
+  In = readTensorFile(O.Inputs);
+  if (!In)
+    return In.takeError();
   return Status();
 }
 
@@ -111,15 +120,11 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
                          "' has no outputs to predict");
   if (O.Out.empty())
     return Status::error("predict needs --out Y.safetensors");
-  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
-  if (!IOr)
-    return IOr.takeError();
-  ModelInstance &I = **IOr;
-  if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
-    return S;
+  std::unique_ptr<ModelInstance> Instance;
   Expected<TensorFile> In = Status::error("");
-  if (Status S = loadTensorFile(O.Inputs, "--inputs X.safetensors", In))
+  if (Status S = openWithInputs(M, O, Instance, In))
     return S;
+  ModelInstance &I = *Instance;
   int64_t B = I.batch();
   std::vector<SlotBuffer *> Inputs = I.withRole(NNC_SLOT_INPUT);
   std::vector<const StoredTensor *> Tensors;
@@ -200,15 +205,11 @@ Status runGrad(const nnc_model &M, const RunOptions &O) {
                          "' has no loss, so it has no gradient");
   if (O.Out.empty())
     return Status::error("grad needs --out G.safetensors");
-  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
-  if (!IOr)
-    return IOr.takeError();
-  ModelInstance &I = **IOr;
-  if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
-    return S;
+  std::unique_ptr<ModelInstance> Instance;
   Expected<TensorFile> In = Status::error("");
-  if (Status S = loadTensorFile(O.Inputs, "--inputs X.safetensors", In))
+  if (Status S = openWithInputs(M, O, Instance, In))
     return S;
+  ModelInstance &I = *Instance;
   // Exactly one batch of every input and target.
   for (SlotBuffer &S : I.slots()) {
     if (S.role() != NNC_SLOT_INPUT && S.role() != NNC_SLOT_TARGET)

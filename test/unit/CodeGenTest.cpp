@@ -10,6 +10,7 @@
 // header (ModelABI.h) to prove the LLVM struct layout matches C's.
 //
 //===----------------------------------------------------------------------===//
+#include "SlotBuffers.h"
 #include "nnc/Autodiff/Autodiff.h"
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/CodeGen/CodeGen.h"
@@ -30,6 +31,7 @@
 #include <random>
 
 using namespace nnc;
+using nnc::test::Slots;
 
 namespace {
 
@@ -88,60 +90,6 @@ Attrs window(int64_t Size, int64_t Stride, int64_t Padding = 0) {
   return A;
 }
 
-/// Slot buffers for one compiled model, 64-byte aligned as the ABI says.
-class Slots {
-public:
-  explicit Slots(const nnc_model &M) : M(M) {
-    for (int I = 0; I < M.num_slots; ++I) {
-      const nnc_slot &S = M.slots[I];
-      int64_t N = 1;
-      for (int D = 0; D < S.rank; ++D)
-        N *= S.dims[D];
-      size_t Bytes = (size_t(N) * 4 + 63) / 64 * 64;
-      void *P = std::aligned_alloc(64, Bytes ? Bytes : 64);
-      std::memset(P, 0xff, Bytes ? Bytes : 64); // garbage: kernels must write
-      Ptrs.push_back(P);
-      Sizes.push_back(N);
-    }
-  }
-  ~Slots() {
-    for (void *P : Ptrs)
-      std::free(P);
-  }
-  int find(llvm::StringRef Name) const {
-    for (int I = 0; I < M.num_slots; ++I)
-      if (Name == M.slots[I].name)
-        return I;
-    ADD_FAILURE() << "no slot named " << Name.str();
-    return -1;
-  }
-  void set(llvm::StringRef Name, const EvalTensor &V) {
-    int I = find(Name);
-    ASSERT_GE(I, 0);
-    ASSERT_EQ(Sizes[I], V.numElements());
-    for (int64_t E = 0; E < V.numElements(); ++E) {
-      if (M.slots[I].dtype == NNC_F32)
-        static_cast<float *>(Ptrs[I])[E] = float(V.Data[E]);
-      else
-        static_cast<int32_t *>(Ptrs[I])[E] = int32_t(V.Data[E]);
-    }
-  }
-  std::vector<double> get(llvm::StringRef Name) const {
-    int I = find(Name);
-    std::vector<double> R;
-    for (int64_t E = 0; I >= 0 && E < Sizes[I]; ++E)
-      R.push_back(M.slots[I].dtype == NNC_F32
-                      ? double(static_cast<float *>(Ptrs[I])[E])
-                      : double(static_cast<int32_t *>(Ptrs[I])[E]));
-    return R;
-  }
-  void **ptrs() { return Ptrs.data(); }
-
-private:
-  const nnc_model &M;
-  std::vector<void *> Ptrs;
-  std::vector<int64_t> Sizes;
-};
 
 std::unique_ptr<ModelJIT> compile(const Graph &G, unsigned OptLevel,
                                   const TrainConfig *Train = nullptr) {
@@ -201,7 +149,7 @@ void expectClose(const std::vector<double> &Got, const EvalTensor &Want,
 struct Case {
   const char *Name;
   std::function<Node *(Builder &)> Build;
-  Ranges R;
+  Ranges R = {};
   bool Differentiable = true;
 };
 

@@ -12,6 +12,7 @@
 // cross-entropy, and SGD/Adam updates computed in place in the param slots.
 //
 //===----------------------------------------------------------------------===//
+#include "SlotBuffers.h"
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/CodeGen/CodeGen.h"
 #include "nnc/CodeGen/Target.h"
@@ -36,6 +37,7 @@
 #include <random>
 
 using namespace nnc;
+using nnc::test::Slots;
 
 namespace {
 
@@ -111,57 +113,6 @@ EvalValues randomLeaves(const Graph &G, LabelRange Labels = {}) {
   return Leaves;
 }
 
-/// The slot buffers of one compiled model, filled with garbage.
-class Slots {
-public:
-  explicit Slots(const nnc_model &M) : M(M) {
-    for (int I = 0; I < M.num_slots; ++I) {
-      int64_t N = 1;
-      for (int D = 0; D < M.slots[I].rank; ++D)
-        N *= M.slots[I].dims[D];
-      size_t Bytes = std::max<size_t>((size_t(N) * 4 + 63) / 64 * 64, 64);
-      void *P = std::aligned_alloc(64, Bytes);
-      std::memset(P, 0xff, Bytes);
-      Ptrs.push_back(P);
-      Sizes.push_back(N);
-    }
-  }
-  ~Slots() {
-    for (void *P : Ptrs)
-      std::free(P);
-  }
-  int find(llvm::StringRef Name) const {
-    for (int I = 0; I < M.num_slots; ++I)
-      if (Name == M.slots[I].name)
-        return I;
-    return -1;
-  }
-  void set(llvm::StringRef Name, const EvalTensor &V) {
-    int I = find(Name);
-    ASSERT_GE(I, 0) << Name.str();
-    for (int64_t E = 0; E < V.numElements(); ++E) {
-      if (M.slots[I].dtype == NNC_F32)
-        static_cast<float *>(Ptrs[I])[E] = float(V.Data[E]);
-      else
-        static_cast<int32_t *>(Ptrs[I])[E] = int32_t(V.Data[E]);
-    }
-  }
-  std::vector<double> get(llvm::StringRef Name) const {
-    int I = find(Name);
-    std::vector<double> R;
-    for (int64_t E = 0; I >= 0 && E < Sizes[I]; ++E)
-      R.push_back(M.slots[I].dtype == NNC_F32
-                      ? double(static_cast<float *>(Ptrs[I])[E])
-                      : double(static_cast<int32_t *>(Ptrs[I])[E]));
-    return R;
-  }
-  void **ptrs() { return Ptrs.data(); }
-
-private:
-  const nnc_model &M;
-  std::vector<void *> Ptrs;
-  std::vector<int64_t> Sizes;
-};
 
 void expectClose(const std::vector<double> &Got, const EvalTensor &Want,
                  const std::string &What) {
@@ -204,8 +155,9 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
       for (const auto &[K, Size] : Sizes)
         Fused += Size > 1;
     }
-    if (Level == 0)
+    if (Level == 0) {
       EXPECT_TRUE(Sizes.empty()) << "-O0 must not fuse";
+    }
 
     auto Ctx = std::make_unique<llvm::LLVMContext>();
     auto Mod = lowerGraph(G, nullptr, *Ctx);
