@@ -1,15 +1,17 @@
 //===- Gemm.cpp - Register-tiled, packed, threaded matrix product ---------===//
 //
 // C (+)= A * B over static shapes, in the BLIS style, with explicit
-// `<16 x float>` vector IR so the result does not depend on what the loop
-// vectorizer guesses:
+// vector IR as wide as the target's registers (`<16 x float>` on AVX-512,
+// `<8 x float>` on AVX2: the module's VectorUnit, Target.h) so the result
+// does not depend on what the loop vectorizer guesses:
 //
-//  1. Columns of C are cut into panels of NR = 2 x 16 floats, rows into
-//     tiles of MR = 8. A micro-kernel keeps one MR x NR tile of C in 16
-//     vector accumulators; per k it loads two vectors of B, broadcasts MR
-//     elements of A and issues 16 FMAs (`llvm.fmuladd`: one vfmadd231ps per
-//     vector on AVX-512). Ragged edges use a smaller row tile and masked
-//     loads/stores on the last panel, so no shape needs padding.
+//  1. Columns of C are cut into panels of NR = 2 vectors, rows into tiles
+//     of MR rows (8 on AVX-512, 6 with 16 registers). A micro-kernel keeps
+//     one MR x NR tile of C in 2 * MR vector accumulators; per k it loads
+//     two vectors of B, broadcasts MR elements of A and issues 2 * MR FMAs
+//     (`llvm.fmuladd`: one vfmadd231ps per vector). Ragged edges use a
+//     smaller row tile and masked loads/stores on the last panel, so no
+//     shape needs padding.
 //  2. B is packed panel by panel into a contiguous [K][NR] strip (zero-filled
 //     past N) when it is read transposed (column stride != 1) or reused by
 //     many row tiles; a row-major B reused by few rows is read in place.
@@ -27,6 +29,8 @@
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
 
+#include "nnc/CodeGen/Target.h"
+
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/ADT/Twine.h>
 #include <llvm/IR/IRBuilder.h>
@@ -35,28 +39,39 @@
 #include <algorithm>
 
 using namespace llvm;
+using namespace nnc;
 using namespace nnc::codegen;
 
 namespace {
 
-constexpr int64_t VW = 16;          // floats per vector
 constexpr int64_t NV = 2;           // vectors per panel row
-constexpr int64_t NR = VW * NV;     // panel width
-constexpr int64_t MR = 8;           // rows per register tile
-constexpr int64_t KC = 256;         // k block (KC * NR floats = 32 KB)
+/// Floats of one k block of a B strip (32 KB): it stays in L1.
+constexpr int64_t StripBlockFloats = 8192;
 /// Products below this many flops run on the calling thread only.
 constexpr int64_t ParallelFlops = 1 << 21;
 
-/// The derived blocking of one shape.
+/// The derived blocking of one shape for one vector unit.
 struct Plan {
   GemmShape S;
+  int64_t VW;                   // floats per vector
+  int64_t NR;                   // panel width, NV vectors
+  int64_t MR;                   // rows per register tile
+  int64_t KC;                   // k block
   int64_t Panels, Tiles, TilesPerChunk, Chunks;
   int64_t FullPanels, TailCols; // TailCols: valid columns of a last, partial panel
   int64_t FullTiles, TailRows;  // TailRows: rows of a last, partial tile
   bool PackB;
   bool Parallel;
 
-  explicit Plan(const GemmShape &Sh) : S(Sh) {
+  Plan(const GemmShape &Sh, const VectorUnit &VU) : S(Sh) {
+    VW = VU.Floats;
+    NR = NV * VW;
+    // The tile's MR * NV accumulators, the NV vectors of B and one
+    // broadcast of A must all stay in registers: 8 x 2 zmm on AVX-512
+    // (19 of 32), 6 x 2 ymm on AVX2 (15 of 16). More rows than 8 did not
+    // pay on AVX-512 (the A broadcasts become the bottleneck).
+    MR = std::min<int64_t>(8, (VU.Registers - NV - 1) / NV);
+    KC = StripBlockFloats / NR;
     Panels = (S.N + NR - 1) / NR;
     FullPanels = S.N / NR;
     TailCols = S.N % NR;
@@ -80,7 +95,9 @@ struct Plan {
 /// Emits the product into `@nnc.gemm.<key>` and its task function.
 class GemmEmitter {
 public:
-  GemmEmitter(Module &M, const Plan &P) : M(M), P(P), B(M.getContext()) {
+  GemmEmitter(Module &M, const Plan &P)
+      : M(M), P(P), B(M.getContext()), VW(P.VW), NR(P.NR), MR(P.MR),
+        KC(P.KC) {
     Ctx = &M.getContext();
     F32 = B.getFloatTy();
     I64 = B.getInt64Ty();
@@ -107,6 +124,7 @@ private:
   Module &M;
   const Plan &P;
   IRBuilder<> B;
+  const int64_t VW, NR, MR, KC; // P's blocking, by their usual names
   LLVMContext *Ctx;
   Type *F32, *I64, *Ptr;
   FixedVectorType *VecTy;
@@ -415,7 +433,7 @@ Function *nnc::codegen::getGemm(Module &M, const GemmShape &S) {
   std::string Name = "nnc.gemm." + S.key();
   if (Function *F = M.getFunction(Name))
     return F;
-  Plan P(S);
+  Plan P(S, moduleVectorUnit(M));
   GemmEmitter E(M, P);
   return E.emit(Name);
 }

@@ -638,6 +638,7 @@ Expected<std::unique_ptr<Module>>
 nnc::lowerGraph(const Graph &G, const TrainConfig *Train, LLVMContext &Ctx,
                 const LoweringOptions &Opts) {
   auto M = std::make_unique<Module>(G.name(), Ctx);
+  recordVectorUnit(*M, Opts.Vector ? *Opts.Vector : hostVectorUnit());
   SlotTable Slots = buildSlotTable(G);
   Lowerer L(G, *M, Slots);
   if (Opts.CheckNumerics)

@@ -12,6 +12,7 @@
 
 #include <llvm/Analysis/TargetLibraryInfo.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Metadata.h>
 #include <llvm/IR/PassManager.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -82,6 +83,42 @@ nnc::createTargetMachine(const nnc::TargetOptions &Opts) {
     return createStringError("cannot create a target machine for '%s'",
                              Cpu.c_str());
   return TM;
+}
+
+VectorUnit nnc::vectorUnitOf(const TargetMachine &TM) {
+  const MCSubtargetInfo *STI = TM.getMCSubtargetInfo();
+  if (STI->checkFeatures("+avx512f"))
+    return {16, 32};
+  if (STI->checkFeatures("+avx"))
+    return {8, 16};
+  return {4, 16};
+}
+
+VectorUnit nnc::hostVectorUnit() {
+  static const VectorUnit Host = [] {
+    auto TM = createTargetMachine({});
+    if (!TM) { // no native target: the GEMM still works, just not tuned
+      consumeError(TM.takeError());
+      return VectorUnit{};
+    }
+    return vectorUnitOf(**TM);
+  }();
+  return Host;
+}
+
+void nnc::recordVectorUnit(Module &M, const VectorUnit &VU) {
+  M.addModuleFlag(Module::Error, "nnc.vector-floats", VU.Floats);
+  M.addModuleFlag(Module::Error, "nnc.vector-registers", VU.Registers);
+}
+
+VectorUnit nnc::moduleVectorUnit(const Module &M) {
+  auto *Floats = mdconst::extract_or_null<ConstantInt>(
+      M.getModuleFlag("nnc.vector-floats"));
+  auto *Regs = mdconst::extract_or_null<ConstantInt>(
+      M.getModuleFlag("nnc.vector-registers"));
+  if (!Floats || !Regs)
+    return hostVectorUnit();
+  return {Floats->getSExtValue(), Regs->getSExtValue()};
 }
 
 void nnc::configureModule(Module &M, TargetMachine &TM) {

@@ -153,6 +153,7 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   LO.EmitMain = !Req.Run;
   LO.CheckNumerics = Req.CheckNumerics;
   LO.SourceName = Req.Input;
+  LO.Vector = vectorUnitOf(**TM);
   ArenaStats Arena;
   LO.Stats = &Arena;
   auto Mod = lowerGraph(*G, M.findTrain(G->name()), *Ctx, LO);

@@ -19,6 +19,7 @@
 #ifndef NNC_CODEGEN_CODEGEN_H
 #define NNC_CODEGEN_CODEGEN_H
 
+#include "nnc/CodeGen/Target.h"
 #include "nnc/Graph/Graph.h"
 
 #include <llvm/IR/LLVMContext.h>
@@ -26,6 +27,7 @@
 #include <llvm/Support/Error.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace nnc {
@@ -58,6 +60,9 @@ struct LoweringOptions {
   bool CheckNumerics = false;
   /// The `.nn` file's name as the numerics messages show it.
   std::string SourceName;
+  /// The vector unit the GEMM tiles are shaped for; unset means the host's.
+  /// Recorded in the module (Target.h, recordVectorUnit).
+  std::optional<VectorUnit> Vector;
 };
 
 /// Lowers `G` to a new module in `Ctx`. `Train` (may be null) fills the

@@ -31,6 +31,27 @@ struct TargetOptions {
   unsigned OptLevel = 2;
 };
 
+/// The vector registers the GEMM's register tiles are shaped for
+/// (lib/CodeGen/Gemm.cpp): floats per register and how many there are.
+struct VectorUnit {
+  int64_t Floats = 16;
+  int64_t Registers = 32;
+};
+
+/// The widest float vector unit `TM`'s CPU has: AVX-512 (16 floats, 32
+/// registers), AVX (8, 16) or SSE (4, 16).
+VectorUnit vectorUnitOf(const llvm::TargetMachine &TM);
+
+/// The host CPU's vector unit (computed once).
+VectorUnit hostVectorUnit();
+
+/// Records in `M` (as module flags `nnc.vector-floats` and
+/// `nnc.vector-registers`) the unit its kernels are generated for.
+void recordVectorUnit(llvm::Module &M, const VectorUnit &VU);
+
+/// The unit recorded in `M`, or the host's when none is.
+VectorUnit moduleVectorUnit(const llvm::Module &M);
+
 /// Registers the native target once per process (idempotent).
 void initializeNativeTarget();
 
