@@ -49,6 +49,8 @@ constexpr int64_t NV = 2;           // vectors per panel row
 constexpr int64_t StripBlockFloats = 8192;
 /// Products below this many flops run on the calling thread only.
 constexpr int64_t ParallelFlops = 1 << 21;
+/// ... unless B is at least this large (it does not fit in L2).
+constexpr int64_t ParallelBytes = 512 << 10;
 
 /// The derived blocking of one shape for one vector unit.
 struct Plan {
@@ -88,7 +90,11 @@ struct Plan {
     if (!PackB && Panels < 4)
       TilesPerChunk = std::max<int64_t>(1, Tiles / ((4 + Panels - 1) / Panels));
     Chunks = (Tiles + TilesPerChunk - 1) / TilesPerChunk;
-    Parallel = S.AllowThreads && Flops >= ParallelFlops && Panels * Chunks >= 2;
+    // A product with few rows (inference at batch 1) is bound by reading B
+    // from L3 or memory, not by flops: two cores have twice the bandwidth.
+    int64_t BBytes = 4 * S.K * S.N;
+    Parallel = S.AllowThreads && Panels * Chunks >= 2 &&
+               (Flops >= ParallelFlops || BBytes >= ParallelBytes);
   }
 };
 

@@ -7,8 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Model.h"
+#include "nnc/Runtime/Parallel.h"
 #include "nnc/Runtime/Random.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -255,26 +257,54 @@ ModelInstance::saveWeights(const std::string &Path, bool WithState,
   return writeTensorFile(Path, Refs, AllMeta);
 }
 
-bool allFinite(const SlotBuffer &Slot) {
-  if (Slot.type() != DType::F32)
-    return true;
-  // An exponent of all ones is an infinity or a NaN. Testing the bits
-  // (rather than std::isfinite) keeps the loop branch-free and vectorized,
-  // and is immune to -ffast-math.
-  const uint32_t *Bits = static_cast<const uint32_t *>(Slot.Data);
+namespace {
+
+/// True when no element of Bits[0, N) is an infinity or a NaN (an exponent
+/// of all ones). Testing the bits (rather than std::isfinite) keeps the
+/// loop branch-free and vectorized, and is immune to -ffast-math.
+bool finiteBits(const uint32_t *Bits, int64_t N) {
   uint32_t Bad = 0;
-  for (int64_t I = 0; I < Slot.Numel; ++I)
+  for (int64_t I = 0; I < N; ++I)
     Bad |= uint32_t((Bits[I] & 0x7f800000u) == 0x7f800000u);
   return !Bad;
 }
 
+} // namespace
+
+bool allFinite(const SlotBuffer &Slot) {
+  if (Slot.type() != DType::F32)
+    return true;
+  return finiteBits(static_cast<const uint32_t *>(Slot.Data), Slot.Numel);
+}
+
 SlotBuffer *ModelInstance::firstNonFinite() {
-  for (SlotBuffer &B : Slots) {
+  // The scan reads every param and state value once per step, which on a
+  // memory-bound machine costs as much as the update itself; it is split
+  // in pieces over the kernels' thread pool (each core brings its own
+  // bandwidth). Pieces are small enough to balance, big enough to vectorize.
+  constexpr int64_t PieceFloats = 1 << 15;
+  std::vector<ScanPiece> &Pieces = ScanScratch;
+  Pieces.clear();
+  nnc_task_fn Scan = [](void *Ctx, int64_t Begin, int64_t End) {
+    auto *P = static_cast<ScanPiece *>(Ctx);
+    for (int64_t I = Begin; I < End; ++I)
+      P[I].Finite = finiteBits(P[I].Bits, P[I].Count);
+  };
+  for (size_t S = 0; S < Slots.size(); ++S) {
+    const SlotBuffer &B = Slots[S];
     nnc_slot_role R = B.role();
-    if ((R == NNC_SLOT_PARAM || R == NNC_SLOT_STATE || R == NNC_SLOT_GRAD) &&
-        !allFinite(B))
-      return &B;
+    if ((R != NNC_SLOT_PARAM && R != NNC_SLOT_STATE) ||
+        B.type() != DType::F32)
+      continue;
+    const auto *Bits = static_cast<const uint32_t *>(B.Data);
+    for (int64_t At = 0; At < B.Numel; At += PieceFloats)
+      Pieces.push_back(
+          {Bits + At, std::min(PieceFloats, B.Numel - At), S, true});
   }
+  nnc_parallel_for(Scan, Pieces.data(), int64_t(Pieces.size()));
+  for (const ScanPiece &P : Pieces)
+    if (!P.Finite)
+      return &Slots[P.Slot];
   return nullptr;
 }
 

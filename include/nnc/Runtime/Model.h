@@ -94,9 +94,10 @@ public:
                      const std::vector<TensorRef> &Extra = {},
                      const std::map<std::string, std::string> &Meta = {});
 
-  /// The first PARAM, STATE or GRAD slot (in slot order) holding a NaN or
-  /// an infinity, or null when all of them are finite. Training calls it
-  /// after every step: it reads each value once, like the update itself.
+  /// The first PARAM or STATE slot (in slot order) holding a NaN or an
+  /// infinity, or null when all of them are finite. Training calls it after
+  /// every step, so it covers what a step writes (gradients live in the
+  /// arena; GRAD slots are written only by the `grad` command).
   SlotBuffer *firstNonFinite();
 
 private:
@@ -105,6 +106,15 @@ private:
   const nnc_model *Model;
   std::vector<SlotBuffer> Slots;
   std::vector<void *> Pointers;
+  /// A piece of firstNonFinite's scan: Count floats of slot Slot.
+  struct ScanPiece {
+    const uint32_t *Bits;
+    int64_t Count;
+    size_t Slot;
+    bool Finite;
+  };
+  /// firstNonFinite's work list, kept to avoid an allocation per step.
+  std::vector<ScanPiece> ScanScratch;
 };
 
 /// The slot's key in a weights file: "state.NAME" for optimizer state,
