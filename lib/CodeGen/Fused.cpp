@@ -17,7 +17,9 @@
 //      optimizer update after its gradient's product. It runs over the
 //      anchor's output right after the anchor, while that output is hot in
 //      cache; it is not applied per GEMM tile, because the tiled product
-//      (Gemm.cpp) is a shared function of its own.
+//      (Gemm.cpp) is a shared function of its own. The nest is a function
+//      of its own over a range of its outermost index, so a large one
+//      (2^16 elements or more) runs in pieces on the runtime's threads.
 //
 // Indexing: each member is evaluated at a *map* from its dims to the loop
 // nest's dims (-1: a broadcast dim, index 0). An operand's map follows from
@@ -335,6 +337,152 @@ bool tryBuildUnits(ArrayRef<const Node *> Order,
   return Result.size() == Units.size();
 }
 
+/// Epilogues of at least this many elements are split over the runtime's
+/// threads (below it the hand-off costs more than the loop).
+constexpr int64_t ParallelElements = int64_t(1) << 16;
+/// Pieces a parallel epilogue is cut into: enough to balance a few threads.
+constexpr int64_t EpilogueTasks = 8;
+
+/// Emits step 2 of a fused kernel: one loop nest over the shape of the
+/// anchor's result (or of the first stored output) computing the members
+/// in `Nested` and storing the outputs `Stored`. `Bufs` and `OutPtr` are
+/// arguments of KB's function. The nest goes into a function of its own,
+/// `<kernel>.epi(args..., i64 lo, i64 hi)`, over outermost indices
+/// [lo, hi): the kernel calls it once over everything, or, for a large
+/// nest, through `nnc_parallel_for` in EpilogueTasks pieces. Each element
+/// is computed the same way by whichever thread runs its piece.
+void emitEpilogue(KernelBuilder &KB, const KernelUnit &U,
+                  const DenseSet<const Node *> &Nested,
+                  const DenseMap<const Node *, Value *> &Bufs,
+                  ArrayRef<Value *> OutPtr, ArrayRef<unsigned> Stored) {
+  IRBuilder<> &B = KB.builder();
+  Function *F = B.GetInsertBlock()->getParent();
+  Module &M = *F->getParent();
+  LLVMContext &Ctx = M.getContext();
+  ArrayRef<int64_t> Dims =
+      (U.Anchor ? U.Anchor : U.Outputs[Stored[0]])->dims();
+  int64_t Count = 1;
+  for (int64_t D : Dims)
+    Count *= D;
+  if (Count == 0)
+    return;
+  Map Id = identityMap(Dims.size());
+
+  // The nest, simplified; collecting reads emits no IR, so it can be done
+  // here once for the shape and again inside the nest's function.
+  auto Collect = [&](ExprEmitter &Epi) {
+    for (unsigned I : Stored)
+      Epi.collect(U.Outputs[I], Id);
+    Epi.finishReads();
+  };
+  ExprEmitter Shape(KB, Nested, Bufs, Dims.size());
+  Collect(Shape);
+  StridedNest L;
+  L.Dims.assign(Dims.begin(), Dims.end());
+  L.Strides.push_back(contiguousStrides(Dims));
+  for (unsigned R = 0; R < Shape.numReads(); ++R)
+    L.Strides.push_back(SmallVector<int64_t, 4>(Shape.strides(R)));
+  L.simplify();
+  if (L.Dims.empty()) { // a single element
+    L.Dims.push_back(1);
+    for (auto &S : L.Strides)
+      S.push_back(0);
+  }
+  int64_t Outer = L.Dims[0];
+
+  // <kernel>.epi(args..., lo, hi), with F's argument attributes.
+  Type *I64 = B.getInt64Ty();
+  SmallVector<Type *, 8> Params(F->arg_size(), PointerType::getUnqual(Ctx));
+  Params.append({I64, I64});
+  Function *EF = Function::Create(
+      FunctionType::get(B.getVoidTy(), Params, false),
+      GlobalValue::InternalLinkage, F->getName() + ".epi", M);
+  EF->addFnAttr(Attribute::NoUnwind);
+  EF->addFnAttr(Attribute::MustProgress);
+  DenseMap<Value *, Value *> ArgOf;
+  for (unsigned I = 0; I < F->arg_size(); ++I) {
+    EF->getArg(I)->setName(F->getArg(I)->getName());
+    for (Attribute A : F->getAttributes().getParamAttrs(I))
+      EF->addParamAttr(I, A);
+    ArgOf[F->getArg(I)] = EF->getArg(I);
+  }
+  {
+    DenseMap<const Node *, Value *> EBufs;
+    for (const auto &[N, V] : Bufs)
+      EBufs[N] = ArgOf.lookup(V);
+    SmallVector<Value *, 4> EOut;
+    for (Value *V : OutPtr)
+      EOut.push_back(ArgOf.lookup(V));
+    KernelBuilder EKB(EF, KB.node(), nullptr, {});
+    ExprEmitter Epi(EKB, Nested, EBufs, Dims.size());
+    Collect(Epi);
+    Value *Lo = EF->getArg(F->arg_size()), *Hi = EF->getArg(F->arg_size() + 1);
+    ArrayRef<int64_t> Inner = ArrayRef<int64_t>(L.Dims).drop_front();
+    EKB.forLoop(Lo, Hi, [&](Value *I0) {
+      EKB.forEach(Inner, [&](ArrayRef<Value *> Rest) {
+        SmallVector<Value *, 4> IVs{I0};
+        IVs.append(Rest.begin(), Rest.end());
+        Epi.resetPoint();
+        auto IndexOf = [&](unsigned R) {
+          return linearIndex(EKB, IVs, L.Strides[1 + R]);
+        };
+        // Every value first, then every store: an output written over an
+        // input (in place) or over the anchor's result must not clobber an
+        // element another output still reads at this point.
+        SmallVector<Value *, 4> Values;
+        for (unsigned I : Stored)
+          Values.push_back(Epi.eval(U.Outputs[I], Id, IndexOf));
+        Value *OutIdx = linearIndex(EKB, IVs, L.Strides[0]);
+        for (unsigned K = 0; K < Stored.size(); ++K)
+          EKB.store(Values[K], EOut[Stored[K]], OutIdx);
+      });
+    });
+    EKB.finish();
+  }
+
+  SmallVector<Value *, 8> Args;
+  for (Argument &A : F->args())
+    Args.push_back(&A);
+  int64_t Tasks = std::min(EpilogueTasks, Outer);
+  if (Count < ParallelElements || Tasks < 2) {
+    Args.append({KB.i64(0), KB.i64(Outer)});
+    B.CreateCall(EF, Args);
+    return;
+  }
+  // void task(ptr ctx, i64 begin, i64 end), ctx = F's arguments.
+  int64_t Per = (Outer + Tasks - 1) / Tasks;
+  Tasks = (Outer + Per - 1) / Per;
+  Type *Ptr = PointerType::getUnqual(Ctx);
+  Function *Task = Function::Create(
+      FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false),
+      GlobalValue::InternalLinkage, F->getName() + ".epi.task", M);
+  Task->addFnAttr(Attribute::NoUnwind);
+  {
+    IRBuilder<> TB(BasicBlock::Create(Ctx, "entry", Task));
+    SmallVector<Value *, 8> TArgs;
+    for (unsigned I = 0; I < F->arg_size(); ++I)
+      TArgs.push_back(TB.CreateAlignedLoad(
+          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Task->getArg(0), I),
+          Align(8)));
+    Value *Lo = TB.CreateMul(Task->getArg(1), TB.getInt64(Per));
+    Value *Hi = TB.CreateMul(Task->getArg(2), TB.getInt64(Per));
+    Hi = TB.CreateSelect(TB.CreateICmpSLT(Hi, TB.getInt64(Outer)), Hi,
+                         TB.getInt64(Outer));
+    TArgs.append({Lo, Hi});
+    TB.CreateCall(EF, TArgs);
+    TB.CreateRetVoid();
+  }
+  AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, F->arg_size()), "ctx");
+  for (unsigned I = 0; I < F->arg_size(); ++I)
+    B.CreateAlignedStore(F->getArg(I),
+                         B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
+                         Align(8));
+  FunctionCallee ParFor = M.getOrInsertFunction(
+      "nnc_parallel_for",
+      FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false));
+  B.CreateCall(ParFor, {Task, TaskCtx, KB.i64(Tasks)});
+}
+
 } // namespace
 
 std::vector<KernelUnit>
@@ -490,40 +638,8 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
   for (unsigned I = 0; I < U.Outputs.size(); ++I)
     if (U.Outputs[I] != U.Anchor)
       Stored.push_back(I);
-  if (!Stored.empty()) {
-    ArrayRef<int64_t> Dims =
-        (U.Anchor ? U.Anchor : U.Outputs[Stored[0]])->dims();
-    Map Id = identityMap(Dims.size());
-    ExprEmitter Epi(KB, Nested, Bufs, Dims.size());
-    for (unsigned I : Stored)
-      Epi.collect(U.Outputs[I], Id);
-    Epi.finishReads();
-    StridedNest L;
-    L.Dims.assign(Dims.begin(), Dims.end());
-    L.Strides.push_back(contiguousStrides(Dims));
-    for (unsigned R = 0; R < Epi.numReads(); ++R)
-      L.Strides.push_back(SmallVector<int64_t, 4>(Epi.strides(R)));
-    int64_t Count = 1;
-    for (int64_t D : Dims)
-      Count *= D;
-    L.simplify();
-    if (Count > 0)
-      KB.forEach(L.Dims, [&](ArrayRef<Value *> IVs) {
-        Epi.resetPoint();
-        auto IndexOf = [&](unsigned R) {
-          return linearIndex(KB, IVs, L.Strides[1 + R]);
-        };
-        // Every value first, then every store: an output written over an
-        // input (in place) or over the anchor's result must not clobber an
-        // element another output still reads at this point.
-        SmallVector<Value *, 4> Values;
-        for (unsigned I : Stored)
-          Values.push_back(Epi.eval(U.Outputs[I], Id, IndexOf));
-        Value *OutIdx = linearIndex(KB, IVs, L.Strides[0]);
-        for (unsigned K = 0; K < Stored.size(); ++K)
-          KB.store(Values[K], OutPtr[Stored[K]], OutIdx);
-      });
-  }
+  if (!Stored.empty())
+    emitEpilogue(KB, U, Nested, Bufs, OutPtr, Stored);
   KB.finish();
   return F;
 }

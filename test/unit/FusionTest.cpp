@@ -258,6 +258,27 @@ TEST(Fusion, DenseReluEpilogueAndSgdMomentum) {
             3u);
 }
 
+// Epilogues of 2^16 elements or more run in pieces on the thread pool
+// (Fused.cpp, emitEpilogue): a 300 x 230 weight's momentum update after its
+// gradient's product, an elementwise chain with a broadcast row over
+// 300 x 240 (merged to one flat loop), and a transposed read.
+TEST(Fusion, LargeEpiloguesSplitOverThreads) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 240
+  input x : f32[B, 300]
+  target t : i32[B]
+  param r : f32[300] = uniform(-1, 1)
+  param W : f32[300, 230] = uniform(-0.1, 0.1)
+  param V : f32[230, 3] = uniform(-1, 1)
+  z = tanh(x * 2 + r) - x * x
+  h = relu(z @ W)
+  s = h @ V
+  loss ce = cross_entropy(s, t)
+  output q = transpose(x) * 3 + 1
+)", "sgd(lr = 0.1, momentum = 0.9)", 300, 1)),
+            2u);
+}
+
 TEST(Fusion, ReductionPrologueAndAdam) {
   EXPECT_GT(checkModel(model(R"(
   dim B = 6
