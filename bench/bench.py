@@ -12,7 +12,8 @@ PyTorch is run at its best: OpenBLAS's OpenMP build, OPENBLAS_CORETYPE /
 OPENBLAS_L2_SIZE unset (a Haswell override halves sgemm on Zen 5), and the
 faster of 1 or 2 threads, probed once per benchmark.
 
-usage: python3 bench/bench.py [--build DIR] [--reps N] [--accuracy] [--quick]
+usage: python3 bench/bench.py [--build DIR] [--reps N] [--accuracy [--seeds K]]
+                             [--quick]
 """
 import argparse
 import json
@@ -211,16 +212,27 @@ class Bench:
               flush=True)
         return statistics.median(times)
 
-    def accuracy(self, epochs):
+    def accuracy(self, epochs, seeds):
+        """Test accuracy after `epochs`, as the mean over seeds 1..seeds:
+        one run's accuracy moves by about a point with the seed (init and
+        data order), more than the difference being measured."""
         for example in ("mlp", "lenet"):
             exe = self.exe(self.variant(example, 64, example + "_acc"),
                            example + "_acc")
-            _, nacc, _ = self.nnc_train(exe, epochs)
-            tacc = self.torch("train", example, "--epochs", epochs,
-                              threads=2)[0]["test_acc"]
-            print(f"  {example} test accuracy after {epochs} epochs: nnc "
-                  f"{100 * nacc:.2f}%  torch {100 * tacc:.2f}%  "
-                  f"diff {100 * (nacc - tacc):+.2f} points", flush=True)
+            ns, ts = [], []
+            for seed in range(1, seeds + 1):
+                out, _, _ = run_rss([exe, "train", "--epochs", str(epochs),
+                                     "--seed", str(seed)])
+                ns.append(100 * float(
+                    re.findall(r"test_accuracy ([\d.]+)", out)[-1]))
+                ts.append(100 * self.torch(
+                    "train", example, "--epochs", epochs, "--seed", seed,
+                    threads=2)[0]["test_acc"])
+            n, t = statistics.mean(ns), statistics.mean(ts)
+            print(f"  {example} test accuracy after {epochs} epochs, mean of "
+                  f"{seeds} seeds: nnc {n:.2f}%  torch {t:.2f}%  diff "
+                  f"{n - t:+.2f} points  (nnc {' '.join(f'{v:.2f}' for v in ns)};"
+                  f" torch {' '.join(f'{v:.2f}' for v in ts)})", flush=True)
 
 
 def main():
@@ -230,7 +242,9 @@ def main():
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--accuracy", action="store_true",
                    help="also train 5 epochs of mlp and lenet and compare "
-                        "test accuracy (slow)")
+                        "test accuracy, averaged over seeds (slow)")
+    p.add_argument("--seeds", type=int, default=4,
+                   help="seeds averaged by --accuracy (default 4)")
     p.add_argument("--quick", action="store_true",
                    help="skip the LeNet and batch-256 training runs")
     args = p.parse_args()
@@ -254,7 +268,7 @@ def main():
         for t in (1, 2):
             b.gemm(t)
         if args.accuracy:
-            b.accuracy(5)
+            b.accuracy(5, args.seeds)
     finally:
         shutil.rmtree(b.tmp, ignore_errors=True)
 

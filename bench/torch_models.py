@@ -8,6 +8,7 @@ tensors before timing starts (nnc converts uint8 images per batch, which
 is included in its time).
 
 usage: torch_models.py MODE MODEL [--batch B] [--epochs N] [--threads T]
+                        [--seed S]
   MODE: train (seconds per epoch, test accuracy), steps (XOR steps/s),
         infer (images/s), gemm (seconds per product)
 """
@@ -91,7 +92,7 @@ def accuracy(model, x, y):
 
 
 def train(args):
-    torch.manual_seed(1)
+    torch.manual_seed(args.seed)
     xs, ys = load_idx("train")
     xt, yt = load_idx("t10k")
     make, opt_of = MODELS[args.model]
@@ -175,6 +176,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
     p.add_argument("--shape", type=int, nargs=3)
     p.add_argument("--trans-a", action="store_true")
     p.add_argument("--trans-b", action="store_true")
