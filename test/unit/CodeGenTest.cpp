@@ -28,6 +28,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <random>
 
 using namespace nnc;
@@ -91,10 +92,13 @@ Attrs window(int64_t Size, int64_t Stride, int64_t Padding = 0) {
 }
 
 
-std::unique_ptr<ModelJIT> compile(const Graph &G, unsigned OptLevel,
-                                  const TrainConfig *Train = nullptr) {
+std::unique_ptr<ModelJIT>
+compile(const Graph &G, unsigned OptLevel, const TrainConfig *Train = nullptr,
+        std::optional<VectorUnit> Vector = std::nullopt) {
   auto Ctx = std::make_unique<llvm::LLVMContext>();
-  auto M = lowerGraph(G, Train, *Ctx);
+  LoweringOptions LOpts;
+  LOpts.Vector = Vector;
+  auto M = lowerGraph(G, Train, *Ctx, LOpts);
   if (!M) {
     ADD_FAILURE() << llvm::toString(M.takeError());
     return nullptr;
@@ -151,6 +155,9 @@ struct Case {
   std::function<Node *(Builder &)> Build;
   Ranges R = {};
   bool Differentiable = true;
+  /// The vector unit the kernels are shaped for (unset: the host's). The
+  /// JIT runs any width on the host: LLVM splits wider vectors.
+  std::optional<VectorUnit> Vector = std::nullopt;
 };
 
 void setLeaves(Slots &S, const Graph &G, const EvalValues &Leaves) {
@@ -166,11 +173,14 @@ void checkForward(const Case &C) {
   EvalValues Leaves = randomLeaves(B.G, C.R, 42);
   EvalTensor Want = evaluate(B.G, Leaves)[Y];
   for (unsigned Opt : {0u, 2u}) {
-    auto J = compile(B.G, Opt);
+    auto J = compile(B.G, Opt, nullptr, C.Vector);
     ASSERT_TRUE(J);
     Slots S(*J->model());
     setLeaves(S, B.G, Leaves);
     ASSERT_TRUE(J->model()->predict);
+    // Twice: a kernel's static scratch (convolution partial sums) holds the
+    // first call's values, and the second must not depend on them.
+    J->model()->predict(S.ptrs());
     J->model()->predict(S.ptrs());
     expectClose(S.get("out"), Want,
                 std::string(C.Name) + " forward at -O" + std::to_string(Opt));
@@ -198,7 +208,7 @@ void checkGradient(const Case &C) {
   EvalValues Leaves = randomLeaves(B.G, C.R, 43);
   EvalValues All = evaluate(B.G, Leaves);
   for (unsigned Opt : {0u, 2u}) {
-    auto J = compile(B.G, Opt);
+    auto J = compile(B.G, Opt, nullptr, C.Vector);
     ASSERT_TRUE(J);
     ASSERT_TRUE(J->model()->grad);
     Slots S(*J->model());
@@ -413,6 +423,51 @@ std::vector<Case> shapeAndKernelCases() {
   return Cs;
 }
 
+/// conv2d_grad_weight on both of its paths (Conv.cpp, useRowDots): the
+/// GEMM over the transposed unfolding (few pixels per weight, or many
+/// output channels) and the row dot products over the forward unfolding
+/// (DotTile.cpp). The dot cases cover rows that end in a partial vector for
+/// every vector width (P % 4, % 8 and % 16 != 0), rows a multiple of 16
+/// long, rows shorter than one AVX vector, padding, stride 2, several input
+/// channels, edge tiles in both K and CRS, and LeNet's first layer, whose
+/// batch is split over the thread pool.
+std::vector<Case> convGradWeightCases() {
+  std::vector<Case> Cs;
+  static std::deque<std::string> Names;
+  struct Conv {
+    const char *Name;
+    int64_t N, C, H, W, K, R, S, Stride, Pad;
+  };
+  for (const Conv &Cv :
+       {Conv{"gemm s2 p1", 2, 3, 7, 6, 4, 3, 2, 2, 1},
+        Conv{"gemm c6 P=100 threaded", 8, 6, 14, 14, 16, 5, 5, 1, 0},
+        Conv{"gemm 40 channels", 2, 2, 9, 9, 40, 3, 3, 1, 1},
+        Conv{"dots p1 c2 P=143", 3, 2, 13, 11, 5, 3, 3, 1, 1},
+        Conv{"dots s2 p1 c2 P=143", 2, 2, 25, 21, 3, 3, 3, 2, 1},
+        Conv{"dots p2 P=256", 2, 1, 16, 16, 7, 5, 5, 1, 2},
+        Conv{"dots 32 channels P=156", 2, 1, 12, 13, 32, 3, 3, 1, 1},
+        Conv{"dots pointwise P=35", 3, 4, 5, 7, 6, 1, 1, 1, 0},
+        Conv{"dots pointwise 40 channels", 2, 3, 6, 6, 40, 1, 1, 1, 0},
+        Conv{"dots pointwise P=6 shorter than a vector", 2, 1, 3, 2, 3, 1, 1, 1,
+             0},
+        Conv{"dots lenet c1", 64, 1, 28, 28, 6, 5, 5, 1, 2}}) {
+    int64_t OH = (Cv.H + 2 * Cv.Pad - Cv.R) / Cv.Stride + 1;
+    int64_t OW = (Cv.W + 2 * Cv.Pad - Cv.S) / Cv.Stride + 1;
+    Cs.push_back(
+        {Names.emplace_back(std::string("conv2d_grad_weight ") + Cv.Name)
+             .c_str(),
+         [Cv, OH, OW](Builder &B) {
+           return B.typed(OpKind::Conv2dGradWeight,
+                          f32({Cv.K, Cv.C, Cv.R, Cv.S}),
+                          {B.leaf(f32({Cv.N, Cv.C, Cv.H, Cv.W}), "x"),
+                           B.leaf(f32({Cv.N, Cv.K, OH, OW}), "dy")},
+                          window(0, Cv.Stride, Cv.Pad));
+         },
+         Ranges(), false});
+  }
+  return Cs;
+}
+
 /// The backward-only kernels, checked forward against the evaluator (their
 /// use inside gradients is covered by the gradient tests above).
 std::vector<Case> backwardKernelCases() {
@@ -425,14 +480,8 @@ std::vector<Case> backwardKernelCases() {
                                  window(0, 2, 1));
                 },
                 Ranges(), false});
-  Cs.push_back({"conv2d_grad_weight",
-                [](Builder &B) {
-                  return B.typed(OpKind::Conv2dGradWeight, f32({4, 3, 3, 2}),
-                                 {B.leaf(f32({2, 3, 7, 6}), "x"),
-                                  B.leaf(f32({2, 4, 4, 3}), "dy")},
-                                 window(0, 2, 1));
-                },
-                Ranges(), false});
+  for (Case &C : convGradWeightCases())
+    Cs.push_back(std::move(C));
   Cs.push_back({"maxpool2d_grad",
                 [](Builder &B) {
                   return B.op(OpKind::MaxPool2dGrad,
@@ -730,6 +779,20 @@ TEST(CodeGen, BinaryAndCompareOps) { runAll(binaryCases()); }
 TEST(CodeGen, Reductions) { runAll(reduceCases()); }
 TEST(CodeGen, ShapesMatMulConvPool) { runAll(shapeAndKernelCases()); }
 TEST(CodeGen, BackwardKernels) { runAll(backwardKernelCases()); }
+
+/// The weight gradient's dot tiles and partial-vector tails are shaped by
+/// the vector width and register count: check them for AVX-512, AVX and
+/// SSE whatever the host is.
+TEST(CodeGen, ConvGradWeightPerVectorUnit) {
+  for (VectorUnit VU :
+       {VectorUnit{16, 32}, VectorUnit{8, 16}, VectorUnit{4, 16}}) {
+    SCOPED_TRACE("vector unit " + std::to_string(VU.Floats) + " floats");
+    std::vector<Case> Cs = convGradWeightCases();
+    for (Case &C : Cs)
+      C.Vector = VU;
+    runAll(Cs);
+  }
+}
 TEST(CodeGen, GemmPaths) { runAll(gemmCases()); }
 TEST(CodeGen, ConvIm2ColAndPools) { runAll(convCases()); }
 
