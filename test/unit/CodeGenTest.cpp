@@ -593,7 +593,13 @@ std::vector<Case> convCases() {
         Pool{"pool 5/2 large window", {2, 1, 11, 12}, 5, 2},
         Pool{"pool 5/5 large disjoint window", {1, 2, 10, 11}, 5, 5},
         Pool{"pool lenet p1", {64, 6, 28, 28}, 2, 2},
-        Pool{"pool lenet p2", {64, 16, 10, 10}, 2, 2}}) {
+        Pool{"pool lenet p2", {64, 16, 10, 10}, 2, 2},
+        // 2^16 input elements or more: planes split over the thread pool
+        // (Pool.cpp), with and without windows that tile the input.
+        Pool{"pool 2/2 threaded, odd sizes", {16, 8, 29, 31}, 2, 2},
+        Pool{"pool 3/1 threaded, overlapping", {8, 8, 33, 35}, 3, 1},
+        Pool{"pool 2/3 threaded, gaps", {4, 16, 40, 41}, 2, 3},
+        Pool{"pool 3/3 threaded, scalar tiles", {3, 9, 48, 51}, 3, 3}}) {
     for (auto [Max, K] :
          {std::pair{true, OpKind::MaxPool2d}, {false, OpKind::AvgPool2d}}) {
       OpKind Kind = K;
