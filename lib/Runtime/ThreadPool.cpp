@@ -44,7 +44,7 @@ constexpr auto SpinTime = std::chrono::milliseconds(2);
 
 class Pool {
 public:
-  explicit Pool(int Threads) : Threads(Threads) {
+  explicit Pool(int Threads) {
     for (int I = 1; I < Threads; ++I)
       std::thread([this] { work(); }).detach();
   }
@@ -115,7 +115,6 @@ private:
     }
   }
 
-  const int Threads;
   nnc_task_fn Fn = nullptr;
   void *Ctx = nullptr;
   int64_t Count = 0;
