@@ -28,6 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "DotTile.h"
+#include "KernelBuilder.h"
 
 #include "nnc/CodeGen/Target.h"
 
@@ -125,9 +126,10 @@ private:
   void emitStep(SmallVectorImpl<Value *> &Acc, ArrayRef<Value *> ARows,
                 ArrayRef<Value *> BRows, Value *Pos, Value *Mask);
   Value *loadVec(Value *Row, Value *Pos, Value *Mask);
-  /// for (IV = Lo; IV < Hi; ++IV) Body(IV); Lo < Hi need not hold.
   void loop(Value *Lo, Value *Hi, function_ref<void(Value *)> Body,
-            const Twine &Name);
+            const Twine &Name) {
+    emitCountedLoop(B, Lo, Hi, Body, Name);
+  }
   Value *c(int64_t V) { return B.getInt64(V); }
 
   Module &M;
@@ -138,27 +140,6 @@ private:
   Type *F32, *I64;
   FixedVectorType *VecTy;
 };
-
-void DotEmitter::loop(Value *Lo, Value *Hi, function_ref<void(Value *)> Body,
-                      const Twine &Name) {
-  Function *F = B.GetInsertBlock()->getParent();
-  BasicBlock *Pre = B.GetInsertBlock();
-  BasicBlock *Header = BasicBlock::Create(M.getContext(), Name, F);
-  BasicBlock *Exit = BasicBlock::Create(M.getContext(), Name + ".exit", F);
-  auto *CLo = dyn_cast<ConstantInt>(Lo), *CHi = dyn_cast<ConstantInt>(Hi);
-  if (CLo && CHi && CLo->getSExtValue() < CHi->getSExtValue())
-    B.CreateBr(Header);
-  else
-    B.CreateCondBr(B.CreateICmpSLT(Lo, Hi), Header, Exit);
-  B.SetInsertPoint(Header);
-  PHINode *IV = B.CreatePHI(I64, 2, Name + ".iv");
-  IV->addIncoming(Lo, Pre);
-  Body(IV);
-  Value *Next = B.CreateAdd(IV, c(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
-  B.CreateCondBr(B.CreateICmpSLT(Next, Hi), Header, Exit);
-  IV->addIncoming(Next, B.GetInsertBlock());
-  B.SetInsertPoint(Exit);
-}
 
 Value *DotEmitter::loadVec(Value *Row, Value *Pos, Value *Mask) {
   Value *At = B.CreateInBoundsGEP(F32, Row, Pos);

@@ -443,44 +443,8 @@ void emitEpilogue(KernelBuilder &KB, const KernelUnit &U,
   SmallVector<Value *, 8> Args;
   for (Argument &A : F->args())
     Args.push_back(&A);
-  int64_t Tasks = std::min(EpilogueTasks, Outer);
-  if (Count < ParallelElements || Tasks < 2) {
-    Args.append({KB.i64(0), KB.i64(Outer)});
-    B.CreateCall(EF, Args);
-    return;
-  }
-  // void task(ptr ctx, i64 begin, i64 end), ctx = F's arguments.
-  int64_t Per = (Outer + Tasks - 1) / Tasks;
-  Tasks = (Outer + Per - 1) / Per;
-  Type *Ptr = PointerType::getUnqual(Ctx);
-  Function *Task = Function::Create(
-      FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false),
-      GlobalValue::InternalLinkage, F->getName() + ".epi.task", M);
-  Task->addFnAttr(Attribute::NoUnwind);
-  {
-    IRBuilder<> TB(BasicBlock::Create(Ctx, "entry", Task));
-    SmallVector<Value *, 8> TArgs;
-    for (unsigned I = 0; I < F->arg_size(); ++I)
-      TArgs.push_back(TB.CreateAlignedLoad(
-          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Task->getArg(0), I),
-          Align(8)));
-    Value *Lo = TB.CreateMul(Task->getArg(1), TB.getInt64(Per));
-    Value *Hi = TB.CreateMul(Task->getArg(2), TB.getInt64(Per));
-    Hi = TB.CreateSelect(TB.CreateICmpSLT(Hi, TB.getInt64(Outer)), Hi,
-                         TB.getInt64(Outer));
-    TArgs.append({Lo, Hi});
-    TB.CreateCall(EF, TArgs);
-    TB.CreateRetVoid();
-  }
-  AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, F->arg_size()), "ctx");
-  for (unsigned I = 0; I < F->arg_size(); ++I)
-    B.CreateAlignedStore(F->getArg(I),
-                         B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
-                         Align(8));
-  FunctionCallee ParFor = M.getOrInsertFunction(
-      "nnc_parallel_for",
-      FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false));
-  B.CreateCall(ParFor, {Task, TaskCtx, KB.i64(Tasks)});
+  emitRangeCall(KB, EF, Args, Outer, Count >= ParallelElements,
+                EpilogueTasks);
 }
 
 } // namespace

@@ -28,6 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
+#include "KernelBuilder.h"
 
 #include "nnc/CodeGen/Target.h"
 
@@ -120,9 +121,10 @@ private:
   void emitTile(Value *C, Value *A, Value *BStrip, int64_t BRowStride,
                 Value *Row0, Value *Col0, Value *K0, Value *K1, int64_t Rows,
                 bool TailPanel);
-  /// for (IV = Lo; IV < Hi; ++IV) Body(IV); Lo < Hi need not hold.
   void loop(Value *Lo, Value *Hi, function_ref<void(Value *)> Body,
-            const Twine &Name);
+            const Twine &Name) {
+    emitCountedLoop(B, Lo, Hi, Body, Name);
+  }
   Value *c(int64_t V) { return B.getInt64(V); }
   /// Lane mask of the last vector of a partial panel (null: all lanes).
   Value *laneMask(int64_t Vec, bool TailPanel);
@@ -136,27 +138,6 @@ private:
   FixedVectorType *VecTy;
   GlobalVariable *PackBuf = nullptr;
 };
-
-void GemmEmitter::loop(Value *Lo, Value *Hi, function_ref<void(Value *)> Body,
-                       const Twine &Name) {
-  Function *F = B.GetInsertBlock()->getParent();
-  BasicBlock *Pre = B.GetInsertBlock();
-  BasicBlock *Header = BasicBlock::Create(*Ctx, Name, F);
-  BasicBlock *Exit = BasicBlock::Create(*Ctx, Name + ".exit", F);
-  auto *CLo = dyn_cast<ConstantInt>(Lo), *CHi = dyn_cast<ConstantInt>(Hi);
-  if (CLo && CHi && CLo->getSExtValue() < CHi->getSExtValue())
-    B.CreateBr(Header);
-  else
-    B.CreateCondBr(B.CreateICmpSLT(Lo, Hi), Header, Exit);
-  B.SetInsertPoint(Header);
-  PHINode *IV = B.CreatePHI(I64, 2, Name + ".iv");
-  IV->addIncoming(Lo, Pre);
-  Body(IV);
-  Value *Next = B.CreateAdd(IV, c(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
-  B.CreateCondBr(B.CreateICmpSLT(Next, Hi), Header, Exit);
-  IV->addIncoming(Next, B.GetInsertBlock());
-  B.SetInsertPoint(Exit);
-}
 
 Value *GemmEmitter::laneMask(int64_t Vec, bool TailPanel) {
   if (!TailPanel)

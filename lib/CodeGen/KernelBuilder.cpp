@@ -89,29 +89,75 @@ Value *KernelBuilder::loadOperand(unsigned I, Value *Idx) {
   return load(Op->dtype(), In[I], Idx);
 }
 
-void KernelBuilder::forLoop(Value *Lo, Value *Hi,
-                            function_ref<void(Value *)> Body) {
+void codegen::emitRangeCall(KernelBuilder &KB, Function *RangeFn,
+                            ArrayRef<Value *> Ptrs, int64_t Count,
+                            bool Parallel, int64_t MaxPieces) {
+  IRBuilder<> &B = KB.builder();
+  SmallVector<Value *, 8> Args(Ptrs.begin(), Ptrs.end());
+  int64_t Pieces = std::min(MaxPieces, Count);
+  if (!Parallel || Pieces < 2) {
+    Args.append({KB.i64(0), KB.i64(Count)});
+    B.CreateCall(RangeFn, Args);
+    return;
+  }
+  int64_t Per = (Count + Pieces - 1) / Pieces;
+  Pieces = (Count + Per - 1) / Per;
+  Module &M = *RangeFn->getParent();
+  LLVMContext &Ctx = M.getContext();
+  Type *Ptr = PointerType::getUnqual(Ctx), *I64 = B.getInt64Ty();
+  // void task(ptr ctx, i64 begin, i64 end): pieces [begin, end) are
+  // indices [begin * Per, min(end * Per, Count)).
+  Function *Task = Function::Create(
+      FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false),
+      GlobalValue::InternalLinkage, RangeFn->getName() + ".task", M);
+  Task->addFnAttr(Attribute::NoUnwind);
+  {
+    IRBuilder<> TB(BasicBlock::Create(Ctx, "entry", Task));
+    SmallVector<Value *, 8> TArgs;
+    for (unsigned I = 0; I < Ptrs.size(); ++I)
+      TArgs.push_back(TB.CreateAlignedLoad(
+          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Task->getArg(0), I),
+          Align(8)));
+    Value *Hi = TB.CreateMul(Task->getArg(2), TB.getInt64(Per));
+    TArgs.push_back(TB.CreateMul(Task->getArg(1), TB.getInt64(Per)));
+    TArgs.push_back(TB.CreateSelect(TB.CreateICmpSLT(Hi, TB.getInt64(Count)),
+                                    Hi, TB.getInt64(Count)));
+    TB.CreateCall(RangeFn, TArgs);
+    TB.CreateRetVoid();
+  }
+  AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, Ptrs.size()), "ctx");
+  for (unsigned I = 0; I < Ptrs.size(); ++I)
+    B.CreateAlignedStore(Ptrs[I], B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
+                         Align(8));
+  FunctionCallee ParFor = M.getOrInsertFunction(
+      "nnc_parallel_for",
+      FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false));
+  B.CreateCall(ParFor, {Task, TaskCtx, KB.i64(Pieces)});
+}
+
+void codegen::emitCountedLoop(IRBuilder<> &B, Value *Lo, Value *Hi,
+                              function_ref<void(Value *)> Body,
+                              const Twine &Name) {
   auto *CLo = dyn_cast<ConstantInt>(Lo);
   auto *CHi = dyn_cast<ConstantInt>(Hi);
   bool Static = CLo && CHi;
   if (Static && CLo->getSExtValue() >= CHi->getSExtValue())
     return; // an empty loop: nothing to emit
-  LLVMContext &Ctx = context();
+  LLVMContext &Ctx = B.getContext();
+  Function *F = B.GetInsertBlock()->getParent();
   BasicBlock *Pre = B.GetInsertBlock();
-  BasicBlock *Header = BasicBlock::Create(Ctx, "loop", F);
-  BasicBlock *Exit = BasicBlock::Create(Ctx, "loop.exit", F);
+  BasicBlock *Header = BasicBlock::Create(Ctx, Name, F);
+  BasicBlock *Exit = BasicBlock::Create(Ctx, Name + ".exit", F);
   if (Static)
     B.CreateBr(Header);
   else
     B.CreateCondBr(B.CreateICmpSLT(Lo, Hi), Header, Exit);
   B.SetInsertPoint(Header);
-  PHINode *IV = B.CreatePHI(B.getInt64Ty(), 2, "i");
+  PHINode *IV = B.CreatePHI(B.getInt64Ty(), 2, Name + ".iv");
   IV->addIncoming(Lo, Pre);
   Body(IV);
-  // The body may have opened blocks of its own; the latch is wherever it
-  // ended.
-  Value *Next = B.CreateAdd(IV, i64(1), "i.next", /*HasNUW=*/true,
-                            /*HasNSW=*/true);
+  Value *Next = B.CreateAdd(IV, B.getInt64(1), Name + ".next",
+                            /*HasNUW=*/true, /*HasNSW=*/true);
   B.CreateCondBr(B.CreateICmpSLT(Next, Hi), Header, Exit);
   IV->addIncoming(Next, B.GetInsertBlock());
   B.SetInsertPoint(Exit);

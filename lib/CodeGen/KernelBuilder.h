@@ -45,6 +45,25 @@ inline bool readsTransposed(const Node &N, unsigned I) {
   return kernelOperand(N, I) != N.operand(I);
 }
 
+/// `for (IV = Lo; IV < Hi; ++IV) Body(IV)` over i64 at B's insert point,
+/// with blocks `Name` and `Name.exit`. Constant bounds give the loop a known
+/// trip count and no guard; a constant empty range emits nothing. The body
+/// may open blocks of its own: the latch is wherever it ends.
+void emitCountedLoop(llvm::IRBuilder<> &B, llvm::Value *Lo, llvm::Value *Hi,
+                     llvm::function_ref<void(llvm::Value *)> Body,
+                     const llvm::Twine &Name = "loop");
+
+class KernelBuilder;
+
+/// Calls `RangeFn(Ptrs..., i64 lo, i64 hi)` so that it covers [0, Count):
+/// once over everything, or, with `Parallel`, in at most `MaxPieces` equal
+/// pieces through the runtime's `nnc_parallel_for`, by way of a trampoline
+/// `<RangeFn>.task(ctx, begin, end)` that unpacks Ptrs from a context array
+/// in KB's function. RangeFn decides what an index is (rows, planes, ...).
+void emitRangeCall(KernelBuilder &KB, llvm::Function *RangeFn,
+                   llvm::ArrayRef<llvm::Value *> Ptrs, int64_t Count,
+                   bool Parallel, int64_t MaxPieces = 8);
+
 class KernelBuilder {
 public:
   /// Starts the body of `F`, the kernel of `N`. `F`'s arguments are the
@@ -90,7 +109,9 @@ public:
   /// `for (IV = Lo; IV < Hi; ++IV) Body(IV)` over i64. Constant bounds give
   /// the loop a known trip count and no guard.
   void forLoop(llvm::Value *Lo, llvm::Value *Hi,
-               llvm::function_ref<void(llvm::Value *)> Body);
+               llvm::function_ref<void(llvm::Value *)> Body) {
+    emitCountedLoop(B, Lo, Hi, Body);
+  }
   void forRange(int64_t N, llvm::function_ref<void(llvm::Value *)> Body) {
     forLoop(i64(0), i64(N), Body);
   }

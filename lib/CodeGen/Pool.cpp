@@ -96,34 +96,7 @@ void emitOverPlanes(KernelBuilder &KB, PoolDims P,
     PKB.finish();
   }
 
-  int64_t Per = (P.NC + Tasks - 1) / Tasks;
-  Tasks = (P.NC + Per - 1) / Per;
-  Function *Task = Function::Create(
-      FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false),
-      GlobalValue::InternalLinkage, Kernel->getName() + ".planes.task", M);
-  Task->addFnAttr(Attribute::NoUnwind);
-  {
-    IRBuilder<> TB(BasicBlock::Create(Ctx, "entry", Task));
-    SmallVector<Value *, 5> Args;
-    for (unsigned I = 0; I < Bufs.size(); ++I)
-      Args.push_back(TB.CreateAlignedLoad(
-          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Task->getArg(0), I),
-          Align(8)));
-    Value *Hi = TB.CreateMul(Task->getArg(2), TB.getInt64(Per));
-    Args.push_back(TB.CreateMul(Task->getArg(1), TB.getInt64(Per)));
-    Args.push_back(TB.CreateSelect(TB.CreateICmpSLT(Hi, TB.getInt64(P.NC)),
-                                   Hi, TB.getInt64(P.NC)));
-    TB.CreateCall(PF, Args);
-    TB.CreateRetVoid();
-  }
-  AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, Bufs.size()), "ctx");
-  for (unsigned I = 0; I < Bufs.size(); ++I)
-    B.CreateAlignedStore(Bufs[I], B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
-                         Align(8));
-  FunctionCallee ParFor = M.getOrInsertFunction(
-      "nnc_parallel_for",
-      FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false));
-  B.CreateCall(ParFor, {Task, TaskCtx, KB.i64(Tasks)});
+  emitRangeCall(KB, PF, Bufs, P.NC, /*Parallel=*/true, PlaneTasks);
 }
 
 /// Clears the input gradient of planes [P.PlaneLo, P.PlaneHi).

@@ -63,11 +63,11 @@ TEST(RuntimeRandom, RejectsMalformedState) {
 // slot; no entry points are needed to save and load.
 const int64_t DimsW[] = {2, 3}, DimsB[] = {3};
 const nnc_slot Slots[] = {
-    {"W", NNC_SLOT_PARAM, NNC_F32, 2, DimsW, NNC_INIT_UNIFORM, -1, 1},
-    {"b", NNC_SLOT_PARAM, NNC_F32, 1, DimsB, NNC_INIT_ZEROS},
-    {"W.velocity", NNC_SLOT_STATE, NNC_F32, 2, DimsW},
-    {"grad.W", NNC_SLOT_GRAD, NNC_F32, 2, DimsW},
-    {"n", NNC_SLOT_STATE, NNC_I32, 0, nullptr},
+    {"W", NNC_SLOT_PARAM, NNC_F32, 2, DimsW, NNC_INIT_UNIFORM, -1, 1, nullptr},
+    {"b", NNC_SLOT_PARAM, NNC_F32, 1, DimsB, NNC_INIT_ZEROS, 0, 0, nullptr},
+    {"W.velocity", NNC_SLOT_STATE, NNC_F32, 2, DimsW, 0, 0, 0, nullptr},
+    {"grad.W", NNC_SLOT_GRAD, NNC_F32, 2, DimsW, 0, 0, 0, nullptr},
+    {"n", NNC_SLOT_STATE, NNC_I32, 0, nullptr, 0, 0, 0, nullptr},
 };
 nnc_model makeModel() {
   nnc_model M{};
@@ -193,8 +193,8 @@ TEST_F(RuntimeCheckpoint, FindsTheFirstNonFiniteSlot) {
 TEST(RuntimeNonFinite, FindsValuesInEveryPieceOfLargeSlots) {
   static const int64_t Big[] = {100003};
   static const nnc_slot BigSlots[] = {
-      {"A", NNC_SLOT_PARAM, NNC_F32, 1, Big, NNC_INIT_ZEROS},
-      {"B", NNC_SLOT_STATE, NNC_F32, 1, Big},
+      {"A", NNC_SLOT_PARAM, NNC_F32, 1, Big, NNC_INIT_ZEROS, 0, 0, nullptr},
+      {"B", NNC_SLOT_STATE, NNC_F32, 1, Big, 0, 0, 0, nullptr},
   };
   nnc_model M{};
   M.abi_version = NNC_ABI_VERSION;
