@@ -204,6 +204,28 @@ StringRef kernelName(KernelBuilder &KB) {
   return KB.builder().GetInsertBlock()->getParent()->getName();
 }
 
+/// The chunks' scratch for the [CRS, P] unfolding of one image each, or
+/// null for a pointwise convolution, whose unfolding is the image itself.
+Value *colBuffer(KernelBuilder &KB, const ConvDims &D, const ConvPlan &P) {
+  if (D.isPointwise())
+    return nullptr;
+  return staticBuffer(moduleOf(KB), P.Chunks * D.crs() * D.pixels(),
+                      kernelName(KB) + ".col");
+}
+
+/// The [CRS, P] unfolding of image `X` (forward layout): written into the
+/// chunk's slice of `Col`, or `X` itself when `Col` is null.
+Value *unfold(KernelBuilder &CKB, const ConvDims &D, Value *Col, Value *Chunk,
+              Value *X) {
+  if (!Col)
+    return X;
+  IRBuilder<> &B = CKB.builder();
+  int64_t Floats = D.crs() * D.pixels();
+  Value *Dst = offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Floats)));
+  emitIm2Col(CKB, D, X, Dst, /*RowStride=*/D.pixels(), /*ColStride=*/1);
+  return Dst;
+}
+
 } // namespace
 
 void codegen::emitConv2d(KernelBuilder &KB) {
@@ -219,10 +241,7 @@ void codegen::emitConv2d(KernelBuilder &KB) {
   S.BRow = Pix;
   S.CRow = Pix;
   Function *Gemm = getGemm(moduleOf(KB), S);
-  Value *Col = D.isPointwise()
-                   ? nullptr
-                   : staticBuffer(moduleOf(KB), P.Chunks * Crs * Pix,
-                                  kernelName(KB) + ".col");
+  Value *Col = colBuffer(KB, D, P);
   emitChunks(
       KB, P,
       {nullptr, [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
@@ -230,12 +249,7 @@ void codegen::emitConv2d(KernelBuilder &KB) {
          Value *X =
              offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
          Value *Y = offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.K * Pix)));
-         Value *Src = X;
-         if (Col) {
-           Src = offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Crs * Pix)));
-           emitIm2Col(CKB, D, X, Src, /*RowStride=*/Pix, /*ColStride=*/1);
-         }
-         B.CreateCall(Gemm, {Y, CKB.in(1), Src});
+         B.CreateCall(Gemm, {Y, CKB.in(1), unfold(CKB, D, Col, Chunk, X)});
        }});
 }
 
@@ -254,10 +268,7 @@ void codegen::emitConv2dGradInput(KernelBuilder &KB) {
   S.BRow = Pix;
   S.CRow = Pix;
   Function *Gemm = getGemm(moduleOf(KB), S);
-  Value *Col = D.isPointwise()
-                   ? nullptr
-                   : staticBuffer(moduleOf(KB), P.Chunks * Crs * Pix,
-                                  kernelName(KB) + ".col");
+  Value *Col = colBuffer(KB, D, P);
   emitChunks(KB, P,
              {nullptr, [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
                 IRBuilder<> &B = CKB.builder();
@@ -345,9 +356,7 @@ void emitGradWeightDots(KernelBuilder &KB, const ConvDims &D) {
   S.ARow = Pix;
   S.BRow = Pix;
   Function *Dots = getRowDots(M, S);
-  Value *Col = D.isPointwise() ? nullptr
-                               : staticBuffer(M, P.Chunks * Crs * Pix,
-                                              kernelName(KB) + ".col");
+  Value *Col = colBuffer(KB, D, P);
   Value *Lanes =
       staticBuffer(M, P.Chunks * LaneFloats, kernelName(KB) + ".lanes");
   emitChunks(
@@ -358,11 +367,7 @@ void emitGradWeightDots(KernelBuilder &KB, const ConvDims &D) {
                               CB.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
          Value *Dy =
              offsetPtr(CB, CKB.in(1), CB.CreateMul(N, CKB.i64(D.K * Pix)));
-         Value *Src = X;
-         if (Col) {
-           Src = offsetPtr(CB, Col, CB.CreateMul(Chunk, CKB.i64(Crs * Pix)));
-           emitIm2Col(CKB, D, X, Src, /*RowStride=*/Pix, /*ColStride=*/1);
-         }
+         Value *Src = unfold(CKB, D, Col, Chunk, X);
          // The chunk's first image overwrites the partials of the last step.
          Value *Fresh =
              CB.CreateICmpEQ(N, CB.CreateMul(Chunk, CKB.i64(P.PerChunk)));

@@ -67,65 +67,27 @@ enum class FuseClass {
   Compute,     ///< An anchor that reads whole operand buffers.
 };
 
+/// Read off the op table's classes, so a new elementwise op fuses without
+/// a change here.
 FuseClass fuseClass(OpKind K) {
-  switch (K) {
-  case OpKind::Input:
-  case OpKind::Target:
-  case OpKind::Param:
-  case OpKind::Const:
-  case OpKind::State:
-  case OpKind::Hyper:
-  case OpKind::Reshape:
+  switch (opClass(K)) {
+  case OpClass::Leaf:
     return FuseClass::None;
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Step:
-  case OpKind::Sign:
-  case OpKind::Cast:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::CmpEq:
-  case OpKind::CmpNe:
-  case OpKind::CmpLt:
-  case OpKind::CmpLe:
-  case OpKind::CmpGt:
-  case OpKind::CmpGe:
-  case OpKind::Broadcast:
-  case OpKind::Transpose:
+  case OpClass::Unary:
+  case OpClass::Binary:
+  case OpClass::Compare:
     return FuseClass::Elementwise;
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ArgMax:
-  case OpKind::ArgMaxMask:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
+  case OpClass::Shape: // reshape aliases its operand's buffer: no kernel
+    return K == OpKind::Reshape ? FuseClass::None : FuseClass::Elementwise;
+  case OpClass::Reduce:
     return FuseClass::Reduction;
-  case OpKind::MatMul:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::OneHot:
-  case OpKind::Conv2dGradInput:
-  case OpKind::Conv2dGradWeight:
-  case OpKind::MaxPool2dGrad:
-  case OpKind::AvgPool2dGrad:
-    return FuseClass::Compute;
+  case OpClass::Other:
+    // Softmax and argmax_mask read their operand row by row, like the
+    // reductions; the others read whole operand buffers.
+    return K == OpKind::Softmax || K == OpKind::LogSoftmax ||
+                   K == OpKind::ArgMaxMask
+               ? FuseClass::Reduction
+               : FuseClass::Compute;
   }
   return FuseClass::None;
 }
