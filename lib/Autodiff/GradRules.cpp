@@ -338,82 +338,25 @@ Adjoints gradAvgPool2dGrad(GradContext &C) {
   return {C.B.make(OpKind::AvgPool2d, C.x(0)->Type, {C.DY}, C.N.A)};
 }
 
-GradRule rule(GradFn Fn) { return {GradRule::Rule, Fn}; }
-GradRule leaf() { return {GradRule::Leaf}; }
-GradRule none() { return {GradRule::NonDifferentiable}; }
-GradRule missing() { return {GradRule::Missing}; }
-
 } // namespace
 
-// The table reads as one row per op, so it is kept aligned by hand.
-// clang-format off
+// The table is Ops.def's Grad column: an op marked `Rule` differentiates
+// through the function grad<Name> above (a row without one is a compile
+// error), the others need no code here.
 GradRule nnc::gradRule(OpKind K) {
   switch (K) {
-  case OpKind::Input:
-  case OpKind::Target:
-  case OpKind::Param:
-  case OpKind::Const:
-  case OpKind::State:
-  case OpKind::Hyper:
-    return leaf();
-
-  case OpKind::Neg:       return rule(gradNeg);
-  case OpKind::Exp:       return rule(gradExp);
-  case OpKind::Log:       return rule(gradLog);
-  case OpKind::Sqrt:      return rule(gradSqrt);
-  case OpKind::Abs:       return rule(gradAbs);
-  case OpKind::Sin:       return rule(gradSin);
-  case OpKind::Cos:       return rule(gradCos);
-  case OpKind::Tanh:      return rule(gradTanh);
-  case OpKind::Sigmoid:   return rule(gradSigmoid);
-  case OpKind::Relu:      return rule(gradRelu);
-  case OpKind::Softplus:  return rule(gradSoftplus);
-  case OpKind::LeakyRelu: return rule(gradLeakyRelu);
-  case OpKind::Elu:       return rule(gradElu);
-  case OpKind::Step:      return none(); // piecewise constant: gradient 0
-  case OpKind::Sign:      return rule(gradSign);
-  case OpKind::Cast:      return none(); // i32 <-> f32 stops the gradient
-
-  case OpKind::Add: return rule(gradAdd);
-  case OpKind::Sub: return rule(gradSub);
-  case OpKind::Mul: return rule(gradMul);
-  case OpKind::Div: return rule(gradDiv);
-  case OpKind::Pow: return rule(gradPow);
-  case OpKind::Max: return rule(gradMax);
-  case OpKind::Min: return rule(gradMin);
-
-  case OpKind::CmpEq:
-  case OpKind::CmpNe:
-  case OpKind::CmpLt:
-  case OpKind::CmpLe:
-  case OpKind::CmpGt:
-  case OpKind::CmpGe:
-    return none(); // 0/1 results: gradient 0
-
-  case OpKind::ReduceSum: return rule(gradReduceSum);
-  case OpKind::ReduceMax: return rule(gradReduceMax);
-  case OpKind::ArgMax:    return none(); // an index
-
-  case OpKind::Reshape:   return rule(gradReshape);
-  case OpKind::Broadcast: return rule(gradBroadcast);
-  case OpKind::Transpose: return rule(gradTranspose);
-
-  case OpKind::MatMul:     return rule(gradMatMul);
-  case OpKind::Conv2d:     return rule(gradConv2d);
-  case OpKind::MaxPool2d:  return rule(gradMaxPool2d);
-  case OpKind::AvgPool2d:  return rule(gradAvgPool2d);
-  case OpKind::Softmax:    return rule(gradSoftmax);
-  case OpKind::LogSoftmax: return rule(gradLogSoftmax);
-  case OpKind::OneHot:     return none(); // of integer labels
-
-  case OpKind::ArgMaxMask:       return none(); // 0/1 results: gradient 0
-  case OpKind::Conv2dGradInput:  return rule(gradConv2dGradInput);
-  case OpKind::Conv2dGradWeight: return rule(gradConv2dGradWeight);
-  // Linear in dy, but its adjoint (gathering dz at each window's argmax)
-  // is no op of the table; no model needs a third derivative of a pool.
-  case OpKind::MaxPool2dGrad:    return missing();
-  case OpKind::AvgPool2dGrad:    return rule(gradAvgPool2dGrad);
+#define NNC_GRAD_Rule(Name) {GradRule::Rule, grad##Name}
+#define NNC_GRAD_Stop(Name) {GradRule::NonDifferentiable}
+#define NNC_GRAD_Leaf(Name) {GradRule::Leaf}
+#define NNC_GRAD_Missing(Name) {GradRule::Missing}
+#define NNC_OP(Name, Spelling, Class, NumOperands, Attrs, Traits, Shape, Grad) \
+  case OpKind::Name:                                                           \
+    return NNC_GRAD_##Grad(Name);
+#include "nnc/Graph/Ops.def"
+#undef NNC_GRAD_Rule
+#undef NNC_GRAD_Stop
+#undef NNC_GRAD_Leaf
+#undef NNC_GRAD_Missing
   }
-  return missing();
+  return {GradRule::Missing};
 }
-// clang-format on

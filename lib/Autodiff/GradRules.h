@@ -1,10 +1,11 @@
 //===- GradRules.h - The table of gradient rules --------------------------===//
 //
-// One row per op of Ops.def: how the adjoint of an op's result becomes the
-// adjoints of its operands. `gradRule` is a switch over OpKind without a
-// default, so adding an op to Ops.def without deciding its gradient is a
-// compile error; an op that deliberately has no rule is `Missing`, which
-// `differentiate` reports as a diagnostic at the op's source line.
+// How the adjoint of an op's result becomes the adjoints of its operands.
+// Ops.def's Grad column decides per op: `Rule` ops have a function
+// grad<Name> in GradRules.cpp (a row without one does not compile), `Stop`
+// ops carry no gradient, and an op that deliberately has no rule is
+// `Missing`, which `differentiate` reports as a diagnostic at the op's
+// source line.
 //
 // Internal to lib/Autodiff.
 //

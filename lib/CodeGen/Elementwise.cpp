@@ -100,25 +100,27 @@ Value *codegen::emitScalarOp(KernelBuilder &KB, const Node &N,
   };
   using P = CmpInst::Predicate;
   std::optional<P> Cmp;
-  switch (N.Kind) {
-  case OpKind::Neg:
+  std::optional<ScalarOp> Op = scalarOp(N.Kind);
+  assert(Op && "not an elementwise op");
+  switch (*Op) {
+  case ScalarOp::Neg:
     return Int ? B.CreateSub(B.getInt32(0), X) : B.CreateFNeg(X);
-  case OpKind::Abs:
+  case ScalarOp::Abs:
     if (Int)
       return B.CreateSelect(B.CreateICmpSLT(X, B.getInt32(0)),
                             B.CreateSub(B.getInt32(0), X), X);
     return KB.intrinsic(Intrinsic::fabs, X);
-  case OpKind::Exp:
+  case ScalarOp::Exp:
     return Done(KB.intrinsic(Intrinsic::exp, F));
-  case OpKind::Log:
+  case ScalarOp::Log:
     return Done(KB.intrinsic(Intrinsic::log, F));
-  case OpKind::Sqrt:
+  case ScalarOp::Sqrt:
     return Done(KB.intrinsic(Intrinsic::sqrt, F));
-  case OpKind::Sin:
+  case ScalarOp::Sin:
     return Done(KB.intrinsic(Intrinsic::sin, F));
-  case OpKind::Cos:
+  case ScalarOp::Cos:
     return Done(KB.intrinsic(Intrinsic::cos, F));
-  case OpKind::Tanh: {
+  case ScalarOp::Tanh: {
     // tanh(x) = sign(x) * (1 - t) / (1 + t), t = e^(-2|x|) in (0, 1].
     Value *E = KB.intrinsic(
         Intrinsic::exp,
@@ -126,95 +128,70 @@ Value *codegen::emitScalarOp(KernelBuilder &KB, const Node &N,
     Value *R = B.CreateFDiv(B.CreateFSub(One, E), B.CreateFAdd(One, E));
     return Done(B.CreateBinaryIntrinsic(Intrinsic::copysign, R, F));
   }
-  case OpKind::Sigmoid: {
+  case ScalarOp::Sigmoid: {
     // e = e^-|x|; sigmoid = 1/(1+e) for x >= 0, e/(1+e) otherwise.
     Value *E = ExpNegAbs();
     Value *Pos = B.CreateFDiv(One, B.CreateFAdd(One, E));
     return Done(
         B.CreateSelect(B.CreateFCmpOGE(F, Zero), Pos, B.CreateFMul(E, Pos)));
   }
-  case OpKind::Relu:
+  case ScalarOp::Relu:
     return Done(B.CreateSelect(B.CreateFCmpOGT(F, Zero), F, Zero));
-  case OpKind::Softplus: {
+  case ScalarOp::Softplus: {
     // softplus(x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|.
     Value *Pos = B.CreateSelect(B.CreateFCmpOGT(F, Zero), F, Zero);
     return Done(B.CreateFAdd(Pos, log1p(KB, ExpNegAbs())));
   }
-  case OpKind::LeakyRelu:
+  case ScalarOp::LeakyRelu:
     return Done(B.CreateSelect(B.CreateFCmpOGT(F, Zero), F,
                                B.CreateFMul(KB.f32(N.A.Alpha), F)));
-  case OpKind::Elu: {
+  case ScalarOp::Elu: {
     Value *Neg = B.CreateFMul(
         KB.f32(N.A.Alpha), B.CreateFSub(KB.intrinsic(Intrinsic::exp, F), One));
     return Done(B.CreateSelect(B.CreateFCmpOGT(F, Zero), F, Neg));
   }
-  case OpKind::Step:
+  case ScalarOp::Step:
     return Done(select01(KB, B.CreateFCmpOGT(F, Zero), DType::F32, 1, 0));
-  case OpKind::Sign:
+  case ScalarOp::Sign:
     return Done(select01(KB, B.CreateFCmpOGT(F, Zero), DType::F32, 1, -1));
-  case OpKind::Cast:
+  case ScalarOp::Cast:
     if (T == N.dtype())
       return X;
     return N.dtype() == DType::F32 ? F : fromFloat(KB, X, DType::I32);
-  case OpKind::Add:
+  case ScalarOp::Add:
     return KB.add(T, X, Y);
-  case OpKind::Sub:
+  case ScalarOp::Sub:
     return Int ? B.CreateSub(X, Y) : B.CreateFSub(X, Y);
-  case OpKind::Mul:
+  case ScalarOp::Mul:
     return KB.mul(T, X, Y);
-  case OpKind::Div:
+  case ScalarOp::Div:
     return Int ? safeIntDiv(KB, X, Y) : B.CreateFDiv(X, Y);
-  case OpKind::Pow:
+  case ScalarOp::Pow:
     return Done(B.CreateBinaryIntrinsic(Intrinsic::pow, F, asFloat(KB, Y)));
-  case OpKind::Max: // ties keep the first operand
+  case ScalarOp::Max: // ties keep the first operand
     return B.CreateSelect(Int ? B.CreateICmpSGE(X, Y) : B.CreateFCmpOGE(X, Y),
                           X, Y);
-  case OpKind::Min:
+  case ScalarOp::Min:
     return B.CreateSelect(Int ? B.CreateICmpSLE(X, Y) : B.CreateFCmpOLE(X, Y),
                           X, Y);
-  case OpKind::CmpEq:
+  case ScalarOp::CmpEq:
     Cmp = predicate(P::ICMP_EQ, P::FCMP_OEQ, T);
     break;
-  case OpKind::CmpNe:
+  case ScalarOp::CmpNe:
     Cmp = predicate(P::ICMP_NE, P::FCMP_UNE, T);
     break;
-  case OpKind::CmpLt:
+  case ScalarOp::CmpLt:
     Cmp = predicate(P::ICMP_SLT, P::FCMP_OLT, T);
     break;
-  case OpKind::CmpLe:
+  case ScalarOp::CmpLe:
     Cmp = predicate(P::ICMP_SLE, P::FCMP_OLE, T);
     break;
-  case OpKind::CmpGt:
+  case ScalarOp::CmpGt:
     Cmp = predicate(P::ICMP_SGT, P::FCMP_OGT, T);
     break;
-  case OpKind::CmpGe:
+  case ScalarOp::CmpGe:
     Cmp = predicate(P::ICMP_SGE, P::FCMP_OGE, T);
     break;
-  case OpKind::Input:
-  case OpKind::Target:
-  case OpKind::Param:
-  case OpKind::Const:
-  case OpKind::State:
-  case OpKind::Hyper:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ArgMax:
-  case OpKind::Reshape:
-  case OpKind::Broadcast:
-  case OpKind::Transpose:
-  case OpKind::MatMul:
-  case OpKind::Conv2d:
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::OneHot:
-  case OpKind::ArgMaxMask:
-  case OpKind::Conv2dGradInput:
-  case OpKind::Conv2dGradWeight:
-  case OpKind::MaxPool2dGrad:
-  case OpKind::AvgPool2dGrad:
-    llvm_unreachable("not an elementwise op");
   }
   assert(Cmp && "comparison without a predicate");
   return select01(KB, B.CreateCmp(*Cmp, X, Y), DType::F32, 1, 0);

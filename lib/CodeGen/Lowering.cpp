@@ -81,78 +81,47 @@ struct Storage {
 
 } // namespace
 
-/// The kernel of node `KB.node()`: the one switch over every op.
+/// The kernel of node `KB.node()`: elementwise ops by their class, every
+/// other op by the one switch over the ops with a kernel of their own.
 void codegen::emitKernelBody(KernelBuilder &KB) {
-  switch (KB.node().Kind) {
-  case OpKind::Input:
-  case OpKind::Target:
-  case OpKind::Param:
-  case OpKind::Const:
-  case OpKind::State:
-  case OpKind::Hyper:
-    llvm_unreachable("leaves have no kernel");
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Step:
-  case OpKind::Sign:
-  case OpKind::Cast:
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-  case OpKind::CmpEq:
-  case OpKind::CmpNe:
-  case OpKind::CmpLt:
-  case OpKind::CmpLe:
-  case OpKind::CmpGt:
-  case OpKind::CmpGe:
-  case OpKind::Reshape:
-  case OpKind::Broadcast:
-  case OpKind::Transpose:
+  OpKind K = KB.node().Kind;
+  assert(!isLeafOp(K) && "leaves have no kernel");
+  if (isElementwise(K))
     return emitElementwise(KB);
-  case OpKind::ReduceSum:
+  switch (*kernelOp(K)) {
+  case KernelOp::Reshape: // materialized only when it cannot alias
+  case KernelOp::Broadcast:
+  case KernelOp::Transpose:
+    return emitElementwise(KB);
+  case KernelOp::ReduceSum:
     return emitReduce(KB, /*IsMax=*/false);
-  case OpKind::ReduceMax:
+  case KernelOp::ReduceMax:
     return emitReduce(KB, /*IsMax=*/true);
-  case OpKind::ArgMax:
+  case KernelOp::ArgMax:
     return emitArgMax(KB, /*Mask=*/false);
-  case OpKind::ArgMaxMask:
+  case KernelOp::ArgMaxMask:
     return emitArgMax(KB, /*Mask=*/true);
-  case OpKind::Softmax:
+  case KernelOp::Softmax:
     return emitSoftmax(KB, /*Log=*/false);
-  case OpKind::LogSoftmax:
+  case KernelOp::LogSoftmax:
     return emitSoftmax(KB, /*Log=*/true);
-  case OpKind::MatMul:
+  case KernelOp::MatMul:
     return emitMatMul(KB);
-  case OpKind::OneHot:
+  case KernelOp::OneHot:
     return emitOneHot(KB);
-  case OpKind::Conv2d:
+  case KernelOp::Conv2d:
     return emitConv2d(KB);
-  case OpKind::Conv2dGradInput:
+  case KernelOp::Conv2dGradInput:
     return emitConv2dGradInput(KB);
-  case OpKind::Conv2dGradWeight:
+  case KernelOp::Conv2dGradWeight:
     return emitConv2dGradWeight(KB);
-  case OpKind::MaxPool2d:
+  case KernelOp::MaxPool2d:
     return emitPool(KB, /*IsMax=*/true);
-  case OpKind::AvgPool2d:
+  case KernelOp::AvgPool2d:
     return emitPool(KB, /*IsMax=*/false);
-  case OpKind::MaxPool2dGrad:
+  case KernelOp::MaxPool2dGrad:
     return emitMaxPoolGrad(KB);
-  case OpKind::AvgPool2dGrad:
+  case KernelOp::AvgPool2dGrad:
     return emitAvgPoolGrad(KB);
   }
   llvm_unreachable("unknown op kind");

@@ -1,9 +1,11 @@
 //===- ShapeRules.cpp - Result types of graph ops -------------------------===//
 //
-// One function per op class (unary, binary, compare, reduce, ...) and per
-// compound op (matmul, conv2d, pools, softmax, one_hot, backward kernels).
-// `inferResultType` dispatches by OpKind with no `default`, so an op added to
-// Ops.def without a rule is a compile error here.
+// One rule per entry of Ops.def's Shape column: the elementwise classes
+// share `Unary`, `Binary` and `Compare`, the reductions `Reduce`, and each
+// compound op (matmul, conv2d, pools, softmax, one_hot, backward kernels)
+// has its own. The dispatch is generated from the table, so a row naming a
+// rule that does not exist here is a compile error. Rules of TRAIT_TYPED
+// ops check the type the node gives instead of computing one.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Graph/ShapeRules.h"
@@ -33,16 +35,6 @@ struct Failer {
 std::string ty(const TensorType &T) { return formatType(T); }
 std::string spell(OpKind K) { return opSpelling(K).str(); }
 
-/// Ops that also make sense on i32 values; every other op is f32 only.
-bool acceptsInt(OpKind K) {
-  OpClass C = opClass(K);
-  return C == OpClass::Shape || K == OpKind::Neg || K == OpKind::Abs ||
-         K == OpKind::Cast || K == OpKind::Add || K == OpKind::Sub ||
-         K == OpKind::Mul || K == OpKind::Max || K == OpKind::Min ||
-         K == OpKind::ReduceSum || K == OpKind::ReduceMax ||
-         K == OpKind::ArgMax || K == OpKind::OneHot;
-}
-
 std::optional<TensorType> checkFloat(OpKind K, const TensorType &T,
                                      Failer Fail) {
   if (T.Elem == DType::F32 || acceptsInt(K))
@@ -61,39 +53,54 @@ std::string axisText(int64_t Axis) {
   return Axis == ALL_AXES ? "all" : std::to_string(Axis);
 }
 
-std::optional<TensorType> inferUnary(OpKind K, Types Ops, Failer Fail) {
-  return checkFloat(K, Ops[0], Fail);
-}
+/// What a rule sees. `Given` is the node's own type for TRAIT_TYPED ops
+/// (whose rules check it) and null otherwise.
+struct Query {
+  OpKind K;
+  Types Ops;
+  const Attrs &A;
+  const TensorType *Given;
+  Failer Fail;
+};
+using Result = std::optional<TensorType>;
 
-std::optional<TensorType> inferBinary(OpKind K, Types Ops, Failer Fail) {
-  if (Ops[0].Elem != Ops[1].Elem)
-    return Fail(spell(K) + " of " + ty(Ops[0]) + " and " + ty(Ops[1]) +
-                ": element types differ");
-  auto S = broadcastShapes(Ops[0].Dims, Ops[1].Dims);
+Result ruleUnary(const Query &Q) { return checkFloat(Q.K, Q.Ops[0], Q.Fail); }
+
+/// The broadcast shape of two operands of one element type.
+Result broadcastOperands(const Query &Q) {
+  const TensorType &L = Q.Ops[0], &R = Q.Ops[1];
+  if (L.Elem != R.Elem)
+    return Q.Fail(spell(Q.K) + " of " + ty(L) + " and " + ty(R) +
+                  ": element types differ");
+  auto S = broadcastShapes(L.Dims, R.Dims);
   if (!S)
-    return Fail(spell(K) + " of " + ty(Ops[0]) + " and " + ty(Ops[1]) +
-                ": shapes do not broadcast");
-  return checkFloat(K, TensorType(Ops[0].Elem, *S), Fail);
+    return Q.Fail(spell(Q.K) + " of " + ty(L) + " and " + ty(R) +
+                  ": shapes do not broadcast");
+  return TensorType(L.Elem, *S);
 }
 
-std::optional<TensorType> inferCompare(OpKind K, Types Ops, Failer Fail) {
-  if (Ops[0].Elem != Ops[1].Elem)
-    return Fail(spell(K) + " of " + ty(Ops[0]) + " and " + ty(Ops[1]) +
-                ": element types differ");
-  auto S = broadcastShapes(Ops[0].Dims, Ops[1].Dims);
-  if (!S)
-    return Fail(spell(K) + " of " + ty(Ops[0]) + " and " + ty(Ops[1]) +
-                ": shapes do not broadcast");
-  return TensorType(DType::F32, *S);
+Result ruleBinary(const Query &Q) {
+  Result T = broadcastOperands(Q);
+  if (!T)
+    return std::nullopt;
+  return checkFloat(Q.K, *T, Q.Fail);
 }
 
-std::optional<TensorType> inferReduce(OpKind K, Types Ops, const Attrs &A,
-                                      Failer Fail) {
-  const TensorType &X = Ops[0];
+/// Comparisons of either element type give f32 0/1.
+Result ruleCompare(const Query &Q) {
+  Result T = broadcastOperands(Q);
+  if (!T)
+    return std::nullopt;
+  return TensorType(DType::F32, T->Dims);
+}
+
+Result ruleReduce(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
+  const Attrs &A = Q.A;
   if (!axisInRange(A.Axis, X.rank(), /*AllowAll=*/true))
-    return Fail(spell(K) + " over axis " + axisText(A.Axis) + " of " + ty(X) +
-                ": axis out of range");
-  DType Elem = K == OpKind::ArgMax ? DType::I32 : X.Elem;
+    return Q.Fail(spell(Q.K) + " over axis " + axisText(A.Axis) + " of " +
+                  ty(X) + ": axis out of range");
+  DType Elem = Q.K == OpKind::ArgMax ? DType::I32 : X.Elem;
   Shape Out;
   for (unsigned I = 0; I < X.rank(); ++I) {
     bool Reduced = A.Axis == ALL_AXES || int64_t(I) == A.Axis;
@@ -102,34 +109,34 @@ std::optional<TensorType> inferReduce(OpKind K, Types Ops, const Attrs &A,
     else if (A.KeepDims)
       Out.push_back(1);
   }
-  if (X.numElements() == 0 && K != OpKind::ReduceSum)
-    return Fail(spell(K) + " of the empty tensor " + ty(X));
+  if (X.numElements() == 0 && Q.K != OpKind::ReduceSum)
+    return Q.Fail(spell(Q.K) + " of the empty tensor " + ty(X));
   return TensorType(Elem, Out);
 }
 
-std::optional<TensorType> inferTranspose(Types Ops, Failer Fail) {
-  if (Ops[0].rank() != 2)
-    return Fail("transpose of " + ty(Ops[0]) + ": needs a 2-D tensor");
-  return TensorType(Ops[0].Elem, {Ops[0].Dims[1], Ops[0].Dims[0]});
+Result ruleTranspose(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
+  if (X.rank() != 2)
+    return Q.Fail("transpose of " + ty(X) + ": needs a 2-D tensor");
+  return TensorType(X.Elem, {X.Dims[1], X.Dims[0]});
 }
 
-std::optional<TensorType> inferMatMul(Types Ops, Failer Fail) {
-  const TensorType &L = Ops[0], &R = Ops[1];
+Result ruleMatMul(const Query &Q) {
+  const TensorType &L = Q.Ops[0], &R = Q.Ops[1];
   std::string What = "matmul of " + ty(L) + " and " + ty(R);
   if (L.rank() != 2 || R.rank() != 2)
-    return Fail(What + ": needs 2-D tensors");
+    return Q.Fail(What + ": needs 2-D tensors");
   if (L.Elem != DType::F32 || R.Elem != DType::F32)
-    return Fail(What + ": needs f32 operands");
+    return Q.Fail(What + ": needs f32 operands");
   if (L.Dims[1] != R.Dims[0])
-    return Fail(What + ": inner dimensions " + std::to_string(L.Dims[1]) +
-                " and " + std::to_string(R.Dims[0]) + " differ");
+    return Q.Fail(What + ": inner dimensions " + std::to_string(L.Dims[1]) +
+                  " and " + std::to_string(R.Dims[0]) + " differ");
   return TensorType(DType::F32, {L.Dims[0], R.Dims[1]});
 }
 
 /// Shape of conv2d(x : [N,C,H,W], w : [K,C,R,S]).
-std::optional<TensorType> conv2dShape(const TensorType &X, const TensorType &W,
-                                      const Attrs &A, const std::string &What,
-                                      Failer Fail) {
+Result conv2dShape(const TensorType &X, const TensorType &W, const Attrs &A,
+                   const std::string &What, Failer Fail) {
   if (X.rank() != 4 || W.rank() != 4)
     return Fail(What + ": needs a 4-D input [N, C, H, W] and a 4-D weight "
                        "[K, C, R, S]");
@@ -150,9 +157,15 @@ std::optional<TensorType> conv2dShape(const TensorType &X, const TensorType &W,
   return TensorType(DType::F32, {X.Dims[0], W.Dims[0], *OH, *OW});
 }
 
+Result ruleConv2d(const Query &Q) {
+  return conv2dShape(Q.Ops[0], Q.Ops[1], Q.A,
+                     "conv2d of " + ty(Q.Ops[0]) + " and " + ty(Q.Ops[1]),
+                     Q.Fail);
+}
+
 /// Shape of maxpool2d/avgpool2d(x : [N,C,H,W]).
-std::optional<TensorType> poolShape(const TensorType &X, const Attrs &A,
-                                    const std::string &What, Failer Fail) {
+Result poolShape(const TensorType &X, const Attrs &A, const std::string &What,
+                 Failer Fail) {
   if (X.rank() != 4)
     return Fail(What + ": needs a 4-D input [N, C, H, W]");
   if (X.Elem != DType::F32)
@@ -167,117 +180,145 @@ std::optional<TensorType> poolShape(const TensorType &X, const Attrs &A,
   return TensorType(DType::F32, {X.Dims[0], X.Dims[1], *OH, *OW});
 }
 
-std::optional<TensorType> inferSoftmax(OpKind K, Types Ops, const Attrs &A,
-                                       Failer Fail) {
-  const TensorType &X = Ops[0];
-  if (!axisInRange(A.Axis, X.rank(), /*AllowAll=*/false))
-    return Fail(spell(K) + " over axis " + axisText(A.Axis) + " of " + ty(X) +
-                ": axis out of range");
-  return checkFloat(K, X, Fail);
+Result rulePool2d(const Query &Q) {
+  return poolShape(Q.Ops[0], Q.A, spell(Q.K) + " of " + ty(Q.Ops[0]), Q.Fail);
 }
 
-std::optional<TensorType> inferOneHot(Types Ops, const Attrs &A, Failer Fail) {
-  const TensorType &X = Ops[0];
+Result ruleSoftmax(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
+  if (!axisInRange(Q.A.Axis, X.rank(), /*AllowAll=*/false))
+    return Q.Fail(spell(Q.K) + " over axis " + axisText(Q.A.Axis) + " of " +
+                  ty(X) + ": axis out of range");
+  return checkFloat(Q.K, X, Q.Fail);
+}
+
+Result ruleOneHot(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
   if (X.Elem != DType::I32)
-    return Fail("one_hot of " + ty(X) + ": labels must be i32");
-  if (A.Size < 1)
-    return Fail("one_hot needs at least one class, got " +
-                std::to_string(A.Size));
+    return Q.Fail("one_hot of " + ty(X) + ": labels must be i32");
+  if (Q.A.Size < 1)
+    return Q.Fail("one_hot needs at least one class, got " +
+                  std::to_string(Q.A.Size));
   Shape Out(X.Dims);
-  Out.push_back(A.Size);
+  Out.push_back(Q.A.Size);
   return TensorType(DType::F32, Out);
 }
 
-std::optional<TensorType> inferArgMaxMask(Types Ops, const Attrs &A,
-                                          Failer Fail) {
-  const TensorType &X = Ops[0];
-  if (!axisInRange(A.Axis, X.rank(), /*AllowAll=*/true))
-    return Fail("argmax_mask over axis " + axisText(A.Axis) + " of " + ty(X) +
-                ": axis out of range");
-  return checkFloat(OpKind::ArgMaxMask, X, Fail);
+Result ruleArgMaxMask(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
+  if (!axisInRange(Q.A.Axis, X.rank(), /*AllowAll=*/true))
+    return Q.Fail("argmax_mask over axis " + axisText(Q.A.Axis) + " of " +
+                  ty(X) + ": axis out of range");
+  return checkFloat(Q.K, X, Q.Fail);
 }
 
-std::optional<TensorType> inferMaxPoolGrad(Types Ops, const Attrs &A,
-                                           Failer Fail) {
+Result ruleMaxPool2dGrad(const Query &Q) {
   // (x, dy) -> dx: dy must be what the forward pool produced from x.
-  std::string What = "maxpool2d_grad of " + ty(Ops[0]);
-  auto Y = poolShape(Ops[0], A, What, Fail);
+  std::string What = "maxpool2d_grad of " + ty(Q.Ops[0]);
+  auto Y = poolShape(Q.Ops[0], Q.A, What, Q.Fail);
   if (!Y)
     return std::nullopt;
-  if (*Y != Ops[1])
-    return Fail(What + ": output gradient " + ty(Ops[1]) + " should be " +
-                ty(*Y));
-  return Ops[0];
+  if (*Y != Q.Ops[1])
+    return Q.Fail(What + ": output gradient " + ty(Q.Ops[1]) + " should be " +
+                  ty(*Y));
+  return Q.Ops[0];
+}
+
+//===----------------------------------------------------------------------===//
+// Rules of TRAIT_TYPED ops: legality of the type the node gives.
+//===----------------------------------------------------------------------===//
+
+Result ruleLeaf(const Query &Q) { return *Q.Given; }
+
+Result ruleHyper(const Query &Q) {
+  const TensorType &R = *Q.Given;
+  if (!R.isScalar() || R.Elem != DType::F32)
+    return Q.Fail("a hyper value must be an f32 scalar, got " + ty(R));
+  return R;
+}
+
+Result ruleReshape(const Query &Q) {
+  const TensorType &X = Q.Ops[0], &R = *Q.Given;
+  if (X.Elem != R.Elem)
+    return Q.Fail("reshape cannot change the element type (" + ty(X) + " to " +
+                  ty(R) + ")");
+  if (X.numElements() != R.numElements())
+    return Q.Fail("reshape of " + ty(X) + " to " + ty(R) +
+                  ": element counts differ");
+  return R;
+}
+
+Result ruleBroadcast(const Query &Q) {
+  const TensorType &X = Q.Ops[0], &R = *Q.Given;
+  auto S = broadcastShapes(X.Dims, R.Dims);
+  if (X.Elem != R.Elem || !S || *S != R.Dims)
+    return Q.Fail("cannot broadcast " + ty(X) + " to " + ty(R));
+  return R;
+}
+
+Result ruleCast(const Query &Q) {
+  const TensorType &X = Q.Ops[0], &R = *Q.Given;
+  if (X.Dims != R.Dims)
+    return Q.Fail("cast of " + ty(X) + " to " + ty(R) +
+                  ": only the element type may change");
+  return R;
 }
 
 /// A gradient kernel's operand `Given` must be what the forward op would
 /// produce (`Expected`) from the kernel's result.
-bool sameAsForward(const std::optional<TensorType> &Expected,
-                   const TensorType &Given, const std::string &What,
-                   Failer Fail) {
+Result sameAsForward(const Query &Q, const Result &Expected,
+                     const TensorType &Given, const std::string &What) {
   if (!Expected)
-    return false;
+    return std::nullopt;
   if (*Expected != Given)
-    return Fail.reject(What + ": output gradient " + ty(Given) + " should be " +
-                       ty(*Expected));
-  return true;
+    return Q.Fail(What + ": output gradient " + ty(Given) + " should be " +
+                  ty(*Expected));
+  return *Q.Given;
 }
 
-/// Legality of the ops whose result type comes from the node (those for
-/// which resultTypeFromNode holds; leaves other than hyper take any type).
-bool checkNodeTyped(OpKind K, Types Ops, const Attrs &A, const TensorType &R,
-                    Failer Fail) {
-  if (K == OpKind::Reshape) {
-    if (Ops[0].Elem != R.Elem)
-      return Fail.reject("reshape cannot change the element type (" +
-                         ty(Ops[0]) + " to " + ty(R) + ")");
-    if (Ops[0].numElements() != R.numElements())
-      return Fail.reject("reshape of " + ty(Ops[0]) + " to " + ty(R) +
-                         ": element counts differ");
+Result ruleConv2dGradInput(const Query &Q) {
+  // (dy, w) -> dx: conv2d(dx, w) must have dy's shape.
+  std::string What = "conv2d_grad_input to " + ty(*Q.Given);
+  return sameAsForward(Q, conv2dShape(*Q.Given, Q.Ops[1], Q.A, What, Q.Fail),
+                       Q.Ops[0], What);
+}
+
+Result ruleConv2dGradWeight(const Query &Q) {
+  // (x, dy) -> dw: conv2d(x, dw) must have dy's shape.
+  std::string What = "conv2d_grad_weight to " + ty(*Q.Given);
+  return sameAsForward(Q, conv2dShape(Q.Ops[0], *Q.Given, Q.A, What, Q.Fail),
+                       Q.Ops[1], What);
+}
+
+Result ruleAvgPool2dGrad(const Query &Q) {
+  // dy -> dx: avgpool2d(dx) must have dy's shape.
+  std::string What = "avgpool2d_grad to " + ty(*Q.Given);
+  return sameAsForward(Q, poolShape(*Q.Given, Q.A, What, Q.Fail), Q.Ops[0],
+                       What);
+}
+
+/// The rule of the op's row (arity checked by the caller).
+Result applyRule(const Query &Q) {
+  switch (Q.K) {
+#define NNC_OP(Name, Spelling, Class, NumOperands, Attrs, Traits, Shape, Grad) \
+  case OpKind::Name:                                                           \
+    return rule##Shape(Q);
+#include "nnc/Graph/Ops.def"
+  }
+  return Q.Fail("unknown op");
+}
+
+/// The operand count the op's row fixes; false (with a reason) if `Ops`
+/// has another.
+bool checkArity(OpKind K, Types Ops, Failer Fail) {
+  int Arity = opNumOperands(K);
+  if (Arity < 0 || int(Ops.size()) == Arity)
     return true;
-  }
-  if (K == OpKind::Broadcast) {
-    auto S = broadcastShapes(Ops[0].Dims, R.Dims);
-    if (Ops[0].Elem != R.Elem || !S || *S != R.Dims)
-      return Fail.reject("cannot broadcast " + ty(Ops[0]) + " to " + ty(R));
-    return true;
-  }
-  if (K == OpKind::Cast) {
-    if (Ops[0].Dims != R.Dims)
-      return Fail.reject("cast of " + ty(Ops[0]) + " to " + ty(R) +
-                         ": only the element type may change");
-    return true;
-  }
-  if (K == OpKind::Conv2dGradInput) {
-    // (dy, w) -> dx: conv2d(dx, w) must have dy's shape.
-    std::string What = "conv2d_grad_input to " + ty(R);
-    return sameAsForward(conv2dShape(R, Ops[1], A, What, Fail), Ops[0], What,
-                         Fail);
-  }
-  if (K == OpKind::Conv2dGradWeight) {
-    // (x, dy) -> dw: conv2d(x, dw) must have dy's shape.
-    std::string What = "conv2d_grad_weight to " + ty(R);
-    return sameAsForward(conv2dShape(Ops[0], R, A, What, Fail), Ops[1], What,
-                         Fail);
-  }
-  if (K == OpKind::AvgPool2dGrad) {
-    // dy -> dx: avgpool2d(dx) must have dy's shape.
-    std::string What = "avgpool2d_grad to " + ty(R);
-    return sameAsForward(poolShape(R, A, What, Fail), Ops[0], What, Fail);
-  }
-  if (K == OpKind::Hyper && (!R.isScalar() || R.Elem != DType::F32))
-    return Fail.reject("a hyper value must be an f32 scalar, got " + ty(R));
-  return true;
+  return Fail.reject(spell(K) + " takes " + std::to_string(Arity) +
+                     " operands, got " + std::to_string(Ops.size()));
 }
 
 } // namespace
-
-bool nnc::resultTypeFromNode(OpKind K) {
-  return opClass(K) == OpClass::Leaf || K == OpKind::Reshape ||
-         K == OpKind::Broadcast || K == OpKind::Cast ||
-         K == OpKind::Conv2dGradInput || K == OpKind::Conv2dGradWeight ||
-         K == OpKind::AvgPool2dGrad;
-}
 
 std::optional<int64_t> nnc::windowOutputSize(int64_t In, int64_t Window,
                                              int64_t Stride, int64_t Padding) {
@@ -292,96 +333,23 @@ std::optional<int64_t> nnc::windowOutputSize(int64_t In, int64_t Window,
 std::optional<TensorType>
 nnc::inferResultType(OpKind K, Types Ops, const Attrs &A, std::string &Why) {
   Failer Fail{Why};
-  int Arity = opNumOperands(K);
-  if (Arity >= 0 && int(Ops.size()) != Arity)
-    return Fail(spell(K) + " takes " + std::to_string(Arity) +
-                " operands, got " + std::to_string(Ops.size()));
+  if (!checkArity(K, Ops, Fail))
+    return std::nullopt;
   if (resultTypeFromNode(K))
     return Fail(spell(K) + " takes its result type from the node");
-  switch (K) {
-  case OpKind::Input:
-  case OpKind::Target:
-  case OpKind::Param:
-  case OpKind::Const:
-  case OpKind::State:
-  case OpKind::Hyper:
-  case OpKind::Reshape:
-  case OpKind::Broadcast:
-  case OpKind::Cast:
-  case OpKind::Conv2dGradInput:
-  case OpKind::Conv2dGradWeight:
-  case OpKind::AvgPool2dGrad:
-    break; // Handled by resultTypeFromNode above.
-  case OpKind::Neg:
-  case OpKind::Exp:
-  case OpKind::Log:
-  case OpKind::Sqrt:
-  case OpKind::Abs:
-  case OpKind::Sin:
-  case OpKind::Cos:
-  case OpKind::Tanh:
-  case OpKind::Sigmoid:
-  case OpKind::Relu:
-  case OpKind::Softplus:
-  case OpKind::LeakyRelu:
-  case OpKind::Elu:
-  case OpKind::Step:
-  case OpKind::Sign:
-    return inferUnary(K, Ops, Fail);
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Max:
-  case OpKind::Min:
-    return inferBinary(K, Ops, Fail);
-  case OpKind::CmpEq:
-  case OpKind::CmpNe:
-  case OpKind::CmpLt:
-  case OpKind::CmpLe:
-  case OpKind::CmpGt:
-  case OpKind::CmpGe:
-    return inferCompare(K, Ops, Fail);
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ArgMax:
-    return inferReduce(K, Ops, A, Fail);
-  case OpKind::Transpose:
-    return inferTranspose(Ops, Fail);
-  case OpKind::MatMul:
-    return inferMatMul(Ops, Fail);
-  case OpKind::Conv2d:
-    return conv2dShape(Ops[0], Ops[1], A,
-                       "conv2d of " + ty(Ops[0]) + " and " + ty(Ops[1]), Fail);
-  case OpKind::MaxPool2d:
-  case OpKind::AvgPool2d:
-    return poolShape(Ops[0], A, spell(K) + " of " + ty(Ops[0]), Fail);
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-    return inferSoftmax(K, Ops, A, Fail);
-  case OpKind::OneHot:
-    return inferOneHot(Ops, A, Fail);
-  case OpKind::ArgMaxMask:
-    return inferArgMaxMask(Ops, A, Fail);
-  case OpKind::MaxPool2dGrad:
-    return inferMaxPoolGrad(Ops, A, Fail);
-  }
-  return Fail("unknown op");
+  return applyRule({K, Ops, A, nullptr, Fail});
 }
 
 bool nnc::checkResultType(OpKind K, Types Ops, const Attrs &A,
                           const TensorType &Result, std::string &Why) {
   Failer Fail{Why};
-  int Arity = opNumOperands(K);
-  if (Arity >= 0 && int(Ops.size()) != Arity)
-    return Fail.reject(spell(K) + " takes " + std::to_string(Arity) +
-                       " operands, got " + std::to_string(Ops.size()));
+  if (!checkArity(K, Ops, Fail))
+    return false;
   for (int64_t D : Result.Dims)
     if (D < 0)
       return Fail.reject("negative dimension in " + ty(Result));
   if (resultTypeFromNode(K))
-    return checkNodeTyped(K, Ops, A, Result, Fail);
+    return applyRule({K, Ops, A, &Result, Fail}).has_value();
   auto Expected = inferResultType(K, Ops, A, Why);
   if (!Expected)
     return false;

@@ -45,9 +45,9 @@ namespace {
 /// The primitive op of a one-operand elementwise built-in.
 template <OpKind K> Val lowerUnary(Analyzer &A, const ast::CallExpr &C,
                                    llvm::ArrayRef<Arg> Args) {
-  // abs also works on i32; every other elementwise function is f32 only.
-  Node *X = K == OpKind::Abs ? A.tensorArg(Args[0], C.Callee)
-                             : A.floatArg(Args[0], C.Callee);
+  // Ops.def says which also work on i32 (abs); the others are f32 only.
+  Node *X = acceptsInt(K) ? A.tensorArg(Args[0], C.Callee)
+                          : A.floatArg(Args[0], C.Callee);
   return Val::tensor(A.make(K, {X}, C.Loc));
 }
 

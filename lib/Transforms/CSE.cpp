@@ -10,9 +10,11 @@
 //   1. Walk the live nodes in topological order, so a node's operands have
 //      already been replaced by their representatives when it is reached.
 //   2. Leaves other than Const are never merged: two inputs or params with
-//      the same type are different values.
-//   3. Key = (op, type, attributes, operands, const value); for add, mul,
-//      eq and ne the two operands are taken as an unordered pair.
+//      the same type are different values; nor are impure ops (two
+//      dropouts of one value draw different masks).
+//   3. Key = (op, type, attributes, operands, const value); for ops that
+//      commute (Ops.def's TRAIT_COMMUTES) the two operands are taken as an
+//      unordered pair.
 //   4. The first node with a key is its representative; a later node with
 //      the same key is replaced by it. The representative takes the other's
 //      name if it has none, or if the other is a forward value and it is
@@ -41,14 +43,6 @@ public:
   CSEPass() : Pass("cse") {}
   bool run(Graph &G) override;
 };
-
-/// Ops whose two operands can be swapped without changing the value, bit
-/// for bit. (max/min are not: on ties they keep the first operand, which
-/// differs for -0 and +0.)
-bool commutes(OpKind K) {
-  return K == OpKind::Add || K == OpKind::Mul || K == OpKind::CmpEq ||
-         K == OpKind::CmpNe;
-}
 
 /// The operands in key order (step 3).
 llvm::SmallVector<const Node *, 2> keyOperands(const Node &N) {
@@ -114,7 +108,8 @@ bool CSEPass::run(Graph &G) {
   std::unordered_multimap<size_t, Node *> Seen;
   bool Changed = false;
   for (Node *N : nodeOrder(G)) {
-    if (!Live.count(N) || (N->isLeaf() && N->Kind != OpKind::Const))
+    if (!Live.count(N) || (N->isLeaf() && N->Kind != OpKind::Const) ||
+        isImpure(N->Kind))
       continue;
     size_t H = hashNode(*N);
     Node *Rep = nullptr;

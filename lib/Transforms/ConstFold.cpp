@@ -7,7 +7,8 @@
 //   1. Walk the live nodes in topological order. A value is *known* when it
 //      is a Const or a broadcast of a known value; Input, Target, Param,
 //      State and Hyper are never known (they are set at run time).
-//   2. Skip leaves, nodes with an unknown operand, and `broadcast` of a
+//   2. Skip leaves, impure ops (a random draw is not a constant), nodes
+//      with an unknown operand, and `broadcast` of a
 //      known value: a broadcast of a constant is the compact form of a
 //      constant tensor (the splat), and materializing it would only grow
 //      the program.
@@ -62,11 +63,6 @@ bool isKnown(const Node *N) {
   while (N->Kind == OpKind::Broadcast)
     N = N->operand(0);
   return N->Kind == OpKind::Const;
-}
-
-bool isElementwise(OpKind K) {
-  OpClass C = opClass(K);
-  return C == OpClass::Unary || C == OpClass::Binary || C == OpClass::Compare;
 }
 
 /// A bound on the multiply-adds of evaluating `N`: matmul and convolutions
@@ -178,7 +174,7 @@ bool ConstFoldPass::run(Graph &G) {
   llvm::DenseSet<const Node *> Live = liveSet(G);
   bool Changed = false;
   for (Node *N : nodeOrder(G)) {
-    if (N->isLeaf() || !Live.count(N))
+    if (N->isLeaf() || isImpure(N->Kind) || !Live.count(N))
       continue;
     if (N->Kind == OpKind::Broadcast && isKnown(N))
       continue; // step 2: already a splat (or a broadcast constant)

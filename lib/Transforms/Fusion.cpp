@@ -78,16 +78,10 @@ FuseClass fuseClass(OpKind K) {
   case OpClass::Compare:
     return FuseClass::Elementwise;
   case OpClass::Shape: // reshape aliases its operand's buffer: no kernel
-    return K == OpKind::Reshape ? FuseClass::None : FuseClass::Elementwise;
+    return aliasesOperand(K) ? FuseClass::None : FuseClass::Elementwise;
   case OpClass::Reduce:
-    return FuseClass::Reduction;
-  case OpClass::Other:
-    // Softmax and argmax_mask read their operand row by row, like the
-    // reductions; the others read whole operand buffers.
-    return K == OpKind::Softmax || K == OpKind::LogSoftmax ||
-                   K == OpKind::ArgMaxMask
-               ? FuseClass::Reduction
-               : FuseClass::Compute;
+  case OpClass::Kernel:
+    return readsRowWise(K) ? FuseClass::Reduction : FuseClass::Compute;
   }
   return FuseClass::None;
 }

@@ -100,18 +100,6 @@ static bool knownFinite(const Node *N, unsigned Depth) {
     return true;
   if (Depth == 0)
     return false;
-  switch (opClass(N->Kind)) {
-  case OpClass::Compare:
-    return true; // 0 or 1, even for NaN operands
-  case OpClass::Shape:
-    return knownFinite(N->operand(0), Depth - 1);
-  case OpClass::Leaf:
-  case OpClass::Unary:
-  case OpClass::Binary:
-  case OpClass::Reduce:
-  case OpClass::Other:
-    break;
-  }
   OpKind K = N->Kind;
   if (K == OpKind::Const) {
     for (int64_t I = 0; I < N->Value.numElements(); ++I)
@@ -119,15 +107,12 @@ static bool knownFinite(const Node *N, unsigned Depth) {
         return false;
     return true;
   }
-  // Fixed small values whatever the input.
-  if (K == OpKind::Step || K == OpKind::Sign || K == OpKind::OneHot ||
-      K == OpKind::ArgMaxMask || K == OpKind::ArgMax)
+  if (alwaysFinite(K))
     return true;
-  // Bounded by (or no bigger than) a finite input.
-  if (K == OpKind::Cast || K == OpKind::Neg || K == OpKind::Abs ||
-      K == OpKind::Relu || K == OpKind::Sigmoid || K == OpKind::Tanh ||
-      K == OpKind::Sin || K == OpKind::Cos || K == OpKind::Softmax)
-    return knownFinite(N->operand(0), Depth - 1);
+  if (keepsFinite(K))
+    return llvm::all_of(N->Operands, [&](const Node *Op) {
+      return knownFinite(Op, Depth - 1);
+    });
   // Sums, products, exp, log, ... of finite values can overflow or leave
   // their domain; leaves other than constants are unknown at compile time.
   return false;

@@ -55,11 +55,7 @@ std::unique_ptr<Loaded> load(llvm::StringRef Source, llvm::StringRef Example) {
   std::unique_ptr<llvm::MemoryBuffer> Buf;
   std::string Dir = ".";
   if (!Example.empty()) {
-    llvm::StringRef Unit = llvm::sys::path::parent_path(__FILE__);
-    std::string Path = (llvm::sys::path::parent_path(
-                            llvm::sys::path::parent_path(Unit)) +
-                        "/examples/" + Example)
-                           .str();
+    std::string Path = (NNC_EXAMPLES_DIR "/" + Example).str();
     auto B = llvm::MemoryBuffer::getFile(Path);
     if (!B) {
       ADD_FAILURE() << "cannot read " << Path;

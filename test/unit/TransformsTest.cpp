@@ -30,12 +30,8 @@ using namespace nnc;
 namespace {
 
 std::string examplePath(llvm::StringRef Name) {
-  // test/unit/ -> examples/, found from this file so no build setting is
-  // needed.
-  llvm::StringRef Unit = llvm::sys::path::parent_path(__FILE__);
-  llvm::StringRef Root =
-      llvm::sys::path::parent_path(llvm::sys::path::parent_path(Unit));
-  return (Root + "/examples/" + Name).str();
+  // Set by test/unit/CMakeLists.txt (__FILE__ may be relative under ccache).
+  return (NNC_EXAMPLES_DIR "/" + Name).str();
 }
 
 /// A parsed, analyzed module whose models carry their training steps.

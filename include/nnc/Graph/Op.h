@@ -1,7 +1,9 @@
 //===- Op.h - Op kinds, classes and attributes from Ops.def ---------------===//
 //
-// Expands the op table (Ops.def) into the OpKind enum and the per-op facts
-// every stage asks for: spelling, class, operand count and attribute mask.
+// Expands the op table (Ops.def) into the OpKind enum, the per-class enums
+// ScalarOp and KernelOp, and the per-op facts every stage asks for:
+// spelling, class, operand count, attribute mask, traits and gradient kind,
+// read through the predicates below.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_GRAPH_OP_H
@@ -15,11 +17,12 @@
 namespace nnc {
 
 enum class OpKind : uint8_t {
-#define NNC_OP(Name, Spelling, Class, NumOperands, Attrs) Name,
+#define NNC_OP(Name, Spelling, Class, NumOperands, Attrs, Traits, Shape, Grad) \
+  Name,
 #include "nnc/Graph/Ops.def"
 };
 
-/// How an op's result shape follows from its operands, and how it lowers.
+/// The Class column of Ops.def (see there).
 enum class OpClass : uint8_t {
   Leaf,    ///< No operands; the value comes from outside.
   Unary,   ///< Elementwise, one operand.
@@ -27,7 +30,52 @@ enum class OpClass : uint8_t {
   Compare, ///< Like Binary, but the result is f32 0/1 with no gradient.
   Reduce,  ///< Over one axis or all axes.
   Shape,   ///< Moves data, computes nothing.
-  Other,   ///< Its own shape rule and kernel.
+  Kernel,  ///< Its own shape rule and loop structure.
+};
+
+/// The Grad column of Ops.def: how the gradient flows through an op.
+enum class OpGrad : uint8_t {
+  Rule,    ///< Through the op's rule (`grad<Name>` in GradRules.cpp).
+  Stop,    ///< The result carries no gradient.
+  Leaf,    ///< No operands: the backward walk ends here.
+  Missing, ///< No rule; differentiating through the op is a diagnostic.
+};
+
+// Class selectors: NNC_IF_SCALAR_<Class>(...) expands to its arguments for
+// the elementwise classes and to nothing otherwise; NNC_IF_KERNEL_<Class>
+// likewise for the classes with a loop structure of their own. They turn
+// the table's Class column into the per-class enums below (and their
+// conversions in Op.cpp).
+#define NNC_IF_SCALAR_Leaf(...)
+#define NNC_IF_SCALAR_Unary(...) __VA_ARGS__
+#define NNC_IF_SCALAR_Binary(...) __VA_ARGS__
+#define NNC_IF_SCALAR_Compare(...) __VA_ARGS__
+#define NNC_IF_SCALAR_Reduce(...)
+#define NNC_IF_SCALAR_Shape(...)
+#define NNC_IF_SCALAR_Kernel(...)
+#define NNC_IF_KERNEL_Leaf(...)
+#define NNC_IF_KERNEL_Unary(...)
+#define NNC_IF_KERNEL_Binary(...)
+#define NNC_IF_KERNEL_Compare(...)
+#define NNC_IF_KERNEL_Reduce(...) __VA_ARGS__
+#define NNC_IF_KERNEL_Shape(...) __VA_ARGS__
+#define NNC_IF_KERNEL_Kernel(...) __VA_ARGS__
+
+/// The elementwise ops (classes Unary, Binary and Compare) as an enum of
+/// their own, so that a switch over their scalar math lists exactly them,
+/// and the compiler (-Werror=switch) names one that is missing.
+enum class ScalarOp : uint8_t {
+#define NNC_OP(Name, Spelling, Class, NumOperands, Attrs, Traits, Shape, Grad) \
+  NNC_IF_SCALAR_##Class(Name, )
+#include "nnc/Graph/Ops.def"
+};
+
+/// The ops with a loop structure of their own (classes Reduce, Shape and
+/// Kernel), for the switches that dispatch to their kernels.
+enum class KernelOp : uint8_t {
+#define NNC_OP(Name, Spelling, Class, NumOperands, Attrs, Traits, Shape, Grad) \
+  NNC_IF_KERNEL_##Class(Name, )
+#include "nnc/Graph/Ops.def"
 };
 
 /// Attribute bits for the Attrs column of Ops.def.
@@ -39,6 +87,18 @@ enum : unsigned {
   ATTR_PADDING = 1u << 3,
   ATTR_SIZE = 1u << 4,
   ATTR_ALPHA = 1u << 5,
+};
+
+/// Trait bits for the Traits column of Ops.def (see there for each).
+enum : unsigned {
+  TRAIT_INT = 1u << 0,
+  TRAIT_ROWWISE = 1u << 1,
+  TRAIT_ALIAS = 1u << 2,
+  TRAIT_COMMUTES = 1u << 3,
+  TRAIT_FINITE = 1u << 4,
+  TRAIT_KEEPS_FINITE = 1u << 5,
+  TRAIT_TYPED = 1u << 6,
+  TRAIT_IMPURE = 1u << 7,
 };
 
 /// Axis value that means "reduce over every element".
@@ -64,11 +124,50 @@ OpClass opClass(OpKind K);
 /// Fixed operand count, or -1 if variadic.
 int opNumOperands(OpKind K);
 unsigned opAttrMask(OpKind K);
+/// The TRAIT_* mask of the op.
+unsigned opTraits(OpKind K);
+OpGrad opGrad(OpKind K);
 /// Reverse of opSpelling.
 std::optional<OpKind> opFromSpelling(llvm::StringRef S);
 
-/// True for ops whose result carries no gradient (comparisons, step, argmax).
-bool isNonDifferentiable(OpKind K);
+/// The op as a ScalarOp, if it is elementwise.
+std::optional<ScalarOp> scalarOp(OpKind K);
+/// The op as a KernelOp, if it has a loop structure of its own.
+std::optional<KernelOp> kernelOp(OpKind K);
+
+// Predicates on the table's columns; stages ask these instead of listing ops.
+
+inline bool hasTrait(OpKind K, unsigned Trait) {
+  return (opTraits(K) & Trait) != 0;
+}
+inline bool isLeafOp(OpKind K) { return opClass(K) == OpClass::Leaf; }
+/// Unary, binary or comparison: one scalar function applied per element.
+inline bool isElementwise(OpKind K) { return scalarOp(K).has_value(); }
+/// Also takes i32 operands (every other op is f32 only).
+inline bool acceptsInt(OpKind K) { return hasTrait(K, TRAIT_INT); }
+/// Reads its one operand along an axis, so a fused kernel may compute the
+/// operand on the fly (a prologue).
+inline bool readsRowWise(OpKind K) { return hasTrait(K, TRAIT_ROWWISE); }
+/// The result is a view of the operand's buffer (no kernel, no copy).
+inline bool aliasesOperand(OpKind K) { return hasTrait(K, TRAIT_ALIAS); }
+/// Computes nothing but where each element is read from (broadcast,
+/// transpose): free to recompute per element inside a fused loop nest.
+inline bool isIndexRemap(OpKind K) {
+  return opClass(K) == OpClass::Shape && !aliasesOperand(K);
+}
+inline bool commutes(OpKind K) { return hasTrait(K, TRAIT_COMMUTES); }
+/// The result is finite whatever the operands are.
+inline bool alwaysFinite(OpKind K) { return hasTrait(K, TRAIT_FINITE); }
+/// The result is finite whenever the operands are.
+inline bool keepsFinite(OpKind K) { return hasTrait(K, TRAIT_KEEPS_FINITE); }
+/// The node, not the operands, decides the result type (leaves, reshape,
+/// broadcast, cast, some backward kernels).
+inline bool resultTypeFromNode(OpKind K) { return hasTrait(K, TRAIT_TYPED); }
+/// Draws random numbers: never merged with an equal-looking node, folded
+/// or removed for being equal to another.
+inline bool isImpure(OpKind K) { return hasTrait(K, TRAIT_IMPURE); }
+/// The result carries no gradient (comparisons, step, argmax, casts, ...).
+inline bool stopsGradient(OpKind K) { return opGrad(K) == OpGrad::Stop; }
 
 } // namespace nnc
 

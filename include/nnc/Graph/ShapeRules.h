@@ -6,8 +6,9 @@
 // the verifier calls it to check every node of a graph, so the two can never
 // disagree about what is well typed.
 //
-// Most ops have an inferable result type. A few take their result type from
-// the node instead, because the operands do not determine it: reshape and
+// Each op's rule is named in the Shape column of Ops.def. Most ops have an
+// inferable result type. A few (TRAIT_TYPED, `resultTypeFromNode` in Op.h)
+// take their result type from the node instead, because the operands do not determine it: reshape and
 // broadcast (target shape), cast (target dtype), leaves, and the backward
 // kernels whose input size is ambiguous under striding. For those,
 // `checkResultType` only checks that the given type is legal.
@@ -25,11 +26,6 @@
 #include <string>
 
 namespace nnc {
-
-/// True for ops whose result type is chosen by whoever builds the node
-/// (leaves, reshape, broadcast, cast, conv2d_grad_input, conv2d_grad_weight,
-/// avgpool2d_grad); `inferResultType` cannot compute it.
-bool resultTypeFromNode(OpKind K);
 
 /// The result type of op `K` applied to operands of types `Operands` with
 /// attributes `A`. On failure returns nullopt and sets `Why` to a sentence
