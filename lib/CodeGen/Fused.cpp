@@ -36,6 +36,8 @@
 #include "KernelBuilder.h"
 #include "Strides.h"
 
+#include "nnc/Graph/KernelPartition.h"
+
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/DenseSet.h>
 
@@ -49,13 +51,6 @@ using namespace nnc::codegen;
 namespace {
 
 constexpr unsigned Alignment = 64;
-
-bool isElementwise(const Node *N) {
-  OpClass C = opClass(N->Kind);
-  return C == OpClass::Unary || C == OpClass::Binary ||
-         C == OpClass::Compare || N->Kind == OpKind::Broadcast ||
-         N->Kind == OpKind::Transpose;
-}
 
 /// For each dim of a value, the loop-nest dim indexing it (-1: always 0).
 using Map = std::vector<int>;
@@ -93,7 +88,7 @@ SmallVector<int64_t, 4> readStrides(const Node *X, const Map &M,
 /// outside the set are read from `Bufs` (or are immediates).
 class ExprEmitter {
 public:
-  ExprEmitter(KernelBuilder &KB, const DenseSet<const Node *> &Computed,
+  ExprEmitter(KernelBuilder &KB, const SmallPtrSetImpl<const Node *> &Computed,
               const DenseMap<const Node *, Value *> &Bufs, size_t Rank)
       : KB(KB), Computed(Computed), Bufs(Bufs), Rank(Rank) {}
 
@@ -148,7 +143,7 @@ public:
 private:
   using Key = std::pair<const Node *, Map>;
   KernelBuilder &KB;
-  const DenseSet<const Node *> &Computed;
+  const SmallPtrSetImpl<const Node *> &Computed;
   const DenseMap<const Node *, Value *> &Bufs;
   size_t Rank;
   std::map<Key, unsigned> Reads;
@@ -156,55 +151,36 @@ private:
   std::map<Key, Value *> Cache;
 };
 
-/// The members the anchor reads through (its prologue).
-DenseSet<const Node *> prologueOf(const KernelUnit &U) {
-  DenseSet<const Node *> P;
-  if (!U.Anchor)
-    return P;
-  DenseSet<const Node *> In(U.Members.begin(), U.Members.end());
-  std::vector<const Node *> Work(U.Anchor->Operands.begin(),
-                                 U.Anchor->Operands.end());
-  while (!Work.empty()) {
-    const Node *N = Work.back();
-    Work.pop_back();
-    if (!In.count(N) || !P.insert(N).second)
-      continue;
-    Work.insert(Work.end(), N->Operands.begin(), N->Operands.end());
-  }
-  return P;
-}
-
-/// Checks the unit shapes the emitter relies on and fills in outputs,
-/// inputs and the anchor's buffer; false if the partition cannot be
-/// followed.
-bool finishUnit(KernelUnit &U,
-                const DenseMap<const Node *, std::vector<const Node *>> &Readers,
-                const DenseMap<const Node *, unsigned> &UnitOf, unsigned Self,
-                function_ref<bool(const Node *)> IsResult) {
-  for (const Node *N : U.Members) {
-    if (isElementwise(N) && U.isFused())
-      continue;
-    if (U.Anchor)
-      return false;
-    U.Anchor = N;
-  }
+/// Fills in the unit's anchor, prologue, outputs, inputs and the anchor's
+/// buffer; the reason if its members cannot be one kernel (`planKernel`,
+/// the rule the fusion pass and the verifier apply too).
+std::string
+finishUnit(KernelUnit &U,
+           const DenseMap<const Node *, std::vector<const Node *>> &Readers,
+           const DenseMap<const Node *, unsigned> &UnitOf, unsigned Self,
+           function_ref<bool(const Node *)> IsResult) {
   if (!U.isFused()) {
     // A single node: its own kernel, as without fusion.
     U.Outputs = {U.Members[0]};
     U.Anchor = U.Members[0];
   } else {
-    for (const Node *N : U.Members) {
-      bool Out = IsResult(N);
-      for (const Node *R : Readers.lookup(N)) {
-        auto It = UnitOf.find(R);
-        Out |= It == UnitOf.end() || It->second != Self;
-      }
-      if (Out)
+    auto IsExternal = [&](const Node *N) {
+      return IsResult(N) ||
+             llvm::any_of(Readers.lookup(N), [&](const Node *R) {
+               auto It = UnitOf.find(R);
+               return It == UnitOf.end() || It->second != Self;
+             });
+    };
+    KernelPlan Plan = planKernel(U.Members, IsExternal);
+    if (!Plan.isLegal())
+      return Plan.WhyNot;
+    U.Anchor = Plan.Anchor;
+    U.Prologue = std::move(Plan.Prologue);
+    for (const Node *N : U.Members)
+      if (IsExternal(N))
         U.Outputs.push_back(N);
-    }
   }
   DenseSet<const Node *> In(U.Members.begin(), U.Members.end());
-  DenseSet<const Node *> Prologue = prologueOf(U);
   for (const Node *N : U.Members)
     for (unsigned I = 0; I < N->Operands.size(); ++I) {
       const Node *X = N == U.Anchor ? kernelOperand(*N, I) : N->operand(I);
@@ -215,41 +191,12 @@ bool finishUnit(KernelUnit &U,
     }
   U.InPlace.assign(U.Outputs.size(), -1);
   if (!U.isFused())
-    return true;
-
-  // Shapes: prologue members stay inside and only feed a reduction;
-  // every other member fits the loop nest.
-  if (!Prologue.empty()) {
-    OpClass C = opClass(U.Anchor->Kind);
-    bool Reduction = C == OpClass::Reduce ||
-                     U.Anchor->Kind == OpKind::Softmax ||
-                     U.Anchor->Kind == OpKind::LogSoftmax ||
-                     U.Anchor->Kind == OpKind::ArgMaxMask;
-    if (!Reduction || U.Anchor->Operands.size() != 1)
-      return false;
-    for (const Node *N : U.Outputs)
-      if (Prologue.count(N))
-        return false;
-  }
-  const Node *NestOf = U.Anchor;
-  for (const Node *N : U.Outputs)
-    if (!NestOf)
-      NestOf = N;
-  if (!NestOf)
-    return false;
-  bool HasTranspose = false;
-  for (const Node *N : U.Members) {
-    HasTranspose |= N->Kind == OpKind::Transpose;
-    if (N == U.Anchor || Prologue.count(N))
-      continue;
-    if (N->Type.numElements() > NestOf->Type.numElements())
-      return false;
-  }
-  for (const Node *N : U.Outputs)
-    if (N != U.Anchor && N->dims() != NestOf->dims())
-      return false;
+    return "";
 
   // Where the anchor's result lives while the epilogue reads it.
+  bool HasTranspose = llvm::any_of(U.Members, [](const Node *N) {
+    return N->Kind == OpKind::Transpose;
+  });
   if (U.Anchor && !llvm::is_contained(U.Outputs, U.Anchor)) {
     // An output that may be computed in place over an input (a param
     // update over its param) keeps that chance: the anchor would clobber
@@ -267,15 +214,15 @@ bool finishUnit(KernelUnit &U,
       U.InPlace.insert(U.InPlace.begin(), -1);
     }
   }
-  return true;
+  return "";
 }
 
-/// Groups `Order` into units by kernel id (or one per node) and finishes
-/// them; false if some unit cannot be followed or the units are cyclic.
-bool tryBuildUnits(ArrayRef<const Node *> Order,
-                   function_ref<bool(const Node *)> HasKernel,
-                   function_ref<bool(const Node *)> IsResult, bool UseKernels,
-                   std::vector<KernelUnit> &Result) {
+} // namespace
+
+Expected<std::vector<KernelUnit>>
+codegen::buildUnits(ArrayRef<const Node *> Order,
+                    function_ref<bool(const Node *)> HasKernel,
+                    function_ref<bool(const Node *)> IsResult) {
   std::vector<KernelUnit> Units;
   DenseMap<const Node *, unsigned> UnitOf;
   std::map<int, unsigned> ByKernel;
@@ -285,7 +232,7 @@ bool tryBuildUnits(ArrayRef<const Node *> Order,
     if (!HasKernel(N))
       continue;
     unsigned U = Units.size();
-    if (UseKernels && N->Kernel >= 0)
+    if (N->Kernel >= 0)
       U = ByKernel.try_emplace(N->Kernel, U).first->second;
     if (U == Units.size())
       Units.emplace_back();
@@ -296,9 +243,13 @@ bool tryBuildUnits(ArrayRef<const Node *> Order,
   for (const Node *N : Order)
     for (unsigned I = 0; I < N->Operands.size(); ++I)
       Readers[HasKernel(N) ? kernelOperand(*N, I) : N->operand(I)].push_back(N);
-  for (unsigned U = 0; U < Units.size(); ++U)
-    if (!finishUnit(Units[U], Readers, UnitOf, U, IsResult))
-      return false;
+  for (unsigned U = 0; U < Units.size(); ++U) {
+    std::string Why = finishUnit(Units[U], Readers, UnitOf, U, IsResult);
+    if (!Why.empty())
+      return createStringError("internal error: kernel %d cannot be lowered "
+                               "as one loop nest: %s",
+                               Units[U].Members[0]->Kernel, Why.c_str());
+  }
 
   // Dependencies between units (through aliases to the node owning the
   // buffer); run them in topological order, earliest first member first.
@@ -325,7 +276,7 @@ bool tryBuildUnits(ArrayRef<const Node *> Order,
   for (unsigned U = 0; U < Units.size(); ++U)
     if (!Preds[U])
       Ready.push({Pos[Units[U].Members[0]], U});
-  Result.clear();
+  std::vector<KernelUnit> Result;
   while (!Ready.empty()) {
     unsigned U = Ready.top().second;
     Ready.pop();
@@ -334,8 +285,13 @@ bool tryBuildUnits(ArrayRef<const Node *> Order,
       if (!--Preds[S])
         Ready.push({Pos[Units[S].Members[0]], S});
   }
-  return Result.size() == Units.size();
+  if (Result.size() != Units.size())
+    return createStringError("internal error: the kernels are cyclic: some "
+                             "value leaves a kernel and comes back into it");
+  return Result;
 }
+
+namespace {
 
 /// Epilogues of at least this many elements are split over the runtime's
 /// threads (below it the hand-off costs more than the loop).
@@ -352,7 +308,7 @@ constexpr int64_t EpilogueTasks = 8;
 /// nest, through `nnc_parallel_for` in EpilogueTasks pieces. Each element
 /// is computed the same way by whichever thread runs its piece.
 void emitEpilogue(KernelBuilder &KB, const KernelUnit &U,
-                  const DenseSet<const Node *> &Nested,
+                  const SmallPtrSetImpl<const Node *> &Nested,
                   const DenseMap<const Node *, Value *> &Bufs,
                   ArrayRef<Value *> OutPtr, ArrayRef<unsigned> Stored) {
   IRBuilder<> &B = KB.builder();
@@ -449,20 +405,6 @@ void emitEpilogue(KernelBuilder &KB, const KernelUnit &U,
 
 } // namespace
 
-std::vector<KernelUnit>
-codegen::buildUnits(ArrayRef<const Node *> Order,
-                    function_ref<bool(const Node *)> HasKernel,
-                    function_ref<bool(const Node *)> IsResult) {
-  std::vector<KernelUnit> Units;
-  if (tryBuildUnits(Order, HasKernel, IsResult, /*UseKernels=*/true, Units))
-    return Units;
-  bool Ok =
-      tryBuildUnits(Order, HasKernel, IsResult, /*UseKernels=*/false, Units);
-  assert(Ok && "one unit per node always works");
-  (void)Ok;
-  return Units;
-}
-
 SmallVector<unsigned, 2> codegen::inPlaceCandidates(const KernelUnit &U,
                                                     unsigned OutIdx) {
   SmallVector<unsigned, 2> R;
@@ -472,7 +414,6 @@ SmallVector<unsigned, 2> codegen::inPlaceCandidates(const KernelUnit &U,
   for (const Node *N : U.Members)
     if (N->Kind == OpKind::Transpose)
       return R;
-  DenseSet<const Node *> Prologue = prologueOf(U);
   for (unsigned I = 0; I < U.Inputs.size(); ++I) {
     const Node *X = U.Inputs[I];
     if (X->dims() != Out->dims())
@@ -482,7 +423,7 @@ SmallVector<unsigned, 2> codegen::inPlaceCandidates(const KernelUnit &U,
       for (unsigned J = 0; J < N->Operands.size() && Ok; ++J) {
         bool Reads = (N == U.Anchor ? kernelOperand(*N, J) : N->operand(J)) == X;
         if (Reads)
-          Ok = N != U.Anchor && !Prologue.count(N) && N->dims() == X->dims();
+          Ok = N != U.Anchor && !U.Prologue.count(N) && N->dims() == X->dims();
       }
     if (Ok)
       R.push_back(I);
@@ -535,8 +476,8 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
     if (U.InPlace[I] >= 0)
       OutPtr[I] = Bufs[U.Inputs[U.InPlace[I]]];
 
-  DenseSet<const Node *> Prologue = prologueOf(U);
-  DenseSet<const Node *> Nested;
+  const auto &Prologue = U.Prologue;
+  SmallPtrSet<const Node *, 16> Nested;
   for (const Node *N : U.Members)
     if (N != U.Anchor && !Prologue.count(N))
       Nested.insert(N);

@@ -22,8 +22,10 @@
 #include "nnc/Graph/Graph.h"
 
 #include <llvm/ADT/STLFunctionalExtras.h>
+#include <llvm/ADT/SmallPtrSet.h>
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Support/Error.h>
 
 #include <string>
 #include <vector>
@@ -43,6 +45,8 @@ struct KernelUnit {
   /// The member with a loop structure of its own (matmul, reduce, ...), if
   /// any; every other member is elementwise.
   const Node *Anchor = nullptr;
+  /// The members the anchor reads through, computed on the fly.
+  llvm::SmallPtrSet<const Node *, 8> Prologue;
   /// Members read outside the unit (or written to a result slot), in
   /// member order; these get buffers.
   std::vector<const Node *> Outputs;
@@ -62,9 +66,11 @@ struct KernelUnit {
 /// The units of one entry point. `Order` is every node the entry needs, in
 /// topological order; `HasKernel` tells which of them are computed (not
 /// leaves or aliases); `IsResult` which are copied into result slots.
-/// Units run in the returned order. A partition that cannot be followed (a
-/// graph rewritten after `fuse`) falls back to one unit per node.
-std::vector<KernelUnit>
+/// Units run in the returned order. A kernel that is illegal by
+/// `planKernel` (KernelPartition.h) or cyclic kernels are an internal error:
+/// the verifier rejects such partitions, and passes that rewrite the graph
+/// after `fuse` drop the partition (PassManager.cpp).
+llvm::Expected<std::vector<KernelUnit>>
 buildUnits(llvm::ArrayRef<const Node *> Order,
            llvm::function_ref<bool(const Node *)> HasKernel,
            llvm::function_ref<bool(const Node *)> IsResult);

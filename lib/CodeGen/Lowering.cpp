@@ -433,13 +433,16 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
   for (const Result &R : Results)
     if (R.Value)
       ResultValues.insert(R.Value);
-  std::vector<KernelUnit> Units = buildUnits(
+  Expected<std::vector<KernelUnit>> UnitsOr = buildUnits(
       Order,
       [](const Node *N) {
         return !N->isLeaf() &&
-               !(N->Kind == OpKind::Reshape && !isImmediate(N->operand(0)));
+               !(aliasesOperand(N->Kind) && !isImmediate(N->operand(0)));
       },
       [&](const Node *N) { return ResultValues.count(N) != 0; });
+  if (!UnitsOr)
+    return UnitsOr.takeError();
+  std::vector<KernelUnit> &Units = *UnitsOr;
   DenseMap<const Node *, Storage> Store;
   int64_t End = 0;
   ArenaStats Plan;

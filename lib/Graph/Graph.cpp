@@ -77,6 +77,24 @@ std::vector<Node *> Graph::liveNodes() const {
   return Result;
 }
 
+llvm::DenseSet<const Node *> Graph::resultValues() const {
+  llvm::DenseSet<const Node *> R;
+  auto Add = [&](const Node *N) {
+    if (N)
+      R.insert(N);
+  };
+  Add(Loss);
+  for (const NamedValue &V : Outputs)
+    Add(V.Value);
+  for (const NamedValue &V : Metrics)
+    Add(V.Value);
+  for (const Node *N : Grads)
+    Add(N);
+  for (const Update &U : Updates)
+    Add(U.NewValue);
+  return R;
+}
+
 void Graph::eraseDeadNodes() {
   std::vector<Node *> Live = liveNodes();
   llvm::DenseSet<Node *> LiveSet(Live.begin(), Live.end());

@@ -231,3 +231,16 @@ void nnc::printGraph(const Graph &G, llvm::raw_ostream &OS) {
        << '\n';
   OS << "}\n";
 }
+
+std::string nnc::describeNode(const Node &N) {
+  if (N.isScalarConst()) {
+    // The shortest f32 spelling, as the graph printer writes numbers.
+    char Buf[32];
+    auto [End, Ec] =
+        std::to_chars(Buf, Buf + sizeof(Buf), float(N.scalarValue()));
+    return Ec == std::errc() ? std::string(Buf, End) : "?";
+  }
+  if (!N.Name.empty())
+    return "%" + N.Name;
+  return opSpelling(N.Kind).str();
+}

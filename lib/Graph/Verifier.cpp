@@ -13,22 +13,19 @@
 //      right kind; the loss and metrics are scalars; grads match params one
 //      to one in type; each update's new value has its target's type.
 //   4. The kernel partition (`Node::Kernel`, set by the `fuse` pass), where
-//      present: what the code generator's units rely on (lib/CodeGen/
-//      Fused.cpp) — leaves are in no kernel; a kernel has at most one
-//      anchor (a non-elementwise op); only a one-operand reduction-like
-//      anchor (reduce, argmax, softmax, log_softmax, argmax_mask) reads
-//      through members of its kernel (a prologue), no other anchor; and the
-//      kernels, run as wholes, are acyclic. Shape fit of an epilogue is left
-//      to the lowering, which falls back to one kernel per node (correct,
-//      only slower) rather than miscompile.
+//      present: leaves are in no kernel, every kernel is legal by the one
+//      rule the fusion pass and the code generator apply too (`planKernel`,
+//      KernelPartition.h), and the kernels, run as wholes, are acyclic.
 //
 //===----------------------------------------------------------------------===//
 #include "PrintUtil.h"
 
+#include "nnc/Graph/KernelPartition.h"
 #include "nnc/Graph/Printer.h"
 #include "nnc/Graph/ShapeRules.h"
 
 #include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/DenseSet.h>
 
 #include <map>
 #include <vector>
@@ -152,23 +149,13 @@ private:
     return true;
   }
 
-  static bool fusesAsElementwise(OpKind K) {
-    OpClass C = opClass(K);
-    return C == OpClass::Unary || C == OpClass::Binary ||
-           C == OpClass::Compare || K == OpKind::Broadcast ||
-           K == OpKind::Transpose;
-  }
-
-  static bool takesPrologue(const Node &N) {
-    return N.Operands.size() == 1 &&
-           (opClass(N.Kind) == OpClass::Reduce || N.Kind == OpKind::Softmax ||
-            N.Kind == OpKind::LogSoftmax || N.Kind == OpKind::ArgMaxMask);
-  }
-
   bool checkKernels() {
-    std::map<int, const Node *> Anchor;
+    std::map<int, std::vector<const Node *>> Kernels;
+    llvm::DenseMap<const Node *, std::vector<const Node *>> Users;
     for (const auto &P : G.nodes()) {
       const Node &N = *P;
+      for (const Node *Op : N.Operands)
+        Users[Op].push_back(&N);
       if (N.Kernel < -1)
         return fail(describe(N) + ": kernel id " + std::to_string(N.Kernel));
       if (N.Kernel < 0)
@@ -176,19 +163,8 @@ private:
       if (N.isLeaf())
         return fail(describe(N) + ": a leaf is in kernel " +
                     std::to_string(N.Kernel));
-      if (fusesAsElementwise(N.Kind))
-        continue;
-      auto [It, New] = Anchor.try_emplace(N.Kernel, &N);
-      if (!New)
-        return fail("kernel " + std::to_string(N.Kernel) + " has two anchors, " +
-                    describe(*It->second) + " and " + describe(N));
+      Kernels[N.Kernel].push_back(&N);
     }
-    for (const auto &[K, A] : Anchor)
-      for (const Node *Op : A->Operands)
-        if (Op->Kernel == K && !takesPrologue(*A))
-          return fail(describe(*A) + " reads " + describe(*Op) +
-                      " inside kernel " + std::to_string(K) +
-                      ", but only a one-operand reduction takes a prologue");
     // Acyclic: kernels (and unpartitioned nodes) as units, Kahn's algorithm.
     llvm::DenseMap<const Node *, unsigned> UnitOf;
     std::map<int, unsigned> ByKernel;
@@ -226,6 +202,18 @@ private:
     if (Done != NumUnits)
       return fail("the kernels are cyclic: some value leaves a kernel and "
                   "comes back into it through another");
+    llvm::DenseSet<const Node *> Results = G.resultValues();
+    for (const auto &[K, Members] : Kernels) {
+      int Id = K;
+      KernelPlan Plan = planKernel(Members, [&](const Node *N) {
+        return Results.count(N) ||
+               llvm::any_of(Users.lookup(N),
+                            [&](const Node *U) { return U->Kernel != Id; });
+      });
+      if (!Plan.isLegal())
+        return fail("kernel " + std::to_string(K) + " is illegal: " +
+                    Plan.WhyNot);
+    }
     return true;
   }
 

@@ -31,13 +31,10 @@
 //      reshapes (which alias their operand's buffer) belong to none.
 //   2. Walk the nodes in topological order; for each operand of a node, try
 //      to merge the operand's kernel into the node's kernel. The merged
-//      kernel must be valid (`whyInvalid`): at most one anchor; prologue
-//      values used only inside the kernel and only for reduction anchors;
-//      every value needed outside the kernel has the loop nest's full shape;
-//      a smaller value is recomputed per element only if it is a scalar or
-//      a free index remap (broadcast, transpose). And the kernels must stay
-//      acyclic: no path may leave the merged kernel and come back into it
-//      (`wouldCycle`), or no order could run them.
+//      kernel must be legal — `planKernel` (Graph/KernelPartition.h), the
+//      rule the verifier and the code generator apply too — and the kernels
+//      must stay acyclic: no path may leave the merged kernel and come back
+//      into it (`wouldCycle`), or no order could run them.
 //   3. Number the kernels by their first node; remark on every kernel of
 //      several nodes and on every refused merge, with the reason.
 //
@@ -45,6 +42,7 @@
 #include "RewriteUtil.h"
 #include "SoftmaxCE.h"
 
+#include "nnc/Graph/KernelPartition.h"
 #include "nnc/Transforms/Passes.h"
 
 #include <llvm/ADT/DenseMap.h>
@@ -59,51 +57,15 @@ using namespace nnc::transforms;
 
 namespace {
 
-/// How an op takes part in fusion.
-enum class FuseClass {
-  None,        ///< Never in a kernel (leaves, aliasing reshapes).
-  Elementwise, ///< Fuses freely into a loop nest.
-  Reduction,   ///< An anchor that may read its operand through a prologue.
-  Compute,     ///< An anchor that reads whole operand buffers.
-};
-
-/// Read off the op table's classes, so a new elementwise op fuses without
-/// a change here.
-FuseClass fuseClass(OpKind K) {
-  switch (opClass(K)) {
-  case OpClass::Leaf:
-    return FuseClass::None;
-  case OpClass::Unary:
-  case OpClass::Binary:
-  case OpClass::Compare:
-    return FuseClass::Elementwise;
-  case OpClass::Shape: // reshape aliases its operand's buffer: no kernel
-    return aliasesOperand(K) ? FuseClass::None : FuseClass::Elementwise;
-  case OpClass::Reduce:
-  case OpClass::Kernel:
-    return readsRowWise(K) ? FuseClass::Reduction : FuseClass::Compute;
-  }
-  return FuseClass::None;
-}
-
-std::string shapeText(const Node &N) {
-  std::string S = "[";
-  for (size_t I = 0; I < N.dims().size(); ++I)
-    S += (I ? ", " : "") + std::to_string(N.dims()[I]);
-  return S + "]";
-}
-
 class FusionPass : public Pass {
 public:
   FusionPass() : Pass("fuse") {}
   bool run(Graph &G) override;
 
 private:
-  using Members = std::vector<Node *>;
+  using Members = std::vector<const Node *>;
 
-  FuseClass classOf(const Node *N) const;
-  bool isExternal(const Node *N, const llvm::SmallPtrSetImpl<Node *> &In) const;
-  std::string whyInvalid(const Members &M) const;
+  bool joinsKernels(const Node *N) const;
   bool wouldCycle(unsigned A, unsigned B) const;
   void tryMerge(Node *P, Node *N);
 
@@ -118,110 +80,15 @@ private:
 
 } // namespace
 
-FuseClass FusionPass::classOf(const Node *N) const {
+/// Step 1: which nodes are computed in kernels at all.
+bool FusionPass::joinsKernels(const Node *N) const {
   // A transpose a matmul reads is folded into the product's strides by the
   // code generator, so it must stay a value of its own.
   if (N->Kind == OpKind::Transpose)
     for (const Node *U : Users.lookup(N))
       if (U->Kind == OpKind::MatMul)
-        return FuseClass::None;
-  return fuseClass(N->Kind);
-}
-
-bool FusionPass::isExternal(const Node *N,
-                            const llvm::SmallPtrSetImpl<Node *> &In) const {
-  if (InterfaceUse.count(N))
-    return true;
-  for (Node *U : Users.lookup(N))
-    if (!In.count(U))
-      return true;
-  return false;
-}
-
-/// Empty if `M` can be one kernel, else why not (for the remark).
-std::string FusionPass::whyInvalid(const Members &M) const {
-  llvm::SmallPtrSet<Node *, 16> In(M.begin(), M.end());
-  Node *Anchor = nullptr;
-  for (Node *N : M) {
-    if (classOf(N) == FuseClass::Elementwise)
-      continue;
-    if (Anchor)
-      return "'" + opSpelling(Anchor->Kind).str() + "' and '" +
-             opSpelling(N->Kind).str() +
-             "' would share a kernel, but each needs a loop nest of its own";
-    Anchor = N;
-  }
-  // A value smaller than the loop nest is recomputed for every element that
-  // reads it; that is free only for scalars and pure index remaps.
-  auto Recomputable = [](const Node *N) {
-    return N->Type.numElements() <= 1 || N->Kind == OpKind::Broadcast ||
-           N->Kind == OpKind::Transpose;
-  };
-  if (!Anchor) {
-    // The loop nest runs over the shape of the values leaving the kernel.
-    const Node *Nest = nullptr;
-    for (Node *N : M)
-      if (isExternal(N, In) &&
-          (!Nest || N->Type.numElements() > Nest->Type.numElements()))
-        Nest = N;
-    if (!Nest)
-      return "";
-    for (Node *N : M) {
-      if (isExternal(N, In) && N->dims() != Nest->dims())
-        return describeNode(*N) + " " + shapeText(*N) +
-               " is needed outside the kernel but the loop nest runs over " +
-               shapeText(*Nest);
-      if (N->Type.numElements() < Nest->Type.numElements() &&
-          !Recomputable(N))
-        return "it would recompute " + describeNode(*N) + " " +
-               shapeText(*N) + " for every element of " + shapeText(*Nest);
-    }
-    return "";
-  }
-  // Prologue: the members the anchor reads through.
-  llvm::SmallPtrSet<Node *, 16> Prologue;
-  std::vector<Node *> Work(Anchor->Operands.begin(), Anchor->Operands.end());
-  while (!Work.empty()) {
-    Node *N = Work.back();
-    Work.pop_back();
-    if (!In.count(N) || !Prologue.insert(N).second)
-      continue;
-    Work.insert(Work.end(), N->Operands.begin(), N->Operands.end());
-  }
-  for (Node *N : Prologue) {
-    if (classOf(Anchor) != FuseClass::Reduction)
-      return "'" + opSpelling(Anchor->Kind).str() +
-             "' reads its operands as whole buffers, so " + describeNode(*N) +
-             " must be stored first";
-    if (isExternal(N, In))
-      return describeNode(*N) +
-             " is also needed outside the kernel, but a reduction's operand "
-             "is computed on the fly and never stored";
-    if (N->Type.numElements() <
-            Anchor->operand(0)->Type.numElements() &&
-        !Recomputable(N))
-      return "it would recompute " + describeNode(*N) + " " + shapeText(*N) +
-             " for every element '" + opSpelling(Anchor->Kind).str() +
-             "' reads";
-  }
-  // Epilogue: a loop nest over the anchor's result.
-  for (Node *N : M) {
-    if (N == Anchor || Prologue.count(N))
-      continue;
-    if (N->Type.numElements() > Anchor->Type.numElements())
-      return describeNode(*N) + " " + shapeText(*N) +
-             " is larger than the result of '" +
-             opSpelling(Anchor->Kind).str() + "' " + shapeText(*Anchor);
-    if (isExternal(N, In) && N->dims() != Anchor->dims())
-      return describeNode(*N) + " " + shapeText(*N) +
-             " is needed outside the kernel but the loop nest runs over " +
-             shapeText(*Anchor);
-    if (N->Type.numElements() < Anchor->Type.numElements() &&
-        !Recomputable(N))
-      return "it would recompute " + describeNode(*N) + " " + shapeText(*N) +
-             " for every element of " + shapeText(*Anchor);
-  }
-  return "";
+        return false;
+  return fuseRole(N->Kind) != FuseRole::None;
 }
 
 /// True if merging kernels A and B would make the kernels cyclic: some
@@ -268,14 +135,14 @@ void FusionPass::tryMerge(Node *P, Node *N) {
     return;
   Members Merged = Kernels[KN];
   Merged.insert(Merged.end(), Kernels[KP].begin(), Kernels[KP].end());
-  // A product or convolution reads whole operand buffers (through its own
-  // blocking), so whatever feeds it is stored first.
+  llvm::SmallPtrSet<const Node *, 16> In(Merged.begin(), Merged.end());
   std::string Why =
-      classOf(N) == FuseClass::Compute
-          ? "'" + opSpelling(N->Kind).str() +
-                "' reads its operands as whole buffers, so " +
-                describeNode(*P) + " must be stored first"
-          : whyInvalid(Merged);
+      planKernel(Merged, [&](const Node *X) {
+        if (InterfaceUse.count(X))
+          return true;
+        return llvm::any_of(Users.lookup(X),
+                            [&](const Node *U) { return !In.count(U); });
+      }).WhyNot;
   if (Why.empty() && wouldCycle(KP, KN))
     Why = "another kernel both reads " + describeNode(*P) +
           "'s kernel and feeds this one";
@@ -285,7 +152,7 @@ void FusionPass::tryMerge(Node *P, Node *N) {
       count("fusions refused");
     return;
   }
-  for (Node *M : Kernels[KP])
+  for (const Node *M : Kernels[KP])
     KernelOf[M] = KN;
   Kernels[KN] = std::move(Merged);
   Kernels[KP].clear();
@@ -306,7 +173,6 @@ bool FusionPass::run(Graph &G) {
   count("softmax + cross-entropy gradients rewritten", Rewritten);
   Pos.clear();
   Users.clear();
-  InterfaceUse.clear();
   KernelOf.clear();
   Kernels.clear();
   std::vector<Node *> Order = nodeOrder(G);
@@ -315,24 +181,12 @@ bool FusionPass::run(Graph &G) {
     for (Node *Op : N->Operands)
       Users[Op].push_back(N);
   }
-  auto Use = [&](const Node *N) {
-    if (N)
-      InterfaceUse.insert(N);
-  };
-  Use(G.Loss);
-  for (const NamedValue &V : G.Outputs)
-    Use(V.Value);
-  for (const NamedValue &V : G.Metrics)
-    Use(V.Value);
-  for (const Node *N : G.Grads)
-    Use(N);
-  for (const Update &U : G.Updates)
-    Use(U.NewValue);
+  InterfaceUse = G.resultValues();
 
   // 1. One kernel per computing node.
   size_t Before = 0;
   for (Node *N : Order) {
-    if (classOf(N) == FuseClass::None)
+    if (!joinsKernels(N))
       continue;
     KernelOf[N] = Kernels.size();
     Kernels.push_back({N});
@@ -367,12 +221,12 @@ bool FusionPass::run(Graph &G) {
     if (M.size() < 2)
       continue;
     Members Sorted = M;
-    llvm::sort(Sorted, [&](Node *A, Node *B) { return Pos[A] < Pos[B]; });
+    llvm::sort(Sorted, [&](const Node *A, const Node *B) { return Pos[A] < Pos[B]; });
     count("nodes fused into shared kernels", Sorted.size());
     if (!remarksEnabled())
       continue;
     std::string List;
-    for (Node *N : Sorted)
+    for (const Node *N : Sorted)
       List += (List.empty() ? "" : ", ") + describeNode(*N);
     remark(*Sorted.back(), "kernel " + std::to_string(Sorted.back()->Kernel) +
                                " fuses " + std::to_string(Sorted.size()) +

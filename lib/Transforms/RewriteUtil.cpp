@@ -7,7 +7,6 @@
 //===----------------------------------------------------------------------===//
 #include "RewriteUtil.h"
 
-#include <charconv>
 #include <cmath>
 
 using namespace nnc;
@@ -119,19 +118,6 @@ static bool knownFinite(const Node *N, unsigned Depth) {
 }
 
 bool transforms::isKnownFinite(const Node *N) { return knownFinite(N, 16); }
-
-std::string transforms::describeNode(const Node &N) {
-  if (N.isScalarConst()) {
-    // The shortest f32 spelling, as the graph printer writes numbers.
-    char Buf[32];
-    auto [End, Ec] =
-        std::to_chars(Buf, Buf + sizeof(Buf), float(N.scalarValue()));
-    return Ec == std::errc() ? std::string(Buf, End) : "?";
-  }
-  if (!N.Name.empty())
-    return "%" + N.Name;
-  return opSpelling(N.Kind).str();
-}
 
 bool transforms::isPowerOfTwo(double V) {
   if (V == 0 || !std::isfinite(V))

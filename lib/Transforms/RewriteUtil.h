@@ -11,6 +11,7 @@
 #define NNC_LIB_TRANSFORMS_REWRITEUTIL_H
 
 #include "nnc/Graph/Graph.h"
+#include "nnc/Graph/Printer.h"
 
 #include <llvm/ADT/DenseSet.h>
 
@@ -65,10 +66,6 @@ std::vector<Node *> nodeOrder(const Graph &G);
 /// one_hot, argmax_mask), and bounded functions (sigmoid, tanh, sin, cos,
 /// softmax, ...) or moves of finite values. Everything else may overflow.
 bool isKnownFinite(const Node *N);
-
-/// How remarks name a value: the number of a scalar constant, `%name`, or
-/// the op ("mul").
-std::string describeNode(const Node &N);
 
 /// Whether `V` is a power of two (positive or negative), so that scaling by
 /// it is exact in binary floating point.

@@ -404,8 +404,9 @@ TEST(Fusion, SoftmaxCrossEntropyF32TargetsKept) {
   checkModel(Source);
 }
 
-// The verifier checks what the lowering relies on in a kernel partition.
-TEST(Fusion, VerifierChecksKernelPartition) {
+// The verifier and the lowering check a kernel partition by the one rule
+// (planKernel) the fusion pass follows; the lowering never falls back.
+TEST(Fusion, VerifierAndLoweringCheckKernelPartition) {
   auto Optimized = [] {
     std::unique_ptr<Loaded> L = load(model(SoftmaxCEModel, "sgd(lr = 0.1)",
                                            4, 1),
@@ -423,13 +424,29 @@ TEST(Fusion, VerifierChecksKernelPartition) {
     return nullptr;
   };
   {
-    // Two anchors in one kernel.
+    // Two anchors in one kernel: the product's whole kernel joins the
+    // log_softmax's (so no cycle hides the reason).
     auto L = Optimized();
     Node *MM = Find(*L->G, OpKind::MatMul), *LS = Find(*L->G, OpKind::LogSoftmax);
     ASSERT_TRUE(MM && LS);
-    MM->Kernel = LS->Kernel;
-    EXPECT_NE(verifyGraph(*L->G).find("has two anchors"), std::string::npos)
+    int From = MM->Kernel;
+    ASSERT_GE(From, 0);
+    for (const auto &N : L->G->nodes())
+      if (N->Kernel == From)
+        N->Kernel = LS->Kernel;
+    EXPECT_NE(verifyGraph(*L->G).find("is illegal: 'matmul' and "
+                                      "'log_softmax' would share a kernel"),
+              std::string::npos)
         << verifyGraph(*L->G);
+    // The code generator refuses it too, rather than lowering node by node.
+    llvm::LLVMContext Ctx;
+    auto Mod = lowerGraph(*L->G, nullptr, Ctx);
+    ASSERT_FALSE(Mod);
+    std::string Msg = llvm::toString(Mod.takeError());
+    EXPECT_NE(Msg.find("cannot be lowered as one loop nest: 'matmul' and "
+                       "'log_softmax' would share a kernel"),
+              std::string::npos)
+        << Msg;
   }
   {
     // A leaf in a kernel.
@@ -451,8 +468,9 @@ TEST(Fusion, VerifierChecksKernelPartition) {
           }
     ASSERT_TRUE(MM && Op);
     Op->Kernel = MM->Kernel;
-    EXPECT_NE(verifyGraph(*L->G).find("only a one-operand reduction takes a "
-                                      "prologue"),
+    EXPECT_NE(verifyGraph(*L->G).find("reads its operands as whole buffers, "
+                                      "so " + describeNode(*Op) +
+                                      " must be stored first"),
               std::string::npos)
         << verifyGraph(*L->G);
   }

@@ -22,6 +22,7 @@
 #include "nnc/Support/SourceLoc.h"
 
 #include <llvm/ADT/ArrayRef.h>
+#include <llvm/ADT/DenseSet.h>
 #include <llvm/ADT/SmallVector.h>
 
 #include <memory>
@@ -127,6 +128,9 @@ public:
   /// Every node the interface (loss, outputs, metrics, grads, updates) can
   /// reach, plus all leaves that are part of the interface.
   std::vector<Node *> liveNodes() const;
+  /// The values the interface reads out of the computation: the loss,
+  /// outputs, metrics, grads and updates' new values.
+  llvm::DenseSet<const Node *> resultValues() const;
   /// Replaces every use of `Old` (operands and interface) with `New`.
   void replaceAllUsesWith(Node *Old, Node *New);
 

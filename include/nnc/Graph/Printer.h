@@ -21,6 +21,10 @@ void printGraph(const Graph &G, llvm::raw_ostream &OS);
 /// their own colour. Renders with `dot -Tsvg`.
 void printGraphDot(const Graph &G, llvm::raw_ostream &OS);
 
+/// How remarks and partition errors name a value: the number of a scalar
+/// constant, `%name`, or the op ("mul").
+std::string describeNode(const Node &N);
+
 /// Checks the structural invariants (operand counts, topological order,
 /// shape rules, interface consistency). Returns an empty string when the
 /// graph is well formed, else a description of the first violation.
