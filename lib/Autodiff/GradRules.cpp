@@ -15,6 +15,8 @@
 #include "GradRules.h"
 
 #include <cassert>
+#include <cmath>
+#include <numbers>
 
 using namespace nnc;
 
@@ -125,6 +127,14 @@ Adjoints gradElu(GradContext &C) {
   Node *Pos = B.unary(OpKind::Step, C.x(0));
   Node *NonPos = B.binary(OpKind::CmpLe, C.x(0), B.scalar(0));
   return scaled(C, B.add(Pos, B.mul(NonPos, B.add(C.y(), C.N.A.Alpha))));
+}
+
+// d/dx erf(x) = 2/sqrt(pi) exp(-x^2)
+Adjoints gradErf(GradContext &C) {
+  GradBuilder &B = C.B;
+  Node *Square = B.mul(C.x(0), C.x(0));
+  Node *Gauss = B.unary(OpKind::Exp, B.neg(Square));
+  return scaled(C, B.mul(2 * std::numbers::inv_sqrtpi, Gauss));
 }
 
 // sign(x) is piecewise constant; SPEC §1.4 passes the gradient straight

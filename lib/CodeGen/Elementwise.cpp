@@ -23,6 +23,8 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include <numbers>
+
 using namespace llvm;
 using namespace nnc;
 using namespace nnc::codegen;
@@ -49,6 +51,53 @@ Value *log1p(KernelBuilder &KB, Value *E) {
   Value *Corrected = B.CreateFDiv(
       B.CreateFMul(KB.intrinsic(Intrinsic::log, U), E), B.CreateFSub(U, KB.f32(1)));
   return B.CreateSelect(B.CreateFCmpOEQ(U, KB.f32(1)), E, Corrected);
+}
+
+/// erf(x) for |x| < 0.5 by its odd Taylor series
+///   2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1)),  n = 0..6,
+/// which keeps full relative precision near 0 (the tail is below 1e-9).
+Value *erfSmall(KernelBuilder &KB, Value *X) {
+  IRBuilder<> &B = KB.builder();
+  constexpr int Terms = 7;
+  double C[Terms], Factorial = 1;
+  for (int N = 0; N < Terms; ++N) {
+    Factorial *= N ? N : 1;
+    C[N] = 2 * std::numbers::inv_sqrtpi * (N % 2 ? -1 : 1) /
+           (Factorial * (2 * N + 1));
+  }
+  Value *X2 = B.CreateFMul(X, X), *P = KB.f32(C[Terms - 1]);
+  for (int N = Terms - 2; N >= 0; --N)
+    P = B.CreateFAdd(B.CreateFMul(P, X2), KB.f32(C[N]));
+  return B.CreateFMul(X, P);
+}
+
+/// erfc(a) for a >= 0 with relative error below 1.2e-7 (the Chebyshev
+/// fit `erfcc` of Numerical Recipes, 2nd ed., section 6.2):
+///   t = 1 / (1 + a/2),  erfc(a) = t exp(-a^2 + P(t)).
+/// It stays accurate where erfc is tiny, which 1 - erf(a) would not.
+Value *erfcNonNegative(KernelBuilder &KB, Value *A) {
+  IRBuilder<> &B = KB.builder();
+  static const double P[] = {-1.26551223, 1.00002368, 0.37409196,
+                             0.09678418,  -0.18628806, 0.27886807,
+                             -1.13520398, 1.48851587,  -0.82215223,
+                             0.17087277};
+  Value *T = B.CreateFDiv(KB.f32(1),
+                          B.CreateFAdd(KB.f32(1), B.CreateFMul(KB.f32(0.5), A)));
+  Value *Poly = KB.f32(P[9]);
+  for (int I = 8; I >= 0; --I)
+    Poly = B.CreateFAdd(B.CreateFMul(Poly, T), KB.f32(P[I]));
+  Value *Exponent = B.CreateFSub(Poly, B.CreateFMul(A, A));
+  return B.CreateFMul(T, KB.intrinsic(Intrinsic::exp, Exponent));
+}
+
+/// erf(x): the series near 0, else sign(x) (1 - erfc(|x|)).
+Value *erf(KernelBuilder &KB, Value *X) {
+  IRBuilder<> &B = KB.builder();
+  Value *A = KB.intrinsic(Intrinsic::fabs, X);
+  Value *Far = B.CreateBinaryIntrinsic(
+      Intrinsic::copysign,
+      B.CreateFSub(KB.f32(1), erfcNonNegative(KB, A)), X);
+  return B.CreateSelect(B.CreateFCmpOLT(A, KB.f32(0.5)), erfSmall(KB, X), Far);
 }
 
 /// Converts an f32 result back to the node's dtype (saturating for i32).
@@ -154,6 +203,8 @@ Value *codegen::emitScalarOp(KernelBuilder &KB, const Node &N,
     return Done(select01(KB, B.CreateFCmpOGT(F, Zero), DType::F32, 1, 0));
   case ScalarOp::Sign:
     return Done(select01(KB, B.CreateFCmpOGT(F, Zero), DType::F32, 1, -1));
+  case ScalarOp::Erf:
+    return Done(erf(KB, F));
   case ScalarOp::Cast:
     if (T == N.dtype())
       return X;

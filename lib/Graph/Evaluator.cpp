@@ -132,6 +132,8 @@ EvalTensor nnc::evaluateOp(const Node &N,
     return Unary([](double X) { return X > 0 ? 1.0 : 0.0; });
   case OpKind::Sign:
     return Unary([](double X) { return X > 0 ? 1.0 : -1.0; });
+  case OpKind::Erf:
+    return Unary([](double X) { return std::erf(X); });
   case OpKind::Cast:
     if (R.Elem == DType::I32)
       return Unary(truncToI32);

@@ -291,6 +291,7 @@ const std::vector<BuiltinInfo> &table() {
       {"softplus", {tensor("x")}, lowerUnary<OpKind::Softplus>},
       {"step", {tensor("x")}, lowerUnary<OpKind::Step>},
       {"sign", {tensor("x")}, lowerUnary<OpKind::Sign>},
+      {"erf", {tensor("x")}, lowerUnary<OpKind::Erf>},
       {"square", {tensor("x")}, lowerSquare},
       {"leaky_relu", {tensor("x"), optFloat("alpha", 0.01)},
        lowerAlpha<OpKind::LeakyRelu>},

@@ -30,6 +30,7 @@
 #include <functional>
 #include <optional>
 #include <random>
+#include <set>
 
 using namespace nnc;
 using nnc::test::Slots;
@@ -250,6 +251,8 @@ std::vector<Case> unaryCases() {
   Unary("elu", OpKind::Elu, alpha(1.0));
   Unary("step", OpKind::Step, {}, nonDiff(), false);
   Unary("sign", OpKind::Sign);
+  Unary("erf", OpKind::Erf, {}, {-4, 4, 4});
+
   return Cs;
 }
 
@@ -778,6 +781,66 @@ TEST(CodeGen, ModelDescriptorMatchesCLayout) {
   EXPECT_FALSE(M.eval_step);
   EXPECT_FALSE(M.grad);
   ASSERT_TRUE(M.predict);
+}
+
+// The differential cases cover every op of Ops.def: a new op without one
+// fails here, not in a user's model.
+TEST(CodeGen, EveryOpHasADifferentialCase) {
+  std::set<OpKind> Seen;
+  for (auto Cases : {unaryCases, binaryCases, reduceCases,
+                     shapeAndKernelCases, backwardKernelCases})
+    for (const Case &C : Cases()) {
+      Builder B;
+      C.Build(B);
+      for (const auto &N : B.G.nodes())
+        Seen.insert(N->Kind);
+    }
+  for (unsigned K = 0; K < NumOpKinds; ++K)
+    if (!isLeafOp(OpKind(K)))
+      EXPECT_TRUE(Seen.count(OpKind(K)))
+          << "no differential case for " << opSpelling(OpKind(K)).str();
+}
+
+/// Runs `Op` over `Xs` through generated code (-O2) and returns the results.
+std::vector<double> runUnary(OpKind Op, const std::vector<double> &Xs) {
+  Builder B;
+  Node *X = B.leaf(f32({int64_t(Xs.size())}), "x");
+  B.G.Outputs.push_back({"out", B.op(Op, {X}), {}});
+  auto J = compile(B.G, 2, nullptr, std::nullopt);
+  if (!J)
+    return {};
+  Slots S(*J->model());
+  EvalTensor In = EvalTensor::zeros(X->Type);
+  In.Data = Xs;
+  S.set("x", In);
+  J->model()->predict(S.ptrs());
+  return S.get("out");
+}
+
+// erf and the functions built on it keep f32 precision relative to the
+// value, also where it is tiny (erf near 0, gelu far below 0), which the
+// differential tests' absolute tolerance would not notice.
+TEST(CodeGen, ErfFamilyIsAccurate) {
+  std::vector<double> Xs;
+  for (int I = -4000; I <= 4000; ++I)
+    Xs.push_back(double(float(I * 0.002)));
+  Xs.push_back(1e-20);
+  Xs.push_back(-3e-7);
+  struct Ref {
+    OpKind Op;
+    double (*F)(double);
+  };
+  for (Ref R : {Ref{OpKind::Erf, [](double X) { return std::erf(X); }}}) {
+    std::vector<double> Got = runUnary(R.Op, Xs);
+    ASSERT_EQ(Got.size(), Xs.size());
+    double Worst = 0;
+    for (size_t I = 0; I < Xs.size(); ++I) {
+      double Want = R.F(Xs[I]);
+      Worst = std::max(Worst, std::fabs(Got[I] - Want) /
+                                  std::max(std::fabs(Want), 1e-30));
+    }
+    EXPECT_LT(Worst, 5e-7) << opSpelling(R.Op).str();
+  }
 }
 
 TEST(CodeGen, UnaryOps) { runAll(unaryCases()); }

@@ -22,6 +22,13 @@ enum class OpKind : uint8_t {
 #include "nnc/Graph/Ops.def"
 };
 
+/// How many ops the table has (OpKind values are 0 .. NumOpKinds - 1).
+constexpr unsigned NumOpKinds = 0
+#define NNC_OP(Name, Spelling, Class, NumOperands, Attrs, Traits, Shape, Grad) \
+  +1
+#include "nnc/Graph/Ops.def"
+    ;
+
 /// The Class column of Ops.def (see there).
 enum class OpClass : uint8_t {
   Leaf,    ///< No operands; the value comes from outside.
