@@ -137,6 +137,20 @@ Adjoints gradErf(GradContext &C) {
   return scaled(C, B.mul(2 * std::numbers::inv_sqrtpi, Gauss));
 }
 
+// gelu(x) = x Phi(x), Phi the standard normal CDF and phi its density:
+// d/dx gelu(x) = Phi(x) + x phi(x)
+//              = (1 + erf(x / sqrt 2)) / 2 + x exp(-x^2 / 2) / sqrt(2 pi)
+Adjoints gradGelu(GradContext &C) {
+  GradBuilder &B = C.B;
+  Node *X = C.x(0);
+  Node *Erf = B.unary(OpKind::Erf, B.mul(1 / std::numbers::sqrt2, X));
+  Node *Phi = B.mul(0.5, B.add(Erf, 1));
+  Node *Square = B.mul(X, X);
+  Node *Gauss = B.unary(OpKind::Exp, B.mul(-0.5, Square));
+  Node *Density = B.mul(std::numbers::inv_sqrtpi / std::numbers::sqrt2, Gauss);
+  return scaled(C, B.add(Phi, B.mul(X, Density)));
+}
+
 // sign(x) is piecewise constant; SPEC §1.4 passes the gradient straight
 // through instead (the perceptron rule): d/dx sign(x) := 1
 Adjoints gradSign(GradContext &C) { return {C.DY}; }

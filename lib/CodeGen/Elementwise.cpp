@@ -100,6 +100,18 @@ Value *erf(KernelBuilder &KB, Value *X) {
   return B.CreateSelect(B.CreateFCmpOLT(A, KB.f32(0.5)), erfSmall(KB, X), Far);
 }
 
+/// erfc(z) for any z: 1 - erf(z) near 0 (no cancellation there, erfc is
+/// about 1), else the fit, mirrored as 2 - erfc(-z) below 0.
+Value *erfc(KernelBuilder &KB, Value *Z) {
+  IRBuilder<> &B = KB.builder();
+  Value *A = KB.intrinsic(Intrinsic::fabs, Z);
+  Value *Tail = erfcNonNegative(KB, A);
+  Value *Far = B.CreateSelect(B.CreateFCmpOLT(Z, KB.f32(0)),
+                              B.CreateFSub(KB.f32(2), Tail), Tail);
+  Value *Near = B.CreateFSub(KB.f32(1), erfSmall(KB, Z));
+  return B.CreateSelect(B.CreateFCmpOLT(A, KB.f32(0.5)), Near, Far);
+}
+
 /// Converts an f32 result back to the node's dtype (saturating for i32).
 Value *fromFloat(KernelBuilder &KB, Value *V, DType To) {
   if (To == DType::F32)
@@ -205,6 +217,12 @@ Value *codegen::emitScalarOp(KernelBuilder &KB, const Node &N,
     return Done(select01(KB, B.CreateFCmpOGT(F, Zero), DType::F32, 1, -1));
   case ScalarOp::Erf:
     return Done(erf(KB, F));
+  case ScalarOp::Gelu: {
+    // x Phi(x) = x erfc(-x / sqrt 2) / 2: erfc keeps Phi's relative
+    // precision where it is tiny (x far below 0), 1 + erf(x) would not.
+    Value *Z = B.CreateFMul(F, KB.f32(-1 / std::numbers::sqrt2));
+    return Done(B.CreateFMul(B.CreateFMul(KB.f32(0.5), F), erfc(KB, Z)));
+  }
   case ScalarOp::Cast:
     if (T == N.dtype())
       return X;

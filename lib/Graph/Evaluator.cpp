@@ -19,6 +19,7 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 using namespace nnc;
 using namespace nnc::eval;
@@ -134,6 +135,10 @@ EvalTensor nnc::evaluateOp(const Node &N,
     return Unary([](double X) { return X > 0 ? 1.0 : -1.0; });
   case OpKind::Erf:
     return Unary([](double X) { return std::erf(X); });
+  case OpKind::Gelu: // x Phi(x), Phi through erfc: exact far below 0 too
+    return Unary([](double X) {
+      return 0.5 * X * std::erfc(-X * std::numbers::sqrt2 / 2);
+    });
   case OpKind::Cast:
     if (R.Elem == DType::I32)
       return Unary(truncToI32);

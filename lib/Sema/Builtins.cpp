@@ -292,6 +292,7 @@ const std::vector<BuiltinInfo> &table() {
       {"step", {tensor("x")}, lowerUnary<OpKind::Step>},
       {"sign", {tensor("x")}, lowerUnary<OpKind::Sign>},
       {"erf", {tensor("x")}, lowerUnary<OpKind::Erf>},
+      {"gelu", {tensor("x")}, lowerUnary<OpKind::Gelu>},
       {"square", {tensor("x")}, lowerSquare},
       {"leaky_relu", {tensor("x"), optFloat("alpha", 0.01)},
        lowerAlpha<OpKind::LeakyRelu>},

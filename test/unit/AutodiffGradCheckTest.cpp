@@ -161,7 +161,7 @@ INSTANTIATE_TEST_SUITE_P(
                       UnaryCase{OpKind::LeakyRelu, 0, 0, 0.1},
                       UnaryCase{OpKind::Elu, 0, 0, 1.0},
                       UnaryCase{OpKind::Elu, 0, 0, 0.5},
-                      UnaryCase{OpKind::Erf},
+                      UnaryCase{OpKind::Erf}, UnaryCase{OpKind::Gelu},
                       // step has gradient 0, and so does the difference.
                       UnaryCase{OpKind::Step}),
     [](const auto &Info) {
