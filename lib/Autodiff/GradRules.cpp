@@ -151,6 +151,14 @@ Adjoints gradGelu(GradContext &C) {
   return scaled(C, B.add(Phi, B.mul(X, Density)));
 }
 
+// silu(x) = x s, s = sigmoid(x), s' = s (1 - s):
+// d/dx silu(x) = s + x s (1 - s) = s + y (1 - s)
+Adjoints gradSilu(GradContext &C) {
+  GradBuilder &B = C.B;
+  Node *S = B.unary(OpKind::Sigmoid, C.x(0));
+  return scaled(C, B.add(S, B.mul(C.y(), B.sub(1, S))));
+}
+
 // sign(x) is piecewise constant; SPEC §1.4 passes the gradient straight
 // through instead (the perceptron rule): d/dx sign(x) := 1
 Adjoints gradSign(GradContext &C) { return {C.DY}; }

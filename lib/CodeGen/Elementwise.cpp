@@ -112,6 +112,17 @@ Value *erfc(KernelBuilder &KB, Value *Z) {
   return B.CreateSelect(B.CreateFCmpOLT(A, KB.f32(0.5)), Near, Far);
 }
 
+/// sigmoid(x) without overflow: with e = e^-|x|, 1/(1+e) for x >= 0 and
+/// e/(1+e) otherwise.
+Value *sigmoid(KernelBuilder &KB, Value *X) {
+  IRBuilder<> &B = KB.builder();
+  Value *E = KB.intrinsic(Intrinsic::exp,
+                          B.CreateFNeg(KB.intrinsic(Intrinsic::fabs, X)));
+  Value *Pos = B.CreateFDiv(KB.f32(1), B.CreateFAdd(KB.f32(1), E));
+  return B.CreateSelect(B.CreateFCmpOGE(X, KB.f32(0)), Pos,
+                        B.CreateFMul(E, Pos));
+}
+
 /// Converts an f32 result back to the node's dtype (saturating for i32).
 Value *fromFloat(KernelBuilder &KB, Value *V, DType To) {
   if (To == DType::F32)
@@ -189,13 +200,10 @@ Value *codegen::emitScalarOp(KernelBuilder &KB, const Node &N,
     Value *R = B.CreateFDiv(B.CreateFSub(One, E), B.CreateFAdd(One, E));
     return Done(B.CreateBinaryIntrinsic(Intrinsic::copysign, R, F));
   }
-  case ScalarOp::Sigmoid: {
-    // e = e^-|x|; sigmoid = 1/(1+e) for x >= 0, e/(1+e) otherwise.
-    Value *E = ExpNegAbs();
-    Value *Pos = B.CreateFDiv(One, B.CreateFAdd(One, E));
-    return Done(
-        B.CreateSelect(B.CreateFCmpOGE(F, Zero), Pos, B.CreateFMul(E, Pos)));
-  }
+  case ScalarOp::Sigmoid:
+    return Done(sigmoid(KB, F));
+  case ScalarOp::Silu:
+    return Done(B.CreateFMul(F, sigmoid(KB, F)));
   case ScalarOp::Relu:
     return Done(B.CreateSelect(B.CreateFCmpOGT(F, Zero), F, Zero));
   case ScalarOp::Softplus: {

@@ -135,6 +135,8 @@ EvalTensor nnc::evaluateOp(const Node &N,
     return Unary([](double X) { return X > 0 ? 1.0 : -1.0; });
   case OpKind::Erf:
     return Unary([](double X) { return std::erf(X); });
+  case OpKind::Silu:
+    return Unary([](double X) { return X * sigmoid(X); });
   case OpKind::Gelu: // x Phi(x), Phi through erfc: exact far below 0 too
     return Unary([](double X) {
       return 0.5 * X * std::erfc(-X * std::numbers::sqrt2 / 2);

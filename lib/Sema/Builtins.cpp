@@ -293,6 +293,7 @@ const std::vector<BuiltinInfo> &table() {
       {"sign", {tensor("x")}, lowerUnary<OpKind::Sign>},
       {"erf", {tensor("x")}, lowerUnary<OpKind::Erf>},
       {"gelu", {tensor("x")}, lowerUnary<OpKind::Gelu>},
+      {"silu", {tensor("x")}, lowerUnary<OpKind::Silu>},
       {"square", {tensor("x")}, lowerSquare},
       {"leaky_relu", {tensor("x"), optFloat("alpha", 0.01)},
        lowerAlpha<OpKind::LeakyRelu>},

@@ -254,6 +254,7 @@ std::vector<Case> unaryCases() {
   Unary("sign", OpKind::Sign);
   Unary("erf", OpKind::Erf, {}, {-4, 4, 4});
   Unary("gelu", OpKind::Gelu, {}, {-6, 4, 4});
+  Unary("silu", OpKind::Silu, {}, {-20, 20, 4});
 
   return Cs;
 }
