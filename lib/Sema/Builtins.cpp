@@ -69,6 +69,17 @@ Val lowerPow(Analyzer &A, const ast::CallExpr &C, llvm::ArrayRef<Arg> Args) {
   return A.lowerBinary(ast::BinaryOp::Pow, Args[0].V, Args[1].V, C.Loc);
 }
 
+/// clip(x, lo, hi) -> min (max x, lo), hi
+/// Ties send the gradient to the first operand, so it flows where
+/// lo <= x <= hi, as torch.clamp's does; lo > hi gives hi everywhere, as
+/// there.
+Val lowerClip(Analyzer &A, const ast::CallExpr &C, llvm::ArrayRef<Arg> Args) {
+  Val Low = A.arith(OpKind::Max, Args[0].V,
+                    Val::num(ConstNum::ofFloat(Args[1].F)), C.Loc, C.Callee);
+  return A.arith(OpKind::Min, Low, Val::num(ConstNum::ofFloat(Args[2].F)),
+                 C.Loc, C.Callee);
+}
+
 /// The axis argument (Args[I]) normalized, or ALL_AXES when not given.
 std::optional<int64_t> axisOf(Analyzer &A, llvm::ArrayRef<Arg> Args,
                               unsigned I, const Node *X) {
@@ -271,6 +282,7 @@ P optInt(const char *Name, double Default = 0, bool KwOnly = false) {
   return {Name, K::Int, false, Default, KwOnly};
 }
 P reqInt(const char *Name) { return {Name, K::Int, true}; }
+P reqFloat(const char *Name) { return {Name, K::Float, true}; }
 P optFloat(const char *Name, double Default) {
   return {Name, K::Float, false, Default};
 }
@@ -299,6 +311,7 @@ const std::vector<BuiltinInfo> &table() {
        lowerAlpha<OpKind::LeakyRelu>},
       {"elu", {tensor("x"), optFloat("alpha", 1.0)}, lowerAlpha<OpKind::Elu>},
       {"pow", {tensor("x"), tensor("c")}, lowerPow},
+      {"clip", {tensor("x"), reqFloat("lo"), reqFloat("hi")}, lowerClip},
       // max/min: one tensor reduces, two are elementwise.
       {"max",
        {tensor("a"), {"b", K::Tensor, false}, optInt("axis", 0, true),
