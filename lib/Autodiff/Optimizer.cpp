@@ -113,13 +113,8 @@ bool nnc::buildTrainingSteps(Module &M, DiagEngine &Diags) {
       Ok = false;
       continue;
     }
-    // The train block of this model, if any (Module::findTrain, spelled out
-    // so that this library needs only Sema's data types, not its code).
-    for (const TrainConfig &Train : M.Trains)
-      if (Train.Model == G->name()) {
-        buildOptimizerUpdate(*G, Train.Optimizer);
-        break;
-      }
+    if (const TrainConfig *Train = M.findTrain(G->name()))
+      buildOptimizerUpdate(*G, Train->Optimizer);
   }
   return Ok;
 }

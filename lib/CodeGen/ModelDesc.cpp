@@ -11,7 +11,7 @@
 #include "Lowering.h"
 
 #include "nnc/CodeGen/CodeGen.h"
-#include "nnc/Sema/Sema.h"
+#include "nnc/Graph/Module.h"
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DerivedTypes.h>

@@ -24,24 +24,6 @@
 using namespace nnc;
 using namespace nnc::sema;
 
-//===----------------------------------------------------------------------===//
-// Module
-//===----------------------------------------------------------------------===//
-
-Graph *Module::findModel(llvm::StringRef Name) const {
-  for (const auto &G : Models)
-    if (G->name() == Name)
-      return G.get();
-  return nullptr;
-}
-
-const TrainConfig *Module::findTrain(llvm::StringRef Model) const {
-  for (const TrainConfig &T : Trains)
-    if (T.Model == Model)
-      return &T;
-  return nullptr;
-}
-
 std::unique_ptr<Module> nnc::analyze(const ast::File &File, DiagEngine &Diags,
                                      llvm::StringRef BaseDir) {
   return Analyzer(File, Diags, BaseDir).run();

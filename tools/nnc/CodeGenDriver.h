@@ -10,7 +10,7 @@
 #ifndef NNC_TOOLS_CODEGENDRIVER_H
 #define NNC_TOOLS_CODEGENDRIVER_H
 
-#include "nnc/Sema/Sema.h"
+#include "nnc/Graph/Module.h"
 #include "nnc/Support/Diagnostics.h"
 #include "nnc/Transforms/PassManager.h"
 

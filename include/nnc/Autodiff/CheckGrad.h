@@ -16,7 +16,7 @@
 
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/Graph.h"
-#include "nnc/Sema/Sema.h"
+#include "nnc/Graph/Module.h"
 #include "nnc/Support/Diagnostics.h"
 
 #include <llvm/Support/raw_ostream.h>

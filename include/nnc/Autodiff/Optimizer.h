@@ -12,7 +12,8 @@
 #define NNC_AUTODIFF_OPTIMIZER_H
 
 #include "nnc/Graph/Graph.h"
-#include "nnc/Sema/Sema.h"
+#include "nnc/Graph/Module.h"
+#include "nnc/Support/Diagnostics.h"
 
 namespace nnc {
 

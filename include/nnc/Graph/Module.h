@@ -1,0 +1,69 @@
+//===- Module.h - The graphs and train settings of one .nn file -----------===//
+//
+// What semantic analysis hands to every later stage: a Module holds one Graph
+// per `model` and one TrainConfig per `train` block (data sources, optimizer,
+// epochs, seed), all validated. These are plain data in the IR's vocabulary,
+// so Autodiff, the graph passes and the code generator read them without
+// depending on the AST or on Sema (see docs/design.md, "Layering").
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_GRAPH_MODULE_H
+#define NNC_GRAPH_MODULE_H
+
+#include "nnc/Graph/Graph.h"
+#include "nnc/Support/SourceLoc.h"
+
+#include <llvm/ADT/StringRef.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nnc {
+
+/// `data = ...` / `test = ...` of a train block.
+struct DataSpec {
+  enum KindT : uint8_t { None, Idx, Csv } Kind = None;
+  std::string Images, Labels; ///< idx(images, labels), resolved paths.
+  double Scale = 1.0 / 255;   ///< idx: pixel scale.
+  std::string Path;           ///< csv(path), resolved.
+  std::vector<int64_t> InputCols, TargetCols;
+  bool Header = false;
+  SourceLoc Loc;
+};
+
+/// `optimizer = sgd(...)` / `adam(...)` of a train block.
+struct OptimizerSpec {
+  enum KindT : uint8_t { Sgd, Adam } Kind = Sgd;
+  double Lr = 0.01;
+  double Momentum = 0, WeightDecay = 0;          ///< sgd
+  double Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8; ///< adam
+  SourceLoc Loc;
+};
+
+/// A validated `train NAME { ... }` block.
+struct TrainConfig {
+  std::string Model;
+  SourceLoc Loc;
+  DataSpec Data, Test;
+  OptimizerSpec Optimizer;
+  int64_t Epochs = 1;
+  bool Shuffle = true;
+  uint64_t Seed = 0;
+};
+
+/// Everything one `.nn` file defines, in source order.
+struct Module {
+  std::vector<std::unique_ptr<Graph>> Models; ///< In source order.
+  std::vector<TrainConfig> Trains;            ///< In source order.
+
+  /// The model named `Name`, or null.
+  Graph *findModel(llvm::StringRef Name) const;
+  /// The train block of model `Model`, or null when it has none.
+  const TrainConfig *findTrain(llvm::StringRef Model) const;
+};
+
+} // namespace nnc
+
+#endif
