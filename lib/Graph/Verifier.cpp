@@ -21,8 +21,8 @@
 #include "PrintUtil.h"
 
 #include "nnc/Graph/KernelPartition.h"
-#include "nnc/Graph/Printer.h"
 #include "nnc/Graph/ShapeRules.h"
+#include "nnc/Graph/Verifier.h"
 
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/ADT/DenseSet.h>

@@ -14,7 +14,7 @@
 #include "Builtins.h"
 #include "SemaImpl.h"
 
-#include "nnc/Graph/Printer.h"
+#include "nnc/Graph/Verifier.h"
 
 #include <llvm/ADT/STLExtras.h>
 #include <llvm/ADT/ScopeExit.h>

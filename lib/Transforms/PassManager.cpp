@@ -13,6 +13,7 @@
 #include "nnc/Transforms/PassManager.h"
 
 #include "nnc/Graph/Printer.h"
+#include "nnc/Graph/Verifier.h"
 #include "nnc/Transforms/Passes.h"
 
 #include <llvm/ADT/StringExtras.h>

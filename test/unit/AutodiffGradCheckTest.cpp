@@ -15,6 +15,7 @@
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/Printer.h"
 #include "nnc/Graph/ShapeRules.h"
+#include "nnc/Graph/Verifier.h"
 
 #include <gtest/gtest.h>
 

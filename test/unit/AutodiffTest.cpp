@@ -12,6 +12,7 @@
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Printer.h"
 #include "nnc/Graph/ShapeRules.h"
+#include "nnc/Graph/Verifier.h"
 
 #include <gtest/gtest.h>
 

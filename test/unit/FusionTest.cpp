@@ -18,6 +18,7 @@
 #include "nnc/CodeGen/Target.h"
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/Printer.h"
+#include "nnc/Graph/Verifier.h"
 #include "nnc/JIT/JIT.h"
 #include "nnc/Parse/Parser.h"
 #include "nnc/Runtime/Parallel.h"

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Graph/Printer.h"
 #include "nnc/Graph/ShapeRules.h"
+#include "nnc/Graph/Verifier.h"
 
 #include <gtest/gtest.h>
 

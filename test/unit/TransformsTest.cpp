@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Evaluator.h"
-#include "nnc/Graph/Printer.h"
+#include "nnc/Graph/Verifier.h"
 #include "nnc/Parse/Parser.h"
 #include "nnc/Sema/Sema.h"
 #include "nnc/Transforms/PassManager.h"

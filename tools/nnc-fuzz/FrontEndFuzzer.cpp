@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Printer.h"
+#include "nnc/Graph/Verifier.h"
 #include "nnc/Parse/Parser.h"
 #include "nnc/Sema/Sema.h"
 #include "nnc/Support/Diagnostics.h"

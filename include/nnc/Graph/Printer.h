@@ -25,11 +25,6 @@ void printGraphDot(const Graph &G, llvm::raw_ostream &OS);
 /// constant, `%name`, or the op ("mul").
 std::string describeNode(const Node &N);
 
-/// Checks the structural invariants (operand counts, topological order,
-/// shape rules, interface consistency). Returns an empty string when the
-/// graph is well formed, else a description of the first violation.
-std::string verifyGraph(const Graph &G);
-
 } // namespace nnc
 
 #endif
