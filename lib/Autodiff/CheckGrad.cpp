@@ -12,14 +12,13 @@
 //  4. Compare analytic and numeric values element by element and keep the
 //     worst absolute and relative error per param. Params whose gradient
 //     passes a `sign` (straight-through, not a derivative) are skipped.
-// With --load/--inputs, step 1 takes the params and the data from
-// safetensors files (the ones a compiled model's `grad` command reads), and
-// --out writes step 2's loss and gradients in `grad`'s own layout.
+// Any point can be checked (checkModelGradients): the driver reads
+// --load/--inputs files into step 1's leaves, and writes step 2's values
+// (referenceGradients) for --out.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Autodiff/CheckGrad.h"
 #include "nnc/Autodiff/Autodiff.h"
-#include "nnc/Runtime/TensorFile.h"
 
 #include <llvm/ADT/DenseSet.h>
 #include <llvm/ADT/STLExtras.h>
@@ -28,7 +27,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <cstring>
 
 using namespace nnc;
 
@@ -221,109 +219,27 @@ std::vector<int64_t> sampleElements(int64_t Count, unsigned Max, Rng &R) {
   return All;
 }
 
-/// The leaf `N` read from tensor `T` of `File`; false (after an error
-/// naming the file, the tensor and both types) when dtype or shape differ.
-bool leafFromTensor(const Node &N, const rt::StoredTensor &T,
-                    const std::string &File, EvalTensor &Out,
-                    DiagEngine &Diags) {
-  // The same wording as the runtime's, since users see both.
-  bool IsI32 = N.dtype() == DType::I32;
-  if ((T.Type == rt::DType::I32) != IsI32) {
-    Diags.error(File + ": tensor '" + T.Name + "' has dtype " +
-                rt::dtypeName(T.Type) + ", but the model expects " +
-                (IsI32 ? "I32" : "F32"));
-    return false;
-  }
-  if (!llvm::equal(T.Shape, N.dims())) {
-    Diags.error(File + ": tensor '" + T.Name + "' has shape " +
-                rt::shapeString(T.Shape) + ", but the model expects " +
-                formatShape(N.dims()));
-    return false;
-  }
-  Out = EvalTensor::zeros(N.Type);
-  for (int64_t I = 0, E = T.numel(); I < E; ++I) {
-    const char *Raw = T.Data.data() + I * 4;
-    if (IsI32) {
-      int32_t V;
-      std::memcpy(&V, Raw, 4);
-      Out.Data[I] = double(V);
-    } else {
-      float V;
-      std::memcpy(&V, Raw, 4);
-      Out.Data[I] = double(V);
-    }
-  }
-  return true;
-}
-
-/// Reads every leaf of `Nodes` from the safetensors file `Path`.
-bool readLeaves(llvm::ArrayRef<Node *> Nodes, const char *What,
-                const std::string &Path, EvalValues &Leaves,
-                DiagEngine &Diags) {
-  rt::Expected<rt::TensorFile> File = rt::readTensorFile(Path);
-  if (!File) {
-    Diags.error(File.takeError().message());
-    return false;
-  }
-  bool Ok = true;
-  for (const Node *N : Nodes) {
-    const rt::StoredTensor *T = File->find(N->Name);
-    if (!T) {
-      Diags.error(Path + ": missing tensor '" + N->Name + "' (" + What +
-                  " of the model)");
-      Ok = false;
-      continue;
-    }
-    Ok &= leafFromTensor(*N, *T, Path, Leaves[N], Diags);
-  }
-  return Ok;
+/// Step 2: the loss and every gradient, over just the nodes they depend on.
+EvalValues lossAndGradients(const ConeEvaluator &Eval, const Graph &G) {
+  assert(G.Loss && G.Grads.size() == G.Params.size() &&
+         "evaluate the gradients of a differentiated graph");
+  std::vector<const Node *> Roots{G.Loss};
+  Roots.insert(Roots.end(), G.Grads.begin(), G.Grads.end());
+  EvalValues Values;
+  Eval.run(Eval.cone(Roots), Values);
+  return Values;
 }
 
 } // namespace
 
-bool nnc::loadLeaves(const Graph &G, const GradCheckOptions &Opts,
-                     EvalValues &Leaves, DiagEngine &Diags) {
-  bool Ok = true;
-  if (!Opts.Load.empty())
-    Ok &= readLeaves(G.Params, "a param", Opts.Load, Leaves, Diags);
-  if (!Opts.Inputs.empty()) {
-    Ok &= readLeaves(G.Inputs, "an input", Opts.Inputs, Leaves, Diags);
-    Ok &= readLeaves(G.Targets, "a target", Opts.Inputs, Leaves, Diags);
-  }
-  return Ok;
-}
-
-bool nnc::writeReferenceGradients(const Graph &G, const EvalValues &Leaves,
-                                  const std::string &Path, DiagEngine &Diags) {
-  assert(G.Loss && G.Grads.size() == G.Params.size() &&
-         "write the gradients of a differentiated graph");
-  ConeEvaluator Eval(G, Leaves);
-  std::vector<const Node *> Roots{G.Loss};
+ReferenceGradients nnc::referenceGradients(const Graph &G,
+                                           const EvalValues &Leaves) {
+  EvalValues Values = lossAndGradients(ConeEvaluator(G, Leaves), G);
+  ReferenceGradients R;
+  R.Loss = Values[G.Loss];
   for (const Node *D : G.Grads)
-    Roots.push_back(D);
-  EvalValues Values;
-  Eval.run(Eval.cone(Roots), Values);
-  // `EXE grad` writes f32; rounding here keeps the comparison about the
-  // arithmetic, not about the storage type.
-  std::vector<std::vector<float>> Storage;
-  std::vector<rt::TensorRef> Refs;
-  auto Add = [&](const std::string &Name, const Node *N) {
-    const EvalTensor &V = Values[N];
-    Storage.emplace_back(V.Data.begin(), V.Data.end());
-    Refs.push_back({Name, rt::DType::F32,
-                    std::vector<int64_t>(V.Type.Dims.begin(),
-                                         V.Type.Dims.end()),
-                    Storage.back().data()});
-  };
-  Storage.reserve(Roots.size());
-  Add("loss", G.Loss);
-  for (size_t I = 0; I < G.Params.size(); ++I)
-    Add("grad." + G.Params[I]->Name, G.Grads[I]);
-  if (rt::Status S = rt::writeTensorFile(Path, Refs, {{"model", G.name()}})) {
-    Diags.error(S.message());
-    return false;
-  }
-  return true;
+    R.Grads.push_back(Values[D]);
+  return R;
 }
 
 EvalValues nnc::randomLeaves(const Graph &G, uint64_t Seed) {
@@ -359,14 +275,8 @@ EvalValues nnc::randomLeaves(const Graph &G, uint64_t Seed) {
 std::vector<ParamGradCheck> nnc::checkGradients(const Graph &G,
                                                 const EvalValues &Leaves,
                                                 const GradCheckOptions &Opts) {
-  assert(G.Loss && G.Grads.size() == G.Params.size() &&
-         "check a differentiated graph");
   ConeEvaluator Eval(G, Leaves);
-  std::vector<const Node *> Roots{G.Loss};
-  for (const Node *D : G.Grads)
-    Roots.push_back(D);
-  EvalValues Base;
-  Eval.run(Eval.cone(Roots), Base);
+  EvalValues Base = lossAndGradients(Eval, G);
   std::vector<const Node *> LossCone = Eval.cone({G.Loss});
 
   Rng R(Opts.Seed ^ 0x5eedc4ec4ull);
@@ -479,27 +389,20 @@ void nnc::printGradCheck(const Graph &G, llvm::ArrayRef<ParamGradCheck> Checks,
   OS << "\n";
 }
 
+bool nnc::checkModelGradients(const Graph &G, const EvalValues &Leaves,
+                              const GradCheckOptions &Opts,
+                              llvm::raw_ostream &OS) {
+  std::vector<ParamGradCheck> Checks = checkGradients(G, Leaves, Opts);
+  printGradCheck(G, Checks, OS);
+  return llvm::none_of(Checks, [](const ParamGradCheck &C) {
+    return C.Status == ParamGradCheck::Failed;
+  });
+}
+
 bool nnc::checkModuleGradients(Module &M, DiagEngine &Diags,
                                const GradCheckOptions &Opts,
                                llvm::raw_ostream &OS) {
-  unsigned WithLoss = llvm::count_if(
-      M.Models, [](const auto &G) { return G->Loss != nullptr; });
-  bool GivenPoint =
-      !Opts.Load.empty() || !Opts.Inputs.empty() || !Opts.Out.empty();
-  // Files hold one model's tensors; checking several models at the same
-  // file would pass one model's data to another.
-  if (GivenPoint && WithLoss > 1) {
-    Diags.error("--load, --inputs and --out need a file with one model that "
-                "has a loss, but this one has " +
-                llvm::Twine(WithLoss));
-    return false;
-  }
-  if (WithLoss == 0) {
-    if (!Opts.Out.empty()) {
-      Diags.error("no model has a loss: no gradients to write to '" +
-                  Opts.Out + "'");
-      return false;
-    }
+  if (llvm::none_of(M.Models, [](const auto &G) { return G->Loss; })) {
     OS << "no model has a loss: nothing to check\n";
     return true;
   }
@@ -511,17 +414,7 @@ bool nnc::checkModuleGradients(Module &M, DiagEngine &Diags,
       Ok = false;
       continue;
     }
-    EvalValues Leaves = randomLeaves(*G, Opts.Seed);
-    if (!loadLeaves(*G, Opts, Leaves, Diags))
-      return false;
-    if (!Opts.Out.empty() &&
-        !writeReferenceGradients(*G, Leaves, Opts.Out, Diags))
-      return false;
-    std::vector<ParamGradCheck> Checks = checkGradients(*G, Leaves, Opts);
-    printGradCheck(*G, Checks, OS);
-    Ok &= llvm::none_of(Checks, [](const ParamGradCheck &C) {
-      return C.Status == ParamGradCheck::Failed;
-    });
+    Ok &= checkModelGradients(*G, randomLeaves(*G, Opts.Seed), Opts, OS);
   }
   return Ok;
 }

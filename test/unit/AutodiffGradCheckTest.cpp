@@ -424,6 +424,26 @@ TEST(AutodiffGrad, TwoTermLossMatchesTheHandDerivedGradient) {
   }
 }
 
+TEST(AutodiffGrad, ReferenceGradientsAreTheEvaluatorsValues) {
+  // What `--check-grad --out` writes: the loss and the gradients in param
+  // order, exactly as evaluating the whole graph gives them.
+  OpGraph T;
+  Node *W = T.param({3, 2});
+  Node *V = T.param({2});
+  Node *Y = T.op(OpKind::Tanh, {T.op(OpKind::Mul, {W, V})});
+  T.G.Loss = T.op(OpKind::ReduceSum, {Y}, axis(ALL_AXES));
+  DiagEngine Diags;
+  ASSERT_TRUE(differentiate(T.G, Diags));
+  EvalValues Leaves = randomLeaves(T.G, 5);
+  ReferenceGradients R = referenceGradients(T.G, Leaves);
+  EvalValues All = evaluate(T.G, Leaves);
+  EXPECT_EQ(R.Loss.Data, All[T.G.Loss].Data);
+  ASSERT_EQ(R.Grads.size(), 2u);
+  EXPECT_EQ(R.Grads[0].Type, W->Type);
+  EXPECT_EQ(R.Grads[0].Data, All[T.G.Grads[0]].Data);
+  EXPECT_EQ(R.Grads[1].Data, All[T.G.Grads[1]].Data);
+}
+
 TEST(AutodiffGrad, CorruptedGradientIsFlagged) {
   // The check must be able to fail: scale one analytic gradient by 1.01.
   OpGraph T;

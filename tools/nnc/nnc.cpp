@@ -6,12 +6,12 @@
 // status 1.
 //
 //===----------------------------------------------------------------------===//
-#include "nnc/Autodiff/CheckGrad.h"
+#include "CodeGenDriver.h"
+#include "GradCheckDriver.h"
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Printer.h"
 #include "nnc/Parse/Parser.h"
 #include "nnc/Sema/Sema.h"
-#include "CodeGenDriver.h"
 #include "nnc/Support/Diagnostics.h"
 #include "nnc/Transforms/PassManager.h"
 
@@ -46,9 +46,8 @@ struct Options {
   bool SplitInputFile = false;
   bool CheckGrad = false; ///< --check-grad: compare with finite differences.
   bool CheckNumerics = false; ///< --check-numerics: NaN/Inf check per op.
-  uint64_t Seed = 0;      ///< --seed for --check-grad's random point.
-  /// --load, --inputs, --out of --check-grad (its other fields unused).
-  GradCheckOptions GradCheck;
+  /// --seed, --load, --inputs, --out of --check-grad.
+  GradCheckRequest GradCheck;
   bool Run = false;
   std::string Model;          ///< --model: which model to compile.
   const char *Argv0 = "nnc"; ///< Locates the runtime library.
@@ -119,7 +118,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     ("check-numerics",
      "the program checks every op's output and stops at the first NaN or "
      "Inf, naming the op and its line (slower; for debugging)")
-    ("seed", po::value(&Opts.Seed)->value_name("S"),
+    ("seed", po::value(&Opts.GradCheck.Options.Seed)->value_name("S"),
      "seed of --check-grad's random params and data (default 0)")
     ("load", po::value(&Opts.GradCheck.Load)->value_name("W.safetensors"),
      "--check-grad at these params instead of random ones")
@@ -255,9 +254,7 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   if (!M || Diags.hadErrors())
     return false;
   if (Opts.CheckGrad) {
-    GradCheckOptions Check = Opts.GradCheck;
-    Check.Seed = Opts.Seed;
-    return checkModuleGradients(*M, Diags, Check, OS);
+    return runGradCheck(*M, Diags, Opts.GradCheck, OS);
   }
   // --emit=grad: forward + backward + update of every model with a loss;
   // --emit=opt: the same, then the graph passes on each model.

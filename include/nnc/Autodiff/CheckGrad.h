@@ -6,9 +6,10 @@
 // reference evaluator, and compares each gradient element with the central
 // finite difference (L(w + h) - L(w - h)) / 2h computed in double precision.
 // See docs/autodiff.md for the tolerances and how to read the table.
-// With `--load`/`--inputs` the check runs at a given point instead, and
-// `--out` writes the reference loss and gradients there for comparison with
-// a compiled model's `grad` command.
+// Everything here works on values in memory: the driver reads the point of
+// `--load`/`--inputs` from files and writes `referenceGradients` for `--out`
+// (tools/nnc/GradCheckDriver.h), so this library does not depend on the
+// runtime's file formats.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_AUTODIFF_CHECKGRAD_H
@@ -21,7 +22,6 @@
 
 #include <llvm/Support/raw_ostream.h>
 
-#include <string>
 #include <vector>
 
 namespace nnc {
@@ -38,16 +38,6 @@ struct GradCheckOptions {
   /// Elements compared per param: all of a small param, else this many
   /// drawn at random (each costs two forward evaluations).
   unsigned MaxElementsPerParam = 12;
-  /// `--load W.safetensors`: check at these params instead of ones drawn
-  /// from the initializers (every param, exact dtype and shape).
-  std::string Load;
-  /// `--inputs X.safetensors`: every input and target, one batch each,
-  /// instead of random data (the file `EXE grad --inputs` reads).
-  std::string Inputs;
-  /// `--out G.safetensors`: also write the reference `loss` and every
-  /// `grad.NAME`, in the layout `EXE grad --out` writes, so the two files
-  /// can be compared.
-  std::string Out;
 };
 
 /// The verdict for one param.
@@ -69,20 +59,16 @@ struct ParamGradCheck {
 /// the size of a one_hot that consumes them (else 2).
 EvalValues randomLeaves(const Graph &G, uint64_t Seed);
 
-/// Replaces the params of `Leaves` with the tensors of `Opts.Load` and its
-/// inputs and targets with those of `Opts.Inputs` (when given). Every such
-/// leaf must be in the file with the model's dtype and shape; other keys are
-/// ignored. Reports errors (naming the file and tensor) through `Diags` and
-/// returns false.
-bool loadLeaves(const Graph &G, const GradCheckOptions &Opts,
-                EvalValues &Leaves, DiagEngine &Diags);
+/// The loss and the gradients of a differentiated graph at one point, in
+/// double precision.
+struct ReferenceGradients {
+  EvalTensor Loss;
+  std::vector<EvalTensor> Grads; ///< d loss / d G.Params[i], in that order.
+};
 
 /// Evaluates the loss and every gradient of a differentiated graph at
-/// `Leaves` with the reference evaluator and writes them to `Path` as `EXE
-/// grad` does: `loss` (f32 scalar), then `grad.NAME` per param in order,
-/// rounded to f32. Returns false after reporting an I/O error.
-bool writeReferenceGradients(const Graph &G, const EvalValues &Leaves,
-                             const std::string &Path, DiagEngine &Diags);
+/// `Leaves` with the reference evaluator (what `--out` writes).
+ReferenceGradients referenceGradients(const Graph &G, const EvalValues &Leaves);
 
 /// Compares the analytic gradients of a differentiated graph with central
 /// finite differences at the point `Leaves`, param by param.
@@ -94,9 +80,14 @@ std::vector<ParamGradCheck> checkGradients(const Graph &G,
 void printGradCheck(const Graph &G, llvm::ArrayRef<ParamGradCheck> Checks,
                     llvm::raw_ostream &OS);
 
-/// `--check-grad`: differentiates every model of `M` that has a loss,
-/// checks it and prints its table. Returns false if a check failed or a
-/// diagnostic was reported.
+/// Checks a differentiated graph at `Leaves` and prints its table. Returns
+/// false if a param failed.
+bool checkModelGradients(const Graph &G, const EvalValues &Leaves,
+                         const GradCheckOptions &Opts, llvm::raw_ostream &OS);
+
+/// `--check-grad` at random points: differentiates every model of `M` that
+/// has a loss, checks it at `randomLeaves(G, Opts.Seed)` and prints its
+/// table. Returns false if a check failed or a diagnostic was reported.
 bool checkModuleGradients(Module &M, DiagEngine &Diags,
                           const GradCheckOptions &Opts, llvm::raw_ostream &OS);
 
