@@ -17,6 +17,8 @@ config.environment["TERM"] = "dumb"
 
 config.substitutions.append(("%nnc", os.path.join(config.nnc_tools_dir, "nnc")))
 config.substitutions.append(("%examples", os.path.join(config.nnc_src_root, "examples")))
+# The source tree itself, for tests of the sources (test/Layering).
+config.substitutions.append(("%{src_root}", config.nnc_src_root))
 
 # test/Runtime compiles hand-written C models against the runtime library:
 #   %rt_cc MODEL.c -DFLAGS %rt_link -o %t.exe
