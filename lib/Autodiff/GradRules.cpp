@@ -159,8 +159,9 @@ Adjoints gradSilu(GradContext &C) {
   return scaled(C, B.add(S, B.mul(C.y(), B.sub(1, S))));
 }
 
-// sign(x) is piecewise constant; SPEC §1.4 passes the gradient straight
-// through instead (the perceptron rule): d/dx sign(x) := 1
+// sign(x) is piecewise constant; docs/language.md ("Built-in functions")
+// passes the gradient straight through instead (the perceptron rule):
+// d/dx sign(x) := 1
 Adjoints gradSign(GradContext &C) { return {C.DY}; }
 
 //===--- Elementwise, two operands ----------------------------------------===//

@@ -4,8 +4,8 @@
 // a formula each, handed to the broadcasting map kernels; the rest call the
 // loops in EvaluatorKernels.cpp. `evaluate` runs a whole graph in order.
 //
-// Conventions follow the SPEC and PyTorch: step(x) = x > 0, sign(x) = +1 for
-// x > 0 else -1, softplus and sigmoid computed without overflow, max/min
+// Conventions follow docs/language.md and PyTorch: step(x) = x > 0, sign(x) =
+// +1 for x > 0 else -1, softplus and sigmoid computed without overflow, max/min
 // propagate NaN and keep the first operand on ties, cast to i32 truncates
 // toward zero (saturating; NaN gives 0), and IEEE rules (inf, NaN) are left
 // alone for div, log and sqrt.

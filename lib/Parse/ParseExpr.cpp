@@ -1,10 +1,11 @@
 //===- ParseExpr.cpp - Expressions of the .nn language --------------------===//
 //
-// The expression half of the recursive-descent parser (SPEC §1.4):
-// comparisons (non-associative) < `+ -` < `* / @` < unary `-` < `^`
-// (right-associative, exponent may be negated) < calls and primaries.
-// Every recursive path passes through parseUnary, which bounds the nesting
-// depth; binary chains are built in loops and bounded by tree height.
+// The expression half of the recursive-descent parser (docs/language.md,
+// "Expressions" and the `expr` rules of its grammar): comparisons
+// (non-associative) < `+ -` < `* / @` < unary `-` < `^` (right-associative,
+// exponent may be negated) < calls and primaries. Every recursive path passes
+// through parseUnary, which bounds the nesting depth; binary chains are built
+// in loops and bounded by tree height.
 //
 //===----------------------------------------------------------------------===//
 #include "ParserImpl.h"

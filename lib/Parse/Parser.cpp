@@ -1,6 +1,7 @@
 //===- Parser.cpp - Recursive-descent parser for .nn files ----------------===//
 //
-// Grammar (SPEC §1; `NL` is a newline token or `;`):
+// Grammar (docs/language.md, "Grammar (EBNF)"; `NL` is a newline token or
+// `;`):
 //
 //   file      := (model | fn | train | NL)*
 //   model     := 'model' NAME '{' body '}'

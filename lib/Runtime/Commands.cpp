@@ -228,7 +228,8 @@ Status runGrad(const nnc_model &M, const RunOptions &O) {
     return Status::error(Failure);
   std::vector<TensorRef> Refs;
   for (SlotBuffer &S : I.slots()) {
-    // The loss is written as "loss" whatever the model calls it (SPEC §3).
+    // The loss is written as "loss" whatever the model calls it
+    // (docs/runtime.md, "`predict`, `grad`, `init`").
     if (S.role() == NNC_SLOT_LOSS)
       Refs.insert(Refs.begin(), {"loss", S.type(), S.shape(), S.Data});
     else if (S.role() == NNC_SLOT_GRAD)

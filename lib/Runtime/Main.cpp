@@ -1,8 +1,8 @@
 //===- Main.cpp - nnc_main: the compiled executable's command line --------===//
 //
-// Parses `EXE COMMAND [flags]` (SPEC §3), prints help, and runs the
-// command; without a command, a model with a train block trains and one
-// without inputs is shown (see docs/runtime.md). Exit status: 0 success,
+// Parses `EXE COMMAND [flags]` (docs/runtime.md, "Commands"), prints help,
+// and runs the command; without a command, a model with a train block
+// trains and one without inputs is shown. Exit status: 0 success,
 // 1 a failed run (bad data or tensor file, I/O error), 2 a usage error
 // (unknown command or flag, a missing or malformed flag value). Errors read
 // "EXE: error: MESSAGE".

@@ -1,7 +1,7 @@
-//===- Builtins.cpp - The SPEC built-in table and argument binding --------===//
+//===- Builtins.cpp - The built-in table and argument binding -------------===//
 //
-// One table row per SPEC §1.4 built-in: parameters with kinds and defaults,
-// and a lowering. Binding a call:
+// One table row per built-in of docs/language.md ("Built-in functions"):
+// parameters with kinds and defaults, and a lowering. Binding a call:
 //   1. positional arguments fill the non-keyword-only parameters in order
 //      (too many is an arity error);
 //   2. keywords fill options by name (tensors are positional only); an

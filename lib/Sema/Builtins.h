@@ -1,4 +1,4 @@
-//===- Builtins.h - The table of SPEC built-in functions ------------------===//
+//===- Builtins.h - The table of built-in functions -----------------------===//
 //
 // Each built-in is one row: its name, its parameters (positional tensors,
 // then integer/float/bool/shape options with defaults, which may also be

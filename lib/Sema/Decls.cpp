@@ -3,8 +3,8 @@
 // The declarations of a model body: `input`, `target`, `param` and `const`
 // become leaf nodes of a resolved TensorType. This file checks the types
 // (element type, positive dims, size cap), the batch dimension shared by
-// inputs and targets, param initializers (SPEC §1.3) and const values, and
-// turns nested list literals into Tensors.
+// inputs and targets, param initializers (docs/language.md, "Initializers")
+// and const values, and turns nested list literals into Tensors.
 //
 //===----------------------------------------------------------------------===//
 #include "SemaImpl.h"

@@ -1,10 +1,10 @@
 //===- Lowerings.cpp - Decompositions of the compound built-ins -----------===//
 //
-// The losses and convolutions of SPEC §1.4 in terms of the primitive ops.
-// Each lowering first checks its operands (errors name both types), then
-// builds the nodes; the rule is the comment above each function and is
-// listed in docs/language.md. Keeping losses decomposed means the autodiff
-// and code generator only ever see primitives.
+// The losses and convolutions among the built-ins in terms of the primitive
+// ops. Each lowering first checks its operands (errors name both types), then
+// builds the nodes; the rule is the comment above each function and is listed
+// in docs/language.md ("Decompositions"). Keeping losses decomposed means the
+// autodiff and code generator only ever see primitives.
 //
 //===----------------------------------------------------------------------===//
 #include "Builtins.h"

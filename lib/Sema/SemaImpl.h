@@ -8,7 +8,7 @@
 //   Decls.cpp       types, initializers, const values, tensor literals
 //   ConstExpr.cpp   compile-time integer and number expressions
 //   Expr.cpp        expressions, operators, broadcasting, node builders
-//   Builtins.cpp    the SPEC built-in table and argument binding
+//   Builtins.cpp    the built-in table and argument binding
 //   Lowerings.cpp   decompositions of the compound built-ins
 //   TrainBlock.cpp  `train` block validation
 //

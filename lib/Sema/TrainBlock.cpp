@@ -1,6 +1,6 @@
 //===- TrainBlock.cpp - Validation of `train NAME { ... }` ----------------===//
 //
-// A train block becomes a TrainConfig (SPEC §1.6):
+// A train block becomes a TrainConfig (docs/language.md, "`train` blocks"):
 //   1. the model must exist (else a suggestion), be trained by one block
 //      only, and have a loss;
 //   2. each key is known (else the nearest valid key is suggested) and

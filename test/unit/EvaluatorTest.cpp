@@ -124,7 +124,7 @@ TEST(Evaluator, SigmoidAndSoftplusAreStable) {
 TEST(Evaluator, KinkConventions) {
   EXPECT_EQ(unary(OpKind::Relu, {-1, 0, 2}), Vec({0, 0, 2}));
   EXPECT_EQ(unary(OpKind::Step, {-1, 0, 2}), Vec({0, 0, 1}));
-  // SPEC: sign(0) = -1 (the perceptron rule), not 0.
+  // docs/language.md: sign(0) = -1 (the perceptron rule), not 0.
   EXPECT_EQ(unary(OpKind::Sign, {-3, 0, 0.5}), Vec({-1, -1, 1}));
   expectNear(unary(OpKind::LeakyRelu, {-2, 0, 3}, alpha(0.1)), {-0.2, 0, 3});
   expectNear(unary(OpKind::Elu, {-1, 0, 3}, alpha(2)),

@@ -38,7 +38,7 @@ std::string printDot(const Graph &G) {
   return S;
 }
 
-/// The first lines of the xor example in the SPEC, built by hand.
+/// The first lines of examples/xor.nn, built by hand.
 struct XorGraph {
   Graph G{"xor"};
   Node *X, *T, *W1, *B1, *K, *Mm, *Sum, *H, *Mse;

@@ -1,8 +1,8 @@
 //===- FrontEndFuzzer.cpp - libFuzzer target over the whole front end -----===//
 //
-// SPEC §2 promises that no input file, however malformed, crashes the
-// compiler. This target feeds arbitrary bytes through every stage that runs
-// before code generation, exactly as `tools/nnc/nnc.cpp` calls them:
+// No input file, however malformed, may crash the compiler (docs/design.md,
+// "Diagnostics"). This target feeds arbitrary bytes through every stage that
+// runs before code generation, exactly as `tools/nnc/nnc.cpp` calls them:
 //   1. lex (`printTokens`) and parse (`parseFile`, `printAST`);
 //   2. semantic analysis (`analyze`), then `verifyGraph` on every graph it
 //      built and both graph printers;

@@ -35,8 +35,9 @@ bool differentiate(Graph &G, DiagEngine &Diags);
 llvm::DenseSet<const Node *> gradientCarriers(const Graph &G);
 
 /// True if the gradient of `Param` reaches the loss through a `sign`, whose
-/// gradient is the straight-through estimate 1 (SPEC §1.4) rather than the
-/// true derivative 0. `--check-grad` does not compare such params.
+/// gradient is the straight-through estimate 1 (docs/language.md, "Built-in
+/// functions") rather than the true derivative 0. `--check-grad` does not
+/// compare such params.
 bool gradientPassesThroughSign(const Graph &G, const Node *Param);
 
 } // namespace nnc

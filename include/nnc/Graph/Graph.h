@@ -31,7 +31,7 @@
 
 namespace nnc {
 
-/// How a param gets its first value (SPEC §1.3 initializers).
+/// How a param gets its first value (docs/language.md, "Initializers").
 struct InitSpec {
   enum KindT : uint8_t {
     Zeros,

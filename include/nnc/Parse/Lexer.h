@@ -1,10 +1,10 @@
 //===- Lexer.h - Tokenizer for .nn source ---------------------------------===//
 //
-// Turns one buffer registered with the DiagEngine into tokens (SPEC §1.2).
-// Lexical errors (stray characters, unterminated strings, unknown escapes,
-// malformed or out-of-range numbers) are reported once, at their position,
-// and lexing continues, so the parser always sees a well-formed stream that
-// ends in Eof.
+// Turns one buffer registered with the DiagEngine into tokens
+// (docs/language.md, "Lexical rules"). Lexical errors (stray characters,
+// unterminated strings, unknown escapes, malformed or out-of-range numbers) are
+// reported once, at their position, and lexing continues, so the parser always
+// sees a well-formed stream that ends in Eof.
 //
 // Line breaks inside `( )` and `[ ]` are dropped here rather than in the
 // parser, so that `--emit=tokens` shows exactly the newlines that end

@@ -1,8 +1,9 @@
 //===- Commands.h - The executable's commands ------------------*- C++ -*-===//
 //
-// One function per SPEC §3 command, called by nnc_main after it has parsed
-// the command line into RunOptions. Each returns a Status; nnc_main prints
-// the error and chooses the exit code, so the commands never exit.
+// One function per command of docs/runtime.md ("Commands"), called by nnc_main
+// after it has parsed the command line into RunOptions. Each returns a Status;
+// nnc_main prints the error and chooses the exit code, so the commands never
+// exit.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_RUNTIME_COMMANDS_H

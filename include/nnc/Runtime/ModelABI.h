@@ -106,8 +106,9 @@ typedef struct nnc_model {
   nnc_entry grad; /* null when the model has no loss */
 } nnc_model;
 
-/* The runtime's entry: parses argv (SPEC §3) and runs the command. The
- * executable's main() is `return nnc_main(&nnc_model_desc, argc, argv);`. */
+/* The runtime's entry: parses argv (docs/runtime.md, "Commands") and runs
+ * the command. The executable's main() is
+ * `return nnc_main(&nnc_model_desc, argc, argv);`. */
 int nnc_main(const nnc_model *model, int argc, char **argv);
 
 #ifdef __cplusplus

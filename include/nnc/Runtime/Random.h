@@ -1,11 +1,11 @@
 //===- Random.h - The runtime's own deterministic PRNG ---------*- C++ -*-===//
 //
-// "The same seed gives the same run, bit for bit" (SPEC §1.6) rules out the
-// standard library's distributions, whose algorithms differ between
-// implementations. This is xoshiro256** seeded through splitmix64, with
-// uniform doubles from the top 53 bits, Box–Muller normals and Lemire's
-// unbiased bounded integers: a few lines each, so every result is fixed by
-// this file alone.
+// "The same seed gives the same bits" (docs/runtime.md, "Determinism") rules
+// out the standard library's distributions, whose algorithms differ between
+// implementations. This is xoshiro256** seeded through splitmix64, with uniform
+// doubles from the top 53 bits, Box–Muller normals and Lemire's unbiased
+// bounded integers: a few lines each, so every result is fixed by this file
+// alone.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_RUNTIME_RANDOM_H

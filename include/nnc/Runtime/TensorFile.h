@@ -1,11 +1,11 @@
 //===- TensorFile.h - safetensors files: read, validate, write -*- C++ -*-===//
 //
 // Weights, inputs, outputs and gradients all travel as safetensors files
-// (SPEC §3): an 8-byte little-endian header length, a JSON header mapping
-// each name to {dtype, shape, data_offsets} (plus an optional
-// "__metadata__" of strings), then the raw little-endian data. Only F32 and
-// I32 exist in nnc. Reading validates everything before any value is used;
-// writing is atomic (temp file in the same folder, fsync, rename), so a
+// (docs/runtime.md, "Tensor files"): an 8-byte little-endian header length, a
+// JSON header mapping each name to {dtype, shape, data_offsets} (plus an
+// optional "__metadata__" of strings), then the raw little-endian data. Only
+// F32 and I32 exist in nnc. Reading validates everything before any value is
+// used; writing is atomic (temp file in the same folder, fsync, rename), so a
 // killed process never leaves a half-written file under the final name.
 //
 //===----------------------------------------------------------------------===//

@@ -2,10 +2,10 @@
 //
 // Semantic analysis turns a parsed File into a Module (Graph/Module.h): one
 // Graph per `model` (names resolved, `fn` calls expanded, every value shape-
-// and dtype-checked with NumPy broadcasting, SPEC built-ins decomposed into
-// the primitive ops of Ops.def) and one TrainConfig per `train` block
-// (validated, paths resolved against the `.nn` file's folder). Errors go to
-// the DiagEngine; analysis continues past independent errors.
+// and dtype-checked with NumPy broadcasting, built-ins decomposed into the
+// primitive ops of Ops.def as docs/language.md states) and one TrainConfig per
+// `train` block (validated, paths resolved against the `.nn` file's folder).
+// Errors go to the DiagEngine; analysis continues past independent errors.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_SEMA_SEMA_H

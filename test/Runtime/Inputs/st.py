@@ -2,7 +2,8 @@
 """st.py - safetensors files for the runtime tests, in plain Python.
 
 This doubles as the check that a file written by the runtime "loads in
-Python with a dozen lines" (SPEC §3): `read` below is those lines.
+Python with a dozen lines" (docs/runtime.md, "Tensor files"): `read`
+below is those lines.
 
   st.py dump FILE                 one line per tensor: name dtype shape values
   st.py stats FILE NAME           min max mean std of one tensor
