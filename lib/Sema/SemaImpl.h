@@ -152,6 +152,8 @@ public:
   std::unique_ptr<Graph> analyzeModel(const ast::ModelDecl &MD);
   void analyzeStmt(const ast::Stmt &S);
   /// A user fn call, expanded inline.
+  /// Step 1 (Fn.cpp): registers and checks the fn declarations.
+  void collectFns();
   Val expandFn(const ast::FnDecl &Fn, const ast::CallExpr &Call);
   /// A unique param/const name inside fns (`h1.W`, then `h1.W.2`).
   std::string fnLeafName(llvm::StringRef Local);
