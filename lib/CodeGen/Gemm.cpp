@@ -29,6 +29,7 @@
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
 #include "KernelBuilder.h"
+#include "RuntimeCalls.h"
 
 #include "nnc/CodeGen/Target.h"
 
@@ -346,11 +347,9 @@ void GemmEmitter::emitTaskBody(Value *C, Value *A, Value *Bm, Value *T) {
 }
 
 Function *GemmEmitter::emitTask(StringRef Name) {
-  // void task(ptr ctx, i64 begin, i64 end), ctx = {C, A, B}.
-  auto *FT = FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false);
-  Function *F = Function::Create(FT, GlobalValue::InternalLinkage,
-                                 Name + ".task", M);
-  F->addFnAttr(Attribute::NoUnwind);
+  // ctx = {C, A, B}. The serial product calls the task too; noinline
+  // keeps one copy of the tiled loops.
+  Function *F = createTaskFunction(M, Name + ".task");
   F->addFnAttr(Attribute::NoInline);
   B.SetInsertPoint(BasicBlock::Create(*Ctx, "entry", F));
   Value *CtxArg = F->getArg(0);
@@ -392,10 +391,7 @@ Function *GemmEmitter::emit(StringRef Name) {
                          Align(8));
   Value *Count = c(P.Panels * P.Chunks);
   if (P.Parallel) {
-    FunctionCallee ParFor = M.getOrInsertFunction(
-        "nnc_parallel_for", FunctionType::get(B.getVoidTy(),
-                                              {Ptr, Ptr, I64}, false));
-    B.CreateCall(ParFor, {Task, TaskCtx, Count});
+    B.CreateCall(declareCallback(M, rt::ParallelFor), {Task, TaskCtx, Count});
   } else {
     B.CreateCall(Task, {TaskCtx, c(0), Count});
   }

@@ -36,6 +36,7 @@
 #include "KernelBuilder.h"
 #include "Lowering.h"
 #include "NumericsCheck.h"
+#include "RuntimeCalls.h"
 
 #include <llvm/ADT/DenseSet.h>
 #include <llvm/IR/IRBuilder.h>
@@ -663,8 +664,7 @@ nnc::lowerGraph(const Graph &G, const TrainConfig *Train, LLVMContext &Ctx,
 
   if (Opts.EmitMain) {
     Type *I32 = Type::getInt32Ty(Ctx), *Ptr = PointerType::getUnqual(Ctx);
-    FunctionCallee NncMain = M->getOrInsertFunction(
-        "nnc_main", FunctionType::get(I32, {Ptr, I32, Ptr}, false));
+    FunctionCallee NncMain = declareCallback(*M, rt::NncMain);
     Function *Main =
         Function::Create(FunctionType::get(I32, {I32, Ptr}, false),
                          GlobalValue::ExternalLinkage, "main", *M);

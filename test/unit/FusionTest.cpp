@@ -20,7 +20,7 @@
 #include "nnc/Graph/Printer.h"
 #include "nnc/JIT/JIT.h"
 #include "nnc/Parse/Parser.h"
-#include "nnc/Runtime/Parallel.h"
+#include "nnc/Runtime/Callbacks.h"
 #include "nnc/Sema/Sema.h"
 #include "nnc/Transforms/PassManager.h"
 
@@ -162,9 +162,8 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
       return 0;
     TargetOptions TO;
     TO.OptLevel = 2;
-    auto J = ModelJIT::create(
-        std::move(*Mod), std::move(Ctx), TO,
-        {{"nnc_parallel_for", reinterpret_cast<void *>(&nnc_parallel_for)}});
+    auto J = ModelJIT::create(std::move(*Mod), std::move(Ctx), TO,
+                              rt::callbackSymbols());
     EXPECT_TRUE(bool(J)) << llvm::toString(J.takeError());
     if (!J)
       return 0;

@@ -106,9 +106,8 @@ typedef struct nnc_model {
   nnc_entry grad; /* null when the model has no loss */
 } nnc_model;
 
-/* The runtime's entry: parses argv (SPEC §3) and runs the command. The
- * executable's main() is `return nnc_main(&nnc_model_desc, argc, argv);`. */
-int nnc_main(const nnc_model *model, int argc, char **argv);
+/* The runtime functions the generated code calls, `nnc_main` among them,
+ * are declared in Callbacks.h. */
 
 #ifdef __cplusplus
 }
