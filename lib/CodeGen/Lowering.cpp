@@ -11,11 +11,11 @@
 //     consts are private globals, a reshape aliases its operand, a value
 //     used only inside its fused kernel lives in registers, and every other
 //     value gets a 64-byte-aligned block of the arena (the TEMP slot).
-//  3. Arena plan (memory planning): walk the units in order; place each
-//     output in place over an input block (or param/state slot) that dies
-//     in this kernel when that is legal, else first-fit among the blocks
-//     still live; then release the blocks whose last reader was this unit.
-//     A block is allocated before its unit's inputs are released, so a
+//  3. Arena plan (memory planning, MemoryPlan.cpp): walk the units in
+//     order; place each output in place over an input block (or param/state
+//     slot) that dies in this kernel when that is legal, else first-fit among
+//     the blocks still live; then release the blocks whose last reader was this
+//     unit. A block is allocated before its unit's inputs are released, so a
 //     kernel never writes over its own inputs except where planned in place
 //     (then through one pointer, so its pointers really are `noalias`).
 //     Roots live to the end.
@@ -35,15 +35,14 @@
 #include "Fused.h"
 #include "KernelBuilder.h"
 #include "Lowering.h"
+#include "MemoryPlan.h"
 #include "NumericsCheck.h"
 #include "RuntimeCalls.h"
 
 #include <llvm/ADT/DenseSet.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Verifier.h>
-#include <llvm/Support/MathExtras.h>
 
-#include <climits>
 #include <map>
 
 using namespace llvm;
@@ -52,13 +51,7 @@ using namespace nnc::codegen;
 
 namespace {
 
-constexpr int64_t Alignment = 64;
-constexpr int64_t Forever = INT64_MAX;
-
-/// Bytes of a buffer holding `T`, rounded up to the arena alignment.
-int64_t bufferBytes(const TensorType &T) {
-  return alignTo(std::max<int64_t>(T.numElements(), 1) * 4, Alignment);
-}
+constexpr int64_t Alignment = BufferAlignment;
 
 /// A value an entry point writes into a slot. `Value` may be null for a
 /// gradient the differentiator left out (the slot is zero-filled).
@@ -78,6 +71,9 @@ struct Storage {
   GlobalVariable *G = nullptr;
   /// A reshape sharing its operand's storage (it has no kernel).
   bool Alias = false;
+  /// The arena offset of the copy of an update's new value that lives in
+  /// another slot, made before the final copies; -1 if none.
+  int64_t Staged = -1;
 };
 
 } // namespace
@@ -155,8 +151,7 @@ private:
   GlobalVariable *globalFor(const Node *N);
   Error planStorage(ArrayRef<const Node *> Order,
                     std::vector<KernelUnit> &Units, ArrayRef<Result> Results,
-                    DenseMap<const Node *, Storage> &Store, int64_t &End,
-                    ArenaStats &Plan);
+                    DenseMap<const Node *, Storage> &Store, ArenaStats &Plan);
 
   const Graph &G;
   Module &M;
@@ -265,11 +260,10 @@ Error Lowerer::planStorage(ArrayRef<const Node *> Order,
                            std::vector<KernelUnit> &Units,
                            ArrayRef<Result> Results,
                            DenseMap<const Node *, Storage> &Store,
-                           int64_t &End, ArenaStats &Plan) {
+                           ArenaStats &Plan) {
   // Storage kinds; `Owner` maps an alias (reshape) to the node owning its
-  // block.
+  // storage.
   DenseMap<const Node *, const Node *> Owner;
-  std::vector<const Node *> Aliases;
   for (const Node *N : Order) {
     Storage S;
     if (N->isLeaf()) {
@@ -292,118 +286,72 @@ Error Lowerer::planStorage(ArrayRef<const Node *> Order,
       S.Alias = true;
       const Node *O = Owner.lookup(N->operand(0));
       Owner[N] = O ? O : N->operand(0);
-      Aliases.push_back(N);
     }
     Store[N] = S;
-    if (S.Kind == Storage::Arena && !Owner.count(N))
-      Owner[N] = N;
   }
   // Values computed and consumed inside a fused kernel need no buffer.
   for (const KernelUnit &U : Units)
     for (const Node *N : U.Members)
-      if (!llvm::is_contained(U.Outputs, N)) {
+      if (!llvm::is_contained(U.Outputs, N))
         Store[N].Kind = Storage::Register;
-        Owner.erase(N);
-      }
 
-  // Liveness in units: the last unit reading each block (or slot leaf).
-  auto Root = [](const Node *X) {
-    while (X->Kind == OpKind::Reshape && !X->isLeaf() &&
-           !isImmediate(X->operand(0)))
-      X = X->operand(0);
-    return X;
+  // The memory plan's view: the nodes (and the leaves the updates
+  // overwrite, read or not), the units and the results.
+  MemoryPlanRequest Request;
+  DenseMap<const Node *, unsigned> Id;
+  std::vector<const Node *> NodeOf;
+  auto AddValue = [&](const Node *N, MemoryPlanRequest::Home Kind) {
+    Id[N] = NodeOf.size();
+    NodeOf.push_back(N);
+    MemoryPlanRequest::Value V{Kind, N->Type.numElements() * 4};
+    if (const Node *O = Owner.lookup(N))
+      V.Owner = int(Id.lookup(O));
+    Request.Values.push_back(V);
   };
-  DenseMap<const Node *, int64_t> Last;
-  for (int64_t U = 0; U < int64_t(Units.size()); ++U) {
-    for (const Node *O : Units[U].Outputs)
-      Last.try_emplace(O, U);
-    for (const Node *X : Units[U].Inputs) {
-      const Node *O = Owner.lookup(X);
-      if (!O)
-        O = Root(X); // a slot leaf
-      Last[O] = std::max(Last.lookup(O), U);
-    }
+  for (const Node *N : Order) {
+    Storage::KindT K = Store[N].Kind;
+    AddValue(N, K == Storage::Arena  ? MemoryPlanRequest::Home::Arena
+                : K == Storage::Slot ? MemoryPlanRequest::Home::Slot
+                                     : MemoryPlanRequest::Home::Other);
   }
-  DenseMap<const Node *, const Node *> UpdateOf; // new value -> its target
-  DenseSet<const Node *> ReadAtEnd;
+  for (const KernelUnit &U : Units) {
+    MemoryPlanRequest::Unit &PU = Request.Units.emplace_back();
+    for (unsigned K = 0; K < U.Outputs.size(); ++K)
+      PU.Outputs.push_back({Id.lookup(U.Outputs[K]), inPlaceCandidates(U, K)});
+    for (const Node *X : U.Inputs)
+      PU.Inputs.push_back(Id.lookup(X));
+  }
   for (const Result &R : Results) {
     if (!R.Value)
       continue;
-    if (const Node *O = Owner.lookup(R.Value))
-      Last[O] = Forever;
-    ReadAtEnd.insert(Root(R.Value));
-    if (R.IsUpdate)
-      UpdateOf[R.Value] = Slots.Slots[R.Slot].N;
-  }
-  DenseSet<const Node *> AliasedLeaves;
-  for (const Node *A : Aliases)
-    AliasedLeaves.insert(Root(A));
-
-  struct Block {
-    int64_t Offset, Bytes, Last;
-  };
-  std::vector<Block> Live; // sorted by offset
-  End = 0;
-  for (int64_t UI = 0; UI < int64_t(Units.size()); ++UI) {
-    KernelUnit &U = Units[UI];
-    SmallVector<bool, 4> Taken(U.Inputs.size(), false);
-    for (unsigned K = 0; K < U.Outputs.size(); ++K) {
-      const Node *O = U.Outputs[K];
-      if (Store[O].Kind != Storage::Arena)
-        continue;
-      Plan.BytesBefore += bufferBytes(O->Type);
-      // In place: over an input block or param/state slot that dies here.
-      bool Placed = false;
-      for (unsigned I : inPlaceCandidates(U, K)) {
-        const Node *X = U.Inputs[I];
-        if (Taken[I] || Last.lookup(X) != UI)
-          continue;
-        const Storage &SX = Store[X];
-        if (SX.Kind == Storage::Arena && !SX.Alias && Owner.lookup(X) == X) {
-          Store[O].Offset = SX.Offset;
-          for (Block &B : Live)
-            if (B.Offset == SX.Offset)
-              B.Last = Last.lookup(O);
-          ++Plan.InPlace;
-        } else if (SX.Kind == Storage::Slot && !SX.Alias &&
-                   UpdateOf.lookup(O) == X && !ReadAtEnd.count(X) &&
-                   !AliasedLeaves.count(X)) {
-          // The update's new value is written straight into the param
-          // (or state) slot: nothing after this kernel reads the old one.
-          Store[O] = SX;
-          ++Plan.UpdatesInPlace;
-        } else {
-          continue;
-        }
-        Taken[I] = true;
-        U.InPlace[K] = int(I);
-        Placed = true;
-        break;
-      }
-      if (Placed)
-        continue;
-      // First fit among the live blocks. Blocks of this unit's inputs are
-      // still live, so a kernel never writes over what it reads.
-      int64_t Bytes = bufferBytes(O->Type), Offset = 0;
-      auto It = Live.begin();
-      for (; It != Live.end(); ++It) {
-        if (Offset + Bytes <= It->Offset)
-          break;
-        Offset = std::max(Offset, It->Offset + It->Bytes);
-      }
-      Live.insert(It, {Offset, Bytes, Last.lookup(O)});
-      Store[O].Offset = Offset;
-      End = std::max(End, Offset + Bytes);
+    int UpdateOf = -1;
+    if (R.IsUpdate) {
+      const Node *Leaf = Slots.Slots[R.Slot].N;
+      if (!Id.count(Leaf))
+        AddValue(Leaf, MemoryPlanRequest::Home::Slot);
+      UpdateOf = int(Id.lookup(Leaf));
     }
-    std::erase_if(Live, [&](const Block &B) { return B.Last <= UI; });
+    Request.Results.push_back({Id.lookup(R.Value), UpdateOf});
   }
-  // Aliases share their owner's storage, fixed now that it is placed.
-  for (const Node *A : Aliases) {
-    Storage S = Store[Owner.lookup(A)];
-    S.Alias = true;
-    Store[A] = S;
+
+  // Each node where the plan put it; an alias where its owner is.
+  MemoryPlan P = planMemory(Request);
+  for (unsigned U = 0; U < Units.size(); ++U)
+    Units[U].InPlace.assign(P.InPlace[U].begin(), P.InPlace[U].end());
+  for (const Node *N : Order) {
+    Storage &S = Store[N];
+    unsigned V = Id.lookup(N);
+    if (S.Alias) {
+      S = Store[Owner.lookup(N)];
+      S.Alias = true;
+    } else if (S.Kind == Storage::Arena && P.Slot[V] >= 0) {
+      S = Store[NodeOf[P.Slot[V]]]; // an update computed in place
+    } else if (S.Kind == Storage::Arena) {
+      S.Offset = P.Offset[V];
+    }
+    S.Staged = P.Staged[V];
   }
-  Plan.BytesAfter = End;
+  Plan = P.Stats;
   return Error::success();
 }
 
@@ -445,9 +393,8 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
     return UnitsOr.takeError();
   std::vector<KernelUnit> &Units = *UnitsOr;
   DenseMap<const Node *, Storage> Store;
-  int64_t End = 0;
   ArenaStats Plan;
-  if (Error E = planStorage(Order, Units, Results, Store, End, Plan))
+  if (Error E = planStorage(Order, Units, Results, Store, Plan))
     return E;
 
   // 4. The function.
@@ -529,19 +476,16 @@ Expected<Function *> Lowerer::emitEntry(StringRef Name,
   // Stage new values that live in slots (see step 4 above).
   DenseMap<const Node *, Value *> Staged;
   for (const Result &R : Results) {
-    if (!R.IsUpdate || !R.Value || Store[R.Value].Kind != Storage::Slot ||
-        Store[R.Value].SlotIdx == R.Slot || Staged.count(R.Value))
+    if (!R.IsUpdate || !R.Value || Store[R.Value].Staged < 0 ||
+        Staged.count(R.Value))
       continue;
-    int64_t Bytes = bufferBytes(R.Value->Type);
-    Value *Dst =
-        B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), SlotPtr(Slots.Temp), End);
+    Value *Dst = B.CreateConstInBoundsGEP1_64(
+        B.getInt8Ty(), SlotPtr(Slots.Temp), Store[R.Value].Staged);
     B.CreateMemCpy(Dst, Align(Alignment), PtrOf(R.Value), Align(Alignment),
                    R.Value->Type.numElements() * 4);
     Staged[R.Value] = Dst;
-    End += Bytes;
   }
-  ArenaBytes = std::max(ArenaBytes, End);
-  Plan.BytesAfter = End;
+  ArenaBytes = std::max(ArenaBytes, Plan.BytesAfter);
   // --stats reports the training step (the whole step is what the plan is
   // for), else the entry needing the most arena.
   if (Name == "nnc.train_step" ||
