@@ -132,16 +132,13 @@ void emitChunks(KernelBuilder &KB, const ConvPlan &P, const ChunkBody &Body) {
   Function *Kernel = B.GetInsertBlock()->getParent();
   Module &M = *Kernel->getParent();
   LLVMContext &Ctx = M.getContext();
-  Type *Ptr = PointerType::getUnqual(Ctx), *I64 = B.getInt64Ty();
+  Type *Ptr = PointerType::getUnqual(Ctx);
 
-  auto *ChunkTy = FunctionType::get(B.getVoidTy(), {Ptr, Ptr, Ptr, I64}, false);
-  Function *ChunkF = Function::Create(ChunkTy, GlobalValue::InternalLinkage,
-                                      Kernel->getName() + ".chunk", M);
-  ChunkF->addFnAttr(Attribute::NoUnwind);
-  for (unsigned I = 0; I < 3; ++I) {
-    ChunkF->addParamAttr(I, Attribute::NoAlias);
-    ChunkF->addParamAttr(I, Attribute::NoCapture);
-  }
+  Function *ChunkF = createKernelFunction(M, Kernel->getName() + ".chunk", 3,
+                                          {.Trailing = {B.getInt64Ty()},
+                                           .NoInline = false,
+                                           .MustProgress = false,
+                                           .Pointers = KernelAttrs::Unknown});
   {
     KernelBuilder CKB(ChunkF, KB.node(), ChunkF->getArg(0),
                       {ChunkF->getArg(1), ChunkF->getArg(2)});

@@ -50,8 +50,6 @@ using namespace nnc::codegen;
 
 namespace {
 
-constexpr unsigned Alignment = 64;
-
 /// For each dim of a value, the loop-nest dim indexing it (-1: always 0).
 using Map = std::vector<int>;
 
@@ -306,15 +304,16 @@ constexpr int64_t EpilogueTasks = 8;
 /// `<kernel>.epi(args..., i64 lo, i64 hi)`, over outermost indices
 /// [lo, hi): the kernel calls it once over everything, or, for a large
 /// nest, through `nnc_parallel_for` in EpilogueTasks pieces. Each element
-/// is computed the same way by whichever thread runs its piece.
-void emitEpilogue(KernelBuilder &KB, const KernelUnit &U,
+/// is computed the same way by whichever thread runs its piece. `Attrs`
+/// are the promises of KB's function, which the nest's function makes too.
+void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
+                  const KernelUnit &U,
                   const SmallPtrSetImpl<const Node *> &Nested,
                   const DenseMap<const Node *, Value *> &Bufs,
                   ArrayRef<Value *> OutPtr, ArrayRef<unsigned> Stored) {
   IRBuilder<> &B = KB.builder();
   Function *F = B.GetInsertBlock()->getParent();
   Module &M = *F->getParent();
-  LLVMContext &Ctx = M.getContext();
   ArrayRef<int64_t> Dims =
       (U.Anchor ? U.Anchor : U.Outputs[Stored[0]])->dims();
   int64_t Count = 1;
@@ -346,20 +345,16 @@ void emitEpilogue(KernelBuilder &KB, const KernelUnit &U,
   }
   int64_t Outer = L.Dims[0];
 
-  // <kernel>.epi(args..., lo, hi), with F's argument attributes.
-  Type *I64 = B.getInt64Ty();
-  SmallVector<Type *, 8> Params(F->arg_size(), PointerType::getUnqual(Ctx));
-  Params.append({I64, I64});
-  Function *EF = Function::Create(
-      FunctionType::get(B.getVoidTy(), Params, false),
-      GlobalValue::InternalLinkage, F->getName() + ".epi", M);
-  EF->addFnAttr(Attribute::NoUnwind);
-  EF->addFnAttr(Attribute::MustProgress);
+  // <kernel>.epi(args..., lo, hi). Not noinline: where it runs serially,
+  // the kernel is its only caller.
+  KernelAttrs EpiAttrs = Attrs;
+  EpiAttrs.Trailing = {B.getInt64Ty(), B.getInt64Ty()};
+  EpiAttrs.NoInline = false;
+  Function *EF =
+      createKernelFunction(M, F->getName() + ".epi", F->arg_size(), EpiAttrs);
   DenseMap<Value *, Value *> ArgOf;
   for (unsigned I = 0; I < F->arg_size(); ++I) {
     EF->getArg(I)->setName(F->getArg(I)->getName());
-    for (Attribute A : F->getAttributes().getParamAttrs(I))
-      EF->addParamAttr(I, A);
     ArgOf[F->getArg(I)] = EF->getArg(I);
   }
   {
@@ -433,29 +428,16 @@ SmallVector<unsigned, 2> codegen::inPlaceCandidates(const KernelUnit &U,
 
 Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
                                    const std::string &Name) {
-  LLVMContext &Ctx = M.getContext();
-  Type *Ptr = PointerType::getUnqual(Ctx);
-  DenseSet<unsigned> WrittenInputs;
-  unsigned NumArgs = U.Inputs.size();
-  for (int I : U.InPlace) {
-    NumArgs += I < 0;
-    if (I >= 0)
-      WrittenInputs.insert(unsigned(I));
-  }
-  auto *FT = FunctionType::get(Type::getVoidTy(Ctx),
-                               SmallVector<Type *, 8>(NumArgs, Ptr), false);
-  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
-  F->addFnAttr(Attribute::NoUnwind);
-  F->addFnAttr(Attribute::NoInline);
-  F->addFnAttr(Attribute::MustProgress);
-  for (unsigned I = 0; I < NumArgs; ++I) {
-    F->addParamAttr(I, Attribute::NoAlias);
-    F->addParamAttr(I, Attribute::NoCapture);
-    F->addParamAttr(I, Attribute::NoUndef);
-    F->addParamAttr(I, Attribute::NonNull);
-    F->addParamAttr(I, Attribute::getWithAlignment(Ctx, Align(Alignment)));
-  }
-  // Buffers by node: outputs first, then inputs.
+  // Outputs with a buffer of their own, then the inputs; inputs no output
+  // is written over are read only.
+  unsigned NumOutArgs = llvm::count(U.InPlace, -1);
+  KernelAttrs Attrs;
+  for (unsigned I = 0; I < U.Inputs.size(); ++I)
+    if (!llvm::is_contained(U.InPlace, int(I)))
+      Attrs.ReadOnly.push_back(NumOutArgs + I);
+  Function *F =
+      createKernelFunction(M, Name, NumOutArgs + U.Inputs.size(), Attrs);
+  // Buffers by node.
   DenseMap<const Node *, Value *> Bufs;
   SmallVector<Value *, 4> OutPtr(U.Outputs.size(), nullptr);
   unsigned Arg = 0;
@@ -465,12 +447,9 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
       OutPtr[I]->setName("out" + Twine(I));
     }
   for (unsigned I = 0; I < U.Inputs.size(); ++I) {
-    Value *P = F->getArg(Arg);
+    Value *P = F->getArg(Arg++);
     P->setName("in" + Twine(I));
-    if (!WrittenInputs.count(I))
-      F->addParamAttr(Arg, Attribute::ReadOnly);
     Bufs[U.Inputs[I]] = P;
-    ++Arg;
   }
   for (unsigned I = 0; I < U.Outputs.size(); ++I)
     if (U.InPlace[I] >= 0)
@@ -544,7 +523,7 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
     if (U.Outputs[I] != U.Anchor)
       Stored.push_back(I);
   if (!Stored.empty())
-    emitEpilogue(KB, U, Nested, Bufs, OutPtr, Stored);
+    emitEpilogue(KB, Attrs, U, Nested, Bufs, OutPtr, Stored);
   KB.finish();
   return F;
 }

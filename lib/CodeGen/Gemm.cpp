@@ -374,14 +374,11 @@ Function *GemmEmitter::emit(StringRef Name) {
   }
   Function *Task = emitTask(Name);
 
-  auto *FT = FunctionType::get(B.getVoidTy(), {Ptr, Ptr, Ptr}, false);
-  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
-  F->addFnAttr(Attribute::NoUnwind);
-  F->addFnAttr(Attribute::NoInline);
-  for (unsigned I = 0; I < 3; ++I) {
-    F->addParamAttr(I, Attribute::NoCapture);
-    F->addParamAttr(I, Attribute::NonNull);
-  }
+  // (C, A, B), parts of the calling kernel's buffers.
+  Function *F = createKernelFunction(M, Name, 3,
+                                     {.MustProgress = false,
+                                      .NoAlias = false,
+                                      .Pointers = KernelAttrs::NonNull});
   B.SetInsertPoint(BasicBlock::Create(*Ctx, "entry", F));
   auto *CtxTy = ArrayType::get(Ptr, 3);
   Value *TaskCtx = B.CreateAlloca(CtxTy, nullptr, "ctx");

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "KernelBuilder.h"
 
+#include "MemoryPlan.h"
 #include "RuntimeCalls.h"
 
 #include <llvm/IR/Intrinsics.h>
@@ -51,6 +52,37 @@ KernelBuilder::KernelBuilder(Function *F, const Node &N, Value *OutPtr,
 }
 
 void KernelBuilder::finish() { B.CreateRetVoid(); }
+
+Function *codegen::createKernelFunction(Module &M, const Twine &Name,
+                                        unsigned NumPtrs,
+                                        const KernelAttrs &Attrs) {
+  LLVMContext &Ctx = M.getContext();
+  SmallVector<Type *, 8> Params(NumPtrs, PointerType::getUnqual(Ctx));
+  Params.append(Attrs.Trailing.begin(), Attrs.Trailing.end());
+  Function *F =
+      Function::Create(FunctionType::get(Type::getVoidTy(Ctx), Params, false),
+                       GlobalValue::InternalLinkage, Name, M);
+  F->addFnAttr(Attribute::NoUnwind);
+  if (Attrs.NoInline)
+    F->addFnAttr(Attribute::NoInline);
+  if (Attrs.MustProgress)
+    F->addFnAttr(Attribute::MustProgress);
+  for (unsigned I = 0; I < NumPtrs; ++I) {
+    F->addParamAttr(I, Attribute::NoCapture);
+    if (Attrs.NoAlias)
+      F->addParamAttr(I, Attribute::NoAlias);
+    if (Attrs.Pointers != KernelAttrs::Unknown)
+      F->addParamAttr(I, Attribute::NonNull);
+    if (Attrs.Pointers == KernelAttrs::WholeBuffer) {
+      F->addParamAttr(I, Attribute::NoUndef);
+      F->addParamAttr(I,
+                      Attribute::getWithAlignment(Ctx, Align(BufferAlignment)));
+    }
+  }
+  for (unsigned I : Attrs.ReadOnly)
+    F->addParamAttr(I, Attribute::ReadOnly);
+  return F;
+}
 
 Type *KernelBuilder::elemType(DType T) {
   switch (T) {

@@ -53,6 +53,44 @@ void emitCountedLoop(llvm::IRBuilder<> &B, llvm::Value *Lo, llvm::Value *Hi,
                      llvm::function_ref<void(llvm::Value *)> Body,
                      const llvm::Twine &Name = "loop");
 
+/// The promises `createKernelFunction` writes on a function and its pointer
+/// arguments; each must hold for every call the code generator emits. The
+/// defaults are those of a node's kernel: its arguments are whole buffers
+/// (slots, arena blocks, globals) that do not overlap. The functions a
+/// kernel runs on parts of its buffers (row ranges, per-thread pieces, GEMM
+/// and dot-product tiles) promise less.
+struct KernelAttrs {
+  /// Pointer arguments the function never writes through (`readonly`).
+  llvm::SmallVector<unsigned, 4> ReadOnly = {};
+  /// Parameters after the pointers (a range, a flag); they get no
+  /// attributes.
+  llvm::SmallVector<llvm::Type *, 2> Trailing = {};
+  /// `noinline`: the optimizer processes the loops once, not once per
+  /// caller, which keeps compile time low.
+  bool NoInline = true;
+  /// `mustprogress`: every loop terminates (they are all counted).
+  bool MustProgress = true;
+  /// `noalias` on every pointer: no argument overlaps another, the fact
+  /// the vectorizer needs.
+  bool NoAlias = true;
+  /// What every pointer is known to be besides `nocapture`.
+  enum PointerFacts {
+    Unknown,
+    /// `nonnull`.
+    NonNull,
+    /// `noundef nonnull align 64`: the start of a buffer, which the arena
+    /// plan (MemoryPlan.h) and the runtime align to BufferAlignment.
+    WholeBuffer,
+  } Pointers = WholeBuffer;
+};
+
+/// Creates `void Name(ptr x NumPtrs, Attrs.Trailing...)`, internal and
+/// `nounwind`, with the promises of `Attrs`: the one place where kernels
+/// and the functions they call get their attributes.
+llvm::Function *createKernelFunction(llvm::Module &M, const llvm::Twine &Name,
+                                     unsigned NumPtrs,
+                                     const KernelAttrs &Attrs = {});
+
 class KernelBuilder;
 
 /// Calls `RangeFn(Ptrs..., i64 lo, i64 hi)` so that it covers [0, Count):

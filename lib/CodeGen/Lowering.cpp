@@ -200,33 +200,20 @@ Function *Lowerer::fusedKernelFor(const KernelUnit &U) {
 Function *Lowerer::kernelFor(const Node *N) {
   if (Function *F = Kernels.lookup(N))
     return F;
-  LLVMContext &Ctx = M.getContext();
-  Type *Ptr = PointerType::getUnqual(Ctx);
+  // The result buffer, then the operands' buffers, which it only reads.
+  KernelAttrs Attrs;
   unsigned NumArgs = 1;
   for (const Node *Op : N->Operands)
-    NumArgs += !isImmediate(Op);
-  auto *FT = FunctionType::get(Type::getVoidTy(Ctx),
-                               SmallVector<Type *, 3>(NumArgs, Ptr), false);
+    if (!isImmediate(Op))
+      Attrs.ReadOnly.push_back(NumArgs++);
   std::string Name = ("k" + Twine(Position.lookup(N)) + "." + opSpelling(N->Kind))
                          .str();
   if (!N->Name.empty())
     Name += "." + N->Name;
-  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
   // Kernels stay separate functions: the optimizer sees each loop nest
   // once (not once per entry point), which keeps compile time low, and the
   // `noalias` arguments carry the no-overlap facts the vectorizer needs.
-  F->addFnAttr(Attribute::NoUnwind);
-  F->addFnAttr(Attribute::NoInline);
-  F->addFnAttr(Attribute::MustProgress);
-  for (unsigned I = 0; I < NumArgs; ++I) {
-    F->addParamAttr(I, Attribute::NoAlias);
-    F->addParamAttr(I, Attribute::NoCapture);
-    F->addParamAttr(I, Attribute::NoUndef);
-    F->addParamAttr(I, Attribute::NonNull);
-    F->addParamAttr(I, Attribute::getWithAlignment(Ctx, Align(Alignment)));
-    if (I > 0)
-      F->addParamAttr(I, Attribute::ReadOnly);
-  }
+  Function *F = createKernelFunction(M, Name, NumArgs, Attrs);
   KernelBuilder KB(F, *N);
   emitKernelBody(KB);
   KB.finish();
