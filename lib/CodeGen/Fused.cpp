@@ -34,6 +34,7 @@
 #include "Fused.h"
 
 #include "KernelBuilder.h"
+#include "KernelDispatch.h"
 #include "Strides.h"
 
 #include "nnc/Graph/KernelPartition.h"

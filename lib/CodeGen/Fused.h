@@ -32,12 +32,6 @@
 
 namespace nnc::codegen {
 
-class KernelBuilder;
-
-/// Lowering.cpp: the body of `KB.node()`'s own kernel (the one switch over
-/// every op); fused kernels call it for their anchor.
-void emitKernelBody(KernelBuilder &KB);
-
 /// One kernel of an entry point.
 struct KernelUnit {
   /// The nodes it computes, in topological order.
