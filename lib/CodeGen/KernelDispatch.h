@@ -6,9 +6,9 @@
 // single node's kernel is `@k<N>.<op>[.<name>]`, its body chosen by
 // `emitKernelBody` (elementwise ops by their class, the others by one
 // switch over KernelOp); a fused kernel is `@k<N>.fused.<ops>[.<name>]`
-// (Fused.cpp), one function per variant (which members an entry point
-// stores, which outputs it computes in place). `k<N>` is the position of
-// the unit's first node in the graph.
+// (FusedKernel.cpp), one function per variant (which members an entry
+// point stores, which outputs it computes in place). `k<N>` is the position
+// of the unit's first node in the graph.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_LIB_CODEGEN_KERNELDISPATCH_H
