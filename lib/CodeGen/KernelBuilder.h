@@ -3,15 +3,16 @@
 // Private to the code generator. Every non-leaf graph node becomes one
 // internal function
 //
-//   void @k<N>.<op>(ptr noalias %out, ptr noalias %in0, ...)
+//   void @k<N>.<op>(ptr noalias %out, ptr noalias readonly %in0, ...)
 //
 // whose pointer arguments are the node's result buffer and the buffers of its
 // operands (scalar constants are not passed: they are folded in as
-// immediates). A KernelBuilder holds that function's IRBuilder and offers
-// what every op group needs: typed loads and stores, counted loops, scratch
-// accumulators and the scalar math of each elementwise op. The op groups
-// (Elementwise.cpp, Reduce.cpp, LinAlg.cpp, Conv.cpp) each add one
-// `emit...` function declared at the bottom.
+// immediates); `createKernelFunction` gives it, and every function a kernel
+// calls, its attributes. A KernelBuilder holds that function's IRBuilder and
+// offers what every op group needs: typed loads and stores, counted loops,
+// scratch accumulators and the scalar math of each elementwise op. The op
+// groups (Elementwise.cpp, Reduce.cpp, LinAlg.cpp, Conv.cpp, Pool.cpp) each
+// add the `emit...` functions declared at the bottom.
 //
 // Fast-math: every float op carries `contract` (so a*b+c becomes an FMA);
 // only sum reductions add `reassoc`, which the vectorizer needs to split an
@@ -108,9 +109,10 @@ public:
   /// result pointer followed by one pointer per non-immediate operand.
   KernelBuilder(llvm::Function *F, const Node &N);
 
-  /// Starts the body of a fused kernel `F` (Fused.cpp) that computes `N`
-  /// with explicit buffers: `Out` for the result and `In[I]` for operand I
-  /// (null for an immediate, or for an operand `OperandLoader` computes).
+  /// Starts the body of a fused kernel `F` (FusedKernel.cpp) that computes
+  /// `N` with explicit buffers: `Out` for the result and `In[I]` for
+  /// operand I (null for an immediate, or for an operand `OperandLoader`
+  /// computes).
   KernelBuilder(llvm::Function *F, const Node &N, llvm::Value *Out,
                 llvm::ArrayRef<llvm::Value *> In);
 
@@ -184,7 +186,8 @@ private:
 };
 
 // The kernels, by op group; each fills the kernel of `KB.node()`.
-// Lowering.cpp's dispatch (one switch over OpKind) picks the emitter.
+// KernelDispatch.cpp's emitKernelBody picks the emitter: elementwise ops by
+// their class, the others by one switch over KernelOp.
 
 /// Elementwise.cpp: unary, binary, compare and cast ops, and the copies
 /// (broadcast, transpose, reshape), all as strided loop nests.
@@ -195,7 +198,8 @@ void emitReduce(KernelBuilder &KB, bool IsMax);
 void emitArgMax(KernelBuilder &KB, bool Mask);
 /// Reduce.cpp: softmax or log_softmax.
 void emitSoftmax(KernelBuilder &KB, bool Log);
-/// LinAlg.cpp: [M,K] x [K,N] in i-k-j order.
+/// LinAlg.cpp: [M,K] x [K,N] through the shared register-tiled product
+/// (Gemm.h), a transpose operand read in place.
 void emitMatMul(KernelBuilder &KB);
 /// LinAlg.cpp: one_hot.
 void emitOneHot(KernelBuilder &KB);
@@ -203,7 +207,7 @@ void emitOneHot(KernelBuilder &KB);
 void emitConv2d(KernelBuilder &KB);
 void emitConv2dGradInput(KernelBuilder &KB);
 void emitConv2dGradWeight(KernelBuilder &KB);
-/// Conv.cpp: maxpool2d / avgpool2d and their gradient kernels.
+/// Pool.cpp: maxpool2d / avgpool2d and their gradient kernels.
 void emitPool(KernelBuilder &KB, bool IsMax);
 void emitMaxPoolGrad(KernelBuilder &KB);
 void emitAvgPoolGrad(KernelBuilder &KB);

@@ -254,9 +254,9 @@ TEST(Fusion, DenseReluEpilogueAndSgdMomentum) {
 }
 
 // Epilogues of 2^16 elements or more run in pieces on the thread pool
-// (Fused.cpp, emitEpilogue): a 300 x 230 weight's momentum update after its
-// gradient's product, an elementwise chain with a broadcast row over
-// 300 x 240 (merged to one flat loop), and a transposed read.
+// (FusedKernel.cpp, emitEpilogue): a 300 x 230 weight's momentum update
+// after its gradient's product, an elementwise chain with a broadcast row
+// over 300 x 240 (merged to one flat loop), and a transposed read.
 TEST(Fusion, LargeEpiloguesSplitOverThreads) {
   EXPECT_GT(checkModel(model(R"(
   dim B = 240

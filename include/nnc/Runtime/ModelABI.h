@@ -100,10 +100,12 @@ typedef struct nnc_model {
   int32_t num_slots;
   const nnc_slot *slots;
   nnc_train_spec train;
-  nnc_entry train_step; /* null when the model has no loss */
-  nnc_entry eval_step;  /* null when the model has no loss */
+  /* null unless the model has a loss and a train block whose optimizer
+   * updates something (a param; adam also its step count) */
+  nnc_entry train_step;
+  nnc_entry eval_step; /* null when the model has no loss */
   nnc_entry predict;
-  nnc_entry grad; /* null when the model has no loss */
+  nnc_entry grad; /* null when the model has no loss or no param */
 } nnc_model;
 
 /* The runtime functions the generated code calls, `nnc_main` among them,
