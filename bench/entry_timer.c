@@ -13,7 +13,7 @@
  *
  * usage: entry_timer predict|train_step|grad [MIN_SECONDS]
  */
-#include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Callbacks.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -45,6 +45,7 @@
 #include "DotTile.h"
 #include "Gemm.h"
 #include "Im2Col.h"
+#include "RuntimeCalls.h"
 
 #include <algorithm>
 
@@ -131,16 +132,13 @@ void emitChunks(KernelBuilder &KB, const ConvPlan &P, const ChunkBody &Body) {
   Function *Kernel = B.GetInsertBlock()->getParent();
   Module &M = *Kernel->getParent();
   LLVMContext &Ctx = M.getContext();
-  Type *Ptr = PointerType::getUnqual(Ctx), *I64 = B.getInt64Ty();
+  Type *Ptr = PointerType::getUnqual(Ctx);
 
-  auto *ChunkTy = FunctionType::get(B.getVoidTy(), {Ptr, Ptr, Ptr, I64}, false);
-  Function *ChunkF = Function::Create(ChunkTy, GlobalValue::InternalLinkage,
-                                      Kernel->getName() + ".chunk", M);
-  ChunkF->addFnAttr(Attribute::NoUnwind);
-  for (unsigned I = 0; I < 3; ++I) {
-    ChunkF->addParamAttr(I, Attribute::NoAlias);
-    ChunkF->addParamAttr(I, Attribute::NoCapture);
-  }
+  Function *ChunkF = createKernelFunction(M, Kernel->getName() + ".chunk", 3,
+                                          {.Trailing = {B.getInt64Ty()},
+                                           .NoInline = false,
+                                           .MustProgress = false,
+                                           .Pointers = KernelAttrs::Unknown});
   {
     KernelBuilder CKB(ChunkF, KB.node(), ChunkF->getArg(0),
                       {ChunkF->getArg(1), ChunkF->getArg(2)});
@@ -166,11 +164,8 @@ void emitChunks(KernelBuilder &KB, const ConvPlan &P, const ChunkBody &Body) {
     });
     return;
   }
-  // void task(ptr ctx, i64 begin, i64 end), ctx = {out, in0, in1}.
-  auto *TaskTy = FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false);
-  Function *Task = Function::Create(TaskTy, GlobalValue::InternalLinkage,
-                                    Kernel->getName() + ".task", M);
-  Task->addFnAttr(Attribute::NoUnwind);
+  // The task's ctx is {out, in0, in1}.
+  Function *Task = createTaskFunction(M, Kernel->getName() + ".task");
   {
     KernelBuilder TKB(Task, KB.node(), nullptr, {});
     IRBuilder<> &TB = TKB.builder();
@@ -188,10 +183,8 @@ void emitChunks(KernelBuilder &KB, const ConvPlan &P, const ChunkBody &Body) {
   for (unsigned I = 0; I < 3; ++I)
     B.CreateAlignedStore(Args[I], B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
                          Align(8));
-  FunctionCallee ParFor = M.getOrInsertFunction(
-      "nnc_parallel_for",
-      FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false));
-  B.CreateCall(ParFor, {Task, TaskCtx, KB.i64(P.Chunks)});
+  B.CreateCall(declareCallback(M, rt::ParallelFor),
+               {Task, TaskCtx, KB.i64(P.Chunks)});
 }
 
 /// The kernel's module.

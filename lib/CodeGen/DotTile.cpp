@@ -267,19 +267,12 @@ void DotEmitter::emitBody(const Operands &Op) {
 
 Function *DotEmitter::emit(StringRef Name) {
   LLVMContext &Ctx = M.getContext();
-  Type *Ptr = PointerType::getUnqual(Ctx);
-  auto *FT =
-      FunctionType::get(B.getVoidTy(), {Ptr, Ptr, Ptr, B.getInt1Ty()}, false);
-  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
-  F->addFnAttr(Attribute::NoUnwind);
-  F->addFnAttr(Attribute::NoInline);
-  for (unsigned I = 0; I < 3; ++I) {
-    F->addParamAttr(I, Attribute::NoAlias);
-    F->addParamAttr(I, Attribute::NoCapture);
-    F->addParamAttr(I, Attribute::NonNull);
-  }
-  F->addParamAttr(1, Attribute::ReadOnly);
-  F->addParamAttr(2, Attribute::ReadOnly);
+  // (Acc, A, B, Fresh); the buffers are parts of the calling kernel's.
+  Function *F = createKernelFunction(M, Name, 3,
+                                     {.ReadOnly = {1, 2},
+                                      .Trailing = {B.getInt1Ty()},
+                                      .MustProgress = false,
+                                      .Pointers = KernelAttrs::NonNull});
   B.SetInsertPoint(BasicBlock::Create(Ctx, "entry", F));
   // Two copies of the body, so that no accumulator chooses between zero
   // and Acc at run time.

@@ -6,8 +6,8 @@
 // point, `buildUnits` turns the nodes that entry needs into *units* — a
 // fused kernel or a single node — in an order that respects every
 // dependency, and says which member values leave each unit (and so need a
-// buffer) and which buffers it reads. `emitFusedKernel` writes the function
-// of a unit of several nodes:
+// buffer) and which buffers it reads (Fused.cpp). `emitFusedKernel` writes
+// the function of a unit of several nodes (FusedKernel.cpp):
 //
 //   void @k<N>.fused.<ops>(ptr noalias %out0, ..., ptr noalias readonly %in0, ...)
 //
@@ -31,12 +31,6 @@
 #include <vector>
 
 namespace nnc::codegen {
-
-class KernelBuilder;
-
-/// Lowering.cpp: the body of `KB.node()`'s own kernel (the one switch over
-/// every op); fused kernels call it for their anchor.
-void emitKernelBody(KernelBuilder &KB);
 
 /// One kernel of an entry point.
 struct KernelUnit {
@@ -82,7 +76,7 @@ buildUnits(llvm::ArrayRef<const Node *> Order,
 llvm::SmallVector<unsigned, 2> inPlaceCandidates(const KernelUnit &U,
                                                  unsigned OutIdx);
 
-/// The function of a unit of several nodes, named `Name`.
+/// FusedKernel.cpp: the function of a unit of several nodes, named `Name`.
 llvm::Function *emitFusedKernel(llvm::Module &M, const KernelUnit &U,
                                 const std::string &Name);
 

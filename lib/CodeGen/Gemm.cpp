@@ -29,6 +29,7 @@
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
 #include "KernelBuilder.h"
+#include "RuntimeCalls.h"
 
 #include "nnc/CodeGen/Target.h"
 
@@ -346,11 +347,9 @@ void GemmEmitter::emitTaskBody(Value *C, Value *A, Value *Bm, Value *T) {
 }
 
 Function *GemmEmitter::emitTask(StringRef Name) {
-  // void task(ptr ctx, i64 begin, i64 end), ctx = {C, A, B}.
-  auto *FT = FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false);
-  Function *F = Function::Create(FT, GlobalValue::InternalLinkage,
-                                 Name + ".task", M);
-  F->addFnAttr(Attribute::NoUnwind);
+  // ctx = {C, A, B}. The serial product calls the task too; noinline
+  // keeps one copy of the tiled loops.
+  Function *F = createTaskFunction(M, Name + ".task");
   F->addFnAttr(Attribute::NoInline);
   B.SetInsertPoint(BasicBlock::Create(*Ctx, "entry", F));
   Value *CtxArg = F->getArg(0);
@@ -375,14 +374,11 @@ Function *GemmEmitter::emit(StringRef Name) {
   }
   Function *Task = emitTask(Name);
 
-  auto *FT = FunctionType::get(B.getVoidTy(), {Ptr, Ptr, Ptr}, false);
-  Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
-  F->addFnAttr(Attribute::NoUnwind);
-  F->addFnAttr(Attribute::NoInline);
-  for (unsigned I = 0; I < 3; ++I) {
-    F->addParamAttr(I, Attribute::NoCapture);
-    F->addParamAttr(I, Attribute::NonNull);
-  }
+  // (C, A, B), parts of the calling kernel's buffers.
+  Function *F = createKernelFunction(M, Name, 3,
+                                     {.MustProgress = false,
+                                      .NoAlias = false,
+                                      .Pointers = KernelAttrs::NonNull});
   B.SetInsertPoint(BasicBlock::Create(*Ctx, "entry", F));
   auto *CtxTy = ArrayType::get(Ptr, 3);
   Value *TaskCtx = B.CreateAlloca(CtxTy, nullptr, "ctx");
@@ -392,10 +388,7 @@ Function *GemmEmitter::emit(StringRef Name) {
                          Align(8));
   Value *Count = c(P.Panels * P.Chunks);
   if (P.Parallel) {
-    FunctionCallee ParFor = M.getOrInsertFunction(
-        "nnc_parallel_for", FunctionType::get(B.getVoidTy(),
-                                              {Ptr, Ptr, I64}, false));
-    B.CreateCall(ParFor, {Task, TaskCtx, Count});
+    B.CreateCall(declareCallback(M, rt::ParallelFor), {Task, TaskCtx, Count});
   } else {
     B.CreateCall(Task, {TaskCtx, c(0), Count});
   }

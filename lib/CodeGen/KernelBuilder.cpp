@@ -9,6 +9,9 @@
 //===----------------------------------------------------------------------===//
 #include "KernelBuilder.h"
 
+#include "MemoryPlan.h"
+#include "RuntimeCalls.h"
+
 #include <llvm/IR/Intrinsics.h>
 
 using namespace llvm;
@@ -49,6 +52,37 @@ KernelBuilder::KernelBuilder(Function *F, const Node &N, Value *OutPtr,
 }
 
 void KernelBuilder::finish() { B.CreateRetVoid(); }
+
+Function *codegen::createKernelFunction(Module &M, const Twine &Name,
+                                        unsigned NumPtrs,
+                                        const KernelAttrs &Attrs) {
+  LLVMContext &Ctx = M.getContext();
+  SmallVector<Type *, 8> Params(NumPtrs, PointerType::getUnqual(Ctx));
+  Params.append(Attrs.Trailing.begin(), Attrs.Trailing.end());
+  Function *F =
+      Function::Create(FunctionType::get(Type::getVoidTy(Ctx), Params, false),
+                       GlobalValue::InternalLinkage, Name, M);
+  F->addFnAttr(Attribute::NoUnwind);
+  if (Attrs.NoInline)
+    F->addFnAttr(Attribute::NoInline);
+  if (Attrs.MustProgress)
+    F->addFnAttr(Attribute::MustProgress);
+  for (unsigned I = 0; I < NumPtrs; ++I) {
+    F->addParamAttr(I, Attribute::NoCapture);
+    if (Attrs.NoAlias)
+      F->addParamAttr(I, Attribute::NoAlias);
+    if (Attrs.Pointers != KernelAttrs::Unknown)
+      F->addParamAttr(I, Attribute::NonNull);
+    if (Attrs.Pointers == KernelAttrs::WholeBuffer) {
+      F->addParamAttr(I, Attribute::NoUndef);
+      F->addParamAttr(I,
+                      Attribute::getWithAlignment(Ctx, Align(BufferAlignment)));
+    }
+  }
+  for (unsigned I : Attrs.ReadOnly)
+    F->addParamAttr(I, Attribute::ReadOnly);
+  return F;
+}
 
 Type *KernelBuilder::elemType(DType T) {
   switch (T) {
@@ -104,13 +138,10 @@ void codegen::emitRangeCall(KernelBuilder &KB, Function *RangeFn,
   Pieces = (Count + Per - 1) / Per;
   Module &M = *RangeFn->getParent();
   LLVMContext &Ctx = M.getContext();
-  Type *Ptr = PointerType::getUnqual(Ctx), *I64 = B.getInt64Ty();
-  // void task(ptr ctx, i64 begin, i64 end): pieces [begin, end) are
-  // indices [begin * Per, min(end * Per, Count)).
-  Function *Task = Function::Create(
-      FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false),
-      GlobalValue::InternalLinkage, RangeFn->getName() + ".task", M);
-  Task->addFnAttr(Attribute::NoUnwind);
+  Type *Ptr = PointerType::getUnqual(Ctx);
+  // Pieces [begin, end) of the task are indices
+  // [begin * Per, min(end * Per, Count)).
+  Function *Task = createTaskFunction(M, RangeFn->getName() + ".task");
   {
     IRBuilder<> TB(BasicBlock::Create(Ctx, "entry", Task));
     SmallVector<Value *, 8> TArgs;
@@ -129,10 +160,8 @@ void codegen::emitRangeCall(KernelBuilder &KB, Function *RangeFn,
   for (unsigned I = 0; I < Ptrs.size(); ++I)
     B.CreateAlignedStore(Ptrs[I], B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
                          Align(8));
-  FunctionCallee ParFor = M.getOrInsertFunction(
-      "nnc_parallel_for",
-      FunctionType::get(B.getVoidTy(), {Ptr, Ptr, I64}, false));
-  B.CreateCall(ParFor, {Task, TaskCtx, KB.i64(Pieces)});
+  B.CreateCall(declareCallback(M, rt::ParallelFor),
+               {Task, TaskCtx, KB.i64(Pieces)});
 }
 
 void codegen::emitCountedLoop(IRBuilder<> &B, Value *Lo, Value *Hi,

@@ -3,15 +3,16 @@
 // Private to the code generator. Every non-leaf graph node becomes one
 // internal function
 //
-//   void @k<N>.<op>(ptr noalias %out, ptr noalias %in0, ...)
+//   void @k<N>.<op>(ptr noalias %out, ptr noalias readonly %in0, ...)
 //
 // whose pointer arguments are the node's result buffer and the buffers of its
 // operands (scalar constants are not passed: they are folded in as
-// immediates). A KernelBuilder holds that function's IRBuilder and offers
-// what every op group needs: typed loads and stores, counted loops, scratch
-// accumulators and the scalar math of each elementwise op. The op groups
-// (Elementwise.cpp, Reduce.cpp, LinAlg.cpp, Conv.cpp) each add one
-// `emit...` function declared at the bottom.
+// immediates); `createKernelFunction` gives it, and every function a kernel
+// calls, its attributes. A KernelBuilder holds that function's IRBuilder and
+// offers what every op group needs: typed loads and stores, counted loops,
+// scratch accumulators and the scalar math of each elementwise op. The op
+// groups (Elementwise.cpp, Reduce.cpp, LinAlg.cpp, Conv.cpp, Pool.cpp) each
+// add the `emit...` functions declared at the bottom.
 //
 // Fast-math: every float op carries `contract` (so a*b+c becomes an FMA);
 // only sum reductions add `reassoc`, which the vectorizer needs to split an
@@ -53,6 +54,44 @@ void emitCountedLoop(llvm::IRBuilder<> &B, llvm::Value *Lo, llvm::Value *Hi,
                      llvm::function_ref<void(llvm::Value *)> Body,
                      const llvm::Twine &Name = "loop");
 
+/// The promises `createKernelFunction` writes on a function and its pointer
+/// arguments; each must hold for every call the code generator emits. The
+/// defaults are those of a node's kernel: its arguments are whole buffers
+/// (slots, arena blocks, globals) that do not overlap. The functions a
+/// kernel runs on parts of its buffers (row ranges, per-thread pieces, GEMM
+/// and dot-product tiles) promise less.
+struct KernelAttrs {
+  /// Pointer arguments the function never writes through (`readonly`).
+  llvm::SmallVector<unsigned, 4> ReadOnly = {};
+  /// Parameters after the pointers (a range, a flag); they get no
+  /// attributes.
+  llvm::SmallVector<llvm::Type *, 2> Trailing = {};
+  /// `noinline`: the optimizer processes the loops once, not once per
+  /// caller, which keeps compile time low.
+  bool NoInline = true;
+  /// `mustprogress`: every loop terminates (they are all counted).
+  bool MustProgress = true;
+  /// `noalias` on every pointer: no argument overlaps another, the fact
+  /// the vectorizer needs.
+  bool NoAlias = true;
+  /// What every pointer is known to be besides `nocapture`.
+  enum PointerFacts {
+    Unknown,
+    /// `nonnull`.
+    NonNull,
+    /// `noundef nonnull align 64`: the start of a buffer, which the arena
+    /// plan (MemoryPlan.h) and the runtime align to BufferAlignment.
+    WholeBuffer,
+  } Pointers = WholeBuffer;
+};
+
+/// Creates `void Name(ptr x NumPtrs, Attrs.Trailing...)`, internal and
+/// `nounwind`, with the promises of `Attrs`: the one place where kernels
+/// and the functions they call get their attributes.
+llvm::Function *createKernelFunction(llvm::Module &M, const llvm::Twine &Name,
+                                     unsigned NumPtrs,
+                                     const KernelAttrs &Attrs = {});
+
 class KernelBuilder;
 
 /// Calls `RangeFn(Ptrs..., i64 lo, i64 hi)` so that it covers [0, Count):
@@ -70,9 +109,10 @@ public:
   /// result pointer followed by one pointer per non-immediate operand.
   KernelBuilder(llvm::Function *F, const Node &N);
 
-  /// Starts the body of a fused kernel `F` (Fused.cpp) that computes `N`
-  /// with explicit buffers: `Out` for the result and `In[I]` for operand I
-  /// (null for an immediate, or for an operand `OperandLoader` computes).
+  /// Starts the body of a fused kernel `F` (FusedKernel.cpp) that computes
+  /// `N` with explicit buffers: `Out` for the result and `In[I]` for
+  /// operand I (null for an immediate, or for an operand `OperandLoader`
+  /// computes).
   KernelBuilder(llvm::Function *F, const Node &N, llvm::Value *Out,
                 llvm::ArrayRef<llvm::Value *> In);
 
@@ -146,7 +186,8 @@ private:
 };
 
 // The kernels, by op group; each fills the kernel of `KB.node()`.
-// Lowering.cpp's dispatch (one switch over OpKind) picks the emitter.
+// KernelDispatch.cpp's emitKernelBody picks the emitter: elementwise ops by
+// their class, the others by one switch over KernelOp.
 
 /// Elementwise.cpp: unary, binary, compare and cast ops, and the copies
 /// (broadcast, transpose, reshape), all as strided loop nests.
@@ -157,7 +198,8 @@ void emitReduce(KernelBuilder &KB, bool IsMax);
 void emitArgMax(KernelBuilder &KB, bool Mask);
 /// Reduce.cpp: softmax or log_softmax.
 void emitSoftmax(KernelBuilder &KB, bool Log);
-/// LinAlg.cpp: [M,K] x [K,N] in i-k-j order.
+/// LinAlg.cpp: [M,K] x [K,N] through the shared register-tiled product
+/// (Gemm.h), a transpose operand read in place.
 void emitMatMul(KernelBuilder &KB);
 /// LinAlg.cpp: one_hot.
 void emitOneHot(KernelBuilder &KB);
@@ -165,7 +207,7 @@ void emitOneHot(KernelBuilder &KB);
 void emitConv2d(KernelBuilder &KB);
 void emitConv2dGradInput(KernelBuilder &KB);
 void emitConv2dGradWeight(KernelBuilder &KB);
-/// Conv.cpp: maxpool2d / avgpool2d and their gradient kernels.
+/// Pool.cpp: maxpool2d / avgpool2d and their gradient kernels.
 void emitPool(KernelBuilder &KB, bool IsMax);
 void emitMaxPoolGrad(KernelBuilder &KB);
 void emitAvgPoolGrad(KernelBuilder &KB);

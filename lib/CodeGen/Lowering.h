@@ -3,9 +3,9 @@
 // Private to the code generator. The slot table fixes the order of the
 // buffers every entry point receives (ModelABI.h): params, optimizer state,
 // hyperparameters, inputs, targets, outputs, loss, metrics, gradients and
-// finally the arena (TEMP) that holds every intermediate value. Lowering.cpp
-// builds the entry points against it; ModelDesc.cpp writes it out as the
-// `nnc_model_desc` global.
+// finally the arena (TEMP) that holds every intermediate value. The entry
+// points are built against it (EntryEmitter.cpp); ModelDesc.cpp writes it
+// out as the `nnc_model_desc` global.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_LIB_CODEGEN_LOWERING_H

@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 #include "NumericsCheck.h"
 
+#include "RuntimeCalls.h"
+
 #include <llvm/ADT/StringSet.h>
 
 using namespace llvm;
@@ -56,13 +58,7 @@ void NumericsChecker::emitCheck(IRBuilder<> &B, const Node &N, Value *Ptr,
                                 StringRef Entry) {
   if (N.dtype() != DType::F32)
     return;
-  LLVMContext &Ctx = M.getContext();
-  Type *PtrTy = PointerType::getUnqual(Ctx);
-  Type *I64 = Type::getInt64Ty(Ctx), *I32 = Type::getInt32Ty(Ctx);
-  FunctionCallee Check = M.getOrInsertFunction(
-      "nnc_check_numerics",
-      FunctionType::get(Type::getVoidTy(Ctx),
-                        {PtrTy, I64, PtrTy, PtrTy, PtrTy, I32, PtrTy}, false));
+  FunctionCallee Check = declareCallback(M, rt::CheckNumerics);
   if (auto *F = dyn_cast<Function>(Check.getCallee()))
     F->addFnAttr(Attribute::NoUnwind);
   auto It = Names.find(&N);

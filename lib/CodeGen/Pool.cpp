@@ -68,23 +68,16 @@ void emitOverPlanes(KernelBuilder &KB, PoolDims P,
     return Body(KB, P);
   }
   Function *Kernel = B.GetInsertBlock()->getParent();
-  Module &M = *Kernel->getParent();
-  LLVMContext &Ctx = M.getContext();
-  Type *Ptr = PointerType::getUnqual(Ctx), *I64 = B.getInt64Ty();
   SmallVector<Value *, 3> Bufs{KB.out(), KB.in(0)};
   if (KB.node().Operands.size() > 1)
     Bufs.push_back(KB.in(1));
 
-  SmallVector<Type *, 5> Params(Bufs.size(), Ptr);
-  Params.append({I64, I64});
-  Function *PF = Function::Create(
-      FunctionType::get(B.getVoidTy(), Params, false),
-      GlobalValue::InternalLinkage, Kernel->getName() + ".planes", M);
-  PF->addFnAttr(Attribute::NoUnwind);
-  for (unsigned I = 0; I < Bufs.size(); ++I) {
-    PF->addParamAttr(I, Attribute::NoAlias);
-    PF->addParamAttr(I, Attribute::NoCapture);
-  }
+  Function *PF = createKernelFunction(
+      *Kernel->getParent(), Kernel->getName() + ".planes", Bufs.size(),
+      {.Trailing = {B.getInt64Ty(), B.getInt64Ty()},
+       .NoInline = false,
+       .MustProgress = false,
+       .Pointers = KernelAttrs::Unknown});
   {
     SmallVector<Value *, 2> In;
     for (unsigned I = 1; I < Bufs.size(); ++I)

@@ -1,11 +1,11 @@
 //===- Strides.h - Strided loop nests shared by the loop emitters ---------===//
 //
 // Private to the code generator. Elementwise kernels (Elementwise.cpp) and
-// fused kernels (Fused.cpp) both read every buffer through a stride vector
-// over one loop nest. This is the one place that computes those strides,
-// simplifies the nest (drops unit dims, merges dims contiguous in every
-// buffer, so a same-shape chain is one unit-stride loop the vectorizer
-// likes) and turns loop indices into an element index.
+// fused kernels (FusedKernel.cpp) both read every buffer through a stride
+// vector over one loop nest. This is the one place that computes those
+// strides, simplifies the nest (drops unit dims, merges dims contiguous in
+// every buffer, so a same-shape chain is one unit-stride loop the
+// vectorizer likes) and turns loop indices into an element index.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_LIB_CODEGEN_STRIDES_H

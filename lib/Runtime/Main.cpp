@@ -8,8 +8,8 @@
 // "EXE: error: MESSAGE".
 //
 //===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Callbacks.h"
 #include "nnc/Runtime/Commands.h"
-#include "nnc/Runtime/ModelABI.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -17,8 +17,7 @@
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/ShapeRules.h"
 #include "nnc/JIT/JIT.h"
-#include "nnc/Runtime/Numerics.h"
-#include "nnc/Runtime/Parallel.h"
+#include "nnc/Runtime/Callbacks.h"
 #include "nnc/Sema/Sema.h"
 
 #include <gtest/gtest.h>
@@ -108,10 +107,8 @@ compile(const Graph &G, unsigned OptLevel, const TrainConfig *Train = nullptr,
   TargetOptions Opts;
   Opts.OptLevel = OptLevel;
   // Big products call back into the runtime's thread pool.
-  auto J = ModelJIT::create(
-      std::move(*M), std::move(Ctx), Opts,
-      {{"nnc_parallel_for", reinterpret_cast<void *>(&nnc_parallel_for)},
-       {"nnc_check_numerics", reinterpret_cast<void *>(&nnc_check_numerics)}});
+  auto J = ModelJIT::create(std::move(*M), std::move(Ctx), Opts,
+                            rt::callbackSymbols());
   if (!J) {
     ADD_FAILURE() << llvm::toString(J.takeError());
     return nullptr;

@@ -21,7 +21,7 @@
 #include "nnc/Graph/Verifier.h"
 #include "nnc/JIT/JIT.h"
 #include "nnc/Parse/Parser.h"
-#include "nnc/Runtime/Parallel.h"
+#include "nnc/Runtime/Callbacks.h"
 #include "nnc/Sema/Sema.h"
 #include "nnc/Transforms/PassManager.h"
 
@@ -163,9 +163,8 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
       return 0;
     TargetOptions TO;
     TO.OptLevel = 2;
-    auto J = ModelJIT::create(
-        std::move(*Mod), std::move(Ctx), TO,
-        {{"nnc_parallel_for", reinterpret_cast<void *>(&nnc_parallel_for)}});
+    auto J = ModelJIT::create(std::move(*Mod), std::move(Ctx), TO,
+                              rt::callbackSymbols());
     EXPECT_TRUE(bool(J)) << llvm::toString(J.takeError());
     if (!J)
       return 0;
@@ -256,9 +255,9 @@ TEST(Fusion, DenseReluEpilogueAndSgdMomentum) {
 }
 
 // Epilogues of 2^16 elements or more run in pieces on the thread pool
-// (Fused.cpp, emitEpilogue): a 300 x 230 weight's momentum update after its
-// gradient's product, an elementwise chain with a broadcast row over
-// 300 x 240 (merged to one flat loop), and a transposed read.
+// (FusedKernel.cpp, emitEpilogue): a 300 x 230 weight's momentum update
+// after its gradient's product, an elementwise chain with a broadcast row
+// over 300 x 240 (merged to one flat loop), and a transposed read.
 TEST(Fusion, LargeEpiloguesSplitOverThreads) {
   EXPECT_GT(checkModel(model(R"(
   dim B = 240

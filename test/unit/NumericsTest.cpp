@@ -11,7 +11,6 @@
 #include "nnc/Graph/ShapeRules.h"
 #include "nnc/JIT/JIT.h"
 #include "nnc/Runtime/Numerics.h"
-#include "nnc/Runtime/Parallel.h"
 
 #include <gtest/gtest.h>
 
@@ -80,10 +79,8 @@ std::string runPredict(const Graph &G, bool Check, std::vector<float> X,
   }
   TargetOptions TO;
   TO.OptLevel = 2;
-  auto J = ModelJIT::create(
-      std::move(*M), std::move(Ctx), TO,
-      {{"nnc_parallel_for", reinterpret_cast<void *>(&nnc_parallel_for)},
-       {"nnc_check_numerics", reinterpret_cast<void *>(&nnc_check_numerics)}});
+  auto J = ModelJIT::create(std::move(*M), std::move(Ctx), TO,
+                            rt::callbackSymbols());
   if (!J) {
     ADD_FAILURE() << llvm::toString(J.takeError());
     return "";

@@ -16,9 +16,7 @@
 #include "nnc/CodeGen/Executable.h"
 #include "nnc/CodeGen/Target.h"
 #include "nnc/JIT/JIT.h"
-#include "nnc/Runtime/ModelABI.h"
-#include "nnc/Runtime/Numerics.h"
-#include "nnc/Runtime/Parallel.h"
+#include "nnc/Runtime/Callbacks.h"
 
 #include <llvm/ADT/SmallString.h>
 #include <llvm/IR/Module.h>
@@ -96,13 +94,10 @@ int runInJIT(const CodeGenRequest &Req, std::unique_ptr<llvm::Module> Mod,
              std::unique_ptr<llvm::LLVMContext> Ctx, const Graph &G) {
   nnc::TargetOptions TO;
   TO.OptLevel = Req.OptLevel;
-  // The runtime is linked into nnc statically; hand its entry to the JIT.
+  // The runtime is linked into nnc statically; hand its callbacks to the
+  // JIT.
   auto J = ModelJIT::create(std::move(Mod), std::move(Ctx), TO,
-                            {{"nnc_main", reinterpret_cast<void *>(&nnc_main)},
-                             {"nnc_parallel_for",
-                              reinterpret_cast<void *>(&nnc_parallel_for)},
-                             {"nnc_check_numerics",
-                              reinterpret_cast<void *>(&nnc_check_numerics)}});
+                            rt::callbackSymbols());
   if (!J)
     return fail(J.takeError());
   std::vector<std::string> Args{G.name()};

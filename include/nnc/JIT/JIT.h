@@ -32,8 +32,8 @@ class ModelJIT {
 public:
   /// Optimizes `M` for the host (at `Opts.OptLevel`; `Opts.Cpu` is ignored:
   /// the code runs here) and compiles it. `Extra` adds symbols that are not
-  /// exported by the process, e.g. `nnc_main` when the runtime is linked
-  /// statically.
+  /// exported by the process, e.g. the runtime's callbacks when it is
+  /// linked statically (`rt::callbackSymbols()`, Runtime/Callbacks.h).
   static llvm::Expected<std::unique_ptr<ModelJIT>>
   create(std::unique_ptr<llvm::Module> M, std::unique_ptr<llvm::LLVMContext> Ctx,
          const TargetOptions &Opts, const std::vector<HostSymbol> &Extra = {});

@@ -100,16 +100,16 @@ typedef struct nnc_model {
   int32_t num_slots;
   const nnc_slot *slots;
   nnc_train_spec train;
-  nnc_entry train_step; /* null when the model has no loss */
-  nnc_entry eval_step;  /* null when the model has no loss */
+  /* null unless the model has a loss and a train block whose optimizer
+   * updates something (a param; adam also its step count) */
+  nnc_entry train_step;
+  nnc_entry eval_step; /* null when the model has no loss */
   nnc_entry predict;
-  nnc_entry grad; /* null when the model has no loss */
+  nnc_entry grad; /* null when the model has no loss or no param */
 } nnc_model;
 
-/* The runtime's entry: parses argv (docs/runtime.md, "Commands") and runs
- * the command. The executable's main() is
- * `return nnc_main(&nnc_model_desc, argc, argv);`. */
-int nnc_main(const nnc_model *model, int argc, char **argv);
+/* The runtime functions the generated code calls, `nnc_main` among them,
+ * are declared in Callbacks.h. */
 
 #ifdef __cplusplus
 }

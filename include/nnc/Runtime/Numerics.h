@@ -21,24 +21,11 @@
 #ifndef NNC_RUNTIME_NUMERICS_H
 #define NNC_RUNTIME_NUMERICS_H
 
-#include <stdint.h>
+/* Declares `nnc_check_numerics`, with the other callbacks. */
+#include "nnc/Runtime/Callbacks.h"
 
 #ifdef __cplusplus
 #include <string>
-
-extern "C" {
-#endif
-
-/// Scans `count` floats at `data`; on the first non-finite one (if no
-/// failure is recorded yet) records it with the op spelling (`log`), the
-/// value's name (`%5`, `%h`), the source file and 1-based line (0: none)
-/// and the entry point (`train_step`).
-void nnc_check_numerics(const float *data, int64_t count, const char *op,
-                        const char *value, const char *file, int32_t line,
-                        const char *entry);
-
-#ifdef __cplusplus
-}
 
 namespace nnc::rt {
 

@@ -13,20 +13,12 @@
 #ifndef NNC_RUNTIME_PARALLEL_H
 #define NNC_RUNTIME_PARALLEL_H
 
-#include <stdint.h>
+// Declares `nnc_parallel_for` and its task type, with the other callbacks.
+#include "nnc/Runtime/Callbacks.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/// One chunk of work: tasks [begin, end) of the call that received `ctx`.
-typedef void (*nnc_task_fn)(void *ctx, int64_t begin, int64_t end);
-
-/// Runs `fn(ctx, t, t + 1)` for every task t in [0, count), spread over the
-/// pool (each thread claims the next unclaimed task); returns when all are
-/// done. Tasks must write disjoint outputs. A call made from inside a task
-/// runs inline.
-void nnc_parallel_for(nnc_task_fn fn, void *ctx, int64_t count);
 
 /// Threads `nnc_parallel_for` uses (1 means it runs everything inline).
 int nnc_num_threads(void);

@@ -11,7 +11,7 @@
  * Build flags: -DDATA="path.csv" (columns x0,x1,t, with a header),
  * -DBALLAST=N (default 16), -DEPOCHS=N, -DBATCH=B.
  */
-#include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Callbacks.h"
 
 #include <math.h>
 #include <stddef.h>

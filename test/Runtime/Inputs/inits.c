@@ -3,7 +3,7 @@
  * (every init kind, seeds) and the errors of commands that need a loss or
  * outputs.
  */
-#include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Callbacks.h"
 
 #include <stddef.h>
 

@@ -6,7 +6,7 @@
  * Build flags: -DDATA="path.csv" (train data, columns x0,x1,t),
  * -DTEST="path.csv" (optional test set), -DHEADER=0/1, -DEPOCHS=N, -DBATCH=B.
  */
-#include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Callbacks.h"
 
 #include <stddef.h>
 

@@ -8,7 +8,7 @@
  * data: -DIMAGES=".." -DLABELS=".." (IDX) or -DCSV=".." (columns: NIN
  * inputs, then the label); -DTIMAGES/-DTLABELS or -DTCSV for a test set.
  */
-#include "nnc/Runtime/ModelABI.h"
+#include "nnc/Runtime/Callbacks.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -1,0 +1,356 @@
+//===- FusedKernel.cpp - The function of a fused kernel -------------------===//
+//
+// Emits the function of a unit of several nodes (Fused.h), one kernel the
+// `fuse` pass formed. It computes, in this order:
+//
+//   1. the anchor, if any (matmul, conv, reduce, softmax, ...), emitted by
+//      its usual op-group emitter into its result buffer. For a reduction
+//      anchor, every read of its operand is routed (KernelBuilder's
+//      OperandLoader) through the *prologue*: the elementwise members that
+//      produce the operand, evaluated on the fly at that element, so the
+//      operand is never stored;
+//   2. one loop nest over the anchor's result shape (or, without an anchor,
+//      over the shape of the kernel's outputs) that evaluates every other
+//      member as scalar SSA values — they live in registers — and stores
+//      only the members read outside the kernel. This is the *epilogue*:
+//      bias-add and activation after a product, or a parameter's whole
+//      optimizer update after its gradient's product. It runs over the
+//      anchor's output right after the anchor, while that output is hot in
+//      cache; it is not applied per GEMM tile, because the tiled product
+//      (Gemm.cpp) is a shared function of its own. The nest is a function
+//      of its own over a range of its outermost index, so a large one
+//      (2^16 elements or more) runs in pieces on the runtime's threads.
+//
+// Indexing: each member is evaluated at a *map* from its dims to the loop
+// nest's dims (-1: a broadcast dim, index 0). An operand's map follows from
+// its user's by NumPy broadcasting (or by swapping for transpose), so a bias
+// row read inside `x @ W + b`'s nest has stride 0 along the rows. Every
+// buffer read becomes a stride vector over the nest; like single elementwise
+// kernels (Elementwise.cpp), the nest then drops unit dims and merges dims
+// contiguous in every buffer (StridedNest, Strides.h, shared by both), so
+// same-shape chains are one unit-stride loop.
+//
+//===----------------------------------------------------------------------===//
+#include "Fused.h"
+
+#include "KernelBuilder.h"
+#include "KernelDispatch.h"
+#include "Strides.h"
+
+#include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/SmallPtrSet.h>
+
+#include <map>
+
+using namespace llvm;
+using namespace nnc;
+using namespace nnc::codegen;
+
+namespace {
+
+/// For each dim of a value, the loop-nest dim indexing it (-1: always 0).
+using Map = std::vector<int>;
+
+Map identityMap(size_t Rank) {
+  Map M(Rank);
+  for (size_t I = 0; I < Rank; ++I)
+    M[I] = int(I);
+  return M;
+}
+
+/// The map of operand `I` of member `Y`, evaluated at map `MY`.
+Map operandMap(const Node &Y, unsigned I, const Map &MY) {
+  const Node *Op = Y.operand(I);
+  if (Y.Kind == OpKind::Transpose)
+    return {MY[1], MY[0]};
+  Map M(Op->dims().size(), -1);
+  size_t Shift = Y.dims().size() - Op->dims().size();
+  for (size_t J = 0; J < M.size(); ++J)
+    M[J] = Op->dims()[J] == 1 ? -1 : MY[J + Shift];
+  return M;
+}
+
+/// Element strides over a nest of rank `Rank` that read `X` through `M`.
+SmallVector<int64_t, 4> readStrides(const Node *X, const Map &M, size_t Rank) {
+  SmallVector<int64_t, 4> Own = contiguousStrides(X->dims()), S(Rank, 0);
+  for (size_t J = 0; J < M.size(); ++J)
+    if (M[J] >= 0)
+      S[M[J]] += Own[J];
+  return S;
+}
+
+/// Evaluates a set of elementwise members as scalar expressions. Values
+/// outside the set are read from `Bufs` (or are immediates).
+class ExprEmitter {
+public:
+  ExprEmitter(KernelBuilder &KB, const SmallPtrSetImpl<const Node *> &Computed,
+              const DenseMap<const Node *, Value *> &Bufs, size_t Rank)
+      : KB(KB), Computed(Computed), Bufs(Bufs), Rank(Rank) {}
+
+  /// Phase 1: records every buffer read `X` at `M` needs.
+  void collect(const Node *X, const Map &M) {
+    if (isImmediate(X))
+      return;
+    if (!Computed.count(X)) {
+      Reads.try_emplace({X, M}, unsigned(Reads.size()));
+      return;
+    }
+    for (unsigned I = 0; I < X->Operands.size(); ++I)
+      collect(X->operand(I), operandMap(*X, I, M));
+  }
+
+  /// Fixes the reads after phase 1; `strides(r)` is then read r's stride
+  /// vector over the nest.
+  void finishReads() {
+    Strides.assign(Reads.size(), {});
+    for (const auto &[K, I] : Reads)
+      Strides[I] = readStrides(K.first, K.second, Rank);
+  }
+  unsigned numReads() const { return Strides.size(); }
+  ArrayRef<int64_t> strides(unsigned Read) const { return Strides[Read]; }
+
+  /// Phase 2: the value of `X` at `M`; `IndexOf(r)` is the element index of
+  /// read r at the current point. Values are shared within one point.
+  Value *eval(const Node *X, const Map &M,
+              function_ref<Value *(unsigned)> IndexOf) {
+    if (isImmediate(X))
+      return KB.constOf(X->dtype(), X->scalarValue());
+    auto Key = std::make_pair(X, M);
+    auto It = Cache.find(Key);
+    if (It != Cache.end())
+      return It->second;
+    Value *V;
+    if (!Computed.count(X)) {
+      V = KB.load(X->dtype(), Bufs.lookup(X), IndexOf(Reads.at(Key)));
+    } else {
+      SmallVector<Value *, 2> Args;
+      for (unsigned I = 0; I < X->Operands.size(); ++I)
+        Args.push_back(eval(X->operand(I), operandMap(*X, I, M), IndexOf));
+      V = opClass(X->Kind) == OpClass::Shape ? Args[0]
+                                             : emitScalarOp(KB, *X, Args);
+    }
+    Cache[Key] = V;
+    return V;
+  }
+  /// Forgets the values of the previous point (element).
+  void resetPoint() { Cache.clear(); }
+
+private:
+  using Key = std::pair<const Node *, Map>;
+  KernelBuilder &KB;
+  const SmallPtrSetImpl<const Node *> &Computed;
+  const DenseMap<const Node *, Value *> &Bufs;
+  size_t Rank;
+  std::map<Key, unsigned> Reads;
+  std::vector<SmallVector<int64_t, 4>> Strides;
+  std::map<Key, Value *> Cache;
+};
+
+/// Epilogues of at least this many elements are split over the runtime's
+/// threads (below it the hand-off costs more than the loop).
+constexpr int64_t ParallelElements = int64_t(1) << 16;
+/// Pieces a parallel epilogue is cut into: enough to balance a few threads.
+constexpr int64_t EpilogueTasks = 8;
+
+/// Emits step 2 of a fused kernel: one loop nest over the shape of the
+/// anchor's result (or of the first stored output) computing the members
+/// in `Nested` and storing the outputs `Stored`. `Bufs` and `OutPtr` are
+/// arguments of KB's function. The nest goes into a function of its own,
+/// `<kernel>.epi(args..., i64 lo, i64 hi)`, over outermost indices
+/// [lo, hi): the kernel calls it once over everything, or, for a large
+/// nest, through `nnc_parallel_for` in EpilogueTasks pieces. Each element
+/// is computed the same way by whichever thread runs its piece. `Attrs`
+/// are the promises of KB's function, which the nest's function makes too.
+void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
+                  const KernelUnit &U,
+                  const SmallPtrSetImpl<const Node *> &Nested,
+                  const DenseMap<const Node *, Value *> &Bufs,
+                  ArrayRef<Value *> OutPtr, ArrayRef<unsigned> Stored) {
+  IRBuilder<> &B = KB.builder();
+  Function *F = B.GetInsertBlock()->getParent();
+  Module &M = *F->getParent();
+  ArrayRef<int64_t> Dims = (U.Anchor ? U.Anchor : U.Outputs[Stored[0]])->dims();
+  int64_t Count = 1;
+  for (int64_t D : Dims)
+    Count *= D;
+  if (Count == 0)
+    return;
+  Map Id = identityMap(Dims.size());
+
+  // The nest, simplified; collecting reads emits no IR, so it can be done
+  // here once for the shape and again inside the nest's function.
+  auto Collect = [&](ExprEmitter &Epi) {
+    for (unsigned I : Stored)
+      Epi.collect(U.Outputs[I], Id);
+    Epi.finishReads();
+  };
+  ExprEmitter Shape(KB, Nested, Bufs, Dims.size());
+  Collect(Shape);
+  StridedNest L;
+  L.Dims.assign(Dims.begin(), Dims.end());
+  L.Strides.push_back(contiguousStrides(Dims));
+  for (unsigned R = 0; R < Shape.numReads(); ++R)
+    L.Strides.push_back(SmallVector<int64_t, 4>(Shape.strides(R)));
+  L.simplify();
+  if (L.Dims.empty()) { // a single element
+    L.Dims.push_back(1);
+    for (auto &S : L.Strides)
+      S.push_back(0);
+  }
+  int64_t Outer = L.Dims[0];
+
+  // <kernel>.epi(args..., lo, hi). Not noinline: where it runs serially,
+  // the kernel is its only caller.
+  KernelAttrs EpiAttrs = Attrs;
+  EpiAttrs.Trailing = {B.getInt64Ty(), B.getInt64Ty()};
+  EpiAttrs.NoInline = false;
+  Function *EF =
+      createKernelFunction(M, F->getName() + ".epi", F->arg_size(), EpiAttrs);
+  DenseMap<Value *, Value *> ArgOf;
+  for (unsigned I = 0; I < F->arg_size(); ++I) {
+    EF->getArg(I)->setName(F->getArg(I)->getName());
+    ArgOf[F->getArg(I)] = EF->getArg(I);
+  }
+  {
+    DenseMap<const Node *, Value *> EBufs;
+    for (const auto &[N, V] : Bufs)
+      EBufs[N] = ArgOf.lookup(V);
+    SmallVector<Value *, 4> EOut;
+    for (Value *V : OutPtr)
+      EOut.push_back(ArgOf.lookup(V));
+    KernelBuilder EKB(EF, KB.node(), nullptr, {});
+    ExprEmitter Epi(EKB, Nested, EBufs, Dims.size());
+    Collect(Epi);
+    Value *Lo = EF->getArg(F->arg_size()), *Hi = EF->getArg(F->arg_size() + 1);
+    ArrayRef<int64_t> Inner = ArrayRef<int64_t>(L.Dims).drop_front();
+    EKB.forLoop(Lo, Hi, [&](Value *I0) {
+      EKB.forEach(Inner, [&](ArrayRef<Value *> Rest) {
+        SmallVector<Value *, 4> IVs{I0};
+        IVs.append(Rest.begin(), Rest.end());
+        Epi.resetPoint();
+        auto IndexOf = [&](unsigned R) {
+          return linearIndex(EKB, IVs, L.Strides[1 + R]);
+        };
+        // Every value first, then every store: an output written over an
+        // input (in place) or over the anchor's result must not clobber an
+        // element another output still reads at this point.
+        SmallVector<Value *, 4> Values;
+        for (unsigned I : Stored)
+          Values.push_back(Epi.eval(U.Outputs[I], Id, IndexOf));
+        Value *OutIdx = linearIndex(EKB, IVs, L.Strides[0]);
+        for (unsigned K = 0; K < Stored.size(); ++K)
+          EKB.store(Values[K], EOut[Stored[K]], OutIdx);
+      });
+    });
+    EKB.finish();
+  }
+
+  SmallVector<Value *, 8> Args;
+  for (Argument &A : F->args())
+    Args.push_back(&A);
+  emitRangeCall(KB, EF, Args, Outer, Count >= ParallelElements, EpilogueTasks);
+}
+
+} // namespace
+
+Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
+                                   const std::string &Name) {
+  // Outputs with a buffer of their own, then the inputs; inputs no output
+  // is written over are read only.
+  unsigned NumOutArgs = llvm::count(U.InPlace, -1);
+  KernelAttrs Attrs;
+  for (unsigned I = 0; I < U.Inputs.size(); ++I)
+    if (!llvm::is_contained(U.InPlace, int(I)))
+      Attrs.ReadOnly.push_back(NumOutArgs + I);
+  Function *F =
+      createKernelFunction(M, Name, NumOutArgs + U.Inputs.size(), Attrs);
+  // Buffers by node.
+  DenseMap<const Node *, Value *> Bufs;
+  SmallVector<Value *, 4> OutPtr(U.Outputs.size(), nullptr);
+  unsigned Arg = 0;
+  for (unsigned I = 0; I < U.Outputs.size(); ++I)
+    if (U.InPlace[I] < 0) {
+      OutPtr[I] = F->getArg(Arg++);
+      OutPtr[I]->setName("out" + Twine(I));
+    }
+  for (unsigned I = 0; I < U.Inputs.size(); ++I) {
+    Value *P = F->getArg(Arg++);
+    P->setName("in" + Twine(I));
+    Bufs[U.Inputs[I]] = P;
+  }
+  for (unsigned I = 0; I < U.Outputs.size(); ++I)
+    if (U.InPlace[I] >= 0)
+      OutPtr[I] = Bufs[U.Inputs[U.InPlace[I]]];
+
+  const auto &Prologue = U.Prologue;
+  SmallPtrSet<const Node *, 16> Nested;
+  for (const Node *N : U.Members)
+    if (N != U.Anchor && !Prologue.count(N))
+      Nested.insert(N);
+
+  // The KernelBuilder belongs to the anchor (or, without one, the first
+  // output); the epilogue only uses its loop and memory helpers.
+  const Node *Main = U.Anchor ? U.Anchor : U.Outputs[0];
+  Value *MainOut = OutPtr[0];
+  SmallVector<Value *, 2> MainIn;
+  if (U.Anchor) {
+    auto It = llvm::find(U.Outputs, U.Anchor);
+    MainOut = It != U.Outputs.end() ? OutPtr[It - U.Outputs.begin()]
+                                    : OutPtr[U.AnchorBuffer];
+    Bufs[U.Anchor] = MainOut;
+    for (unsigned I = 0; I < U.Anchor->Operands.size(); ++I) {
+      const Node *X = kernelOperand(*U.Anchor, I);
+      MainIn.push_back(isImmediate(U.Anchor->operand(I)) ||
+                               Prologue.count(U.Anchor->operand(I))
+                           ? nullptr
+                           : Bufs.lookup(X));
+    }
+  }
+  KernelBuilder KB(F, *Main, MainOut, MainIn);
+  IRBuilder<> &B = KB.builder();
+
+  // 1. The anchor, reading its operand through the prologue.
+  ExprEmitter Pro(
+      KB, Prologue, Bufs,
+      U.Anchor && !Prologue.empty() ? U.Anchor->operand(0)->dims().size() : 0);
+  if (U.Anchor) {
+    if (!Prologue.empty()) {
+      const Node *Root = U.Anchor->operand(0);
+      ArrayRef<int64_t> Dims = Root->dims();
+      Pro.collect(Root, identityMap(Dims.size()));
+      Pro.finishReads();
+      SmallVector<int64_t, 4> Own = contiguousStrides(Dims);
+      KB.OperandLoader = [&, Root, Dims, Own](unsigned I,
+                                              Value *Flat) -> Value * {
+        if (I != 0)
+          return nullptr;
+        // Coordinates from the flat index, only if some read needs them.
+        SmallVector<Value *, 4> Coords;
+        auto IndexOf = [&](unsigned R) -> Value * {
+          ArrayRef<int64_t> S = Pro.strides(R);
+          if (S == ArrayRef<int64_t>(Own))
+            return Flat;
+          if (Coords.empty())
+            for (size_t D = 0; D < Dims.size(); ++D)
+              Coords.push_back(B.CreateURem(B.CreateUDiv(Flat, KB.i64(Own[D])),
+                                            KB.i64(Dims[D])));
+          return linearIndex(KB, Coords, S);
+        };
+        Pro.resetPoint();
+        return Pro.eval(Root, identityMap(Dims.size()), IndexOf);
+      };
+    }
+    emitKernelBody(KB);
+    KB.OperandLoader = nullptr;
+  }
+
+  // 2. The loop nest over the other members.
+  SmallVector<unsigned, 4> Stored;
+  for (unsigned I = 0; I < U.Outputs.size(); ++I)
+    if (U.Outputs[I] != U.Anchor)
+      Stored.push_back(I);
+  if (!Stored.empty())
+    emitEpilogue(KB, Attrs, U, Nested, Bufs, OutPtr, Stored);
+  KB.finish();
+  return F;
+}

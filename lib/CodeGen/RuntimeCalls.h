@@ -1,0 +1,77 @@
+//===- RuntimeCalls.h - Declaring the runtime's callbacks in a module -----===//
+//
+// Private to the code generator. Generated code calls the runtime only
+// through the callbacks of Runtime/Callbacks.h. `declareCallback` declares
+// one in a module under its symbol, with the LLVM signature read off its C
+// declaration (void -> void, int32_t -> i32, int64_t -> i64, any pointer ->
+// ptr), so a signature cannot drift from the function the runtime defines.
+// `createTaskFunction` gives a function the type `nnc_parallel_for` runs
+// (`nnc_task_fn`), the same way. The code generator only names the
+// runtime's symbols; it never links the runtime.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_LIB_CODEGEN_RUNTIMECALLS_H
+#define NNC_LIB_CODEGEN_RUNTIMECALLS_H
+
+#include "nnc/Runtime/Callbacks.h"
+
+#include <llvm/IR/Module.h>
+
+#include <type_traits>
+
+namespace nnc::codegen {
+
+namespace detail {
+
+/// The LLVM type of a C type that appears in a callback's signature.
+template <typename T> struct IRType {
+  static_assert(std::is_pointer_v<T>, "no LLVM type for this C type");
+  static llvm::Type *get(llvm::LLVMContext &C) {
+    return llvm::PointerType::getUnqual(C);
+  }
+};
+template <> struct IRType<void> {
+  static llvm::Type *get(llvm::LLVMContext &C) {
+    return llvm::Type::getVoidTy(C);
+  }
+};
+template <> struct IRType<int32_t> {
+  static llvm::Type *get(llvm::LLVMContext &C) {
+    return llvm::Type::getInt32Ty(C);
+  }
+};
+template <> struct IRType<int64_t> {
+  static llvm::Type *get(llvm::LLVMContext &C) {
+    return llvm::Type::getInt64Ty(C);
+  }
+};
+template <typename R, typename... Args> struct IRType<R(Args...)> {
+  static llvm::FunctionType *get(llvm::LLVMContext &C) {
+    return llvm::FunctionType::get(IRType<R>::get(C), {IRType<Args>::get(C)...},
+                                   false);
+  }
+};
+
+} // namespace detail
+
+/// Declares callback `C` in `M` (once per module) with its C signature.
+template <typename FnT>
+llvm::FunctionCallee declareCallback(llvm::Module &M, rt::Callback<FnT> C) {
+  return M.getOrInsertFunction(C.Name,
+                               detail::IRType<FnT>::get(M.getContext()));
+}
+
+/// Creates `void Name(ptr ctx, i64 begin, i64 end)`, internal and
+/// `nounwind`: a task `nnc_parallel_for` runs.
+inline llvm::Function *createTaskFunction(llvm::Module &M,
+                                          const llvm::Twine &Name) {
+  llvm::Function *F = llvm::Function::Create(
+      detail::IRType<std::remove_pointer_t<nnc_task_fn>>::get(M.getContext()),
+      llvm::GlobalValue::InternalLinkage, Name, M);
+  F->addFnAttr(llvm::Attribute::NoUnwind);
+  return F;
+}
+
+} // namespace nnc::codegen
+
+#endif
