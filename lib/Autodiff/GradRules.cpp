@@ -168,14 +168,12 @@ Adjoints gradSign(GradContext &C) { return {C.DY}; }
 
 // d/da (a + b) = 1, d/db (a + b) = 1
 Adjoints gradAdd(GradContext &C) {
-  return binaryAdjoints(
-      C, [&] { return C.DY; }, [&] { return C.DY; });
+  return binaryAdjoints(C, [&] { return C.DY; }, [&] { return C.DY; });
 }
 
 // d/da (a - b) = 1, d/db (a - b) = -1
 Adjoints gradSub(GradContext &C) {
-  return binaryAdjoints(
-      C, [&] { return C.DY; }, [&] { return C.B.neg(C.DY); });
+  return binaryAdjoints(C, [&] { return C.DY; }, [&] { return C.B.neg(C.DY); });
 }
 
 // d/da (a * b) = b, d/db (a * b) = a; and d/da (a * a) = 2a

@@ -48,8 +48,9 @@ Value *select01(KernelBuilder &KB, Value *Cond, DType T, double IfTrue,
 Value *log1p(KernelBuilder &KB, Value *E) {
   IRBuilder<> &B = KB.builder();
   Value *U = B.CreateFAdd(KB.f32(1), E);
-  Value *Corrected = B.CreateFDiv(
-      B.CreateFMul(KB.intrinsic(Intrinsic::log, U), E), B.CreateFSub(U, KB.f32(1)));
+  Value *Corrected =
+      B.CreateFDiv(B.CreateFMul(KB.intrinsic(Intrinsic::log, U), E),
+                   B.CreateFSub(U, KB.f32(1)));
   return B.CreateSelect(B.CreateFCmpOEQ(U, KB.f32(1)), E, Corrected);
 }
 
@@ -77,12 +78,11 @@ Value *erfSmall(KernelBuilder &KB, Value *X) {
 /// It stays accurate where erfc is tiny, which 1 - erf(a) would not.
 Value *erfcNonNegative(KernelBuilder &KB, Value *A) {
   IRBuilder<> &B = KB.builder();
-  static const double P[] = {-1.26551223, 1.00002368, 0.37409196,
-                             0.09678418,  -0.18628806, 0.27886807,
-                             -1.13520398, 1.48851587,  -0.82215223,
-                             0.17087277};
-  Value *T = B.CreateFDiv(KB.f32(1),
-                          B.CreateFAdd(KB.f32(1), B.CreateFMul(KB.f32(0.5), A)));
+  static const double P[] = {-1.26551223, 1.00002368, 0.37409196,  0.09678418,
+                             -0.18628806, 0.27886807, -1.13520398, 1.48851587,
+                             -0.82215223, 0.17087277};
+  Value *T = B.CreateFDiv(
+      KB.f32(1), B.CreateFAdd(KB.f32(1), B.CreateFMul(KB.f32(0.5), A)));
   Value *Poly = KB.f32(P[9]);
   for (int I = 8; I >= 0; --I)
     Poly = B.CreateFAdd(B.CreateFMul(Poly, T), KB.f32(P[I]));
@@ -95,8 +95,7 @@ Value *erf(KernelBuilder &KB, Value *X) {
   IRBuilder<> &B = KB.builder();
   Value *A = KB.intrinsic(Intrinsic::fabs, X);
   Value *Far = B.CreateBinaryIntrinsic(
-      Intrinsic::copysign,
-      B.CreateFSub(KB.f32(1), erfcNonNegative(KB, A)), X);
+      Intrinsic::copysign, B.CreateFSub(KB.f32(1), erfcNonNegative(KB, A)), X);
   return B.CreateSelect(B.CreateFCmpOLT(A, KB.f32(0.5)), erfSmall(KB, X), Far);
 }
 
@@ -137,7 +136,8 @@ Value *fromFloat(KernelBuilder &KB, Value *V, DType To) {
 Value *safeIntDiv(KernelBuilder &KB, Value *X, Value *Y) {
   IRBuilder<> &B = KB.builder();
   Value *Zero = B.getInt32(0), *MinusOne = B.getInt32(-1);
-  Value *Special = B.CreateOr(B.CreateICmpEQ(Y, Zero), B.CreateICmpEQ(Y, MinusOne));
+  Value *Special =
+      B.CreateOr(B.CreateICmpEQ(Y, Zero), B.CreateICmpEQ(Y, MinusOne));
   Value *Q = B.CreateSDiv(X, B.CreateSelect(Special, B.getInt32(1), Y));
   Q = B.CreateSelect(B.CreateICmpEQ(Y, MinusOne), B.CreateSub(Zero, X), Q);
   return B.CreateSelect(B.CreateICmpEQ(Y, Zero), Zero, Q);
@@ -273,7 +273,6 @@ Value *codegen::emitScalarOp(KernelBuilder &KB, const Node &N,
   assert(Cmp && "comparison without a predicate");
   return select01(KB, B.CreateCmp(*Cmp, X, Y), DType::F32, 1, 0);
 }
-
 
 void codegen::emitElementwise(KernelBuilder &KB) {
   const Node &N = KB.node();

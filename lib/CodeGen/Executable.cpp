@@ -30,7 +30,8 @@ Expected<std::string> nnc::findRuntimeLibrary(const char *Argv0) {
     StringRef Dir = sys::path::parent_path(Exe);
     // The build tree (tools/nnc/nnc -> lib/Runtime/), then an install
     // prefix (bin/nnc -> lib/).
-    for (const char *Rel : {"../../lib/Runtime", "../lib/Runtime", "../lib", "."}) {
+    for (const char *Rel :
+         {"../../lib/Runtime", "../lib/Runtime", "../lib", "."}) {
       SmallString<256> P(Dir);
       sys::path::append(P, Rel, "libnncRuntime.a");
       sys::path::remove_dots(P, /*remove_dot_dot=*/true);
@@ -63,15 +64,14 @@ Error nnc::linkExecutable(StringRef ObjectFile, StringRef RuntimeLib,
   if (std::error_code EC = sys::fs::createUniqueFile(Model, Temp))
     return createStringError("cannot create '%s': %s", Model.c_str(),
                              EC.message().c_str());
-  std::vector<StringRef> Args = {*CC,      ObjectFile, RuntimeLib, "-lstdc++",
-                                 "-lz",    "-lm",      "-o",       Temp};
+  std::vector<StringRef> Args = {*CC,   ObjectFile, RuntimeLib, "-lstdc++",
+                                 "-lz", "-lm",      "-o",       Temp};
   std::string ErrMsg;
   int RC = sys::ExecuteAndWait(*CC, Args, std::nullopt, {}, 0, 0, &ErrMsg);
   if (RC != 0) {
     sys::fs::remove(Temp);
-    return createStringError("linking '%s' failed%s%s",
-                             ExePath.str().c_str(), ErrMsg.empty() ? "" : ": ",
-                             ErrMsg.c_str());
+    return createStringError("linking '%s' failed%s%s", ExePath.str().c_str(),
+                             ErrMsg.empty() ? "" : ": ", ErrMsg.c_str());
   }
   if (std::error_code EC = sys::fs::rename(Temp, ExePath)) {
     sys::fs::remove(Temp);

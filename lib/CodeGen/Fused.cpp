@@ -50,8 +50,7 @@ finishUnit(KernelUnit &U,
     U.Anchor = U.Members[0];
   } else {
     auto IsExternal = [&](const Node *N) {
-      return IsResult(N) ||
-             llvm::any_of(Readers.lookup(N), [&](const Node *R) {
+      return IsResult(N) || llvm::any_of(Readers.lookup(N), [&](const Node *R) {
                auto It = UnitOf.find(R);
                return It == UnitOf.end() || It->second != Self;
              });
@@ -69,8 +68,7 @@ finishUnit(KernelUnit &U,
   for (const Node *N : U.Members)
     for (unsigned I = 0; I < N->Operands.size(); ++I) {
       const Node *X = N == U.Anchor ? kernelOperand(*N, I) : N->operand(I);
-      if (In.count(X) || isImmediate(X) ||
-          llvm::is_contained(U.Inputs, X))
+      if (In.count(X) || isImmediate(X) || llvm::is_contained(U.Inputs, X))
         continue;
       U.Inputs.push_back(X);
     }
@@ -79,9 +77,8 @@ finishUnit(KernelUnit &U,
     return "";
 
   // Where the anchor's result lives while the epilogue reads it.
-  bool HasTranspose = llvm::any_of(U.Members, [](const Node *N) {
-    return N->Kind == OpKind::Transpose;
-  });
+  bool HasTranspose = llvm::any_of(
+      U.Members, [](const Node *N) { return N->Kind == OpKind::Transpose; });
   if (U.Anchor && !llvm::is_contained(U.Outputs, U.Anchor)) {
     // An output that may be computed in place over an input (a param
     // update over its param) keeps that chance: the anchor would clobber
@@ -192,7 +189,8 @@ SmallVector<unsigned, 2> codegen::inPlaceCandidates(const KernelUnit &U,
     bool Ok = true;
     for (const Node *N : U.Members)
       for (unsigned J = 0; J < N->Operands.size() && Ok; ++J) {
-        bool Reads = (N == U.Anchor ? kernelOperand(*N, J) : N->operand(J)) == X;
+        bool Reads =
+            (N == U.Anchor ? kernelOperand(*N, J) : N->operand(J)) == X;
         if (Reads)
           Ok = N != U.Anchor && !U.Prologue.count(N) && N->dims() == X->dims();
       }

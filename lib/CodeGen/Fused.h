@@ -9,7 +9,8 @@
 // buffer) and which buffers it reads (Fused.cpp). `emitFusedKernel` writes
 // the function of a unit of several nodes (FusedKernel.cpp):
 //
-//   void @k<N>.fused.<ops>(ptr noalias %out0, ..., ptr noalias readonly %in0, ...)
+//   void @k<N>.fused.<ops>(ptr noalias %out0, ..., ptr noalias readonly %in0,
+//   ...)
 //
 // One pointer per output that has a buffer of its own, then one per input
 // buffer; an output the memory plan computes in place (over an input that

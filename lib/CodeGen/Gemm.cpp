@@ -46,7 +46,7 @@ using namespace nnc::codegen;
 
 namespace {
 
-constexpr int64_t NV = 2;           // vectors per panel row
+constexpr int64_t NV = 2; // vectors per panel row
 /// Floats of one k block of a B strip (32 KB): it stays in L1.
 constexpr int64_t StripBlockFloats = 8192;
 /// Products below this many flops run on the calling thread only.
@@ -57,13 +57,14 @@ constexpr int64_t ParallelBytes = 512 << 10;
 /// The derived blocking of one shape for one vector unit.
 struct Plan {
   GemmShape S;
-  int64_t VW;                   // floats per vector
-  int64_t NR;                   // panel width, NV vectors
-  int64_t MR;                   // rows per register tile
-  int64_t KC;                   // k block
+  int64_t VW; // floats per vector
+  int64_t NR; // panel width, NV vectors
+  int64_t MR; // rows per register tile
+  int64_t KC; // k block
   int64_t Panels, Tiles, TilesPerChunk, Chunks;
-  int64_t FullPanels, TailCols; // TailCols: valid columns of a last, partial panel
-  int64_t FullTiles, TailRows;  // TailRows: rows of a last, partial tile
+  int64_t FullPanels,
+      TailCols; // TailCols: valid columns of a last, partial panel
+  int64_t FullTiles, TailRows; // TailRows: rows of a last, partial tile
   bool PackB;
   bool Parallel;
 
@@ -104,8 +105,7 @@ struct Plan {
 class GemmEmitter {
 public:
   GemmEmitter(Module &M, const Plan &P)
-      : M(M), P(P), B(M.getContext()), VW(P.VW), NR(P.NR), MR(P.MR),
-        KC(P.KC) {
+      : M(M), P(P), B(M.getContext()), VW(P.VW), NR(P.NR), MR(P.MR), KC(P.KC) {
     Ctx = &M.getContext();
     F32 = B.getFloatTy();
     I64 = B.getInt64Ty();
@@ -166,29 +166,40 @@ void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail) {
     B.CreateStore(V, B.CreateInBoundsGEP(F32, Dst, DIdx));
   };
   if (S.BRow == 1 && S.BCol != 1)
-    loop(c(0), c(Cols), [&](Value *J) {
-      loop(c(0), c(S.K), [&](Value *K) { Copy(K, J); }, "pack.k");
-    }, "pack.j");
+    loop(
+        c(0), c(Cols),
+        [&](Value *J) {
+          loop(c(0), c(S.K), [&](Value *K) { Copy(K, J); }, "pack.k");
+        },
+        "pack.j");
   else
-    loop(c(0), c(S.K), [&](Value *K) {
-      loop(c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.j");
-    }, "pack.k");
+    loop(
+        c(0), c(S.K),
+        [&](Value *K) {
+          loop(c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.j");
+        },
+        "pack.k");
   if (Cols == NR)
     return;
   // Zero the columns past N so the micro-kernel reads whole vectors.
-  loop(c(0), c(S.K), [&](Value *K) {
-    loop(c(Cols), c(NR), [&](Value *J) {
-      Value *DIdx = B.CreateAdd(B.CreateMul(K, c(NR)), J);
-      B.CreateStore(ConstantFP::get(F32, 0.0),
-                    B.CreateInBoundsGEP(F32, Dst, DIdx));
-    }, "pack.z");
-  }, "pack.zk");
+  loop(
+      c(0), c(S.K),
+      [&](Value *K) {
+        loop(
+            c(Cols), c(NR),
+            [&](Value *J) {
+              Value *DIdx = B.CreateAdd(B.CreateMul(K, c(NR)), J);
+              B.CreateStore(ConstantFP::get(F32, 0.0),
+                            B.CreateInBoundsGEP(F32, Dst, DIdx));
+            },
+            "pack.z");
+      },
+      "pack.zk");
 }
 
 void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
                            int64_t BRowStride, Value *Row0, Value *Col0,
-                           Value *K0, Value *K1, int64_t Rows,
-                           bool TailPanel) {
+                           Value *K0, Value *K1, int64_t Rows, bool TailPanel) {
   const GemmShape &S = P.S;
   // Vectors that hold at least one valid column.
   int64_t Vecs = TailPanel ? (P.TailCols + VW - 1) / VW : NV;
@@ -197,9 +208,8 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
   Align VecAlign = P.PackB ? Align(64) : Align(4);
 
   auto CPtr = [&](int64_t R, int64_t V) {
-    Value *Idx = B.CreateAdd(
-        B.CreateMul(B.CreateAdd(Row0, c(R)), c(S.CRow)),
-        B.CreateAdd(Col0, c(V * VW)));
+    Value *Idx = B.CreateAdd(B.CreateMul(B.CreateAdd(Row0, c(R)), c(S.CRow)),
+                             B.CreateAdd(Col0, c(V * VW)));
     return B.CreateInBoundsGEP(F32, C, Idx);
   };
   // Initial accumulators: zero on the first k block of a plain product,
@@ -210,8 +220,8 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
   for (int64_t R = 0; R < Rows; ++R)
     for (int64_t V = 0; V < Vecs; ++V) {
       Value *Mask = laneMask(V, TailPanel);
-      Value *Old = Mask ? (Value *)B.CreateMaskedLoad(VecTy, CPtr(R, V), Align(4), Mask,
-                                             Zero)
+      Value *Old = Mask ? (Value *)B.CreateMaskedLoad(VecTy, CPtr(R, V),
+                                                      Align(4), Mask, Zero)
                         : B.CreateAlignedLoad(VecTy, CPtr(R, V), Align(4));
       Init.push_back(B.CreateSelect(Fresh, Zero, Old));
     }
@@ -231,19 +241,20 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
     Acc.push_back(Phi);
   }
   SmallVector<Value *, NV> BVec;
-  Value *BRowPtr = B.CreateInBoundsGEP(F32, BStrip,
-                                       B.CreateMul(K, c(BRowStride)));
+  Value *BRowPtr =
+      B.CreateInBoundsGEP(F32, BStrip, B.CreateMul(K, c(BRowStride)));
   for (int64_t V = 0; V < Vecs; ++V) {
     Value *At = B.CreateConstInBoundsGEP1_64(F32, BRowPtr, V * VW);
     Value *Mask = MaskLoads ? laneMask(V, TailPanel) : nullptr;
-    BVec.push_back(Mask ? (Value *)B.CreateMaskedLoad(VecTy, At, Align(4), Mask, Zero)
-                        : B.CreateAlignedLoad(VecTy, At, VecAlign));
+    BVec.push_back(
+        Mask ? (Value *)B.CreateMaskedLoad(VecTy, At, Align(4), Mask, Zero)
+             : B.CreateAlignedLoad(VecTy, At, VecAlign));
   }
   Value *AK = B.CreateMul(K, c(S.ACol));
   SmallVector<Value *, 32> Next;
   for (int64_t R = 0; R < Rows; ++R) {
-    Value *AIdx = B.CreateAdd(
-        B.CreateMul(B.CreateAdd(Row0, c(R)), c(S.ARow)), AK);
+    Value *AIdx =
+        B.CreateAdd(B.CreateMul(B.CreateAdd(Row0, c(R)), c(S.ARow)), AK);
     Value *Av = B.CreateLoad(F32, B.CreateInBoundsGEP(F32, A, AIdx));
     Value *Splat = B.CreateVectorSplat(VW, Av);
     for (int64_t V = 0; V < Vecs; ++V)
@@ -306,44 +317,52 @@ void GemmEmitter::emitTaskBody(Value *C, Value *A, Value *Bm, Value *T) {
   Value *Strip = B.CreateInBoundsGEP(F32, Bm, B.CreateMul(Col0, c(S.BCol)));
   int64_t StripRow = S.BRow;
   if (P.PackB) {
-    Strip = B.CreateInBoundsGEP(F32, PackBuf,
-                                B.CreateMul(Panel, c(S.K * NR)), "strip");
+    Strip = B.CreateInBoundsGEP(F32, PackBuf, B.CreateMul(Panel, c(S.K * NR)),
+                                "strip");
     ByPanel([&](bool Tail) { emitPack(Strip, Bm, Panel, Tail); });
     StripRow = NR;
   }
 
   Value *TileLo = B.CreateMul(Chunk, c(P.TilesPerChunk));
   Value *TileHi = B.CreateAdd(TileLo, c(P.TilesPerChunk));
-  TileHi = B.CreateSelect(B.CreateICmpSLT(TileHi, c(P.Tiles)), TileHi,
-                          c(P.Tiles));
+  TileHi =
+      B.CreateSelect(B.CreateICmpSLT(TileHi, c(P.Tiles)), TileHi, c(P.Tiles));
   int64_t KBlocks = (S.K + KC - 1) / KC;
-  loop(c(0), c(KBlocks), [&](Value *KB) {
-    Value *K0 = B.CreateMul(KB, c(KC));
-    Value *K1 = B.CreateAdd(K0, c(KC));
-    K1 = B.CreateSelect(B.CreateICmpSLT(K1, c(S.K)), K1, c(S.K));
-    ByPanel([&](bool Tail) {
-      loop(TileLo, TileHi, [&](Value *Tile) {
-        Value *Row0 = B.CreateMul(Tile, c(MR));
-        if (P.TailRows == 0)
-          return emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, MR,
-                          Tail);
-        if (P.FullTiles == 0)
-          return emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1,
-                          P.TailRows, Tail);
-        BasicBlock *Full = BasicBlock::Create(*Ctx, "tile.full", F);
-        BasicBlock *Part = BasicBlock::Create(*Ctx, "tile.tail", F);
-        BasicBlock *Join = BasicBlock::Create(*Ctx, "tile.join", F);
-        B.CreateCondBr(B.CreateICmpEQ(Tile, c(P.Tiles - 1)), Part, Full);
-        B.SetInsertPoint(Full);
-        emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, MR, Tail);
-        B.CreateBr(Join);
-        B.SetInsertPoint(Part);
-        emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, P.TailRows, Tail);
-        B.CreateBr(Join);
-        B.SetInsertPoint(Join);
-      }, "tile");
-    });
-  }, "kb");
+  loop(
+      c(0), c(KBlocks),
+      [&](Value *KB) {
+        Value *K0 = B.CreateMul(KB, c(KC));
+        Value *K1 = B.CreateAdd(K0, c(KC));
+        K1 = B.CreateSelect(B.CreateICmpSLT(K1, c(S.K)), K1, c(S.K));
+        ByPanel([&](bool Tail) {
+          loop(
+              TileLo, TileHi,
+              [&](Value *Tile) {
+                Value *Row0 = B.CreateMul(Tile, c(MR));
+                if (P.TailRows == 0)
+                  return emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, MR,
+                                  Tail);
+                if (P.FullTiles == 0)
+                  return emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1,
+                                  P.TailRows, Tail);
+                BasicBlock *Full = BasicBlock::Create(*Ctx, "tile.full", F);
+                BasicBlock *Part = BasicBlock::Create(*Ctx, "tile.tail", F);
+                BasicBlock *Join = BasicBlock::Create(*Ctx, "tile.join", F);
+                B.CreateCondBr(B.CreateICmpEQ(Tile, c(P.Tiles - 1)), Part,
+                               Full);
+                B.SetInsertPoint(Full);
+                emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, MR, Tail);
+                B.CreateBr(Join);
+                B.SetInsertPoint(Part);
+                emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, P.TailRows,
+                         Tail);
+                B.CreateBr(Join);
+                B.SetInsertPoint(Join);
+              },
+              "tile");
+        });
+      },
+      "kb");
 }
 
 Function *GemmEmitter::emitTask(StringRef Name) {
@@ -358,8 +377,9 @@ Function *GemmEmitter::emitTask(StringRef Name) {
         Ptr, B.CreateConstInBoundsGEP1_64(Ptr, CtxArg, I), Align(8), N);
   };
   Value *C = Field(0, "C"), *A = Field(1, "A"), *Bm = Field(2, "B");
-  loop(F->getArg(1), F->getArg(2),
-       [&](Value *T) { emitTaskBody(C, A, Bm, T); }, "task");
+  loop(
+      F->getArg(1), F->getArg(2), [&](Value *T) { emitTaskBody(C, A, Bm, T); },
+      "task");
   B.CreateRetVoid();
   return F;
 }
@@ -383,9 +403,8 @@ Function *GemmEmitter::emit(StringRef Name) {
   auto *CtxTy = ArrayType::get(Ptr, 3);
   Value *TaskCtx = B.CreateAlloca(CtxTy, nullptr, "ctx");
   for (unsigned I = 0; I < 3; ++I)
-    B.CreateAlignedStore(F->getArg(I),
-                         B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
-                         Align(8));
+    B.CreateAlignedStore(
+        F->getArg(I), B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I), Align(8));
   Value *Count = c(P.Panels * P.Chunks);
   if (P.Parallel) {
     B.CreateCall(declareCallback(M, rt::ParallelFor), {Task, TaskCtx, Count});

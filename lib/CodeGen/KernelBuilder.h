@@ -214,7 +214,8 @@ void emitAvgPoolGrad(KernelBuilder &KB);
 
 /// The scalar function of an elementwise op of class Unary, Binary or
 /// Compare on already-loaded operands (`Args` in the operands' dtype).
-llvm::Value *emitScalarOp(KernelBuilder &KB, llvm::ArrayRef<llvm::Value *> Args);
+llvm::Value *emitScalarOp(KernelBuilder &KB,
+                          llvm::ArrayRef<llvm::Value *> Args);
 /// The same for node `N`, which need not be `KB.node()` (fused kernels
 /// compute several nodes in one loop body).
 llvm::Value *emitScalarOp(KernelBuilder &KB, const Node &N,

@@ -59,7 +59,8 @@ void codegen::emitOneHot(KernelBuilder &KB) {
     Value *Label = B.CreateSExt(KB.loadOperand(0, I), B.getInt64Ty());
     Value *Row = B.CreateMul(I, KB.i64(Classes));
     KB.forRange(Classes, [&](Value *J) {
-      Value *Hot = B.CreateSelect(B.CreateICmpEQ(Label, J), KB.f32(1), KB.f32(0));
+      Value *Hot =
+          B.CreateSelect(B.CreateICmpEQ(Label, J), KB.f32(1), KB.f32(0));
       KB.store(Hot, KB.out(), B.CreateAdd(Row, J));
     });
   });

@@ -57,9 +57,10 @@ SlotTable codegen::buildSlotTable(const Graph &G) {
   return T;
 }
 
-Expected<std::unique_ptr<Module>>
-nnc::lowerGraph(const Graph &G, const TrainConfig *Train, LLVMContext &Ctx,
-                const LoweringOptions &Opts) {
+Expected<std::unique_ptr<Module>> nnc::lowerGraph(const Graph &G,
+                                                  const TrainConfig *Train,
+                                                  LLVMContext &Ctx,
+                                                  const LoweringOptions &Opts) {
   auto M = std::make_unique<Module>(G.name(), Ctx);
   recordVectorUnit(*M, Opts.Vector ? *Opts.Vector : hostVectorUnit());
   SlotTable Slots = buildSlotTable(G);
@@ -116,9 +117,8 @@ nnc::lowerGraph(const Graph &G, const TrainConfig *Train, LLVMContext &Ctx,
   if (Opts.EmitMain) {
     Type *I32 = Type::getInt32Ty(Ctx), *Ptr = PointerType::getUnqual(Ctx);
     FunctionCallee NncMain = declareCallback(*M, rt::NncMain);
-    Function *Main =
-        Function::Create(FunctionType::get(I32, {I32, Ptr}, false),
-                         GlobalValue::ExternalLinkage, "main", *M);
+    Function *Main = Function::Create(FunctionType::get(I32, {I32, Ptr}, false),
+                                      GlobalValue::ExternalLinkage, "main", *M);
     IRBuilder<> B(BasicBlock::Create(Ctx, "entry", Main));
     B.CreateRet(B.CreateCall(NncMain, {M->getNamedGlobal(ModelDescSymbol),
                                        Main->getArg(0), Main->getArg(1)}));

@@ -50,8 +50,8 @@ SlotTable buildSlotTable(const Graph &G);
 
 /// The entry points of the model (null where the model has none).
 struct EntryPoints {
-  llvm::Function *TrainStep = nullptr, *EvalStep = nullptr,
-                 *Predict = nullptr, *Grad = nullptr;
+  llvm::Function *TrainStep = nullptr, *EvalStep = nullptr, *Predict = nullptr,
+                 *Grad = nullptr;
 };
 
 /// Emits `nnc_model_desc` (external, the runtime's view of the model).

@@ -38,10 +38,10 @@ public:
         Ctx, {I32, Ptr, Ptr, F64, Ptr, I32, I32, Ptr, Ptr, I32},
         "nnc_data_spec");
     // struct nnc_train_spec
-    TrainTy = StructType::create(Ctx,
-                                 {I32, DataTy, DataTy, I32, F64, F64, F64, F64,
-                                  F64, F64, I64, I32, I64},
-                                 "nnc_train_spec");
+    TrainTy = StructType::create(
+        Ctx,
+        {I32, DataTy, DataTy, I32, F64, F64, F64, F64, F64, F64, I64, I32, I64},
+        "nnc_train_spec");
     // struct nnc_model
     ModelTy = StructType::create(
         Ctx, {I32, Ptr, I64, I32, Ptr, TrainTy, Ptr, Ptr, Ptr, Ptr},
@@ -93,17 +93,16 @@ public:
 
   Constant *data(const DataSpec *D) {
     if (!D || D->Kind == DataSpec::None)
-      return ConstantStruct::get(
-          DataTy, {i32(0), null(), null(), f64(0), null(), i32(0), i32(0),
-                   null(), null(), i32(0)});
+      return ConstantStruct::get(DataTy,
+                                 {i32(0), null(), null(), f64(0), null(),
+                                  i32(0), i32(0), null(), null(), i32(0)});
     int32_t Kind = D->Kind == DataSpec::Idx ? 1 : 2;
     return ConstantStruct::get(
-        DataTy,
-        {i32(Kind), str(absolute(D->Images), true),
-         str(absolute(D->Labels), true), f64(D->Scale),
-         str(absolute(D->Path), true), i32(D->InputCols.size()),
-         i32(D->TargetCols.size()), i64Array(D->InputCols, ".cols"),
-         i64Array(D->TargetCols, ".cols"), i32(D->Header)});
+        DataTy, {i32(Kind), str(absolute(D->Images), true),
+                 str(absolute(D->Labels), true), f64(D->Scale),
+                 str(absolute(D->Path), true), i32(D->InputCols.size()),
+                 i32(D->TargetCols.size()), i64Array(D->InputCols, ".cols"),
+                 i64Array(D->TargetCols, ".cols"), i32(D->Header)});
   }
 
   Constant *train(const TrainConfig *T) {
@@ -185,8 +184,8 @@ private:
 
 } // namespace
 
-void codegen::emitModelDesc(llvm::Module &M, const Graph &G, const SlotTable &Slots,
-                            const TrainConfig *Train,
+void codegen::emitModelDesc(llvm::Module &M, const Graph &G,
+                            const SlotTable &Slots, const TrainConfig *Train,
                             const EntryPoints &Entries) {
   DescBuilder D(M);
   std::vector<Constant *> SlotInits;
@@ -201,11 +200,10 @@ void codegen::emitModelDesc(llvm::Module &M, const Graph &G, const SlotTable &Sl
   // one batch of one example (the runtime requires a positive batch).
   int64_t Batch = G.BatchSize > 0 ? G.BatchSize : 1;
   Constant *Model = ConstantStruct::get(
-      D.ModelTy,
-      {D.i32(NNC_ABI_VERSION), D.str(G.name()), D.i64(Batch),
-       D.i32(SlotInits.size()), SlotArray, D.train(Train),
-       D.fn(Entries.TrainStep), D.fn(Entries.EvalStep), D.fn(Entries.Predict),
-       D.fn(Entries.Grad)});
+      D.ModelTy, {D.i32(NNC_ABI_VERSION), D.str(G.name()), D.i64(Batch),
+                  D.i32(SlotInits.size()), SlotArray, D.train(Train),
+                  D.fn(Entries.TrainStep), D.fn(Entries.EvalStep),
+                  D.fn(Entries.Predict), D.fn(Entries.Grad)});
   new GlobalVariable(M, D.ModelTy, true, GlobalValue::ExternalLinkage, Model,
                      ModelDescSymbol);
 }

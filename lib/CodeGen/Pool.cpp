@@ -56,8 +56,9 @@ constexpr int64_t PlaneTasks = 8;
 /// whichever thread runs it. A pool reading its operand through a fused
 /// prologue (KB.OperandLoader, whose IR belongs to KB's function) stays in
 /// KB's function.
-void emitOverPlanes(KernelBuilder &KB, PoolDims P,
-                    function_ref<void(KernelBuilder &, const PoolDims &)> Body) {
+void emitOverPlanes(
+    KernelBuilder &KB, PoolDims P,
+    function_ref<void(KernelBuilder &, const PoolDims &)> Body) {
   IRBuilder<> &B = KB.builder();
   int64_t Tasks = std::min(PlaneTasks, P.NC);
   bool HasBuffers = KB.in(0) && (KB.node().Operands.size() < 2 || KB.in(1));
@@ -347,20 +348,21 @@ void codegen::emitMaxPoolGrad(KernelBuilder &KB) {
       clearPlanes(K, P);
     if (Vector) {
       // dy to the window element that won, 0 to the other three.
-      forEachPoolBlock(K, P, [&](const PoolRow &Row, Value *Ow0,
-                                 int64_t Count) {
-        Value *Which;
-        vectorArgMax(B, loadWindows(K, 0, Row, Ow0, Count), &Which);
-        Value *Dy = loadVec(B, K.in(1), Row.out(Ow0), PV, Count);
-        Value *Zero = Constant::getNullValue(Dy->getType());
-        auto At = [&](int64_t Pos) {
-          return B.CreateSelect(
-              B.CreateICmpEQ(Which, B.CreateVectorSplat(PV, B.getInt32(Pos))),
-              Dy, Zero);
-        };
-        for (int64_t A = 0; A < 2; ++A)
-          storeWindowRow(K, Row, Ow0, Count, A, At(2 * A), At(2 * A + 1));
-      });
+      forEachPoolBlock(
+          K, P, [&](const PoolRow &Row, Value *Ow0, int64_t Count) {
+            Value *Which;
+            vectorArgMax(B, loadWindows(K, 0, Row, Ow0, Count), &Which);
+            Value *Dy = loadVec(B, K.in(1), Row.out(Ow0), PV, Count);
+            Value *Zero = Constant::getNullValue(Dy->getType());
+            auto At = [&](int64_t Pos) {
+              return B.CreateSelect(
+                  B.CreateICmpEQ(Which,
+                                 B.CreateVectorSplat(PV, B.getInt32(Pos))),
+                  Dy, Zero);
+            };
+            for (int64_t A = 0; A < 2; ++A)
+              storeWindowRow(K, Row, Ow0, Count, A, At(2 * A), At(2 * A + 1));
+          });
       return;
     }
     AllocaInst *Best = K.scratch(B.getFloatTy(), "best");
@@ -420,13 +422,14 @@ void codegen::emitAvgPoolGrad(KernelBuilder &KB) {
       clearPlanes(K, P);
     Value *Scale = K.f32(1.0 / double(P.Size * P.Size));
     if (isVectorPool(K, P, {0})) {
-      forEachPoolBlock(K, P, [&](const PoolRow &Row, Value *Ow0,
-                                 int64_t Count) {
-        Value *G = B.CreateFMul(loadVec(B, K.in(0), Row.out(Ow0), PV, Count),
-                                B.CreateVectorSplat(PV, Scale));
-        for (int64_t A = 0; A < 2; ++A)
-          storeWindowRow(K, Row, Ow0, Count, A, G, G);
-      });
+      forEachPoolBlock(
+          K, P, [&](const PoolRow &Row, Value *Ow0, int64_t Count) {
+            Value *G =
+                B.CreateFMul(loadVec(B, K.in(0), Row.out(Ow0), PV, Count),
+                             B.CreateVectorSplat(PV, Scale));
+            for (int64_t A = 0; A < 2; ++A)
+              storeWindowRow(K, Row, Ow0, Count, A, G, G);
+          });
       return;
     }
     forEachPoolRow(K, P, [&](const PoolRow &Row) {

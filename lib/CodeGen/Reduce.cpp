@@ -70,8 +70,9 @@ void emitSumOrMax(KernelBuilder &KB, const Split &S, bool IsMax) {
   if (S.Inner == 1) {
     AllocaInst *Acc = KB.scratch(KB.elemType(T), "acc");
     KB.forRange(S.Outer, [&](Value *O) {
-      Value *Start = IsMax ? KB.loadOperand(0, at(KB, S, O, KB.i64(0), KB.i64(0)))
-                           : KB.constOf(T, 0);
+      Value *Start = IsMax
+                         ? KB.loadOperand(0, at(KB, S, O, KB.i64(0), KB.i64(0)))
+                         : KB.constOf(T, 0);
       B.CreateStore(Start, Acc);
       KB.forLoop(KB.i64(IsMax ? 1 : 0), KB.i64(S.K), [&](Value *K) {
         Value *X = KB.loadOperand(0, at(KB, S, O, K, KB.i64(0)));

@@ -37,7 +37,9 @@ std::string shapeText(const Node &N) {
   return S + "]";
 }
 
-std::string quoted(const Node &N) { return "'" + opSpelling(N.Kind).str() + "'"; }
+std::string quoted(const Node &N) {
+  return "'" + opSpelling(N.Kind).str() + "'";
+}
 
 /// A value smaller than the loop nest is recomputed for every element that
 /// reads it; that is free only for scalars and pure index remaps.
@@ -88,8 +90,9 @@ KernelPlan nnc::planKernel(llvm::ArrayRef<const Node *> Members,
   for (const Node *N : Members) {
     FuseRole R = fuseRole(N->Kind);
     if (R == FuseRole::None) {
-      P.WhyNot = quoted(*N) + " " + describeNode(*N) + " is never computed "
-                                                        "in a kernel";
+      P.WhyNot = quoted(*N) + " " + describeNode(*N) +
+                 " is never computed "
+                 "in a kernel";
       return P;
     }
     if (R == FuseRole::Elementwise)
@@ -136,8 +139,7 @@ KernelPlan nnc::planKernel(llvm::ArrayRef<const Node *> Members,
       P.WhyNot = describeNode(*N) +
                  " is also needed outside the kernel, but a reduction's "
                  "operand is computed on the fly and never stored";
-    else if (N->Type.numElements() <
-                 P.Anchor->operand(0)->Type.numElements() &&
+    else if (N->Type.numElements() < P.Anchor->operand(0)->Type.numElements() &&
              !recomputable(*N))
       P.WhyNot = "it would recompute " + describeNode(*N) + " " +
                  shapeText(*N) + " for every element " + quoted(*P.Anchor) +

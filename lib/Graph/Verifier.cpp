@@ -211,8 +211,8 @@ private:
                             [&](const Node *U) { return U->Kernel != Id; });
       });
       if (!Plan.isLegal())
-        return fail("kernel " + std::to_string(K) + " is illegal: " +
-                    Plan.WhyNot);
+        return fail("kernel " + std::to_string(K) +
+                    " is illegal: " + Plan.WhyNot);
     }
     return true;
   }

@@ -55,8 +55,8 @@ ModelJIT::create(std::unique_ptr<Module> M, std::unique_ptr<LLVMContext> Ctx,
     return Gen.takeError();
   JD.addGenerator(std::move(*Gen));
 
-  if (Error E = (*J)->addIRModule(
-          ThreadSafeModule(std::move(M), std::move(Ctx))))
+  if (Error E =
+          (*J)->addIRModule(ThreadSafeModule(std::move(M), std::move(Ctx))))
     return E;
 
   std::unique_ptr<ModelJIT> Result(new ModelJIT(std::move(*J)));

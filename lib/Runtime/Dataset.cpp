@@ -114,7 +114,8 @@ void Dataset::fillBatch(const int64_t *Rows, int64_t N,
       // so each row is a cache miss; fetching a later row's lines while
       // this one converts hides most of that latency.
       if (I + PrefetchRows < N) {
-        const uint8_t *Next = Pixels.data() + Rows[I + PrefetchRows] * InputNumel;
+        const uint8_t *Next =
+            Pixels.data() + Rows[I + PrefetchRows] * InputNumel;
         for (int64_t J = 0; J < InputNumel; J += 64)
           __builtin_prefetch(Next + J);
       }

@@ -293,8 +293,7 @@ SlotBuffer *ModelInstance::firstNonFinite() {
   for (size_t S = 0; S < Slots.size(); ++S) {
     const SlotBuffer &B = Slots[S];
     nnc_slot_role R = B.role();
-    if ((R != NNC_SLOT_PARAM && R != NNC_SLOT_STATE) ||
-        B.type() != DType::F32)
+    if ((R != NNC_SLOT_PARAM && R != NNC_SLOT_STATE) || B.type() != DType::F32)
       continue;
     const auto *Bits = static_cast<const uint32_t *>(B.Data);
     for (int64_t At = 0; At < B.Numel; At += PieceFloats)

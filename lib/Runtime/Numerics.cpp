@@ -59,8 +59,8 @@ std::string nnc::rt::takeNumericsFailure() {
     return "";
   // A NaN's sign means nothing (printf would show "-nan" for some).
   const char *What = std::isnan(R.Value) ? "nan" : R.Value > 0 ? "inf" : "-inf";
-  std::string Msg = std::string("non-finite value (") + What + ") in '" + R.Op +
-                    "'";
+  std::string Msg =
+      std::string("non-finite value (") + What + ") in '" + R.Op + "'";
   if (!R.Name.empty())
     Msg += " (" + R.Name + ")";
   if (R.Line > 0)

@@ -29,8 +29,8 @@ Node *Analyzer::tensorArg(const Arg &A, llvm::StringRef Fn) {
 Node *Analyzer::floatArg(const Arg &A, llvm::StringRef Fn) {
   Node *N = tensorArg(A, Fn);
   if (N && N->dtype() != DType::F32) {
-    error(A.Loc, "'" + Fn + "' needs an f32 tensor, but got " +
-                     formatType(N->Type));
+    error(A.Loc,
+          "'" + Fn + "' needs an f32 tensor, but got " + formatType(N->Type));
     return nullptr;
   }
   return N;
@@ -43,8 +43,8 @@ Node *Analyzer::floatArg(const Arg &A, llvm::StringRef Fn) {
 namespace {
 
 /// The primitive op of a one-operand elementwise built-in.
-template <OpKind K> Val lowerUnary(Analyzer &A, const ast::CallExpr &C,
-                                   llvm::ArrayRef<Arg> Args) {
+template <OpKind K>
+Val lowerUnary(Analyzer &A, const ast::CallExpr &C, llvm::ArrayRef<Arg> Args) {
   // Ops.def says which also work on i32 (abs); the others are f32 only.
   Node *X = acceptsInt(K) ? A.tensorArg(Args[0], C.Callee)
                           : A.floatArg(Args[0], C.Callee);
@@ -52,8 +52,8 @@ template <OpKind K> Val lowerUnary(Analyzer &A, const ast::CallExpr &C,
 }
 
 /// leaky_relu(x, alpha) and elu(x, alpha): the primitive with its slope.
-template <OpKind K> Val lowerAlpha(Analyzer &A, const ast::CallExpr &C,
-                                   llvm::ArrayRef<Arg> Args) {
+template <OpKind K>
+Val lowerAlpha(Analyzer &A, const ast::CallExpr &C, llvm::ArrayRef<Arg> Args) {
   Attrs At;
   At.Alpha = Args[1].F;
   return Val::tensor(A.make(K, {A.floatArg(Args[0], C.Callee)}, C.Loc, At));
@@ -81,8 +81,8 @@ Val lowerClip(Analyzer &A, const ast::CallExpr &C, llvm::ArrayRef<Arg> Args) {
 }
 
 /// The axis argument (Args[I]) normalized, or ALL_AXES when not given.
-std::optional<int64_t> axisOf(Analyzer &A, llvm::ArrayRef<Arg> Args,
-                              unsigned I, const Node *X) {
+std::optional<int64_t> axisOf(Analyzer &A, llvm::ArrayRef<Arg> Args, unsigned I,
+                              const Node *X) {
   if (!Args[I].Given)
     return ALL_AXES;
   return A.normAxis(Args[I].I, X, Args[I].Loc);
@@ -188,8 +188,8 @@ Val lowerReshape(Analyzer &A, const ast::CallExpr &C,
     }
     Known *= Dims[I]; // Each dim is at most 2^31 and the count checked below.
     if (Known > MaxTensorElements) {
-      A.error(Args[1].Loc, "reshape target " + formatShape(Dims) +
-                               " is too large");
+      A.error(Args[1].Loc,
+              "reshape target " + formatShape(Dims) + " is too large");
       return Val::error();
     }
   }
@@ -223,12 +223,12 @@ Val lowerFlatten(Analyzer &A, const ast::CallExpr &C,
     return Val::error();
   if (X->Type.isScalar()) {
     A.error(Args[0].Loc, "'flatten' needs a tensor of rank 1 or more, but "
-                         "got " + formatType(X->Type));
+                         "got " +
+                             formatType(X->Type));
     return Val::error();
   }
   int64_t D0 = X->Type.Dims[0];
-  return Val::tensor(
-      A.reshape(X, {D0, X->Type.numElements() / D0}, C.Loc));
+  return Val::tensor(A.reshape(X, {D0, X->Type.numElements() / D0}, C.Loc));
 }
 
 /// softmax(x, axis) / log_softmax(x, axis) -> the primitive op
@@ -239,8 +239,10 @@ Val lowerSoftmax(Analyzer &A, const ast::CallExpr &C,
   if (!X)
     return Val::error();
   if (X->Type.isScalar()) {
-    A.error(Args[0].Loc, "'" + C.Callee + "' needs a tensor of rank 1 or "
-                         "more, but got " + formatType(X->Type));
+    A.error(Args[0].Loc, "'" + C.Callee +
+                             "' needs a tensor of rank 1 or "
+                             "more, but got " +
+                             formatType(X->Type));
     return Val::error();
   }
   auto Axis = A.normAxis(Args[1].I, X, Args[1].Given ? Args[1].Loc : C.Loc);
@@ -259,13 +261,14 @@ Val lowerOneHot(Analyzer &A, const ast::CallExpr &C, llvm::ArrayRef<Arg> Args) {
   if (!Y)
     return Val::error();
   if (Y->dtype() != DType::I32) {
-    A.error(Args[0].Loc, "'one_hot' needs i32 labels, but got " +
-                             formatType(Y->Type));
+    A.error(Args[0].Loc,
+            "'one_hot' needs i32 labels, but got " + formatType(Y->Type));
     return Val::error();
   }
   if (Args[1].I <= 0 || Args[1].I > MaxDim) {
     A.error(Args[1].Loc, "the number of classes must be a positive "
-                         "dimension, but it is " + llvm::Twine(Args[1].I));
+                         "dimension, but it is " +
+                             llvm::Twine(Args[1].I));
     return Val::error();
   }
   Attrs At;
@@ -286,7 +289,9 @@ P reqFloat(const char *Name) { return {Name, K::Float, true}; }
 P optFloat(const char *Name, double Default) {
   return {Name, K::Float, false, Default};
 }
-P keepDims(bool KwOnly = false) { return {"keepdims", K::Bool, false, 0, KwOnly}; }
+P keepDims(bool KwOnly = false) {
+  return {"keepdims", K::Bool, false, 0, KwOnly};
+}
 
 const std::vector<BuiltinInfo> &table() {
   static const std::vector<BuiltinInfo> Table = {
@@ -307,18 +312,23 @@ const std::vector<BuiltinInfo> &table() {
       {"gelu", {tensor("x")}, lowerUnary<OpKind::Gelu>},
       {"silu", {tensor("x")}, lowerUnary<OpKind::Silu>},
       {"square", {tensor("x")}, lowerSquare},
-      {"leaky_relu", {tensor("x"), optFloat("alpha", 0.01)},
+      {"leaky_relu",
+       {tensor("x"), optFloat("alpha", 0.01)},
        lowerAlpha<OpKind::LeakyRelu>},
       {"elu", {tensor("x"), optFloat("alpha", 1.0)}, lowerAlpha<OpKind::Elu>},
       {"pow", {tensor("x"), tensor("c")}, lowerPow},
       {"clip", {tensor("x"), reqFloat("lo"), reqFloat("hi")}, lowerClip},
       // max/min: one tensor reduces, two are elementwise.
       {"max",
-       {tensor("a"), {"b", K::Tensor, false}, optInt("axis", 0, true),
+       {tensor("a"),
+        {"b", K::Tensor, false},
+        optInt("axis", 0, true),
         keepDims(true)},
        lowerMaxMin<true>},
       {"min",
-       {tensor("a"), {"b", K::Tensor, false}, optInt("axis", 0, true),
+       {tensor("a"),
+        {"b", K::Tensor, false},
+        optInt("axis", 0, true),
         keepDims(true)},
        lowerMaxMin<false>},
       // reductions
@@ -330,29 +340,36 @@ const std::vector<BuiltinInfo> &table() {
       {"reshape", {tensor("x"), {"shape", K::Shape, true}}, lowerReshape},
       {"flatten", {tensor("x")}, lowerFlatten},
       // classification
-      {"softmax", {tensor("x"), optInt("axis", -1)},
+      {"softmax",
+       {tensor("x"), optInt("axis", -1)},
        lowerSoftmax<OpKind::Softmax>},
-      {"log_softmax", {tensor("x"), optInt("axis", -1)},
+      {"log_softmax",
+       {tensor("x"), optInt("axis", -1)},
        lowerSoftmax<OpKind::LogSoftmax>},
       {"one_hot", {tensor("labels"), reqInt("n")}, lowerOneHot},
       // losses
-      {"cross_entropy", {tensor("logits"), tensor("labels")},
+      {"cross_entropy",
+       {tensor("logits"), tensor("labels")},
        lowerCrossEntropy},
-      {"binary_cross_entropy", {tensor("p"), tensor("t")},
+      {"binary_cross_entropy",
+       {tensor("p"), tensor("t")},
        lowerBinaryCrossEntropy},
       {"mse", {tensor("y"), tensor("t")}, lowerMse},
-      {"hinge", {tensor("scores"), tensor("labels"), optFloat("margin", 1)},
+      {"hinge",
+       {tensor("scores"), tensor("labels"), optFloat("margin", 1)},
        lowerHinge},
       // convolution
-      {"conv2d", {tensor("x"), tensor("w"), optInt("stride", 1),
-                  optInt("padding", 0)},
+      {"conv2d",
+       {tensor("x"), tensor("w"), optInt("stride", 1), optInt("padding", 0)},
        lowerConv2d},
-      {"conv1d", {tensor("x"), tensor("w"), optInt("stride", 1),
-                  optInt("padding", 0)},
+      {"conv1d",
+       {tensor("x"), tensor("w"), optInt("stride", 1), optInt("padding", 0)},
        lowerConv1d},
-      {"maxpool2d", {tensor("x"), optInt("size", 2), optInt("stride")},
+      {"maxpool2d",
+       {tensor("x"), optInt("size", 2), optInt("stride")},
        lowerMaxPool2d},
-      {"avgpool2d", {tensor("x"), optInt("size", 2), optInt("stride")},
+      {"avgpool2d",
+       {tensor("x"), optInt("size", 2), optInt("stride")},
        lowerAvgPool2d},
   };
   return Table;
@@ -414,11 +431,11 @@ Val Analyzer::lowerBuiltin(const BuiltinInfo &B, const ast::CallExpr &Call) {
       for (const BuiltinParam &P : B.Params)
         if (P.Kind != ParamKind::Tensor)
           Valid.push_back(P.Name);
-      error(K.Loc, Valid.empty()
-                       ? "'" + Call.Callee + "' takes no keyword arguments"
-                       : "unknown keyword '" + K.Name + "' for '" +
-                             Call.Callee + "' (valid keywords: " +
-                             llvm::join(Valid, ", ") + ")");
+      error(K.Loc,
+            Valid.empty()
+                ? "'" + Call.Callee + "' takes no keyword arguments"
+                : "unknown keyword '" + K.Name + "' for '" + Call.Callee +
+                      "' (valid keywords: " + llvm::join(Valid, ", ") + ")");
       Bad = true;
       continue;
     }
@@ -488,7 +505,8 @@ Val Analyzer::lowerBuiltin(const BuiltinInfo &B, const ast::CallExpr &Call) {
         std::optional<int64_t> V = evalInt(*D, "dimension");
         if (V && (*V == 0 || *V < -1 || *V > MaxDim)) {
           error(D->Loc, "reshape dimensions must be positive (or -1 for one "
-                        "inferred dimension), but this is " + llvm::Twine(*V));
+                        "inferred dimension), but this is " +
+                            llvm::Twine(*V));
           V.reset();
         }
         Bad |= !V;

@@ -58,8 +58,8 @@ static std::optional<int64_t> checkedPow(int64_t Base, int64_t Exp) {
   return Result;
 }
 
-std::optional<ConstNum> Analyzer::fold(ast::BinaryOp Op, ConstNum L,
-                                       ConstNum R, SourceLoc Loc, bool Quiet) {
+std::optional<ConstNum> Analyzer::fold(ast::BinaryOp Op, ConstNum L, ConstNum R,
+                                       SourceLoc Loc, bool Quiet) {
   using ast::BinaryOp;
   bool IntLike = (L.IsInt || L.Overflow) && (R.IsInt || R.Overflow);
   bool Exact = L.IsInt && R.IsInt;
@@ -75,9 +75,10 @@ std::optional<ConstNum> Analyzer::fold(ast::BinaryOp Op, ConstNum L,
       return ConstNum::ofFloat(F);
     if (!Exact)
       return overflowed(F);
-    std::optional<int64_t> V = Op == BinaryOp::Add   ? llvm::checkedAdd(L.I, R.I)
-                               : Op == BinaryOp::Sub ? llvm::checkedSub(L.I, R.I)
-                                                     : llvm::checkedMul(L.I, R.I);
+    std::optional<int64_t> V = Op == BinaryOp::Add ? llvm::checkedAdd(L.I, R.I)
+                               : Op == BinaryOp::Sub
+                                   ? llvm::checkedSub(L.I, R.I)
+                                   : llvm::checkedMul(L.I, R.I);
     return V ? ConstNum::ofInt(*V) : overflowed(F);
   }
   case BinaryOp::Div:
@@ -141,8 +142,8 @@ std::optional<ConstNum> Analyzer::evalConst(const ast::Expr &E, bool Quiet) {
     if (!B) {
       if (!Quiet) {
         if (Frames.empty())
-          error(E.Loc, "expected a constant, but '" + N.Name +
-                           "' is not known here");
+          error(E.Loc,
+                "expected a constant, but '" + N.Name + "' is not known here");
         else
           unknownName(N.Name, E.Loc);
       }
@@ -190,8 +191,7 @@ std::optional<int64_t> Analyzer::evalInt(const ast::Expr &E,
     return std::nullopt;
   }
   if (!C->IsInt) {
-    error(E.Loc,
-          What + " must be an integer, but it is " + formatConst(C->F));
+    error(E.Loc, What + " must be an integer, but it is " + formatConst(C->F));
     return std::nullopt;
   }
   return C->I;
@@ -202,8 +202,7 @@ std::optional<int64_t> Analyzer::evalDim(const ast::Expr &E) {
   if (!V)
     return std::nullopt;
   if (*V <= 0) {
-    error(E.Loc, "dimension must be positive, but it is " +
-                     llvm::Twine(*V));
+    error(E.Loc, "dimension must be positive, but it is " + llvm::Twine(*V));
     return std::nullopt;
   }
   if (*V > MaxDim) {

@@ -74,8 +74,8 @@ static bool bindInitArgs(Analyzer &A, const ast::CallExpr &C,
   bool Ok = true;
   for (size_t I = 0; I < Names.size(); ++I) {
     if (!Given[I]) {
-      A.error(C.CalleeLoc, "missing argument '" + llvm::Twine(Names[I]) +
-                               "' of " + Sig);
+      A.error(C.CalleeLoc,
+              "missing argument '" + llvm::Twine(Names[I]) + "' of " + Sig);
       return false;
     }
     std::optional<double> V = A.evalNumber(*Given[I], Names[I]);
@@ -91,13 +91,13 @@ bool Analyzer::lowerInit(const ast::Expr *E, Node *N, SourceLoc DeclLoc) {
     error(DeclLoc, "param '" + N->Name + "' needs an initializer");
     return false;
   }
-  static const char *const Names[] = {"zeros",   "ones",   "const",
-                                      "uniform", "normal", "glorot_uniform",
+  static const char *const Names[] = {"zeros",    "ones",   "const",
+                                      "uniform",  "normal", "glorot_uniform",
                                       "he_normal"};
   auto Unknown = [&](llvm::StringRef Name, SourceLoc Loc) {
     std::vector<std::string> Candidates(std::begin(Names), std::end(Names));
-    error(Loc, "unknown initializer '" + Name + "'" +
-                   suggest(Name, Candidates));
+    error(Loc,
+          "unknown initializer '" + Name + "'" + suggest(Name, Candidates));
     return false;
   };
   auto Simple = [&](llvm::StringRef Name) -> std::optional<InitSpec::KindT> {
@@ -149,8 +149,8 @@ bool Analyzer::lowerInit(const ast::Expr *E, Node *N, SourceLoc DeclLoc) {
         return false;
       if (!(V[0] < V[1])) {
         error(C.CalleeLoc, "uniform(lo, hi) needs lo < hi, but got lo = " +
-                               formatConst(V[0]) + ", hi = " +
-                               formatConst(V[1]));
+                               formatConst(V[0]) +
+                               ", hi = " + formatConst(V[1]));
         return false;
       }
       Init.Kind = InitSpec::Uniform;
@@ -285,7 +285,8 @@ Node *Analyzer::declareLeaf(const ast::Stmt &S) {
     if (T->isScalar()) {
       error(S.Type->Loc, llvm::Twine(leafWord(S.Kind)) + " '" + S.Name +
                              "' needs a batch dimension (its first), but it "
-                             "has type " + formatType(*T));
+                             "has type " +
+                             formatType(*T));
       return nullptr;
     }
     if (G->BatchSize == 0) {
@@ -302,8 +303,8 @@ Node *Analyzer::declareLeaf(const ast::Stmt &S) {
       note(BatchLoc, "the batch dimension is set here");
       return nullptr;
     }
-    Node *N = G->create(IsInput ? OpKind::Input : OpKind::Target, *T, {},
-                        S.NameLoc);
+    Node *N =
+        G->create(IsInput ? OpKind::Input : OpKind::Target, *T, {}, S.NameLoc);
     N->Name = S.Name;
     LeafNames.insert(S.Name);
     (IsInput ? G->Inputs : G->Targets).push_back(N);
@@ -313,7 +314,8 @@ Node *Analyzer::declareLeaf(const ast::Stmt &S) {
     if (T->Elem != DType::F32) {
       error(S.Type->Loc, "param '" + S.Name +
                              "' must be f32 (only floats are trained), but "
-                             "it is " + formatType(*T));
+                             "it is " +
+                             formatType(*T));
       return nullptr;
     }
     Node *N = G->create(OpKind::Param, *T, {}, S.NameLoc);

@@ -75,8 +75,8 @@ Val Analyzer::lowerCall(const ast::CallExpr &Call) {
   if (const BuiltinInfo *B = findBuiltin(Call.Callee))
     return lowerBuiltin(*B, Call);
   if (const Binding *B = lookup(Call.Callee)) {
-    error(Call.CalleeLoc, "'" + Call.Callee + "' is a " + B->What +
-                              ", not a function");
+    error(Call.CalleeLoc,
+          "'" + Call.Callee + "' is a " + B->What + ", not a function");
     return Val::error();
   }
   if (isInitializerName(Call.Callee)) {
@@ -317,7 +317,9 @@ Node *Analyzer::matmul(Node *L, Node *R, SourceLoc Loc) {
   if (!L || !R)
     return nullptr;
   std::string Both = formatType(L->Type) + " and " + formatType(R->Type);
-  auto OneOrTwo = [](Node *N) { return N->Type.rank() == 1 || N->Type.rank() == 2; };
+  auto OneOrTwo = [](Node *N) {
+    return N->Type.rank() == 1 || N->Type.rank() == 2;
+  };
   if (!OneOrTwo(L) || !OneOrTwo(R)) {
     error(Loc, "'@' needs 1-D or 2-D operands, but got " + Both);
     return nullptr;

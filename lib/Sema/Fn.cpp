@@ -31,7 +31,8 @@ static void forEachCall(const ast::Expr &E,
   case ast::ExprKind::Name:
     return;
   case ast::ExprKind::List:
-    for (const ast::ExprPtr &El : static_cast<const ast::ListExpr &>(E).Elements)
+    for (const ast::ExprPtr &El :
+         static_cast<const ast::ListExpr &>(E).Elements)
       forEachCall(*El, F);
     return;
   case ast::ExprKind::Unary:
@@ -79,8 +80,8 @@ static void checkFnDecl(Analyzer &A, const ast::FnDecl &Fn) {
   llvm::StringMap<SourceLoc> Params;
   for (const ast::FnParam &P : Fn.Params)
     if (!Params.try_emplace(P.Name, P.Loc).second) {
-      A.error(P.Loc, "duplicate parameter '" + P.Name + "' in fn '" +
-                         Fn.Name + "'");
+      A.error(P.Loc,
+              "duplicate parameter '" + P.Name + "' in fn '" + Fn.Name + "'");
       A.note(Params[P.Name], "first declared here");
     }
   const ast::Stmt *Return = nullptr;
@@ -110,8 +111,7 @@ static void checkFnDecl(Analyzer &A, const ast::FnDecl &Fn) {
 /// it, and marks its fns so they are never expanded.
 static void checkRecursion(Analyzer &A, const ast::File &File) {
   // Edges: fn -> (callee fn, call site), in source order.
-  llvm::StringMap<std::vector<std::pair<const ast::FnDecl *, SourceLoc>>>
-      Calls;
+  llvm::StringMap<std::vector<std::pair<const ast::FnDecl *, SourceLoc>>> Calls;
   for (const ast::FnDecl &Fn : File.Fns) {
     auto &Out = Calls[Fn.Name];
     for (const ast::Stmt &S : Fn.Body)
@@ -142,7 +142,8 @@ static void checkRecursion(Analyzer &A, const ast::File &File) {
           }
         }
         A.error(Loc, "recursive call of fn '" + Callee->Name + "' (" + Cycle +
-                         Callee->Name + "); fns are expanded inline and "
+                         Callee->Name +
+                         "); fns are expanded inline and "
                          "cannot recurse");
         continue;
       }
@@ -199,12 +200,11 @@ Val Analyzer::expandFn(const ast::FnDecl &Fn, const ast::CallExpr &Call) {
     Bad = true;
   }
   if (Call.Args.size() != Fn.Params.size()) {
-    error(Call.CalleeLoc, "fn '" + Fn.Name + "' takes " +
-                              llvm::Twine(Fn.Params.size()) + " argument" +
-                              (Fn.Params.size() == 1 ? "" : "s") + ", but " +
-                              llvm::Twine(Call.Args.size()) +
-                              (Call.Args.size() == 1 ? " was" : " were") +
-                              " given");
+    error(Call.CalleeLoc,
+          "fn '" + Fn.Name + "' takes " + llvm::Twine(Fn.Params.size()) +
+              " argument" + (Fn.Params.size() == 1 ? "" : "s") + ", but " +
+              llvm::Twine(Call.Args.size()) +
+              (Call.Args.size() == 1 ? " was" : " were") + " given");
     note(Fn.NameLoc, "'" + Fn.Name + "' is defined here");
     return Val::error();
   }

@@ -23,7 +23,9 @@ struct B {
   Node *op(OpKind K, Node *X, Attrs At = {}) { return A.make(K, {X}, Loc, At); }
   Node *op(OpKind K, Node *X, Node *Y) { return A.make(K, {X, Y}, Loc); }
   Node *num(double V) { return A.scalar(V, Loc); }
-  Node *sumAll(Node *X) { return A.reduce(OpKind::ReduceSum, X, ALL_AXES, false, Loc); }
+  Node *sumAll(Node *X) {
+    return A.reduce(OpKind::ReduceSum, X, ALL_AXES, false, Loc);
+  }
 };
 
 std::string both(const Node *X, const Node *Y) {
@@ -33,8 +35,8 @@ std::string both(const Node *X, const Node *Y) {
 } // namespace
 
 /// cross_entropy(s, y), s : f32[B, C]
-///   y : i32[B]     -> mul (reduce_sum (mul (one_hot y, C), (log_softmax s))), -1/B
-///   y : f32[B, C]  -> mul (reduce_sum (mul y, (log_softmax s))), -1/B
+///   y : i32[B]     -> mul (reduce_sum (mul (one_hot y, C), (log_softmax s))),
+///   -1/B y : f32[B, C]  -> mul (reduce_sum (mul y, (log_softmax s))), -1/B
 /// i.e. the mean over rows of -sum_j t_ij log softmax(s_i)_j, with t the
 /// one-hot rows for integer labels.
 Val sema::lowerCrossEntropy(Analyzer &A, const ast::CallExpr &C,
@@ -50,7 +52,8 @@ Val sema::lowerCrossEntropy(Analyzer &A, const ast::CallExpr &C,
   if (!Labels && !Targets) {
     A.error(C.CalleeLoc,
             "'cross_entropy' needs logits f32[B, C] with labels i32[B] or "
-            "targets f32[B, C], but got " + both(S, Y));
+            "targets f32[B, C], but got " +
+                both(S, Y));
     return Val::error();
   }
   B Bd{A, C.Loc};
@@ -64,7 +67,8 @@ Val sema::lowerCrossEntropy(Analyzer &A, const ast::CallExpr &C,
 
 /// binary_cross_entropy(p, t), p and t of one f32 shape, n elements:
 ///   -> mul (reduce_sum (add (mul t, max(log p, -100)),
-///                           (mul (sub 1, t), max(log (sub 1, p), -100)))), -1/n
+///                           (mul (sub 1, t), max(log (sub 1, p), -100)))),
+///                           -1/n
 /// The logs are clamped below at -100 as PyTorch does, so p = 0 or 1 gives a
 /// finite loss.
 Val sema::lowerBinaryCrossEntropy(Analyzer &A, const ast::CallExpr &C,
@@ -81,9 +85,9 @@ Val sema::lowerBinaryCrossEntropy(Analyzer &A, const ast::CallExpr &C,
   }
   B Bd{A, C.Loc};
   Node *LogP = Bd.op(OpKind::Max, Bd.op(OpKind::Log, P), Bd.num(-100));
-  Node *Log1mP = Bd.op(OpKind::Max,
-                       Bd.op(OpKind::Log, Bd.op(OpKind::Sub, Bd.num(1), P)),
-                       Bd.num(-100));
+  Node *Log1mP =
+      Bd.op(OpKind::Max, Bd.op(OpKind::Log, Bd.op(OpKind::Sub, Bd.num(1), P)),
+            Bd.num(-100));
   Node *Pos = Bd.op(OpKind::Mul, T, LogP);
   Node *Neg = Bd.op(OpKind::Mul, Bd.op(OpKind::Sub, Bd.num(1), T), Log1mP);
   Node *Sum = Bd.sumAll(Bd.op(OpKind::Add, Pos, Neg));
@@ -103,7 +107,8 @@ Val sema::lowerMse(Analyzer &A, const ast::CallExpr &C,
   // prediction with every target.
   if (Y->dtype() != DType::F32 || Y->Type != T->Type) {
     A.error(C.CalleeLoc, "'mse' needs predictions and targets of the same f32 "
-                         "type, but got " + both(Y, T));
+                         "type, but got " +
+                             both(Y, T));
     return Val::error();
   }
   B Bd{A, C.Loc};
@@ -115,7 +120,8 @@ Val sema::lowerMse(Analyzer &A, const ast::CallExpr &C,
 
 /// hinge(s, y, margin), s : f32[B, C], y : i32[B]:
 ///   h = one_hot y, C
-///   m = max (add (sub s, (reduce_sum (mul s, h) {axis = 1, keepdims})), margin), 0
+///   m = max (add (sub s, (reduce_sum (mul s, h) {axis = 1, keepdims})),
+///   margin), 0
 ///   -> mul (reduce_sum (mul m, (sub 1, h))), 1/B
 /// i.e. the mean over rows of sum_{j != y_i} max(0, s_ij - s_iy_i + margin).
 Val sema::lowerHinge(Analyzer &A, const ast::CallExpr &C,
@@ -128,19 +134,20 @@ Val sema::lowerHinge(Analyzer &A, const ast::CallExpr &C,
       Y->dtype() != DType::I32 || Y->Type.rank() != 1 ||
       Y->Type.Dims[0] != S->Type.Dims[0]) {
     A.error(C.CalleeLoc, "'hinge' needs scores f32[B, C] and labels i32[B], "
-                         "but got " + both(S, Y));
+                         "but got " +
+                             both(S, Y));
     return Val::error();
   }
   B Bd{A, C.Loc};
   Node *H = Bd.op(OpKind::OneHot, Y, Attrs{.Size = S->Type.Dims[1]});
   Node *Correct = A.reduce(OpKind::ReduceSum, Bd.op(OpKind::Mul, S, H), 1,
                            /*KeepDims=*/true, C.Loc);
-  Node *Margin = Bd.op(OpKind::Add, Bd.op(OpKind::Sub, S, Correct),
-                       Bd.num(Args[2].F));
+  Node *Margin =
+      Bd.op(OpKind::Add, Bd.op(OpKind::Sub, S, Correct), Bd.num(Args[2].F));
   Node *Viol = Bd.op(OpKind::Max, Margin, Bd.num(0));
   Node *Others = Bd.op(OpKind::Mul, Viol, Bd.op(OpKind::Sub, Bd.num(1), H));
-  return Val::tensor(Bd.op(OpKind::Mul, Bd.sumAll(Others),
-                           Bd.num(1.0 / S->Type.Dims[0])));
+  return Val::tensor(
+      Bd.op(OpKind::Mul, Bd.sumAll(Others), Bd.num(1.0 / S->Type.Dims[0])));
 }
 
 /// Checks stride >= 1 and padding >= 0 of a window op.
@@ -166,8 +173,8 @@ static Node *conv2d(Analyzer &A, const ast::CallExpr &C, Node *X, Node *W,
   if (X->Type.Dims[1] != W->Type.Dims[1]) {
     A.error(C.CalleeLoc, "'" + Name + "' channel counts differ: the input " +
                              formatType(X->Type) + " has " +
-                             llvm::Twine(X->Type.Dims[1]) +
-                             ", the kernel " + formatType(W->Type) + " has " +
+                             llvm::Twine(X->Type.Dims[1]) + ", the kernel " +
+                             formatType(W->Type) + " has " +
                              llvm::Twine(W->Type.Dims[1]));
     return nullptr;
   }
@@ -193,7 +200,8 @@ Val sema::lowerConv2d(Analyzer &A, const ast::CallExpr &C,
     return Val::error();
   if (X->Type.rank() != 4 || W->Type.rank() != 4) {
     A.error(C.CalleeLoc, "'conv2d' needs an input [N, C, H, W] and a kernel "
-                         "[K, C, R, S], but got " + both(X, W));
+                         "[K, C, R, S], but got " +
+                             both(X, W));
     return Val::error();
   }
   return Val::tensor(conv2d(A, C, X, W, Args[2].I, Args[3].I, "conv2d"));
@@ -201,7 +209,8 @@ Val sema::lowerConv2d(Analyzer &A, const ast::CallExpr &C,
 
 /// conv1d(x : [N, C, L], w : [K, C, R], stride, padding):
 ///   x4 = reshape x to [N, C, 1, L]  (after zero-padding L, see below)
-///   -> reshape (conv2d x4, (reshape w to [K, C, 1, R]) {padding = 0}) to [N, K, L']
+///   -> reshape (conv2d x4, (reshape w to [K, C, 1, R]) {padding = 0}) to [N,
+///   K, L']
 /// conv2d pads both spatial axes alike, so padding is applied to L alone as
 /// a product with a constant 0/1 matrix: [N*C, L] @ P[L, L + 2p].
 Val sema::lowerConv1d(Analyzer &A, const ast::CallExpr &C,
@@ -212,7 +221,8 @@ Val sema::lowerConv1d(Analyzer &A, const ast::CallExpr &C,
     return Val::error();
   if (X->Type.rank() != 3 || W->Type.rank() != 3) {
     A.error(C.CalleeLoc, "'conv1d' needs an input [N, C, L] and a kernel "
-                         "[K, C, R], but got " + both(X, W));
+                         "[K, C, R], but got " +
+                             both(X, W));
     return Val::error();
   }
   int64_t N = X->Type.Dims[0], Ch = X->Type.Dims[1], L = X->Type.Dims[2];
@@ -229,8 +239,8 @@ Val sema::lowerConv1d(Analyzer &A, const ast::CallExpr &C,
     for (int64_t I = 0; I < L; ++I)
       P.set(I * Lp + I + Pad, 1.0);
     Node *Rows = A.reshape(X, {N * Ch, L}, C.Loc);
-    Node *Shifted = A.make(OpKind::MatMul, {Rows, A.G->constant(P, C.Loc)},
-                           C.Loc);
+    Node *Shifted =
+        A.make(OpKind::MatMul, {Rows, A.G->constant(P, C.Loc)}, C.Loc);
     Padded = A.reshape(Shifted, {N, Ch, Lp}, C.Loc);
     L = Lp;
   }
@@ -260,8 +270,10 @@ static Val lowerPool(Analyzer &A, const ast::CallExpr &C,
   if (!checkWindow(A, Args[2], nullptr, Stride))
     return Val::error();
   if (X->Type.rank() != 4) {
-    A.error(Args[0].Loc, "'" + C.Callee + "' needs an input [N, C, H, W], "
-                         "but got " + formatType(X->Type));
+    A.error(Args[0].Loc, "'" + C.Callee +
+                             "' needs an input [N, C, H, W], "
+                             "but got " +
+                             formatType(X->Type));
     return Val::error();
   }
   for (unsigned D : {2u, 3u})

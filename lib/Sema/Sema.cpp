@@ -116,8 +116,8 @@ bool Analyzer::bind(llvm::StringRef Name, SourceLoc Loc, Val V,
   if (Inserted)
     return true;
   error(Loc, "redefinition of '" + Name + "'");
-  note(It->second.Loc, "'" + Name + "' was first defined here (as " +
-                           It->second.What + ")");
+  note(It->second.Loc,
+       "'" + Name + "' was first defined here (as " + It->second.What + ")");
   return false;
 }
 
@@ -247,8 +247,8 @@ void Analyzer::analyzeStmt(const ast::Stmt &S) {
     if (!N)
       return;
     if (!N->Type.isScalar()) {
-      error(S.NameLoc, "loss must be a scalar, but it has type " +
-                           formatType(N->Type));
+      error(S.NameLoc,
+            "loss must be a scalar, but it has type " + formatType(N->Type));
       return;
     }
     if (N->dtype() != DType::F32) {
@@ -284,8 +284,8 @@ void Analyzer::analyzeStmt(const ast::Stmt &S) {
     if (!N)
       return;
     if (!N->Type.isScalar()) {
-      error(S.NameLoc, "metric must be a scalar, but it has type " +
-                           formatType(N->Type));
+      error(S.NameLoc,
+            "metric must be a scalar, but it has type " + formatType(N->Type));
       return;
     }
     // Metrics are reported as floats; an i32 count is converted.

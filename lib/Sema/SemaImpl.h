@@ -109,10 +109,10 @@ struct BuiltinInfo; // Builtins.h
 struct Arg {
   bool Given = false; ///< Written by the user (else it holds the default).
   SourceLoc Loc;
-  Val V;              ///< Tensor parameters.
-  int64_t I = 0;      ///< Integer options (axis, stride, n, ...).
-  double F = 0;       ///< Float options (alpha, margin).
-  Shape Dims;         ///< `reshape` shapes (may hold one -1).
+  Val V;         ///< Tensor parameters.
+  int64_t I = 0; ///< Integer options (axis, stride, n, ...).
+  double F = 0;  ///< Float options (alpha, margin).
+  Shape Dims;    ///< `reshape` shapes (may hold one -1).
 };
 
 /// Upper bounds that keep any input from exhausting time or memory.
@@ -193,8 +193,7 @@ public:
   Node *materialize(const Val &V, DType Want, SourceLoc Loc);
   /// Appends a node after checking its type with the shared shape rules
   /// (and the size cap). Null after an error.
-  Node *make(OpKind K, llvm::ArrayRef<Node *> Ops, SourceLoc Loc,
-             Attrs A = {});
+  Node *make(OpKind K, llvm::ArrayRef<Node *> Ops, SourceLoc Loc, Attrs A = {});
   /// Appends an op whose result type is given (reshape, cast).
   Node *makeTyped(OpKind K, TensorType T, llvm::ArrayRef<Node *> Ops,
                   SourceLoc Loc);

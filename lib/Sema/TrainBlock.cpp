@@ -47,16 +47,16 @@ bool bindArgs(Analyzer &A, const ast::CallExpr &C,
     auto It = llvm::find_if(Names, [&](const char *N) { return K.Name == N; });
     if (It == Names.end()) {
       std::vector<std::string> Valid(Names.begin(), Names.end());
-      A.error(K.Loc, "unknown keyword '" + K.Name + "' for '" + C.Callee +
-                         "'" + Analyzer::suggest(K.Name, Valid) +
+      A.error(K.Loc, "unknown keyword '" + K.Name + "' for '" + C.Callee + "'" +
+                         Analyzer::suggest(K.Name, Valid) +
                          " (valid keywords: " + llvm::join(Names, ", ") + ")");
       Ok = false;
       continue;
     }
     const ast::Expr *&Slot = Out.Exprs[It - Names.begin()];
     if (Slot) {
-      A.error(K.Loc, "argument '" + K.Name + "' of '" + C.Callee +
-                         "' is given twice");
+      A.error(K.Loc,
+              "argument '" + K.Name + "' of '" + C.Callee + "' is given twice");
       Ok = false;
       continue;
     }
@@ -64,8 +64,8 @@ bool bindArgs(Analyzer &A, const ast::CallExpr &C,
   }
   for (unsigned I = 0; I < NumRequired && Ok; ++I)
     if (!Out.Exprs[I]) {
-      A.error(C.CalleeLoc, "missing argument '" + llvm::Twine(Names[I]) +
-                               "' of " + Sig);
+      A.error(C.CalleeLoc,
+              "missing argument '" + llvm::Twine(Names[I]) + "' of " + Sig);
       Ok = false;
     }
   return Ok;
@@ -94,8 +94,8 @@ std::optional<std::vector<int64_t>> columnsArg(Analyzer &A, const ast::Expr &E,
     if (!V)
       return std::nullopt;
     if (*V < 0 || *V > MaxDim) {
-      A.error(C->Loc, "column numbers start at 0, but this is " +
-                          llvm::Twine(*V));
+      A.error(C->Loc,
+              "column numbers start at 0, but this is " + llvm::Twine(*V));
       return std::nullopt;
     }
     Cols.push_back(*V);
@@ -193,16 +193,16 @@ static bool lowerData(Analyzer &A, const ast::Expr &E, const Graph *G,
       if (G->Targets.size() != 1) {
         A.error(Args.Exprs[2]->Loc,
                 "csv target columns need a model with exactly one target, "
-                "but '" + G->name() + "' has " +
-                    llvm::Twine(G->Targets.size()));
+                "but '" +
+                    G->name() + "' has " + llvm::Twine(G->Targets.size()));
         return false;
       }
       const Node *T = G->Targets.front();
       if (int64_t(Target->size()) != perExample(T)) {
         A.error(Args.Exprs[2]->Loc,
                 "csv has " + llvm::Twine(Target->size()) +
-                    " target columns, but each example of target '" +
-                    T->Name + "' (" + formatType(T->Type) + ") has " +
+                    " target columns, but each example of target '" + T->Name +
+                    "' (" + formatType(T->Type) + ") has " +
                     llvm::Twine(perExample(T)) + " elements");
         return false;
       }
@@ -275,8 +275,8 @@ static bool lowerOptimizer(Analyzer &A, const ast::Expr &E, OptimizerSpec &O) {
 }
 
 void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
-  static const char *const Keys[] = {"data",    "test", "optimizer",
-                                     "epochs",  "shuffle", "seed"};
+  static const char *const Keys[] = {"data",   "test",    "optimizer",
+                                     "epochs", "shuffle", "seed"};
   TrainConfig Config;
   Config.Model = T.Model;
   Config.Loc = T.Loc;
@@ -289,8 +289,8 @@ void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
     for (const auto &E : ModelDecls)
       Names.push_back(E.getKey().str());
     llvm::sort(Names);
-    error(T.ModelLoc, "unknown model '" + T.Model + "'" +
-                          suggest(T.Model, Names));
+    error(T.ModelLoc,
+          "unknown model '" + T.Model + "'" + suggest(T.Model, Names));
     G = nullptr;
   } else if (Decl->second.second) {
     G = nullptr; // The model had errors: skip checks that would cascade.
@@ -302,8 +302,8 @@ void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
       return;
     }
   if (G && !G->Loss) {
-    error(T.ModelLoc, "model '" + T.Model +
-                          "' has no loss, so it cannot be trained");
+    error(T.ModelLoc,
+          "model '" + T.Model + "' has no loss, so it cannot be trained");
     note(Decl->second.first->NameLoc, "model '" + T.Model + "' is here");
   }
 
@@ -313,10 +313,10 @@ void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
     if (!llvm::is_contained(Keys, llvm::StringRef(E.Key))) {
       std::vector<std::string> Valid(std::begin(Keys), std::end(Keys));
       std::string Hint = suggest(E.Key, Valid);
-      error(E.KeyLoc, "unknown key '" + E.Key + "' in train block" +
-                          (Hint.empty() ? " (valid keys: " +
-                                              llvm::join(Valid, ", ") + ")"
-                                        : Hint));
+      error(E.KeyLoc,
+            "unknown key '" + E.Key + "' in train block" +
+                (Hint.empty() ? " (valid keys: " + llvm::join(Valid, ", ") + ")"
+                              : Hint));
       continue;
     }
     if (auto [It, New] = Seen.try_emplace(E.Key, E.KeyLoc); !New) {
@@ -337,16 +337,14 @@ void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
     } else if (E.Key == "epochs") {
       std::optional<int64_t> N = evalInt(V, "epochs");
       if (N && *N < 1) {
-        error(V.Loc, "epochs must be at least 1, but it is " +
-                         llvm::Twine(*N));
+        error(V.Loc, "epochs must be at least 1, but it is " + llvm::Twine(*N));
         N.reset();
       }
       Config.Epochs = N.value_or(1);
     } else if (E.Key == "seed") {
       std::optional<int64_t> N = evalInt(V, "seed");
       if (N && *N < 0) {
-        error(V.Loc, "seed must be non-negative, but it is " +
-                         llvm::Twine(*N));
+        error(V.Loc, "seed must be non-negative, but it is " + llvm::Twine(*N));
         N.reset();
       }
       Config.Seed = uint64_t(N.value_or(0));

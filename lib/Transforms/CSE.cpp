@@ -91,10 +91,9 @@ bool sameNode(const Node &A, const Node &B) {
 
 /// Step 4: `Keep` absorbs `Gone`'s name and role.
 void merge(Graph &G, Node *Keep, Node *Gone) {
-  bool TakeName =
-      !Gone->Name.empty() &&
-      (Keep->Name.empty() || (Gone->Role == NodeRole::Forward &&
-                              Keep->Role != NodeRole::Forward));
+  bool TakeName = !Gone->Name.empty() &&
+                  (Keep->Name.empty() || (Gone->Role == NodeRole::Forward &&
+                                          Keep->Role != NodeRole::Forward));
   if (TakeName)
     Keep->Name = Gone->Name;
   Keep->Role = std::min(Keep->Role, Gone->Role);
@@ -124,11 +123,10 @@ bool CSEPass::run(Graph &G) {
     // something a reader of the remarks cares about.
     if (!N->isScalarConst())
       remark(*N, "merged " + opSpelling(N->Kind) + " into an equal " +
-                     describeNode(*Rep) + (Rep->Loc.isValid()
-                                               ? " from line " +
-                                                     std::to_string(
-                                                         Rep->Loc.Line)
-                                               : std::string()));
+                     describeNode(*Rep) +
+                     (Rep->Loc.isValid()
+                          ? " from line " + std::to_string(Rep->Loc.Line)
+                          : std::string()));
     merge(G, Rep, N);
     count(N->isScalarConst() ? "scalar constants merged" : "nodes merged");
     Changed = true;

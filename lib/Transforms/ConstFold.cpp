@@ -131,8 +131,8 @@ bool ConstFoldPass::foldSplat(Graph &G, Node &N) {
     Ptrs.push_back(&S);
   Tensor R = fromEval(evaluateOp(Scalar, Ptrs));
   Node *C = makeScalar(G, R.at(0), N.dtype(), N);
-  Node *New = N.Type.isScalar() ? C
-                                : makeNode(G, OpKind::Broadcast, N.Type, {C}, N);
+  Node *New =
+      N.Type.isScalar() ? C : makeNode(G, OpKind::Broadcast, N.Type, {C}, N);
   remark(N, "folded " + opSpelling(N.Kind) + " to " +
                 (N.Type.isScalar() ? describeNode(*C)
                                    : "a broadcast of " + describeNode(*C)));

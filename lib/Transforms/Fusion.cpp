@@ -136,13 +136,13 @@ void FusionPass::tryMerge(Node *P, Node *N) {
   Members Merged = Kernels[KN];
   Merged.insert(Merged.end(), Kernels[KP].begin(), Kernels[KP].end());
   llvm::SmallPtrSet<const Node *, 16> In(Merged.begin(), Merged.end());
-  std::string Why =
-      planKernel(Merged, [&](const Node *X) {
-        if (InterfaceUse.count(X))
-          return true;
-        return llvm::any_of(Users.lookup(X),
-                            [&](const Node *U) { return !In.count(U); });
-      }).WhyNot;
+  std::string Why = planKernel(Merged, [&](const Node *X) {
+                      if (InterfaceUse.count(X))
+                        return true;
+                      return llvm::any_of(Users.lookup(X), [&](const Node *U) {
+                        return !In.count(U);
+                      });
+                    }).WhyNot;
   if (Why.empty() && wouldCycle(KP, KN))
     Why = "another kernel both reads " + describeNode(*P) +
           "'s kernel and feeds this one";
@@ -221,7 +221,8 @@ bool FusionPass::run(Graph &G) {
     if (M.size() < 2)
       continue;
     Members Sorted = M;
-    llvm::sort(Sorted, [&](const Node *A, const Node *B) { return Pos[A] < Pos[B]; });
+    llvm::sort(Sorted,
+               [&](const Node *A, const Node *B) { return Pos[A] < Pos[B]; });
     count("nodes fused into shared kernels", Sorted.size());
     if (!remarksEnabled())
       continue;

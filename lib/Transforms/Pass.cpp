@@ -29,8 +29,8 @@ std::string RemarkEngine::checkRemarkFilter(llvm::StringRef Filter) {
   llvm::Regex R(anchored(Filter));
   std::string Why;
   if (!R.isValid(Why))
-    return "invalid regular expression '" + Filter.str() + "' in -Rpass: " +
-           Why;
+    return "invalid regular expression '" + Filter.str() +
+           "' in -Rpass: " + Why;
   return "";
 }
 

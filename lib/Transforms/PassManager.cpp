@@ -78,8 +78,8 @@ std::string nnc::checkPassOptions(const PassOptions &Opts) {
   if (Opts.PassList)
     for (const std::string &Name : splitPassList(*Opts.PassList))
       if (!createPassByName(Name))
-        return "unknown pass '" + Name + "' in --passes (valid passes: " +
-               registeredPassNames() + ")";
+        return "unknown pass '" + Name +
+               "' in --passes (valid passes: " + registeredPassNames() + ")";
   for (const std::string &F : Opts.RemarkFilters)
     if (std::string Why = RemarkEngine::checkRemarkFilter(F); !Why.empty())
       return Why;
@@ -133,8 +133,8 @@ bool PassManager::verify(const Graph &G, llvm::StringRef After) {
     Diags.error("internal compiler error: graph '" + G.name() +
                 "' is invalid before the first pass: " + Why);
   else
-    Diags.error("internal compiler error: pass '" + After +
-                "' left graph '" + G.name() + "' invalid: " + Why);
+    Diags.error("internal compiler error: pass '" + After + "' left graph '" +
+                G.name() + "' invalid: " + Why);
   return false;
 }
 

@@ -38,8 +38,7 @@ Node *transforms::makeNode(Graph &G, OpKind K, const TensorType &T,
   return N;
 }
 
-Node *transforms::makeScalar(Graph &G, double V, DType Elem,
-                             const Node &Like) {
+Node *transforms::makeScalar(Graph &G, double V, DType Elem, const Node &Like) {
   Tensor T(TensorType::scalar(Elem));
   T.set(0, V);
   Node *C = G.constant(std::move(T), Like.Loc);

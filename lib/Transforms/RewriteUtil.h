@@ -41,8 +41,7 @@ Node *makeSplat(Graph &G, double V, const TensorType &T, const Node &Like);
 
 /// A new node of `Like`'s location and role.
 Node *makeNode(Graph &G, OpKind K, const TensorType &T,
-               llvm::ArrayRef<Node *> Operands, const Node &Like,
-               Attrs A = {});
+               llvm::ArrayRef<Node *> Operands, const Node &Like, Attrs A = {});
 
 /// `X` as a value of type `T`: `X` itself if the types agree, a broadcast of
 /// `X` if it broadcasts to `T`, else null (the rewrite must not fire).

@@ -219,9 +219,9 @@ Node *negMulConst(Match &M) {
   for (unsigned J : {0u, 1u})
     if (std::optional<double> C = scalarOf(Inner->operand(J)))
       if (Inner->operand(1 - J)->Type == M.N.Type)
-        return M.make(OpKind::Mul, M.N.Type,
-                      {makeScalar(M.G, -*C, M.N.dtype(), M.N),
-                       Inner->operand(1 - J)});
+        return M.make(
+            OpKind::Mul, M.N.Type,
+            {makeScalar(M.G, -*C, M.N.dtype(), M.N), Inner->operand(1 - J)});
   return nullptr;
 }
 
@@ -333,8 +333,8 @@ Node *sumOfSplat(Match &M) {
   if (B->Kind != OpKind::Broadcast || !B->operand(0)->Type.isScalar())
     return nullptr;
   Node *S = B->operand(0);
-  int64_t Count = M.N.A.Axis == ALL_AXES ? B->Type.numElements()
-                                          : B->dims()[M.N.A.Axis];
+  int64_t Count =
+      M.N.A.Axis == ALL_AXES ? B->Type.numElements() : B->dims()[M.N.A.Axis];
   // Counts beyond 2^24 are not exact in f32.
   if (Count > (int64_t(1) << 24))
     return nullptr;
@@ -348,7 +348,7 @@ Node *sumOfSplat(Match &M) {
 Node *reduceUnitAxis(Match &M) {
   Node *X = M.op(0);
   bool Unit = M.N.A.Axis == ALL_AXES ? X->Type.numElements() == 1
-                                      : X->dims()[M.N.A.Axis] == 1;
+                                     : X->dims()[M.N.A.Axis] == 1;
   if (!Unit || X->dtype() != M.N.dtype())
     return nullptr;
   return X->Type == M.N.Type ? X : M.make(OpKind::Reshape, M.N.Type, {X});

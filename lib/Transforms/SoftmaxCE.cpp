@@ -6,7 +6,8 @@
 //
 //   before:  G = c * one_hot(y)                      c: scalar adjoint, -1/B
 //            D = G - softmax(s) * reduce_sum(G, axis = 1, keepdims)
-//   after:   H = eq(reshape(y, [B, 1]), [0, 1, ..., C-1])   (one_hot, elementwise)
+//   after:   H = eq(reshape(y, [B, 1]), [0, 1, ..., C-1])   (one_hot,
+//   elementwise)
 //            V = (y >= 0) * (y < C)                 per element, broadcast row
 //            D = (exp(log_softmax(s)) * V - H) * (-c)
 //
@@ -160,26 +161,25 @@ private:
     // V: 1 where the label is a class, else 0 (the row sum of one_hot). The
     // label is broadcast to full rows first so that every member of the
     // fused loop nest has its shape (a [B, 1] value would be stored).
-    Node *Wide = makeNode(G, OpKind::Broadcast,
-                          TensorType(DType::I32, {B, NumClasses}), {Column},
-                          *D);
+    Node *Wide =
+        makeNode(G, OpKind::Broadcast, TensorType(DType::I32, {B, NumClasses}),
+                 {Column}, *D);
     Node *Ge = makeNode(G, OpKind::CmpGe, Mask,
                         {Wide, makeScalar(G, 0, DType::I32, *D)}, *D);
-    Node *Lt = makeNode(G, OpKind::CmpLt, Mask,
-                        {Wide, makeScalar(G, double(NumClasses), DType::I32, *D)},
-                        *D);
+    Node *Lt =
+        makeNode(G, OpKind::CmpLt, Mask,
+                 {Wide, makeScalar(G, double(NumClasses), DType::I32, *D)}, *D);
     Node *V = makeNode(G, OpKind::Mul, Mask, {Ge, Lt}, *D);
     Node *Prob = makeNode(G, OpKind::Exp, Mask, {LS}, *D);
-    Node *Diff = makeNode(G, OpKind::Sub, Mask,
-                          {makeNode(G, OpKind::Mul, Mask, {Prob, V}, *D), H},
-                          *D);
+    Node *Diff =
+        makeNode(G, OpKind::Sub, Mask,
+                 {makeNode(G, OpKind::Mul, Mask, {Prob, V}, *D), H}, *D);
     Node *NegScale = Scale->isScalarConst()
                          ? makeScalar(G, -Scale->scalarValue(), DType::F32, *D)
                          : makeNode(G, OpKind::Neg, Scale->Type, {Scale}, *D);
     Node *NewD = makeNode(G, OpKind::Mul, Mask, {Diff, NegScale}, *D);
-    std::string Msg = "gradient " + describeNode(*D) +
-                      " of cross_entropy(" + describeNode(*S) + ", " +
-                      describeNode(*Labels) +
+    std::string Msg = "gradient " + describeNode(*D) + " of cross_entropy(" +
+                      describeNode(*S) + ", " + describeNode(*Labels) +
                       ") as (exp(log_softmax) - one_hot) * " +
                       describeNode(*NegScale) +
                       ", sharing the forward log_softmax; labels outside [0, " +

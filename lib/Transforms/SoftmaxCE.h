@@ -21,9 +21,8 @@ namespace nnc::transforms {
 
 /// Receives one decision of the rewrite: `Refused` false when it fired at
 /// `At`, true when a candidate was kept, with the reason in `Msg`.
-using SoftmaxCERemark =
-    llvm::function_ref<void(const Node &At, const std::string &Msg,
-                            bool Refused)>;
+using SoftmaxCERemark = llvm::function_ref<void(
+    const Node &At, const std::string &Msg, bool Refused)>;
 
 /// Rewrites every live softmax + cross-entropy gradient of `G`; returns how
 /// many. Leaves `G` sorted and without dead nodes when it changed it.

@@ -161,9 +161,8 @@ INSTANTIATE_TEST_SUITE_P(
                       UnaryCase{OpKind::Relu}, UnaryCase{OpKind::Softplus},
                       UnaryCase{OpKind::LeakyRelu, 0, 0, 0.1},
                       UnaryCase{OpKind::Elu, 0, 0, 1.0},
-                      UnaryCase{OpKind::Elu, 0, 0, 0.5},
-                      UnaryCase{OpKind::Erf}, UnaryCase{OpKind::Gelu},
-                      UnaryCase{OpKind::Silu},
+                      UnaryCase{OpKind::Elu, 0, 0, 0.5}, UnaryCase{OpKind::Erf},
+                      UnaryCase{OpKind::Gelu}, UnaryCase{OpKind::Silu},
                       // step has gradient 0, and so does the difference.
                       UnaryCase{OpKind::Step}),
     [](const auto &Info) {

@@ -205,8 +205,8 @@ TEST(RuntimeNonFinite, FindsValuesInEveryPieceOfLargeSlots) {
   auto I = ModelInstance::create(&M);
   ASSERT_TRUE(bool(I));
   EXPECT_EQ((*I)->firstNonFinite(), nullptr);
-  for (int64_t At : {int64_t(0), int64_t(32767), int64_t(32768),
-                     int64_t(100002)}) {
+  for (int64_t At :
+       {int64_t(0), int64_t(32767), int64_t(32768), int64_t(100002)}) {
     (*I)->find("B")->f32()[At] = std::nanf("");
     ASSERT_NE((*I)->firstNonFinite(), nullptr) << At;
     EXPECT_EQ((*I)->firstNonFinite()->name(), std::string_view("B")) << At;

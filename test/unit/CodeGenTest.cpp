@@ -10,10 +10,10 @@
 // header (ModelABI.h) to prove the LLVM struct layout matches C's.
 //
 //===----------------------------------------------------------------------===//
+#include "nnc/CodeGen/CodeGen.h"
 #include "SlotBuffers.h"
 #include "nnc/Autodiff/Autodiff.h"
 #include "nnc/Autodiff/Optimizer.h"
-#include "nnc/CodeGen/CodeGen.h"
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/ShapeRules.h"
 #include "nnc/JIT/JIT.h"
@@ -91,7 +91,6 @@ Attrs window(int64_t Size, int64_t Stride, int64_t Padding = 0) {
   A.Padding = Padding;
   return A;
 }
-
 
 std::unique_ptr<ModelJIT>
 compile(const Graph &G, unsigned OptLevel, const TrainConfig *Train = nullptr,
@@ -197,8 +196,8 @@ void checkGradient(const Case &C) {
   for (int64_t I = 0; I < K.numElements(); ++I)
     K.F[I] = std::uniform_real_distribution<float>(-1, 1)(Rng);
   Node *KN = B.G.constant(K);
-  Node *L = B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {Y, KN})},
-                 axis(ALL_AXES));
+  Node *L =
+      B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {Y, KN})}, axis(ALL_AXES));
   B.G.Loss = L;
   B.G.LossName = "L";
   DiagEngine Diags;
@@ -228,11 +227,10 @@ std::vector<Case> unaryCases() {
   std::vector<Case> Cs;
   auto Unary = [&](const char *Name, OpKind K, Attrs A = {},
                    Ranges R = Ranges(), bool Diff = true) {
-    Cs.push_back({Name,
-                  [K, A](Builder &B) {
-                    return B.op(K, {B.leaf(f32({3, 5}), "a")}, A);
-                  },
-                  R, Diff});
+    Cs.push_back(
+        {Name,
+         [K, A](Builder &B) { return B.op(K, {B.leaf(f32({3, 5}), "a")}, A); },
+         R, Diff});
   };
   Unary("neg", OpKind::Neg);
   Unary("exp", OpKind::Exp);
@@ -280,10 +278,12 @@ std::vector<Case> binaryCases() {
   Binary("pow", OpKind::Pow, {0.5, 1.5, 4});
   Binary("max", OpKind::Max);
   Binary("min", OpKind::Min);
-  for (auto [Name, K] :
-       {std::pair{"eq", OpKind::CmpEq}, {"ne", OpKind::CmpNe},
-        {"lt", OpKind::CmpLt}, {"le", OpKind::CmpLe}, {"gt", OpKind::CmpGt},
-        {"ge", OpKind::CmpGe}}) {
+  for (auto [Name, K] : {std::pair{"eq", OpKind::CmpEq},
+                         {"ne", OpKind::CmpNe},
+                         {"lt", OpKind::CmpLt},
+                         {"le", OpKind::CmpLe},
+                         {"gt", OpKind::CmpGt},
+                         {"ge", OpKind::CmpGe}}) {
     OpKind Kind = K;
     Cs.push_back({Name,
                   [Kind](Builder &B) {
@@ -312,12 +312,12 @@ std::vector<Case> binaryCases() {
   Cs.push_back({"cast",
                 [](Builder &B) {
                   Node *X = B.leaf(f32({7}), "a");
-                  Node *I = B.typed(OpKind::Cast, i32({7}),
-                                    {B.op(OpKind::Mul, {X, B.G.scalarConst(3)})});
+                  Node *I =
+                      B.typed(OpKind::Cast, i32({7}),
+                              {B.op(OpKind::Mul, {X, B.G.scalarConst(3)})});
                   return B.typed(OpKind::Cast, f32({7}), {I});
                 },
-                nonDiff(),
-                false});
+                nonDiff(), false});
   return Cs;
 }
 
@@ -327,8 +327,7 @@ std::vector<Case> reduceCases() {
     for (auto [Name, K] : {std::pair{"reduce_sum", OpKind::ReduceSum},
                            {"reduce_max", OpKind::ReduceMax}}) {
       OpKind Kind = K;
-      Cs.push_back({Name,
-                    [Kind, Ax](Builder &B) {
+      Cs.push_back({Name, [Kind, Ax](Builder &B) {
                       return B.op(Kind, {B.leaf(f32({3, 4, 5}), "a")},
                                   axis(Ax, Ax == 1));
                     }});
@@ -362,11 +361,11 @@ std::vector<Case> reduceCases() {
                   Node *A = B.leaf(i32({4, 6}), "a");
                   Node *S = B.op(OpKind::ReduceSum, {A}, axis(1));
                   Node *M = B.op(OpKind::ReduceMax, {A}, axis(0));
-                  return B.op(OpKind::Add,
-                              {B.typed(OpKind::Cast, f32({4, 1}),
-                                       {B.typed(OpKind::Reshape, i32({4, 1}),
-                                                {S})}),
-                               B.typed(OpKind::Cast, f32({6}), {M})});
+                  return B.op(
+                      OpKind::Add,
+                      {B.typed(OpKind::Cast, f32({4, 1}),
+                               {B.typed(OpKind::Reshape, i32({4, 1}), {S})}),
+                       B.typed(OpKind::Cast, f32({6}), {M})});
                 },
                 {-2, 2, 50},
                 false});
@@ -393,8 +392,8 @@ std::vector<Case> shapeAndKernelCases() {
                   return B.op(OpKind::Transpose, {B.leaf(f32({3, 5}), "a")});
                 }});
   Cs.push_back({"matmul", [](Builder &B) {
-                  return B.op(OpKind::MatMul,
-                              {B.leaf(f32({4, 7}), "a"), B.leaf(f32({7, 19}), "b")});
+                  return B.op(OpKind::MatMul, {B.leaf(f32({4, 7}), "a"),
+                                               B.leaf(f32({7, 19}), "b")});
                 }});
   Cs.push_back({"one_hot",
                 [](Builder &B) {
@@ -515,19 +514,18 @@ std::vector<Case> gemmCases() {
     int64_t M, K, N;
     bool TA, TB;
   };
-  for (Shape Sh : {Shape{"gemm 1x1x1", 1, 1, 1, false, false},
-                   Shape{"gemm row vector 1x23x41", 1, 23, 41, false, false},
-                   Shape{"gemm column 10x23x1", 10, 23, 1, false, false},
-                   Shape{"gemm tails 13x5x37", 13, 5, 37, false, false},
-                   Shape{"gemm narrow 9x17x3", 9, 17, 3, false, false},
-                   Shape{"gemm packed 40x300x70", 40, 300, 70, false, false},
-                   Shape{"gemm A^T 19x33x48", 19, 33, 48, true, false},
-                   Shape{"gemm B^T 11x29x50", 11, 29, 50, false, true},
-                   Shape{"gemm A^T B^T 35x21x17", 35, 21, 17, true, true},
-                   Shape{"gemm threaded 72x260x100", 72, 260, 100, false,
-                         false},
-                   Shape{"gemm threaded B^T 64x130x97", 64, 130, 97, false,
-                         true}}) {
+  for (Shape Sh :
+       {Shape{"gemm 1x1x1", 1, 1, 1, false, false},
+        Shape{"gemm row vector 1x23x41", 1, 23, 41, false, false},
+        Shape{"gemm column 10x23x1", 10, 23, 1, false, false},
+        Shape{"gemm tails 13x5x37", 13, 5, 37, false, false},
+        Shape{"gemm narrow 9x17x3", 9, 17, 3, false, false},
+        Shape{"gemm packed 40x300x70", 40, 300, 70, false, false},
+        Shape{"gemm A^T 19x33x48", 19, 33, 48, true, false},
+        Shape{"gemm B^T 11x29x50", 11, 29, 50, false, true},
+        Shape{"gemm A^T B^T 35x21x17", 35, 21, 17, true, true},
+        Shape{"gemm threaded 72x260x100", 72, 260, 100, false, false},
+        Shape{"gemm threaded B^T 64x130x97", 64, 130, 97, false, true}}) {
     Cs.push_back({Sh.Name, [Sh](Builder &B) {
                     Node *A = Sh.TA ? B.op(OpKind::Transpose,
                                            {B.leaf(f32({Sh.K, Sh.M}), "a")})
@@ -560,8 +558,8 @@ std::vector<Case> convCases() {
     int64_t N, C, H, W, K, R, S, Stride, Pad;
   };
   std::vector<Conv> Convs;
-  for (auto [St, Pad] : {std::pair{1, 0}, {2, 0}, {1, 1}, {2, 1}, {1, 2},
-                         {2, 2}})
+  for (auto [St, Pad] :
+       {std::pair{1, 0}, {2, 0}, {1, 1}, {2, 1}, {1, 2}, {2, 2}})
     for (auto [N, C] : {std::pair{1, 1}, {3, 2}})
       Convs.push_back({"conv s" + std::to_string(St) + " p" +
                            std::to_string(Pad) + " n" + std::to_string(N) +
@@ -570,10 +568,10 @@ std::vector<Case> convCases() {
   Convs.push_back({"conv one output channel", 3, 3, 7, 9, 1, 3, 3, 1, 1});
   Convs.push_back({"conv 1x1 pointwise", 3, 5, 6, 7, 4, 1, 1, 1, 0});
   Convs.push_back({"conv 1x1 stride 2 pad 1", 2, 3, 7, 6, 2, 1, 1, 2, 1});
-  Convs.push_back({"conv kernel as large as the image", 3, 2, 5, 4, 3, 5, 4, 1,
-                   0});
-  Convs.push_back({"conv padding wider than the kernel", 2, 2, 5, 5, 3, 2, 2,
-                   1, 2});
+  Convs.push_back(
+      {"conv kernel as large as the image", 3, 2, 5, 4, 3, 5, 4, 1, 0});
+  Convs.push_back(
+      {"conv padding wider than the kernel", 2, 2, 5, 5, 3, 2, 2, 1, 2});
   Convs.push_back({"conv lenet c1", 64, 1, 28, 28, 6, 5, 5, 1, 2});
   Convs.push_back({"conv lenet c2", 64, 6, 14, 14, 16, 5, 5, 1, 0});
   for (const Conv &Cv : Convs)
@@ -619,15 +617,14 @@ std::vector<Case> convCases() {
   // the vector path (2/2) and the scalar ones.
   for (auto [Sz, St] : {std::pair{2, 2}, {3, 3}, {2, 1}}) {
     int64_t Size = Sz, Stride = St;
-    Cs.push_back({Keep("maxpool ties " + std::to_string(Sz) + "/" +
-                       std::to_string(St)),
-                  [Size, Stride](Builder &B) {
-                    Node *X = B.leaf(f32({2, 3, 9, 37}), "x");
-                    return B.op(OpKind::MaxPool2d,
-                                {B.op(OpKind::Relu, {X})},
-                                window(Size, Stride));
-                  },
-                  {-2, 0.5, 4}});
+    Cs.push_back(
+        {Keep("maxpool ties " + std::to_string(Sz) + "/" + std::to_string(St)),
+         [Size, Stride](Builder &B) {
+           Node *X = B.leaf(f32({2, 3, 9, 37}), "x");
+           return B.op(OpKind::MaxPool2d, {B.op(OpKind::Relu, {X})},
+                       window(Size, Stride));
+         },
+         {-2, 0.5, 4}});
   }
   return Cs;
 }
@@ -653,10 +650,12 @@ void checkTrainStep(const OptimizerSpec &Opt) {
   Node *X = B.leaf(f32({5, 3}), "x");
   Node *Y = B.op(OpKind::Sigmoid,
                  {B.op(OpKind::Add, {B.op(OpKind::MatMul, {X, W}), Bias})});
-  Node *L = B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {Y, Y})}, axis(ALL_AXES));
+  Node *L =
+      B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {Y, Y})}, axis(ALL_AXES));
   B.G.Loss = L;
   B.G.LossName = "L";
-  B.G.Metrics.push_back({"m", B.op(OpKind::ReduceMax, {Y}, axis(ALL_AXES)), {}});
+  B.G.Metrics.push_back(
+      {"m", B.op(OpKind::ReduceMax, {Y}, axis(ALL_AXES)), {}});
   DiagEngine Diags;
   ASSERT_TRUE(differentiate(B.G, Diags));
   buildOptimizerUpdate(B.G, Opt);
@@ -787,8 +786,8 @@ TEST(CodeGen, ModelDescriptorMatchesCLayout) {
 // fails here, not in a user's model.
 TEST(CodeGen, EveryOpHasADifferentialCase) {
   std::set<OpKind> Seen;
-  for (auto Cases : {unaryCases, binaryCases, reduceCases,
-                     shapeAndKernelCases, backwardKernelCases})
+  for (auto Cases : {unaryCases, binaryCases, reduceCases, shapeAndKernelCases,
+                     backwardKernelCases})
     for (const Case &C : Cases()) {
       Builder B;
       C.Build(B);

@@ -34,8 +34,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <set>
 #include <random>
+#include <set>
 
 using namespace nnc;
 using nnc::test::Slots;
@@ -97,8 +97,8 @@ EvalValues randomLeaves(const Graph &G, LabelRange Labels = {}) {
       for (double &V : T.Data)
         V = N->dtype() == DType::I32
                 ? double(Labels.Lo + int(Rng() % (Labels.Hi - Labels.Lo + 1)))
-            : Pos                    ? Positive(Rng)
-                                     : Signed(Rng);
+            : Pos ? Positive(Rng)
+                  : Signed(Rng);
       Leaves[N] = toEval(fromEval(T));
     }
   };
@@ -109,7 +109,6 @@ EvalValues randomLeaves(const Graph &G, LabelRange Labels = {}) {
   Fill(G.Hypers, true);
   return Leaves;
 }
-
 
 void expectClose(const std::vector<double> &Got, const EvalTensor &Want,
                  const std::string &What) {
@@ -172,8 +171,8 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
     // Leaves by name, in the reference graph's values.
     auto SetAll = [&](Slots &S) {
       for (const auto *List :
-           {&Ref->G->Inputs, &Ref->G->Targets, &Ref->G->Params,
-            &Ref->G->States, &Ref->G->Hypers})
+           {&Ref->G->Inputs, &Ref->G->Targets, &Ref->G->Params, &Ref->G->States,
+            &Ref->G->Hypers})
         for (Node *N : *List)
           S.set(N->Name, RefLeaves[N]);
     };
@@ -197,8 +196,7 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
       expectClose(S.get("loss"), Want[Ref->G->Loss], "grad loss");
       for (size_t I = 0; I < Ref->G->Params.size(); ++I)
         expectClose(S.get("grad." + Ref->G->Params[I]->Name),
-                    Want[Ref->G->Grads[I]],
-                    "grad." + Ref->G->Params[I]->Name);
+                    Want[Ref->G->Grads[I]], "grad." + Ref->G->Params[I]->Name);
     }
     if (Model.eval_step) {
       Slots S(Model);
@@ -230,14 +228,16 @@ std::string model(const std::string &Body, const std::string &Optimizer,
       S += (I ? ", " : "") + std::to_string(From + I);
     return S + "]";
   };
-  return "model m {\n" + Body + "}\ntrain m {\n  data = csv(\"none.csv\", "
-         "inputs = " + Cols(0, NumIn) + ", target = " +
-         Cols(NumIn, NumTarget) + ")\n  optimizer = " + Optimizer +
-         "\n  epochs = 1\n}\n";
+  return "model m {\n" + Body +
+         "}\ntrain m {\n  data = csv(\"none.csv\", "
+         "inputs = " +
+         Cols(0, NumIn) + ", target = " + Cols(NumIn, NumTarget) +
+         ")\n  optimizer = " + Optimizer + "\n  epochs = 1\n}\n";
 }
 
 TEST(Fusion, DenseReluEpilogueAndSgdMomentum) {
-  EXPECT_GT(checkModel(model(R"(
+  EXPECT_GT(checkModel(model(
+                R"(
   dim B = 5
   input x : f32[B, 3]
   target t : i32[B]
@@ -250,7 +250,8 @@ TEST(Fusion, DenseReluEpilogueAndSgdMomentum) {
   loss ce = cross_entropy(s, t)
   metric acc = mean(argmax(s, axis = 1) == t)
   output p = softmax(s)
-)", "sgd(lr = 0.1, momentum = 0.9, weight_decay = 0.01)", 3, 1)),
+)",
+                "sgd(lr = 0.1, momentum = 0.9, weight_decay = 0.01)", 3, 1)),
             3u);
 }
 
@@ -271,7 +272,8 @@ TEST(Fusion, LargeEpiloguesSplitOverThreads) {
   s = h @ V
   loss ce = cross_entropy(s, t)
   output q = transpose(x) * 3 + 1
-)", "sgd(lr = 0.1, momentum = 0.9)", 300, 1)),
+)",
+                             "sgd(lr = 0.1, momentum = 0.9)", 300, 1)),
             2u);
 }
 
@@ -286,7 +288,8 @@ TEST(Fusion, ReductionPrologueAndAdam) {
   loss l = mean(0.5 * (y - t)^2) + sum(abs(W)) * 0.01
   metric m = max(y)
   output y
-)", "adam(lr = 0.01)", 4, 2)),
+)",
+                             "adam(lr = 0.01)", 4, 2)),
             2u);
 }
 
@@ -301,7 +304,8 @@ TEST(Fusion, BroadcastsTransposesAndAxes) {
   z = softplus(a + transpose(a)) - mean(a, axis = 0)
   loss l = mse(z, t) + sum(log_softmax(z * r, axis = 0) * t)
   output z
-)", "sgd(lr = 0.05)", 3, 3)),
+)",
+                             "sgd(lr = 0.05)", 3, 3)),
             1u);
 }
 
@@ -318,13 +322,14 @@ TEST(Fusion, ConvPoolEpilogues) {
   s = flatten(avgpool2d(p)) @ W
   loss ce = cross_entropy(s, t)
   output s
-)", "adam(lr = 0.01)", 36, 1)),
+)",
+                             "adam(lr = 0.01)", 36, 1)),
             1u);
 }
 
 TEST(Fusion, ExamplesTrainingSteps) {
-  for (const char *E : {"xor.nn", "mlp.nn", "logistic.nn", "svm.nn",
-                        "gates.nn"}) {
+  for (const char *E :
+       {"xor.nn", "mlp.nn", "logistic.nn", "svm.nn", "gates.nn"}) {
     SCOPED_TRACE(E);
     EXPECT_GT(checkModel("", E), 0u);
   }
@@ -399,7 +404,8 @@ TEST(Fusion, SoftmaxCrossEntropyF32TargetsKept) {
   target t : f32[B, 3]
   param W : f32[3, 3] = uniform(-1, 1)
   loss ce = cross_entropy(x @ W, t)
-)", "sgd(lr = 0.1)", 3, 3);
+)",
+                             "sgd(lr = 0.1)", 3, 3);
   EXPECT_EQ(kindsAfterO2(Source).count(OpKind::Softmax), 1u);
   checkModel(Source);
 }
@@ -408,9 +414,8 @@ TEST(Fusion, SoftmaxCrossEntropyF32TargetsKept) {
 // (planKernel) the fusion pass follows; the lowering never falls back.
 TEST(Fusion, VerifierAndLoweringCheckKernelPartition) {
   auto Optimized = [] {
-    std::unique_ptr<Loaded> L = load(model(SoftmaxCEModel, "sgd(lr = 0.1)",
-                                           4, 1),
-                                     "");
+    std::unique_ptr<Loaded> L =
+        load(model(SoftmaxCEModel, "sgd(lr = 0.1)", 4, 1), "");
     PassOptions PO;
     PO.OptLevel = 2;
     EXPECT_TRUE(optimizeGraph(*L->G, PO, L->Diags));
@@ -427,7 +432,8 @@ TEST(Fusion, VerifierAndLoweringCheckKernelPartition) {
     // Two anchors in one kernel: the product's whole kernel joins the
     // log_softmax's (so no cycle hides the reason).
     auto L = Optimized();
-    Node *MM = Find(*L->G, OpKind::MatMul), *LS = Find(*L->G, OpKind::LogSoftmax);
+    Node *MM = Find(*L->G, OpKind::MatMul),
+         *LS = Find(*L->G, OpKind::LogSoftmax);
     ASSERT_TRUE(MM && LS);
     int From = MM->Kernel;
     ASSERT_GE(From, 0);
@@ -452,7 +458,8 @@ TEST(Fusion, VerifierAndLoweringCheckKernelPartition) {
     // A leaf in a kernel.
     auto L = Optimized();
     L->G->Params[0]->Kernel = 0;
-    EXPECT_NE(verifyGraph(*L->G).find("a leaf is in kernel"), std::string::npos);
+    EXPECT_NE(verifyGraph(*L->G).find("a leaf is in kernel"),
+              std::string::npos);
   }
   {
     // A matmul reads whole operand buffers: the elementwise producer of
@@ -462,14 +469,16 @@ TEST(Fusion, VerifierAndLoweringCheckKernelPartition) {
     for (const auto &N : L->G->nodes())
       if (N->Kind == OpKind::MatMul)
         for (Node *X : N->Operands)
-          if (X->Kernel >= 0 && X->Kernel != N->Kernel && X->Kind != OpKind::Transpose) {
+          if (X->Kernel >= 0 && X->Kernel != N->Kernel &&
+              X->Kind != OpKind::Transpose) {
             MM = N.get();
             Op = X;
           }
     ASSERT_TRUE(MM && Op);
     Op->Kernel = MM->Kernel;
     EXPECT_NE(verifyGraph(*L->G).find("reads its operands as whole buffers, "
-                                      "so " + describeNode(*Op) +
+                                      "so " +
+                                      describeNode(*Op) +
                                       " must be stored first"),
               std::string::npos)
         << verifyGraph(*L->G);

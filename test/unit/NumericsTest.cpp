@@ -7,10 +7,10 @@
 // computed from it), and a graph lowered without the flag calls nothing.
 //
 //===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Numerics.h"
 #include "nnc/CodeGen/CodeGen.h"
 #include "nnc/Graph/ShapeRules.h"
 #include "nnc/JIT/JIT.h"
-#include "nnc/Runtime/Numerics.h"
 
 #include <gtest/gtest.h>
 

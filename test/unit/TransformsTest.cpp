@@ -85,8 +85,8 @@ EvalValues randomLeaves(const Graph &G, uint64_t Seed) {
 }
 
 /// Every value the interface exposes, in a fixed order.
-std::vector<std::pair<std::string, const Node *>> interfaceValues(
-    const Graph &G) {
+std::vector<std::pair<std::string, const Node *>>
+interfaceValues(const Graph &G) {
   std::vector<std::pair<std::string, const Node *>> V;
   if (G.Loss)
     V.push_back({"loss", G.Loss});
@@ -97,8 +97,7 @@ std::vector<std::pair<std::string, const Node *>> interfaceValues(
   for (size_t I = 0; I < G.Grads.size(); ++I)
     V.push_back({"grad " + G.Params[I]->Name, G.Grads[I]});
   for (size_t I = 0; I < G.Updates.size(); ++I)
-    V.push_back({"update " + G.Updates[I].Target->Name,
-                 G.Updates[I].NewValue});
+    V.push_back({"update " + G.Updates[I].Target->Name, G.Updates[I].NewValue});
   return V;
 }
 

@@ -63,8 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size) {
   DiagEngine Diags(llvm::nulls());
   // A copy, because the lexer relies on the terminating NUL the copy adds.
   unsigned Id = Diags.addBuffer(llvm::MemoryBuffer::getMemBufferCopy(
-      llvm::StringRef(reinterpret_cast<const char *>(Data), Size),
-      "fuzz.nn"));
+      llvm::StringRef(reinterpret_cast<const char *>(Data), Size), "fuzz.nn"));
 
   // Step 1. `--emit=tokens` runs the lexer on its own; the parser runs it
   // again and reports the same lexical errors, so one engine serves both.

@@ -20,9 +20,9 @@
 
 #include <llvm/ADT/SmallString.h>
 #include <llvm/IR/Module.h>
-#include <llvm/Support/Format.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/FileUtilities.h>
+#include <llvm/Support/Format.h>
 #include <llvm/Support/Path.h>
 
 using namespace nnc;
@@ -74,15 +74,15 @@ int linkExecutableFor(const CodeGenRequest &Req, llvm::Module &Mod,
 
   llvm::SmallString<128> ObjPath;
   int FD;
-  if (std::error_code EC =
-          llvm::sys::fs::createTemporaryFile("nnc-" + G.name(), "o", FD, ObjPath))
+  if (std::error_code EC = llvm::sys::fs::createTemporaryFile("nnc-" + G.name(),
+                                                              "o", FD, ObjPath))
     return fail(llvm::createStringError("cannot create a temporary file: %s",
                                         EC.message().c_str()));
   llvm::FileRemover RemoveObj(ObjPath);
   {
     llvm::raw_fd_ostream Obj(FD, /*shouldClose=*/true);
-    if (llvm::Error E = emitMachineCode(Mod, TM, Obj,
-                                        llvm::CodeGenFileType::ObjectFile))
+    if (llvm::Error E =
+            emitMachineCode(Mod, TM, Obj, llvm::CodeGenFileType::ObjectFile))
       return fail(std::move(E));
   }
   if (llvm::Error E = linkExecutable(ObjPath, *Runtime, Exe))

@@ -37,7 +37,7 @@ constexpr const char *Version = "0.1.0";
 /// Everything the command line says.
 struct Options {
   std::string Input;
-  std::string Emit;  ///< Empty: compile to an executable.
+  std::string Emit; ///< Empty: compile to an executable.
   std::string Format = "text";
   std::string Output;
   unsigned OptLevel = 2;
@@ -49,8 +49,8 @@ struct Options {
   /// --seed, --load, --inputs, --out of --check-grad.
   GradCheckRequest GradCheck;
   bool Run = false;
-  std::string Model;          ///< --model: which model to compile.
-  const char *Argv0 = "nnc"; ///< Locates the runtime library.
+  std::string Model;                ///< --model: which model to compile.
+  const char *Argv0 = "nnc";        ///< Locates the runtime library.
   std::vector<std::string> RunArgs; ///< After `--` in `nnc run`.
   /// -O, --passes, --print-after-all, --verify-each, --stats, -Rpass.
   PassOptions Optimizer;
@@ -60,9 +60,8 @@ const char *Usage = "usage: nnc FILE.nn [options]\n"
                     "       nnc run FILE.nn [-- ARGS]\n";
 
 /// Stages `--emit` accepts, in pipeline order.
-const std::vector<std::string> EmitStages = {"tokens", "ast",  "graph",
-                                             "grad",   "opt",  "llvm",
-                                             "asm",    "obj"};
+const std::vector<std::string> EmitStages = {"tokens", "ast",  "graph", "grad",
+                                             "opt",    "llvm", "asm",   "obj"};
 
 bool isGraphStage(llvm::StringRef S) {
   return S == "graph" || S == "grad" || S == "opt";
@@ -154,7 +153,8 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     return std::nullopt;
   }
   if (VM.count("help")) {
-    std::cout << "nnc - a neural-network compiler\n\n" << Usage << "\n"
+    std::cout << "nnc - a neural-network compiler\n\n"
+              << Usage << "\n"
               << Visible << "\n";
     ExitCode = 0;
     return std::nullopt;
@@ -175,21 +175,19 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   };
   if (Opts.Input.empty())
     return Fail(std::string("no input file\n") + Usage);
-  if (!Opts.Emit.empty() &&
-      std::find(EmitStages.begin(), EmitStages.end(), Opts.Emit) ==
-          EmitStages.end())
+  if (!Opts.Emit.empty() && std::find(EmitStages.begin(), EmitStages.end(),
+                                      Opts.Emit) == EmitStages.end())
     return Fail("unknown stage '" + Opts.Emit +
                 "' for --emit (expected tokens, ast, graph, grad, opt, llvm, "
                 "asm or obj)");
   if (Opts.Format != "text" && Opts.Format != "dot")
-    return Fail("unknown format '" + Opts.Format +
-                "' (expected text or dot)");
+    return Fail("unknown format '" + Opts.Format + "' (expected text or dot)");
   if (Opts.Format == "dot" && !isGraphStage(Opts.Emit))
     return Fail("--format=dot applies to --emit=graph, grad or opt");
   if (Opts.CheckGrad && !Opts.Emit.empty())
     return Fail("--check-grad cannot be combined with --emit");
-  if (Opts.CheckNumerics && (Opts.CheckGrad || (!Opts.Emit.empty() &&
-                                                !isCodeStage(Opts.Emit))))
+  if (Opts.CheckNumerics &&
+      (Opts.CheckGrad || (!Opts.Emit.empty() && !isCodeStage(Opts.Emit))))
     return Fail("--check-numerics applies to code: an executable, nnc run, "
                 "or --emit=llvm, asm or obj");
   for (const char *Flag : {"load", "inputs", "out"})
@@ -275,10 +273,9 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   }
   // llvm, asm, obj, an executable (no --emit), or `nnc run`.
   if (isCodeStage(Opts.Emit) || Opts.Emit.empty()) {
-    CodeGenRequest Req{Opts.Emit,      Opts.Output, Opts.Input,
-                       Opts.OptLevel,  Opts.TargetCpu, Opts.Model,
-                       Opts.Run,       Opts.RunArgs, Opts.Argv0,
-                       Opts.Optimizer};
+    CodeGenRequest Req{Opts.Emit,      Opts.Output,   Opts.Input, Opts.OptLevel,
+                       Opts.TargetCpu, Opts.Model,    Opts.Run,   Opts.RunArgs,
+                       Opts.Argv0,     Opts.Optimizer};
     Req.CheckNumerics = Opts.CheckNumerics;
     return generateCode(Req, *M, Diags, OS) == 0;
   }
@@ -313,9 +310,9 @@ int main(int Argc, char **Argv) {
   // leaves a partial file behind nor deletes an existing one.
   std::string Buffer;
   llvm::raw_string_ostream BufferOS(Buffer);
-  llvm::raw_ostream &OS =
-      OutPath == "-" ? static_cast<llvm::raw_ostream &>(llvm::outs())
-                     : BufferOS;
+  llvm::raw_ostream &OS = OutPath == "-"
+                              ? static_cast<llvm::raw_ostream &>(llvm::outs())
+                              : BufferOS;
 
   bool Ok = true;
   if (Opts->SplitInputFile) {

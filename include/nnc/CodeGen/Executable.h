@@ -26,8 +26,7 @@ llvm::Expected<std::string> findRuntimeLibrary(const char *Argv0);
 /// Links `ObjectFile` with `RuntimeLib` into `ExePath`. The executable
 /// appears under its final name only when the link succeeded.
 llvm::Error linkExecutable(llvm::StringRef ObjectFile,
-                           llvm::StringRef RuntimeLib,
-                           llvm::StringRef ExePath);
+                           llvm::StringRef RuntimeLib, llvm::StringRef ExePath);
 
 } // namespace nnc
 

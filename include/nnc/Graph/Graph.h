@@ -74,9 +74,8 @@ public:
 
   Node(OpKind Kind, TensorType Type, llvm::ArrayRef<Node *> Operands,
        SourceLoc Loc)
-      : Kind(Kind), Type(std::move(Type)), Operands(Operands.begin(),
-                                                    Operands.end()),
-        Loc(Loc) {}
+      : Kind(Kind), Type(std::move(Type)),
+        Operands(Operands.begin(), Operands.end()), Loc(Loc) {}
 
   bool isLeaf() const { return opClass(Kind) == OpClass::Leaf; }
   Node *operand(unsigned I) const { return Operands[I]; }

@@ -115,7 +115,7 @@ constexpr int64_t ALL_AXES = INT64_MIN;
 /// meaningful; the others keep their defaults so that equality (CSE) can
 /// compare whole structs.
 struct Attrs {
-  int64_t Axis = 0;  ///< Non-negative once built, or ALL_AXES.
+  int64_t Axis = 0; ///< Non-negative once built, or ALL_AXES.
   bool KeepDims = false;
   int64_t Stride = 1;
   int64_t Padding = 0;

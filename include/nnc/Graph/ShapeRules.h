@@ -8,10 +8,11 @@
 //
 // Each op's rule is named in the Shape column of Ops.def. Most ops have an
 // inferable result type. A few (TRAIT_TYPED, `resultTypeFromNode` in Op.h)
-// take their result type from the node instead, because the operands do not determine it: reshape and
-// broadcast (target shape), cast (target dtype), leaves, and the backward
-// kernels whose input size is ambiguous under striding. For those,
-// `checkResultType` only checks that the given type is legal.
+// take their result type from the node instead, because the operands do not
+// determine it: reshape and broadcast (target shape), cast (target dtype),
+// leaves, and the backward kernels whose input size is ambiguous under
+// striding. For those, `checkResultType` only checks that the given type is
+// legal.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_GRAPH_SHAPERULES_H

@@ -35,8 +35,9 @@ public:
   /// exported by the process, e.g. the runtime's callbacks when it is
   /// linked statically (`rt::callbackSymbols()`, Runtime/Callbacks.h).
   static llvm::Expected<std::unique_ptr<ModelJIT>>
-  create(std::unique_ptr<llvm::Module> M, std::unique_ptr<llvm::LLVMContext> Ctx,
-         const TargetOptions &Opts, const std::vector<HostSymbol> &Extra = {});
+  create(std::unique_ptr<llvm::Module> M,
+         std::unique_ptr<llvm::LLVMContext> Ctx, const TargetOptions &Opts,
+         const std::vector<HostSymbol> &Extra = {});
 
   /// The model descriptor (`nnc_model_desc`) of the compiled module.
   const nnc_model *model() const { return Model; }

@@ -35,8 +35,18 @@ enum class ExprKind : uint8_t {
 };
 
 enum class BinaryOp : uint8_t {
-  Add, Sub, Mul, Div, MatMul, Pow,
-  Eq, Ne, Lt, Le, Gt, Ge,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  MatMul,
+  Pow,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
 };
 
 /// "+", "@", "==", ...
@@ -69,7 +79,8 @@ struct StringExpr : Expr {
 
 struct BoolExpr : Expr {
   bool Value;
-  BoolExpr(SourceLoc Loc, bool Value) : Expr(ExprKind::Bool, Loc), Value(Value) {}
+  BoolExpr(SourceLoc Loc, bool Value)
+      : Expr(ExprKind::Bool, Loc), Value(Value) {}
 };
 
 struct NameExpr : Expr {
@@ -143,8 +154,8 @@ const char *stmtKindName(StmtKind K);
 
 struct Stmt {
   StmtKind Kind;
-  SourceLoc Loc;     ///< Of the statement's first token.
-  std::string Name;  ///< Declared/bound name (empty for Return).
+  SourceLoc Loc;    ///< Of the statement's first token.
+  std::string Name; ///< Declared/bound name (empty for Return).
   SourceLoc NameLoc;
   /// Input/Target/Param/Const only.
   std::unique_ptr<TypeExpr> Type;

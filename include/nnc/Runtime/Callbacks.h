@@ -23,8 +23,9 @@
 extern "C" {
 #endif
 
-/* The runtime's entry: parses argv (docs/runtime.md, "Commands") and runs the command. The
- * executable's main() is `return nnc_main(&nnc_model_desc, argc, argv);`. */
+/* The runtime's entry: parses argv (docs/runtime.md, "Commands") and runs the
+ * command. The executable's main() is `return nnc_main(&nnc_model_desc, argc,
+ * argv);`. */
 int nnc_main(const nnc_model *model, int argc, char **argv);
 
 /* One chunk of work: tasks [begin, end) of the call that received `ctx`. */

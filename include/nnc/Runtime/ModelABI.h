@@ -72,7 +72,7 @@ typedef struct nnc_slot {
 
 /* `data = ...` / `test = ...` of the train block. */
 typedef struct nnc_data_spec {
-  int32_t kind; /* 0 none, 1 idx, 2 csv */
+  int32_t kind;                /* 0 none, 1 idx, 2 csv */
   const char *images, *labels; /* idx; absolute or relative to the cwd */
   double scale;
   const char *path; /* csv */

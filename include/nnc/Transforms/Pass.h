@@ -77,9 +77,7 @@ protected:
   void count(llvm::StringRef Description, uint64_t N = 1);
   /// True when remarks of this pass are wanted; lets a pass skip building
   /// an expensive message.
-  bool remarksEnabled() const {
-    return Remarks && Remarks->enabledFor(Name);
-  }
+  bool remarksEnabled() const { return Remarks && Remarks->enabledFor(Name); }
   /// A remark at `N`'s source line (see RemarkEngine::emit).
   void remark(const Node &N, const llvm::Twine &Msg);
   /// Like `remark`, but says each (location, message) only once per pass

@@ -28,10 +28,28 @@
 #define L2 0.01f
 
 enum {
-  X, T, W, Bias, Ballast,
-  MW, VW, MB, VB, MBal, VBal, STEP,
-  LR, BETA1, BETA2, EPS,
-  Y, LOSS, GW, GB, GBal, NUM_SLOTS
+  X,
+  T,
+  W,
+  Bias,
+  Ballast,
+  MW,
+  VW,
+  MB,
+  VB,
+  MBal,
+  VBal,
+  STEP,
+  LR,
+  BETA1,
+  BETA2,
+  EPS,
+  Y,
+  LOSS,
+  GW,
+  GB,
+  GBal,
+  NUM_SLOTS
 };
 
 static const int64_t DimsX[] = {BATCH, 2}, DimsT[] = {BATCH, 1},
@@ -123,9 +141,7 @@ static void evalStep(void **Slot) {
   lossAndGrad(Slot, GW_, GB_, GradBalBuf);
 }
 
-static void gradStep(void **Slot) {
-  lossAndGrad(Slot, F(GW), F(GB), F(GBal));
-}
+static void gradStep(void **Slot) { lossAndGrad(Slot, F(GW), F(GB), F(GBal)); }
 
 static const int64_t Cols01[] = {0, 1}, Col2[] = {2};
 
@@ -139,9 +155,13 @@ const nnc_model nnc_model_desc = {
         {
             .present = 1,
 #ifdef DATA
-            .data = {.kind = 2, .path = DATA, .num_input_cols = 2,
-                     .num_target_cols = 1, .input_cols = Cols01,
-                     .target_cols = Col2, .header = 1},
+            .data = {.kind = 2,
+                     .path = DATA,
+                     .num_input_cols = 2,
+                     .num_target_cols = 1,
+                     .input_cols = Cols01,
+                     .target_cols = Col2,
+                     .header = 1},
 #endif
             .optimizer = 1,
             .lr = 0.05,
@@ -158,4 +178,6 @@ const nnc_model nnc_model_desc = {
     .grad = gradStep,
 };
 
-int main(int argc, char **argv) { return nnc_main(&nnc_model_desc, argc, argv); }
+int main(int argc, char **argv) {
+  return nnc_main(&nnc_model_desc, argc, argv);
+}

@@ -34,4 +34,6 @@ const nnc_model nnc_model_desc = {
     .slots = Slots,
 };
 
-int main(int argc, char **argv) { return nnc_main(&nnc_model_desc, argc, argv); }
+int main(int argc, char **argv) {
+  return nnc_main(&nnc_model_desc, argc, argv);
+}

@@ -96,14 +96,22 @@ const nnc_model nnc_model_desc = {
         {
             .present = 1,
 #ifdef DATA
-            .data = {.kind = 2, .path = DATA, .num_input_cols = 2,
-                     .num_target_cols = 1, .input_cols = Cols01,
-                     .target_cols = Col2, .header = HEADER},
+            .data = {.kind = 2,
+                     .path = DATA,
+                     .num_input_cols = 2,
+                     .num_target_cols = 1,
+                     .input_cols = Cols01,
+                     .target_cols = Col2,
+                     .header = HEADER},
 #endif
 #ifdef TEST
-            .test = {.kind = 2, .path = TEST, .num_input_cols = 2,
-                     .num_target_cols = 1, .input_cols = Cols01,
-                     .target_cols = Col2, .header = HEADER},
+            .test = {.kind = 2,
+                     .path = TEST,
+                     .num_input_cols = 2,
+                     .num_target_cols = 1,
+                     .input_cols = Cols01,
+                     .target_cols = Col2,
+                     .header = HEADER},
 #endif
             .optimizer = 0,
             .lr = 0.05,
@@ -118,4 +126,6 @@ const nnc_model nnc_model_desc = {
     .grad = gradStep,
 };
 
-int main(int argc, char **argv) { return nnc_main(&nnc_model_desc, argc, argv); }
+int main(int argc, char **argv) {
+  return nnc_main(&nnc_model_desc, argc, argv);
+}

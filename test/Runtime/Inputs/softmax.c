@@ -142,13 +142,17 @@ const nnc_model nnc_model_desc = {
         {
             .present = 1,
 #if defined(IMAGES)
-            .data = {.kind = 1, .images = IMAGES, .labels = LABELS,
+            .data = {.kind = 1,
+                     .images = IMAGES,
+                     .labels = LABELS,
                      .scale = 1.0 / 255},
 #elif defined(CSV)
             .data = {.kind = 2, .path = CSV},
 #endif
 #if defined(TIMAGES)
-            .test = {.kind = 1, .images = TIMAGES, .labels = TLABELS,
+            .test = {.kind = 1,
+                     .images = TIMAGES,
+                     .labels = TLABELS,
                      .scale = 1.0 / 255},
 #elif defined(TCSV)
             .test = {.kind = 2, .path = TCSV},
