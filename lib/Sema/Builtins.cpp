@@ -168,69 +168,6 @@ Val lowerTranspose(Analyzer &A, const ast::CallExpr &C,
   return Val::tensor(A.make(OpKind::Transpose, {X}, C.Loc));
 }
 
-/// reshape(x, [d0, ...]) -> reshape; one -1 is inferred from the count.
-Val lowerReshape(Analyzer &A, const ast::CallExpr &C,
-                 llvm::ArrayRef<Arg> Args) {
-  Node *X = A.tensorArg(Args[0], C.Callee);
-  if (!X)
-    return Val::error();
-  Shape Dims = Args[1].Dims;
-  int64_t Known = 1;
-  int Infer = -1;
-  for (size_t I = 0; I < Dims.size(); ++I) {
-    if (Dims[I] == -1) {
-      if (Infer >= 0) {
-        A.error(Args[1].Loc, "only one dimension of a reshape may be -1");
-        return Val::error();
-      }
-      Infer = I;
-      continue;
-    }
-    Known *= Dims[I]; // Each dim is at most 2^31 and the count checked below.
-    if (Known > MaxTensorElements) {
-      A.error(Args[1].Loc,
-              "reshape target " + formatShape(Dims) + " is too large");
-      return Val::error();
-    }
-  }
-  int64_t Total = X->Type.numElements();
-  if (Infer >= 0) {
-    if (Total % Known != 0) {
-      A.error(C.CalleeLoc, "cannot reshape " + formatType(X->Type) + " to " +
-                               formatShape(Dims) + ": " + llvm::Twine(Total) +
-                               " elements do not divide into rows of " +
-                               llvm::Twine(Known));
-      return Val::error();
-    }
-    Dims[Infer] = Total / Known;
-    Known = Total;
-  }
-  if (Known != Total) {
-    A.error(C.CalleeLoc, "cannot reshape " + formatType(X->Type) + " to " +
-                             formatShape(Dims) + ": element counts " +
-                             llvm::Twine(Total) + " and " + llvm::Twine(Known) +
-                             " differ");
-    return Val::error();
-  }
-  return Val::tensor(A.reshape(X, Dims, C.Loc));
-}
-
-/// flatten(x) -> reshape x to [d0, d1 * d2 * ...]
-Val lowerFlatten(Analyzer &A, const ast::CallExpr &C,
-                 llvm::ArrayRef<Arg> Args) {
-  Node *X = A.tensorArg(Args[0], C.Callee);
-  if (!X)
-    return Val::error();
-  if (X->Type.isScalar()) {
-    A.error(Args[0].Loc, "'flatten' needs a tensor of rank 1 or more, but "
-                         "got " +
-                             formatType(X->Type));
-    return Val::error();
-  }
-  int64_t D0 = X->Type.Dims[0];
-  return Val::tensor(A.reshape(X, {D0, X->Type.numElements() / D0}, C.Loc));
-}
-
 /// softmax(x, axis) / log_softmax(x, axis) -> the primitive op
 template <OpKind K>
 Val lowerSoftmax(Analyzer &A, const ast::CallExpr &C,

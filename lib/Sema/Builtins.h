@@ -54,6 +54,10 @@ Val lowerCrossEntropy(Analyzer &A, const ast::CallExpr &Call,
 Val lowerBinaryCrossEntropy(Analyzer &A, const ast::CallExpr &Call,
                             llvm::ArrayRef<Arg> Args);
 Val lowerMse(Analyzer &A, const ast::CallExpr &Call, llvm::ArrayRef<Arg> Args);
+Val lowerReshape(Analyzer &A, const ast::CallExpr &Call,
+                 llvm::ArrayRef<Arg> Args);
+Val lowerFlatten(Analyzer &A, const ast::CallExpr &Call,
+                 llvm::ArrayRef<Arg> Args);
 Val lowerHinge(Analyzer &A, const ast::CallExpr &Call,
                llvm::ArrayRef<Arg> Args);
 Val lowerConv2d(Analyzer &A, const ast::CallExpr &Call,

@@ -1,10 +1,11 @@
 //===- Lowerings.cpp - Decompositions of the compound built-ins -----------===//
 //
-// The losses and convolutions among the built-ins in terms of the primitive
-// ops. Each lowering first checks its operands (errors name both types), then
-// builds the nodes; the rule is the comment above each function and is listed
-// in docs/language.md ("Decompositions"). Keeping losses decomposed means the
-// autodiff and code generator only ever see primitives.
+// The losses, convolutions and shape functions (reshape, flatten) among the
+// built-ins in terms of the primitive ops. Each lowering first checks its
+// operands (errors name both types), then builds the nodes; the rule is the
+// comment above each function and is listed in docs/language.md
+// ("Decompositions"). Keeping losses decomposed means the autodiff and code
+// generator only ever see primitives.
 //
 //===----------------------------------------------------------------------===//
 #include "Builtins.h"
@@ -297,4 +298,67 @@ Val sema::lowerMaxPool2d(Analyzer &A, const ast::CallExpr &C,
 Val sema::lowerAvgPool2d(Analyzer &A, const ast::CallExpr &C,
                          llvm::ArrayRef<Arg> Args) {
   return lowerPool(A, C, Args, OpKind::AvgPool2d);
+}
+
+/// reshape(x, [d0, ...]) -> reshape; one -1 is inferred from the count.
+Val sema::lowerReshape(Analyzer &A, const ast::CallExpr &C,
+                       llvm::ArrayRef<Arg> Args) {
+  Node *X = A.tensorArg(Args[0], C.Callee);
+  if (!X)
+    return Val::error();
+  Shape Dims = Args[1].Dims;
+  int64_t Known = 1;
+  int Infer = -1;
+  for (size_t I = 0; I < Dims.size(); ++I) {
+    if (Dims[I] == -1) {
+      if (Infer >= 0) {
+        A.error(Args[1].Loc, "only one dimension of a reshape may be -1");
+        return Val::error();
+      }
+      Infer = I;
+      continue;
+    }
+    Known *= Dims[I]; // Each dim is at most 2^31 and the count checked below.
+    if (Known > MaxTensorElements) {
+      A.error(Args[1].Loc,
+              "reshape target " + formatShape(Dims) + " is too large");
+      return Val::error();
+    }
+  }
+  int64_t Total = X->Type.numElements();
+  if (Infer >= 0) {
+    if (Total % Known != 0) {
+      A.error(C.CalleeLoc, "cannot reshape " + formatType(X->Type) + " to " +
+                               formatShape(Dims) + ": " + llvm::Twine(Total) +
+                               " elements do not divide into rows of " +
+                               llvm::Twine(Known));
+      return Val::error();
+    }
+    Dims[Infer] = Total / Known;
+    Known = Total;
+  }
+  if (Known != Total) {
+    A.error(C.CalleeLoc, "cannot reshape " + formatType(X->Type) + " to " +
+                             formatShape(Dims) + ": element counts " +
+                             llvm::Twine(Total) + " and " + llvm::Twine(Known) +
+                             " differ");
+    return Val::error();
+  }
+  return Val::tensor(A.reshape(X, Dims, C.Loc));
+}
+
+/// flatten(x) -> reshape x to [d0, d1 * d2 * ...]
+Val sema::lowerFlatten(Analyzer &A, const ast::CallExpr &C,
+                       llvm::ArrayRef<Arg> Args) {
+  Node *X = A.tensorArg(Args[0], C.Callee);
+  if (!X)
+    return Val::error();
+  if (X->Type.isScalar()) {
+    A.error(Args[0].Loc, "'flatten' needs a tensor of rank 1 or more, but "
+                         "got " +
+                             formatType(X->Type));
+    return Val::error();
+  }
+  int64_t D0 = X->Type.Dims[0];
+  return Val::tensor(A.reshape(X, {D0, X->Type.numElements() / D0}, C.Loc));
 }
