@@ -112,7 +112,7 @@ Error EntryEmitter::planStorage(ArrayRef<const Node *> Order,
         S.Kind = Storage::Slot;
         S.SlotIdx = It->second;
       }
-    } else if (N->Kind == OpKind::Reshape &&
+    } else if (aliasesOperand(N->Kind) &&
                Store[N->operand(0)].Kind != Storage::Immediate) {
       S = Store[N->operand(0)];
       S.Alias = true;
