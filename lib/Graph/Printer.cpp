@@ -155,6 +155,14 @@ std::string detail::formatAttrs(const Node &N) {
     Add("padding = " + std::to_string(N.A.Padding));
   if (Mask & ATTR_ALPHA)
     Add("alpha = " + formatNumber(N.A.Alpha));
+  if (Mask & ATTR_OFFSET)
+    Add("offset = " + std::to_string(N.A.Offset));
+  if (Mask & ATTR_RATE)
+    Add("rate = " + formatNumber(N.A.Rate));
+  if (Mask & ATTR_EPS)
+    Add("eps = " + formatNumber(N.A.Eps));
+  if (Mask & ATTR_STREAM)
+    Add("stream = " + std::to_string(N.A.Stream));
   return S.empty() ? S : S + "}";
 }
 

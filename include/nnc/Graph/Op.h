@@ -94,6 +94,10 @@ enum : unsigned {
   ATTR_PADDING = 1u << 3,
   ATTR_SIZE = 1u << 4,
   ATTR_ALPHA = 1u << 5,
+  ATTR_OFFSET = 1u << 6, ///< slice start along Axis
+  ATTR_RATE = 1u << 7,   ///< batchnorm momentum, dropout probability
+  ATTR_EPS = 1u << 8,    ///< batchnorm epsilon
+  ATTR_STREAM = 1u << 9, ///< which random stream a dropout mask draws from
 };
 
 /// Trait bits for the Traits column of Ops.def (see there for each).
@@ -121,6 +125,10 @@ struct Attrs {
   int64_t Padding = 0;
   int64_t Size = 0; ///< Pool window, or number of classes for one_hot.
   double Alpha = 0; ///< leaky_relu slope, elu scale.
+  int64_t Offset = 0; ///< slice: the first index taken along Axis.
+  double Rate = 0;    ///< batchnorm momentum, dropout probability.
+  double Eps = 0;     ///< batchnorm epsilon.
+  int64_t Stream = 0; ///< dropout mask: its call site's random stream.
 
   bool operator==(const Attrs &O) const = default;
 };
