@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Autodiff/CheckGrad.h"
 #include "nnc/Autodiff/Autodiff.h"
+#include "nnc/Autodiff/Modes.h"
 
 #include <llvm/ADT/DenseSet.h>
 #include <llvm/ADT/STLExtras.h>
@@ -267,8 +268,12 @@ EvalValues nnc::randomLeaves(const Graph &G, uint64_t Seed) {
   // them values so that the whole graph can be evaluated.
   for (const Node *N : G.States)
     Leaves[N] = EvalTensor::zeros(N->Type);
+  // Key 0 fixes every dropout mask, so the loss is a function of the
+  // params that finite differences can check.
   for (const Node *N : G.Hypers)
     Leaves[N] = EvalTensor::zeros(N->Type);
+  for (const Node *N : G.Buffers)
+    Leaves[N] = initialValue(*N, R);
   return Leaves;
 }
 
@@ -406,6 +411,7 @@ bool nnc::checkModuleGradients(Module &M, DiagEngine &Diags,
     OS << "no model has a loss: nothing to check\n";
     return true;
   }
+  specializeModes(M); // gradients are a train-mode notion
   bool Ok = true;
   for (const auto &G : M.Models) {
     if (!G->Loss)

@@ -92,6 +92,28 @@ Node *GradBuilder::matmul(Node *A, Node *B) {
               TensorType(DType::F32, {A->dims()[0], B->dims()[1]}), {A, B});
 }
 
+Node *GradBuilder::channelSum(Node *X) {
+  // [N, C] sums one axis: the plain reduction reads best in dumps.
+  if (X->Type.rank() == 2)
+    return reduceSum(X, 0, /*KeepDims=*/false);
+  return make(OpKind::ChannelSum, TensorType(X->dtype(), {X->dims()[1]}), {X});
+}
+
+/// True when `Dims`, right-aligned against `From` (rank >= 3), is 1 on
+/// every axis but axis 1, where it equals From's.
+static bool isPerChannel(llvm::ArrayRef<int64_t> From,
+                         llvm::ArrayRef<int64_t> Dims) {
+  if (From.size() < 3 || Dims.size() > From.size())
+    return false;
+  size_t Lead = From.size() - Dims.size();
+  for (size_t I = 0; I < From.size(); ++I) {
+    int64_t D = I < Lead ? 1 : Dims[I - Lead];
+    if (D != (I == 1 ? From[1] : 1))
+      return false;
+  }
+  return true;
+}
+
 Node *GradBuilder::unbroadcast(Node *Grad, llvm::ArrayRef<int64_t> Dims) {
   llvm::ArrayRef<int64_t> From = Grad->dims();
   if (From == Dims)
@@ -99,6 +121,9 @@ Node *GradBuilder::unbroadcast(Node *Grad, llvm::ArrayRef<int64_t> Dims) {
   if (Dims.empty())
     return reduceSum(Grad, ALL_AXES, /*KeepDims=*/false);
   assert(From.size() >= Dims.size() && "unbroadcast to a higher rank");
+  // One pass over the gradient instead of one per reduced axis.
+  if (isPerChannel(From, Dims))
+    return reshape(channelSum(Grad), Dims);
   size_t Lead = From.size() - Dims.size();
   Node *R = Grad;
   // Axes the operand had as 1 but the result stretched: keep them as 1 so

@@ -52,6 +52,9 @@ public:
 
   /// reduce_sum over `Axis` (or ALL_AXES).
   Node *reduceSum(Node *X, int64_t Axis, bool KeepDims);
+  /// [N, C, ...] -> [C], summing every axis but 1: channel_sum, or for
+  /// [N, C] reduce_sum over axis 0.
+  Node *channelSum(Node *X);
   /// `X` reshaped to `Dims`; `X` itself when it already has that shape.
   Node *reshape(Node *X, llvm::ArrayRef<int64_t> Dims);
   /// `X` broadcast to `Dims`; `X` itself when it already has that shape.
@@ -65,7 +68,9 @@ public:
   /// shape of an operand before broadcasting: reduce_sum with keepdims over
   /// every axis the operand had as 1 and the result stretched, then over the
   /// leading axes the operand lacked, then a reshape. A scalar operand gets
-  /// one reduce_sum over all elements.
+  /// one reduce_sum over all elements, and one with a value per channel
+  /// (`[1, C, 1, 1]`, `[C, 1, 1]`: a bias or a batchnorm factor along axis
+  /// 1) one channel_sum.
   Node *unbroadcast(Node *Grad, llvm::ArrayRef<int64_t> Dims);
 
 private:

@@ -247,6 +247,15 @@ Adjoints gradReduceSum(GradContext &C) {
   return {C.B.broadcastTo(Kept, X->dims())};
 }
 
+// y_c = sum of x over every axis but 1: every x_{n,c,...} gets dy_c, the
+// [C] vector laid along axis 1 and broadcast.
+Adjoints gradChannelSum(GradContext &C) {
+  Node *X = C.x(0);
+  Shape Along(X->Type.rank(), 1);
+  Along[1] = X->dims()[1];
+  return {C.B.broadcastTo(C.B.reshape(C.DY, Along), X->dims())};
+}
+
 // d/dx_i max_j x_j = 1 at the first maximum, else 0: argmax_mask(x) * dy.
 Adjoints gradReduceMax(GradContext &C) {
   Node *X = C.x(0);

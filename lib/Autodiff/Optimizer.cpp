@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Autodiff/Autodiff.h"
+#include "nnc/Autodiff/Modes.h"
 
 #include "GradBuilder.h"
 
@@ -76,8 +77,9 @@ void adamStep(Graph &G, GradBuilder &B, const OptimizerSpec &Opt, Node *LR,
 void nnc::buildOptimizerUpdate(Graph &G, const OptimizerSpec &Opt) {
   assert(G.Grads.size() == G.Params.size() &&
          "build the update after differentiating");
-  assert(G.Hypers.empty() && G.States.empty() && G.Updates.empty() &&
-         "the update is already built");
+  // Train-mode batchnorm may have added buffer updates and dropout its
+  // key hyper; the optimizer's own leaves and updates come after them.
+  assert(G.States.empty() && "the update is already built");
   GradBuilder B(G, NodeRole::Update);
   B.setLoc(Opt.Loc);
   Node *LR = B.leaf(OpKind::Hyper, TensorType::scalar(DType::F32), "lr");
@@ -105,6 +107,7 @@ void nnc::buildOptimizerUpdate(Graph &G, const OptimizerSpec &Opt) {
 }
 
 bool nnc::buildTrainingSteps(Module &M, DiagEngine &Diags) {
+  specializeModes(M);
   bool Ok = true;
   for (const auto &G : M.Models) {
     if (!G->Loss)

@@ -196,6 +196,8 @@ void emitElementwise(KernelBuilder &KB);
 void emitReduce(KernelBuilder &KB, bool IsMax);
 /// Reduce.cpp: argmax (i32 indices) or argmax_mask (f32 0/1).
 void emitArgMax(KernelBuilder &KB, bool Mask);
+/// Reduce.cpp: channel_sum, the sum over every axis but 1.
+void emitChannelSum(KernelBuilder &KB);
 /// Reduce.cpp: softmax or log_softmax.
 void emitSoftmax(KernelBuilder &KB, bool Log);
 /// LinAlg.cpp: [M,K] x [K,N] through the shared register-tiled product
@@ -211,6 +213,8 @@ void emitConv2dGradWeight(KernelBuilder &KB);
 void emitPool(KernelBuilder &KB, bool IsMax);
 void emitMaxPoolGrad(KernelBuilder &KB);
 void emitAvgPoolGrad(KernelBuilder &KB);
+/// DropoutMask.cpp: a counter-based dropout mask.
+void emitDropoutMask(KernelBuilder &KB);
 
 /// The scalar function of an elementwise op of class Unary, Binary or
 /// Compare on already-loaded operands (`Args` in the operands' dtype).

@@ -61,6 +61,10 @@ void codegen::emitKernelBody(KernelBuilder &KB) {
     return emitMaxPoolGrad(KB);
   case KernelOp::AvgPool2dGrad:
     return emitAvgPoolGrad(KB);
+  case KernelOp::ChannelSum:
+    return emitChannelSum(KB);
+  case KernelOp::DropoutMask:
+    return emitDropoutMask(KB);
   }
   llvm_unreachable("unknown op kind");
 }

@@ -2,12 +2,16 @@
 //
 // The top of the code generator (CodeGen.h, docs/codegen.md):
 //
-//  1. Lay out the slots (Lowering.h): params, state, hyperparameters,
-//     inputs, targets, outputs, loss, metrics, gradients, the arena.
+//  1. Lay out the slots (Lowering.h): params, state, buffers,
+//     hyperparameters, inputs, targets, outputs, loss, metrics, gradients,
+//     the arena.
 //  2. Emit each entry point the model has (EntryEmitter.cpp) from its
 //     results: train_step writes the loss, the metrics and the updates of
-//     params and state; eval_step the loss and metrics; predict the
-//     outputs; grad the loss and every param's gradient.
+//     params, state and buffers; eval_step the loss and metrics; predict
+//     the outputs; grad the loss and every param's gradient. train_step and
+//     grad come from the (train-mode) graph, eval_step and predict from the
+//     eval-mode graph when the model has one (Opts.EvalGraph), through a
+//     second emitter on the same slots.
 //  3. Size the arena slot for the largest entry point, and write the model
 //     descriptor (ModelDesc.cpp) and, for executables, `main`.
 //  4. Verify the module: invalid IR is a compiler bug, reported as an
@@ -41,6 +45,7 @@ SlotTable codegen::buildSlotTable(const Graph &G) {
   };
   AddLeaves(G.Params, NNC_SLOT_PARAM);
   AddLeaves(G.States, NNC_SLOT_STATE);
+  AddLeaves(G.Buffers, NNC_SLOT_BUFFER);
   AddLeaves(G.Hypers, NNC_SLOT_HYPER);
   AddLeaves(G.Inputs, NNC_SLOT_INPUT);
   AddLeaves(G.Targets, NNC_SLOT_TARGET);
@@ -57,6 +62,25 @@ SlotTable codegen::buildSlotTable(const Graph &G) {
   return T;
 }
 
+Expected<SlotTable> codegen::mapSlotTable(const SlotTable &Train,
+                                          const Graph &Eval) {
+  SlotTable T = Train;
+  T.LeafSlot.clear();
+  for (const auto &N : Eval.nodes()) {
+    if (!N->isLeaf() || N->Kind == OpKind::Const)
+      continue;
+    auto It = llvm::find_if(Train.Slots, [&](const SlotInfo &S) {
+      return S.N && S.N->isLeaf() && S.Name == N->Name;
+    });
+    if (It == Train.Slots.end())
+      return createStringError("internal error: the eval-mode graph's leaf "
+                               "'%s' has no slot",
+                               N->Name.c_str());
+    T.LeafSlot[N.get()] = unsigned(It - Train.Slots.begin());
+  }
+  return T;
+}
+
 Expected<std::unique_ptr<Module>> nnc::lowerGraph(const Graph &G,
                                                   const TrainConfig *Train,
                                                   LLVMContext &Ctx,
@@ -70,19 +94,39 @@ Expected<std::unique_ptr<Module>> nnc::lowerGraph(const Graph &G,
   EntryEmitter Emitter(G, *M, Slots, Numerics.get());
   EntryPoints E;
 
-  std::vector<EntryResult> LossAndMetrics;
-  if (G.Loss) {
-    LossAndMetrics.push_back({G.Loss, Slots.Loss});
-    for (size_t I = 0; I < G.Metrics.size(); ++I)
-      LossAndMetrics.push_back({G.Metrics[I].Value, Slots.Metrics[I]});
+  // Eval mode: its own graph on the same slots when the modes differ.
+  const Graph &EvalG = Opts.EvalGraph ? *Opts.EvalGraph : G;
+  SlotTable EvalSlots;
+  std::unique_ptr<NumericsChecker> EvalNumerics;
+  std::optional<EntryEmitter> EvalEmitterStorage;
+  if (Opts.EvalGraph) {
+    if (Error Err = mapSlotTable(Slots, EvalG).moveInto(EvalSlots))
+      return Err;
+    if (Opts.CheckNumerics)
+      EvalNumerics =
+          std::make_unique<NumericsChecker>(*M, EvalG, Opts.SourceName);
+    EvalEmitterStorage.emplace(EvalG, *M, EvalSlots, EvalNumerics.get());
   }
+  EntryEmitter &EvalEmitter =
+      EvalEmitterStorage ? *EvalEmitterStorage : Emitter;
+
+  // The loss and metrics of graph `X` (the train- or eval-mode one).
+  auto LossAndMetrics = [&](const Graph &X) {
+    std::vector<EntryResult> R;
+    if (X.Loss) {
+      R.push_back({X.Loss, Slots.Loss});
+      for (size_t I = 0; I < X.Metrics.size(); ++I)
+        R.push_back({X.Metrics[I].Value, Slots.Metrics[I]});
+    }
+    return R;
+  };
   if (G.Loss && !G.Updates.empty()) {
-    std::vector<EntryResult> Train = LossAndMetrics;
+    std::vector<EntryResult> Train = LossAndMetrics(G);
     for (const Update &U : G.Updates) {
       auto It = Slots.LeafSlot.find(U.Target);
       if (It == Slots.LeafSlot.end())
         return createStringError("internal error: an update targets '%s', "
-                                 "which is neither a param nor state",
+                                 "which is neither a param, state nor buffer",
                                  U.Target->Name.c_str());
       Train.push_back({U.NewValue, It->second, /*IsUpdate=*/true});
     }
@@ -90,14 +134,16 @@ Expected<std::unique_ptr<Module>> nnc::lowerGraph(const Graph &G,
             Emitter.emitEntry("nnc.train_step", Train).moveInto(E.TrainStep))
       return Err;
   }
-  if (G.Loss)
-    if (Error Err = Emitter.emitEntry("nnc.eval_step", LossAndMetrics)
-                        .moveInto(E.EvalStep))
+  if (EvalG.Loss)
+    if (Error Err =
+            EvalEmitter.emitEntry("nnc.eval_step", LossAndMetrics(EvalG))
+                .moveInto(E.EvalStep))
       return Err;
   std::vector<EntryResult> Outputs;
-  for (size_t I = 0; I < G.Outputs.size(); ++I)
-    Outputs.push_back({G.Outputs[I].Value, Slots.Outputs[I]});
-  if (Error Err = Emitter.emitEntry("nnc.predict", Outputs).moveInto(E.Predict))
+  for (size_t I = 0; I < EvalG.Outputs.size(); ++I)
+    Outputs.push_back({EvalG.Outputs[I].Value, Slots.Outputs[I]});
+  if (Error Err =
+          EvalEmitter.emitEntry("nnc.predict", Outputs).moveInto(E.Predict))
     return Err;
   if (G.Loss && !Slots.Grads.empty()) {
     std::vector<EntryResult> Grads{{G.Loss, Slots.Loss}};
@@ -108,8 +154,9 @@ Expected<std::unique_ptr<Module>> nnc::lowerGraph(const Graph &G,
   }
 
   // The arena slot is f32[n]; the runtime allocates it 64-byte aligned.
+  int64_t ArenaBytes = std::max(Emitter.arenaBytes(), EvalEmitter.arenaBytes());
   Slots.Slots[Slots.Temp].Type =
-      TensorType(DType::F32, {std::max<int64_t>(Emitter.arenaBytes() / 4, 16)});
+      TensorType(DType::F32, {std::max<int64_t>(ArenaBytes / 4, 16)});
   if (Opts.Stats)
     *Opts.Stats = Emitter.arenaStats();
   emitModelDesc(*M, G, Slots, Train, E);

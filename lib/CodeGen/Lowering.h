@@ -16,6 +16,7 @@
 
 #include <llvm/ADT/DenseMap.h>
 #include <llvm/IR/Module.h>
+#include <llvm/Support/Error.h>
 
 #include <string>
 #include <vector>
@@ -47,6 +48,13 @@ struct SlotTable {
 /// Lays out the slots of `G`. The TEMP slot's size is filled in later, once
 /// every entry point has planned its arena.
 SlotTable buildSlotTable(const Graph &G);
+
+/// The slots of `Train` (the train-mode graph's table) as the eval-mode
+/// graph `Eval` reaches them: its leaves are mapped by name, its loss,
+/// outputs and metrics to the same slots. Fails on a leaf of `Eval` that
+/// `Train` has no slot for, which specializeModes never makes.
+llvm::Expected<SlotTable> mapSlotTable(const SlotTable &Train,
+                                       const Graph &Eval);
 
 /// The entry points of the model (null where the model has none).
 struct EntryPoints {

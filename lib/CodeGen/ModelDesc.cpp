@@ -77,7 +77,7 @@ public:
     int32_t InitKind = 0;
     double A = 0, B = 0;
     Constant *Literal = null();
-    if (S.Role == NNC_SLOT_PARAM) {
+    if (S.Role == NNC_SLOT_PARAM || S.Role == NNC_SLOT_BUFFER) {
       const InitSpec &I = S.N->Init;
       InitKind = initKind(I.Kind);
       A = I.A;

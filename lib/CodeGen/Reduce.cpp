@@ -214,3 +214,45 @@ void codegen::emitSoftmax(KernelBuilder &KB, bool Log) {
   if (auto S = splitOrFill(KB))
     softmaxRows(KB, *S, Log);
 }
+
+/// channel_sum: x as [N, C, P] (P: the product of the axes after 1) into
+/// out[c]. With P > 1, one accumulator per channel runs over its N
+/// contiguous planes (`reassoc`, so the vectorizer keeps partial sums per
+/// lane); with P = 1 ([N, C]) each row is added into the result, which is
+/// unit-stride along c.
+void codegen::emitChannelSum(KernelBuilder &KB) {
+  const Node &N = KB.node();
+  IRBuilder<> &B = KB.builder();
+  ArrayRef<int64_t> D = N.operand(0)->dims();
+  int64_t Batch = D[0], C = D[1];
+  int64_t Plane =
+      Batch * C == 0 ? 0 : N.operand(0)->Type.numElements() / (Batch * C);
+  DType T = N.dtype();
+  if (Plane == 1) {
+    KB.fillOut(KB.constOf(T, 0), C);
+    KB.forRange(Batch, [&](Value *I) {
+      Value *Row = B.CreateMul(I, KB.i64(C));
+      KB.forRange(C, [&](Value *J) {
+        Value *Acc = KB.load(T, KB.out(), J);
+        Value *X = KB.loadOperand(0, B.CreateAdd(Row, J));
+        KB.store(KB.add(T, Acc, X), KB.out(), J);
+      });
+    });
+    return;
+  }
+  AllocaInst *Acc = KB.scratch(KB.elemType(T), "acc");
+  KB.forRange(C, [&](Value *J) {
+    B.CreateStore(KB.constOf(T, 0), Acc);
+    KB.forRange(Batch, [&](Value *I) {
+      Value *Base =
+          B.CreateMul(B.CreateAdd(B.CreateMul(I, KB.i64(C)), J), KB.i64(Plane));
+      KB.forRange(Plane, [&](Value *P) {
+        Value *X = KB.loadOperand(0, B.CreateAdd(Base, P));
+        B.CreateStore(KB.add(T, B.CreateLoad(Acc->getAllocatedType(), Acc), X,
+                             /*Reassoc=*/true),
+                      Acc);
+      });
+    });
+    KB.store(B.CreateLoad(Acc->getAllocatedType(), Acc), KB.out(), J);
+  });
+}

@@ -15,6 +15,8 @@
 
 #include "EvaluatorKernels.h"
 
+#include "nnc/Graph/DropoutMask.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -100,6 +102,7 @@ EvalTensor nnc::evaluateOp(const Node &N,
   case OpKind::Param:
   case OpKind::State:
   case OpKind::Hyper:
+  case OpKind::Buffer:
     assert(false && "leaf values come from the caller, not evaluateOp");
     return EvalTensor::zeros(R);
 
@@ -213,6 +216,28 @@ EvalTensor nnc::evaluateOp(const Node &N,
     return maxPool2dGrad(*Ops[0], *Ops[1], A, R);
   case OpKind::AvgPool2dGrad:
     return avgPool2dGrad(*Ops[0], A, R);
+
+  case OpKind::ChannelSum: {
+    EvalTensor Out = EvalTensor::zeros(R);
+    const EvalTensor &X = *Ops[0];
+    int64_t C = X.Type.Dims[1], Inner = X.numElements() / X.Type.Dims[0] / C;
+    for (int64_t I = 0; I < X.numElements(); ++I)
+      Out.Data[(I / Inner) % C] += X.Data[I];
+    return Out;
+  }
+  case OpKind::DropoutMask: {
+    EvalTensor Out = EvalTensor::zeros(R);
+    auto Key = uint32_t(int64_t(Ops[0]->Data[0]));
+    for (int64_t I = 0; I < Out.numElements(); ++I)
+      Out.Data[I] =
+          dropout::maskValue(Key, uint32_t(A.Stream), uint32_t(I), A.Rate);
+    return Out;
+  }
+
+  case OpKind::BatchNorm:
+  case OpKind::Dropout:
+    assert(false && "specializeModes rewrites mode-dependent ops first");
+    return EvalTensor::zeros(R);
   }
   assert(false && "unknown op kind");
   return EvalTensor::zeros(R);

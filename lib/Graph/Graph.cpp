@@ -43,6 +43,8 @@ static std::vector<Node *> interfaceRoots(const Graph &G) {
     Add(N);
   for (Node *N : G.States)
     Add(N);
+  for (Node *N : G.Buffers)
+    Add(N);
   for (Node *N : G.Hypers)
     Add(N);
   Add(G.Loss);
@@ -135,6 +137,45 @@ void Graph::topoSort() {
     }
   }
   Nodes = std::move(Sorted);
+}
+
+std::unique_ptr<Graph> Graph::clone(std::string NewName) const {
+  auto C = std::make_unique<Graph>(std::move(NewName));
+  llvm::DenseMap<const Node *, Node *> Copy;
+  for (const auto &N : Nodes) {
+    llvm::SmallVector<Node *, 2> Ops;
+    for (Node *Op : N->Operands)
+      Ops.push_back(Copy.lookup(Op));
+    Node *M = C->create(N->Kind, N->Type, Ops, N->Loc, N->A);
+    M->Name = N->Name;
+    M->Role = N->Role;
+    M->Init = N->Init;
+    M->Value = N->Value;
+    M->Kernel = N->Kernel;
+    Copy[N.get()] = M;
+  }
+  auto Map = [&](const std::vector<Node *> &From, std::vector<Node *> &To) {
+    for (Node *N : From)
+      To.push_back(Copy.lookup(N));
+  };
+  Map(Inputs, C->Inputs);
+  Map(Targets, C->Targets);
+  Map(Params, C->Params);
+  Map(States, C->States);
+  Map(Buffers, C->Buffers);
+  Map(Hypers, C->Hypers);
+  Map(Grads, C->Grads);
+  C->Loss = Copy.lookup(Loss);
+  C->LossName = LossName;
+  C->LossLoc = LossLoc;
+  for (const NamedValue &V : Outputs)
+    C->Outputs.push_back({V.Name, Copy.lookup(V.Value), V.Loc});
+  for (const NamedValue &V : Metrics)
+    C->Metrics.push_back({V.Name, Copy.lookup(V.Value), V.Loc});
+  for (const Update &U : Updates)
+    C->Updates.push_back({Copy.lookup(U.Target), Copy.lookup(U.NewValue)});
+  C->BatchSize = BatchSize;
+  return C;
 }
 
 void Graph::replaceAllUsesWith(Node *Old, Node *New) {

@@ -21,3 +21,8 @@ const TrainConfig *Module::findTrain(llvm::StringRef Model) const {
       return &T;
   return nullptr;
 }
+
+Graph *Module::findEvalModel(llvm::StringRef Name) const {
+  auto It = EvalModels.find(Name.str());
+  return It == EvalModels.end() ? nullptr : It->second.get();
+}

@@ -232,8 +232,51 @@ Result ruleLeaf(const Query &Q) { return *Q.Given; }
 
 Result ruleHyper(const Query &Q) {
   const TensorType &R = *Q.Given;
-  if (!R.isScalar() || R.Elem != DType::F32)
-    return Q.Fail("a hyper value must be an f32 scalar, got " + ty(R));
+  if (!R.isScalar())
+    return Q.Fail("a hyper value must be a scalar, got " + ty(R));
+  return R;
+}
+
+/// channel_sum(x): [N, C, ...] -> [C].
+Result ruleChannelSum(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
+  if (X.rank() < 2)
+    return Q.Fail("channel_sum sums every axis but 1 of a tensor [N, C, ...], "
+                  "got " +
+                  ty(X));
+  return TensorType(X.Elem, {X.Dims[1]});
+}
+
+/// batchnorm(x, gamma, beta, running_mean, running_var): x is [N, C, ...]
+/// and the other four are [C].
+Result ruleBatchNorm(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
+  if (X.Elem != DType::F32 || X.rank() < 2)
+    return Q.Fail("batchnorm normalizes an f32 tensor [N, C] or [N, C, H, W], "
+                  "got " +
+                  ty(X));
+  static const char *const Names[] = {"gamma", "beta", "running_mean",
+                                      "running_var"};
+  TensorType Channels(DType::F32, {X.Dims[1]});
+  for (unsigned I = 1; I < 5; ++I)
+    if (Q.Ops[I] != Channels)
+      return Q.Fail(std::string("batchnorm of ") + ty(X) + ": " + Names[I - 1] +
+                    " is " + ty(Q.Ops[I]) +
+                    ", but axis 1 (the channels) needs " + ty(Channels));
+  if (Q.A.Rate < 0 || Q.A.Rate > 1 || Q.A.Eps < 0)
+    return Q.Fail("batchnorm needs momentum in [0, 1] and eps >= 0");
+  return X;
+}
+
+/// dropout_mask(key): an i32 scalar key; the mask's shape is the node's.
+Result ruleDropoutMask(const Query &Q) {
+  const TensorType &Key = Q.Ops[0], &R = *Q.Given;
+  if (Key != TensorType::scalar(DType::I32))
+    return Q.Fail("dropout_mask takes an i32 scalar key, got " + ty(Key));
+  if (R.Elem != DType::F32)
+    return Q.Fail("a dropout mask is f32, got " + ty(R));
+  if (Q.A.Rate < 0 || Q.A.Rate >= 1)
+    return Q.Fail("a dropout rate must be in [0, 1)");
   return R;
 }
 

@@ -222,6 +222,7 @@ private:
         !checkLeafList(G.Targets, OpKind::Target, "target") ||
         !checkLeafList(G.Params, OpKind::Param, "param") ||
         !checkLeafList(G.States, OpKind::State, "state") ||
+        !checkLeafList(G.Buffers, OpKind::Buffer, "buffer") ||
         !checkLeafList(G.Hypers, OpKind::Hyper, "hyper"))
       return false;
     if (G.Loss && !checkScalar(G.Loss, "loss"))
@@ -249,8 +250,9 @@ private:
           !checkMember(U.NewValue, "an update value"))
         return false;
       std::string Role = "update " + Names.ref(U.Target);
-      if (U.Target->Kind != OpKind::Param && U.Target->Kind != OpKind::State)
-        return fail(Role + ": only params and state can be updated");
+      if (U.Target->Kind != OpKind::Param && U.Target->Kind != OpKind::State &&
+          U.Target->Kind != OpKind::Buffer)
+        return fail(Role + ": only params, state and buffers can be updated");
       if (U.NewValue->Type != U.Target->Type)
         return fail(Role + ": new value " + Names.ref(U.NewValue) +
                     " has type " + formatType(U.NewValue->Type) +

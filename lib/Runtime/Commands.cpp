@@ -54,6 +54,11 @@ Expected<DataSource> resolveData(const nnc_model &M,
 
 namespace {
 
+/// --seed, else the train block's seed, else 0.
+uint64_t runSeed(const nnc_model &M, const RunOptions &O) {
+  return O.Seed ? *O.Seed : M.train.present ? M.train.seed : 0;
+}
+
 std::vector<int64_t> rowShape(const SlotBuffer &S) {
   std::vector<int64_t> Shape = S.shape();
   Shape.erase(Shape.begin());
@@ -223,6 +228,8 @@ Status runGrad(const nnc_model &M, const RunOptions &O) {
     if (Status E = copyTensorToSlot(In->Path, *T, S))
       return E;
   }
+  // Train mode, as the first step of a run with this seed would see it.
+  I.setDropoutKey(runSeed(M, O), 0);
   M.grad(I.slotPointers());
   if (std::string Failure = takeNumericsFailure(); !Failure.empty())
     return Status::error(Failure);
@@ -302,7 +309,7 @@ Status runShow(const nnc_model &M, const RunOptions &O) {
                          "' reads inputs, so it has nothing to show without "
                          "data; use predict, grad or eval");
   if (O.Load.empty())
-    I.initParams(O.Seed ? *O.Seed : M.train.present ? M.train.seed : 0);
+    I.initParams(runSeed(M, O));
   else if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
     return S;
   // The outputs as `output NAME` would show them, then the loss and the
@@ -315,6 +322,7 @@ Status runShow(const nnc_model &M, const RunOptions &O) {
       printSlot(*S);
   }
   if (M.grad) {
+    I.setDropoutKey(runSeed(M, O), 0);
     M.grad(I.slotPointers());
     if (std::string Failure = takeNumericsFailure(); !Failure.empty())
       return Status::error(Failure);
@@ -334,7 +342,7 @@ Status runInit(const nnc_model &M, const RunOptions &O) {
   if (!IOr)
     return IOr.takeError();
   ModelInstance &I = **IOr;
-  I.initParams(O.Seed ? *O.Seed : M.train.present ? M.train.seed : 0);
+  I.initParams(runSeed(M, O));
   return I.saveWeights(O.Save, /*WithState=*/false);
 }
 

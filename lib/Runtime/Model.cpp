@@ -40,7 +40,7 @@ ModelInstance::create(const nnc_model *M) {
       return Bad("slot " + std::to_string(S) + " has no name");
     if (D.dtype != NNC_F32 && D.dtype != NNC_I32)
       return Bad("slot '" + Name + "' has dtype " + std::to_string(D.dtype));
-    if (D.role < NNC_SLOT_PARAM || D.role > NNC_SLOT_TEMP)
+    if (D.role < NNC_SLOT_PARAM || D.role > NNC_SLOT_BUFFER)
       return Bad("slot '" + Name + "' has role " + std::to_string(D.role));
     if (D.rank < 0 || (D.rank > 0 && !D.dims))
       return Bad("slot '" + Name + "' has no dims");
@@ -155,7 +155,7 @@ static void initParam(SlotBuffer &B, uint64_t Seed) {
 
 void ModelInstance::initParams(uint64_t Seed) {
   for (SlotBuffer &B : Slots) {
-    if (B.role() == NNC_SLOT_PARAM)
+    if (B.role() == NNC_SLOT_PARAM || B.role() == NNC_SLOT_BUFFER)
       initParam(B, Seed);
     else if (B.role() == NNC_SLOT_STATE)
       std::memset(B.Data, 0, B.bytes());
@@ -178,6 +178,8 @@ Status ModelInstance::setHypers(const nnc_train_spec &Spec, double Lr) {
       V = Spec.beta2;
     else if (N == "eps")
       V = Spec.eps;
+    else if (N == "dropout_key")
+      V = dropoutKey(Spec.seed, 0); // setDropoutKey sets it every step
     else
       return Status::error("invalid model descriptor: unknown "
                            "hyperparameter slot '" +
@@ -188,6 +190,22 @@ Status ModelInstance::setHypers(const nnc_train_spec &Spec, double Lr) {
       B->i32()[0] = int32_t(V);
   }
   return Status();
+}
+
+/// Dropout keys are derived from the seed by a constant of their own, so
+/// that they share no stream with initializers or shuffling.
+static constexpr uint64_t DropoutStream = 0x64726f706f7574ULL; // "dropout"
+
+uint32_t dropoutKey(uint64_t Seed, int64_t Step) {
+  uint64_t State = Seed ^ DropoutStream;
+  splitMix64(State);
+  State += uint64_t(Step) * 0x9e3779b97f4a7c15ULL;
+  return uint32_t(splitMix64(State) >> 32);
+}
+
+void ModelInstance::setDropoutKey(uint64_t Seed, int64_t Step) {
+  if (SlotBuffer *B = find("dropout_key"); B && B->role() == NNC_SLOT_HYPER)
+    B->i32()[0] = int32_t(dropoutKey(Seed, Step));
 }
 
 Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
@@ -221,12 +239,13 @@ Status ModelInstance::loadWeights(const std::string &Path, bool WithState) {
 Status ModelInstance::loadWeights(const TensorFile &File, bool WithState) {
   const std::string &Path = File.Path;
   for (SlotBuffer &B : Slots) {
-    if (B.role() == NNC_SLOT_PARAM) {
+    if (B.role() == NNC_SLOT_PARAM || B.role() == NNC_SLOT_BUFFER) {
       const StoredTensor *T = File.find(B.name());
       if (!T)
-        return Status::error(Path + ": missing tensor '" +
-                             std::string(B.name()) + "' (a parameter of " +
-                             Model->name + ")");
+        return Status::error(
+            Path + ": missing tensor '" + std::string(B.name()) + "' (a " +
+            (B.role() == NNC_SLOT_PARAM ? "parameter" : "buffer") + " of " +
+            Model->name + ")");
       if (Status S = copyTensorToSlot(Path, *T, B))
         return S;
     } else if (B.role() == NNC_SLOT_STATE && WithState) {
@@ -246,7 +265,8 @@ ModelInstance::saveWeights(const std::string &Path, bool WithState,
   std::vector<TensorRef> Refs;
   for (SlotBuffer &B : Slots) {
     bool IsState = B.role() == NNC_SLOT_STATE;
-    if (B.role() != NNC_SLOT_PARAM && !(IsState && WithState))
+    if (B.role() != NNC_SLOT_PARAM && B.role() != NNC_SLOT_BUFFER &&
+        !(IsState && WithState))
       continue;
     Refs.push_back({weightsKey(B), B.type(), B.shape(), B.Data});
   }
@@ -293,7 +313,8 @@ SlotBuffer *ModelInstance::firstNonFinite() {
   for (size_t S = 0; S < Slots.size(); ++S) {
     const SlotBuffer &B = Slots[S];
     nnc_slot_role R = B.role();
-    if ((R != NNC_SLOT_PARAM && R != NNC_SLOT_STATE) || B.type() != DType::F32)
+    if ((R != NNC_SLOT_PARAM && R != NNC_SLOT_STATE && R != NNC_SLOT_BUFFER) ||
+        B.type() != DType::F32)
       continue;
     const auto *Bits = static_cast<const uint32_t *>(B.Data);
     for (int64_t At = 0; At < B.Numel; At += PieceFloats)

@@ -236,6 +236,7 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
     Stats.Metrics.assign(Metrics.size(), 0.0);
     for (int64_t S = 0; S < Steps; ++S) {
       Train->fillBatch(P.Order.data() + S * B, B, *L);
+      I.setDropoutKey(Seed, (E - 1) * Steps + S);
       M.train_step(I.slotPointers());
       // --check-numerics: the op that made the first non-finite value.
       if (std::string Cause = takeNumericsFailure(); !Cause.empty())

@@ -308,6 +308,12 @@ const std::vector<BuiltinInfo> &table() {
       {"avgpool2d",
        {tensor("x"), optInt("size", 2), optInt("stride")},
        lowerAvgPool2d},
+      // normalization
+      {"batchnorm",
+       {tensor("x"), tensor("gamma"), tensor("beta"), optFloat("momentum", 0.1),
+        optFloat("eps", 1e-5)},
+       lowerBatchNorm},
+      {"dropout", {tensor("x"), optFloat("p", 0.5)}, lowerDropout},
   };
   return Table;
 }

@@ -68,6 +68,10 @@ Val lowerMaxPool2d(Analyzer &A, const ast::CallExpr &Call,
                    llvm::ArrayRef<Arg> Args);
 Val lowerAvgPool2d(Analyzer &A, const ast::CallExpr &Call,
                    llvm::ArrayRef<Arg> Args);
+Val lowerBatchNorm(Analyzer &A, const ast::CallExpr &Call,
+                   llvm::ArrayRef<Arg> Args);
+Val lowerDropout(Analyzer &A, const ast::CallExpr &Call,
+                 llvm::ArrayRef<Arg> Args);
 
 } // namespace nnc::sema
 

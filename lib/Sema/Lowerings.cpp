@@ -362,3 +362,91 @@ Val sema::lowerFlatten(Analyzer &A, const ast::CallExpr &C,
   int64_t D0 = X->Type.Dims[0];
   return Val::tensor(A.reshape(X, {D0, X->Type.numElements() / D0}, C.Loc));
 }
+
+//===----------------------------------------------------------------------===//
+// Mode-dependent built-ins
+//===----------------------------------------------------------------------===//
+
+/// batchnorm(x, gamma, beta, momentum, eps) -> batchnorm x, gamma, beta,
+/// running_mean, running_var: one mode-dependent node whose running
+/// statistics are two buffers created here, named after the receiving
+/// binding (`z.running_mean`, `z.running_var`) and starting at 0 and 1.
+/// specializeModes gives it its train- and eval-mode arithmetic.
+Val sema::lowerBatchNorm(Analyzer &A, const ast::CallExpr &C,
+                         llvm::ArrayRef<Arg> Args) {
+  Node *X = A.floatArg(Args[0], C.Callee);
+  Node *Gamma = A.floatArg(Args[1], C.Callee);
+  Node *Beta = A.floatArg(Args[2], C.Callee);
+  if (!X || !Gamma || !Beta)
+    return Val::error();
+  if (X->Type.rank() < 2) {
+    A.error(Args[0].Loc, "'batchnorm' normalizes axis 1 of a tensor [N, C] "
+                         "or [N, C, H, W], but x is " +
+                             formatType(X->Type));
+    return Val::error();
+  }
+  int64_t Channels = X->Type.Dims[1];
+  for (unsigned I : {1u, 2u}) {
+    const Node *P = I == 1 ? Gamma : Beta;
+    if (P->Type.rank() != 1 || P->Type.Dims[0] != Channels) {
+      A.error(Args[I].Loc, "'batchnorm' of x " + formatType(X->Type) +
+                               " needs " + (I == 1 ? "gamma" : "beta") +
+                               " of shape [" + std::to_string(Channels) +
+                               "] (axis 1 of x, the channels), but it is " +
+                               formatType(P->Type));
+      return Val::error();
+    }
+  }
+  if (X->Type.numElements() == Channels) {
+    A.error(Args[0].Loc, "'batchnorm' of x " + formatType(X->Type) +
+                             " has one value per channel; training needs "
+                             "more to compute a variance");
+    return Val::error();
+  }
+  double Momentum = Args[3].F, Eps = Args[4].F;
+  if (Momentum < 0 || Momentum > 1) {
+    A.error(Args[3].Loc, "'batchnorm' momentum must be in [0, 1], but it is " +
+                             formatConst(Momentum));
+    return Val::error();
+  }
+  if (Eps < 0) {
+    A.error(Args[4].Loc, "'batchnorm' eps must be non-negative, but it is " +
+                             formatConst(Eps));
+    return Val::error();
+  }
+  std::string Prefix = A.callLeafPrefix();
+  if (!Prefix.empty())
+    Prefix += ".";
+  auto Buffer = [&](const char *Name, InitSpec::KindT Init) {
+    Node *B = A.G->create(OpKind::Buffer, Gamma->Type, {}, C.CalleeLoc);
+    B->Name = A.uniqueLeafName(Prefix + Name);
+    B->Init.Kind = Init;
+    A.G->Buffers.push_back(B);
+    return B;
+  };
+  Node *Mean = Buffer("running_mean", InitSpec::Zeros);
+  Node *Var = Buffer("running_var", InitSpec::Ones);
+  Attrs At;
+  At.Rate = Momentum;
+  At.Eps = Eps;
+  return Val::tensor(
+      A.make(OpKind::BatchNorm, {X, Gamma, Beta, Mean, Var}, C.Loc, At));
+}
+
+/// dropout(x, p) -> dropout x {rate = p}: specializeModes makes it x times
+/// a random mask in train mode and x itself in eval mode.
+Val sema::lowerDropout(Analyzer &A, const ast::CallExpr &C,
+                       llvm::ArrayRef<Arg> Args) {
+  Node *X = A.floatArg(Args[0], C.Callee);
+  if (!X)
+    return Val::error();
+  double P = Args[1].F;
+  if (P < 0 || P >= 1) {
+    A.error(Args[1].Loc,
+            "'dropout' p must be in [0, 1), but it is " + formatConst(P));
+    return Val::error();
+  }
+  Attrs At;
+  At.Rate = P;
+  return Val::tensor(A.make(OpKind::Dropout, {X}, C.Loc, At));
+}

@@ -52,14 +52,25 @@ const std::string &Frame::prefix() {
 }
 
 std::string Analyzer::fnLeafName(llvm::StringRef Local) {
-  std::string Name = frame().prefix() + "." + Local.str();
   // A fn may return a call of another fn whose params take the same
   // prefix; keep every leaf name unique (safetensors keys).
+  return uniqueLeafName(frame().prefix() + "." + Local.str());
+}
+
+std::string Analyzer::uniqueLeafName(std::string Name) {
   std::string Unique = Name;
   for (unsigned I = 2; LeafNames.contains(Unique); ++I)
     Unique = Name + "." + std::to_string(I);
   LeafNames.insert(Unique);
   return Unique;
+}
+
+std::string Analyzer::callLeafPrefix() {
+  if (!Ctx)
+    return "";
+  std::string Base = Ctx->base();
+  unsigned N = ++Ctx->Calls;
+  return N == 1 ? Base : Base + "." + std::to_string(N);
 }
 
 //===----------------------------------------------------------------------===//

@@ -157,6 +157,12 @@ public:
   Val expandFn(const ast::FnDecl &Fn, const ast::CallExpr &Call);
   /// A unique param/const name inside fns (`h1.W`, then `h1.W.2`).
   std::string fnLeafName(llvm::StringRef Local);
+  /// The prefix of the leaves a built-in call creates (batchnorm's
+  /// buffers): the receiving binding's name, like a fn call's params
+  /// (`z`, `h1`; a second such call in one statement gets `z.2`).
+  std::string callLeafPrefix();
+  /// `Name`, made unique among the model's leaves (`Name.2`, ...).
+  std::string uniqueLeafName(std::string Name);
 
   //===--- Declarations (Decls.cpp) ---------------------------------------===//
   std::optional<TensorType> resolveType(const ast::TypeExpr &T);

@@ -32,7 +32,7 @@ static const PipelineEntry O1Pipeline[] = {
     // Identities first so that constfold sees `1 * 0.25` rather than a
     // chain of seeds; cse then merges what folding made equal, and dce
     // drops everything the rewrites left behind.
-    {"simplify,constfold,cse,dce", 1},
+    {"simplify,fold-scale,constfold,cse,dce", 1},
 };
 
 // -O2 (the default) and -O3: the same group to a fixed point.
@@ -42,7 +42,7 @@ static const PipelineEntry O2Pipeline[] = {
     // until a whole round changes nothing. Real models settle in 2-3
     // rounds; the cap only guards against a pair of rules undoing each
     // other.
-    {"simplify,constfold,cse,dce", 10},
+    {"simplify,fold-scale,constfold,cse,dce", 10},
     // Then partition the cleaned graph into kernels (loop nests) for the
     // code generator; nothing after it may rewrite the graph.
     {"fuse", 1},

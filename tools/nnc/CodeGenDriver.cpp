@@ -135,6 +135,11 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
     return 1;
   if (!optimizeGraph(*G, Req.Optimizer, Diags)) // the -O graph passes
     return 1;
+  // A model with batchnorm or dropout has an eval-mode graph of its own,
+  // optimized on its own (eval-mode batchnorm folds into a conv, say).
+  Graph *EvalG = M.findEvalModel(G->name());
+  if (EvalG && !optimizeGraph(*EvalG, Req.Optimizer, Diags))
+    return 1;
 
   // Step 3.
   nnc::TargetOptions TO;
@@ -151,6 +156,7 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   LO.Vector = vectorUnitOf(**TM);
   ArenaStats Arena;
   LO.Stats = &Arena;
+  LO.EvalGraph = EvalG;
   auto Mod = lowerGraph(*G, M.findTrain(G->name()), *Ctx, LO);
   if (!Mod)
     return fail(Mod.takeError());

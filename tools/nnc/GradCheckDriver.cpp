@@ -14,6 +14,8 @@
 #include "GradCheckDriver.h"
 
 #include "nnc/Autodiff/Autodiff.h"
+#include "nnc/Autodiff/Modes.h"
+#include "nnc/Runtime/Model.h"
 #include "nnc/Runtime/TensorFile.h"
 
 #include <llvm/ADT/STLExtras.h>
@@ -142,12 +144,22 @@ bool nnc::runGradCheck(Module &M, DiagEngine &Diags,
 
   // Step 2.
   Graph &G = *WithLoss.front();
+  specializeModes(M);
   if (!differentiate(G, Diags))
     return false;
   EvalValues Leaves = randomLeaves(G, Req.Options.Seed);
+  // Dropout draws the masks `EXE grad` draws: those of the first step of
+  // a run with the train block's seed.
+  const TrainConfig *Train = M.findTrain(G.name());
+  for (const Node *H : G.Hypers)
+    if (H->Name == "dropout_key")
+      Leaves[H].Data[0] =
+          double(int32_t(rt::dropoutKey(Train ? Train->Seed : 0, 0)));
   bool Ok = true;
-  if (!Req.Load.empty())
+  if (!Req.Load.empty()) {
     Ok &= readLeaves(G.Params, "a param", Req.Load, Leaves, Diags);
+    Ok &= readLeaves(G.Buffers, "a buffer", Req.Load, Leaves, Diags);
+  }
   if (!Req.Inputs.empty()) {
     Ok &= readLeaves(G.Inputs, "an input", Req.Inputs, Leaves, Diags);
     Ok &= readLeaves(G.Targets, "a target", Req.Inputs, Leaves, Diags);

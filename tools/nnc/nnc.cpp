@@ -259,11 +259,19 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   bool Optimize = Opts.Emit == "opt";
   if ((Opts.Emit == "grad" || Optimize) && !buildTrainingSteps(*M, Diags))
     return false;
-  for (const auto &G : M->Models)
+  // A model with batchnorm or dropout is then two graphs, train mode and
+  // eval mode (Autodiff/Modes.h); both are optimized and printed.
+  std::vector<Graph *> Graphs;
+  for (const auto &G : M->Models) {
+    Graphs.push_back(G.get());
+    if (Graph *Eval = M->findEvalModel(G->name()))
+      Graphs.push_back(Eval);
+  }
+  for (Graph *G : Graphs)
     if (Optimize && !optimizeGraph(*G, Opts.Optimizer, Diags))
       return false;
   if (isGraphStage(Opts.Emit)) {
-    for (const auto &G : M->Models) {
+    for (Graph *G : Graphs) {
       if (Opts.Format == "dot")
         printGraphDot(*G, OS);
       else

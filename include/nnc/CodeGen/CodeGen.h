@@ -63,6 +63,10 @@ struct LoweringOptions {
   /// The vector unit the GEMM tiles are shaped for; unset means the host's.
   /// Recorded in the module (Target.h, recordVectorUnit).
   std::optional<VectorUnit> Vector;
+  /// The model's eval-mode graph when its modes differ (specializeModes,
+  /// Autodiff/Modes.h): eval_step and predict are lowered from it, on the
+  /// same slots; null: the one graph serves both modes.
+  const Graph *EvalGraph = nullptr;
 };
 
 /// Lowers `G` to a new module in `Ctx`. `Train` (may be null) fills the

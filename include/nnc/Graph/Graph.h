@@ -62,7 +62,7 @@ public:
   std::string Name;
   SourceLoc Loc;
   NodeRole Role = NodeRole::Forward;
-  /// Param only: how it is initialized.
+  /// Param and Buffer only: how it is initialized.
   InitSpec Init;
   /// Const only: its value.
   Tensor Value;
@@ -95,8 +95,8 @@ struct NamedValue {
   SourceLoc Loc;
 };
 
-/// At the end of a training step, `Target` (a Param or State leaf) takes the
-/// value `NewValue`.
+/// At the end of a training step, `Target` (a Param, State or Buffer leaf)
+/// takes the value `NewValue`.
 struct Update {
   Node *Target;
   Node *NewValue;
@@ -130,6 +130,9 @@ public:
   /// The values the interface reads out of the computation: the loss,
   /// outputs, metrics, grads and updates' new values.
   llvm::DenseSet<const Node *> resultValues() const;
+  /// A deep copy named `NewName`: the same nodes in the same order, with
+  /// the interface pointing at the copies.
+  std::unique_ptr<Graph> clone(std::string NewName) const;
   /// Replaces every use of `Old` (operands and interface) with `New`.
   void replaceAllUsesWith(Node *Old, Node *New);
 
@@ -138,7 +141,11 @@ public:
   std::vector<Node *> Targets;
   std::vector<Node *> Params;
   std::vector<Node *> States; ///< Optimizer state, once the update is built.
-  std::vector<Node *> Hypers; ///< Runtime-set scalars such as `lr`.
+  /// Values the model keeps and updates in train mode but never trains
+  /// (batchnorm's running statistics), saved with the params.
+  std::vector<Node *> Buffers;
+  /// Scalars the runtime sets: `lr`, and `dropout_key` (per step).
+  std::vector<Node *> Hypers;
   Node *Loss = nullptr;
   std::string LossName;
   SourceLoc LossLoc;
@@ -146,6 +153,8 @@ public:
   std::vector<NamedValue> Metrics;
   /// d loss / d Params[i], once differentiated (same order as Params).
   std::vector<Node *> Grads;
+  /// What a training step writes back: the buffers' new values (train
+  /// mode), then the optimizer's updates of params and state.
   std::vector<Update> Updates;
   /// The batch dimension: the first dim of every input and target (0 when
   /// the model has no inputs).

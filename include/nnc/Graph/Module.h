@@ -16,6 +16,7 @@
 #include <llvm/ADT/StringRef.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,9 +58,16 @@ struct TrainConfig {
 struct Module {
   std::vector<std::unique_ptr<Graph>> Models; ///< In source order.
   std::vector<TrainConfig> Trains;            ///< In source order.
+  /// The eval-mode graph of each model with mode-dependent ops (batchnorm,
+  /// dropout), keyed by model name, once specializeModes has run; `Models`
+  /// then hold the train-mode graphs. Models without such ops have none:
+  /// their one graph serves both modes.
+  std::map<std::string, std::unique_ptr<Graph>> EvalModels;
 
   /// The model named `Name`, or null.
   Graph *findModel(llvm::StringRef Name) const;
+  /// The eval-mode graph of model `Name`, or null when it has none.
+  Graph *findEvalModel(llvm::StringRef Name) const;
   /// The train block of model `Model`, or null when it has none.
   const TrainConfig *findTrain(llvm::StringRef Model) const;
 };

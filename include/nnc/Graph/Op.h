@@ -38,6 +38,8 @@ enum class OpClass : uint8_t {
   Reduce,  ///< Over one axis or all axes.
   Shape,   ///< Moves data, computes nothing.
   Kernel,  ///< Its own shape rule and loop structure.
+  Mode,    ///< Behaves differently in train and eval mode (batchnorm,
+           ///< dropout); specializeModes replaces it before any later stage.
 };
 
 /// The Grad column of Ops.def: how the gradient flows through an op.
@@ -60,6 +62,7 @@ enum class OpGrad : uint8_t {
 #define NNC_IF_SCALAR_Reduce(...)
 #define NNC_IF_SCALAR_Shape(...)
 #define NNC_IF_SCALAR_Kernel(...)
+#define NNC_IF_SCALAR_Mode(...)
 #define NNC_IF_KERNEL_Leaf(...)
 #define NNC_IF_KERNEL_Unary(...)
 #define NNC_IF_KERNEL_Binary(...)
@@ -67,6 +70,7 @@ enum class OpGrad : uint8_t {
 #define NNC_IF_KERNEL_Reduce(...) __VA_ARGS__
 #define NNC_IF_KERNEL_Shape(...) __VA_ARGS__
 #define NNC_IF_KERNEL_Kernel(...) __VA_ARGS__
+#define NNC_IF_KERNEL_Mode(...)
 
 /// The elementwise ops (classes Unary, Binary and Compare) as an enum of
 /// their own, so that a switch over their scalar math lists exactly them,
@@ -123,8 +127,8 @@ struct Attrs {
   bool KeepDims = false;
   int64_t Stride = 1;
   int64_t Padding = 0;
-  int64_t Size = 0; ///< Pool window, or number of classes for one_hot.
-  double Alpha = 0; ///< leaky_relu slope, elu scale.
+  int64_t Size = 0;   ///< Pool window, or number of classes for one_hot.
+  double Alpha = 0;   ///< leaky_relu slope, elu scale.
   int64_t Offset = 0; ///< slice: the first index taken along Axis.
   double Rate = 0;    ///< batchnorm momentum, dropout probability.
   double Eps = 0;     ///< batchnorm epsilon.

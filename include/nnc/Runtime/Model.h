@@ -7,9 +7,10 @@
 // parameter initialization from each param's init kind, hyperparameters,
 // and loading/saving weights.
 //
-// Weight files hold every PARAM under its name and, when saved by `train`,
-// every STATE slot (optimizer state) under "state.NAME". Loading requires
-// every param; state keys are optional (missing state starts at zero), and
+// Weight files hold every PARAM and BUFFER under its name and, when saved by
+// `train`, every STATE slot (optimizer state) under "state.NAME". Loading
+// requires every param and buffer; state keys are optional (missing state
+// starts at zero), and
 // keys the model does not know are ignored, so a file from `init` or from a
 // Python script loads as well as one from `train --save`.
 //
@@ -75,12 +76,17 @@ public:
   /// The slots with `Role`, in slot order.
   std::vector<SlotBuffer *> withRole(nnc_slot_role Role);
 
-  /// Draws every param from its initializer with `Seed` (one stream per
-  /// param name) and zeroes the optimizer state.
+  /// Draws every param and buffer from its initializer with `Seed` (one
+  /// stream per name) and zeroes the optimizer state.
   void initParams(uint64_t Seed);
   /// Sets the HYPER slots from `Spec`, with `Lr` replacing its learning
   /// rate. Fails on a hyper slot the runtime does not know.
   Status setHypers(const nnc_train_spec &Spec, double Lr);
+  /// Sets the `dropout_key` hyper (if the model has dropout) for training
+  /// step `Step` (0-based, counted over the whole run) of a run seeded
+  /// with `Seed`: the masks of a step depend on nothing else, so a resumed
+  /// run draws what the uninterrupted one drew.
+  void setDropoutKey(uint64_t Seed, int64_t Step);
 
   /// Loads every param (required) and, with `WithState`, the "state.NAME"
   /// entries present in the file.
@@ -116,6 +122,9 @@ private:
   /// firstNonFinite's work list, kept to avoid an allocation per step.
   std::vector<ScanPiece> ScanScratch;
 };
+
+/// The `dropout_key` of step `Step` of a run seeded with `Seed`.
+uint32_t dropoutKey(uint64_t Seed, int64_t Step);
 
 /// The slot's key in a weights file: "state.NAME" for optimizer state,
 /// the slot's own name otherwise.

@@ -12,10 +12,15 @@
  * slot order, and touches only the slots its role says:
  *
  *   entry         reads                         writes
- *   train_step    param state hyper input target param state loss metric
- *   eval_step     param input target            loss metric
- *   predict       param input                   output
- *   grad          param input target            loss grad
+ *   train_step    param state buffer hyper      param state buffer loss
+ *                 input target                  metric
+ *   eval_step     param buffer input target     loss metric
+ *   predict       param buffer input            output
+ *   grad          param buffer hyper input      loss grad
+ *                 target
+ *
+ * train_step and grad run the model in train mode, eval_step and predict
+ * in eval mode (batchnorm, dropout); grad leaves the buffers unchanged.
  *
  * Plain C so that the generated code's side is simple to emit with LLVM.
  *
@@ -29,21 +34,25 @@
 extern "C" {
 #endif
 
-#define NNC_ABI_VERSION 1
+#define NNC_ABI_VERSION 2
 
 enum nnc_dtype { NNC_F32 = 0, NNC_I32 = 1 };
 
 enum nnc_slot_role {
   NNC_SLOT_PARAM = 0,  /* trainable; initialized by `init` (see nnc_init) */
   NNC_SLOT_STATE = 1,  /* optimizer state; zero-initialized, saved with W */
-  NNC_SLOT_HYPER = 2,  /* scalar hyperparameter set by the runtime ("lr") */
+  NNC_SLOT_HYPER = 2,  /* scalar set by the runtime: "lr" (f32), and
+                          "dropout_key" (i32, every training step) */
   NNC_SLOT_INPUT = 3,  /* one batch of inputs (first dim = batch) */
   NNC_SLOT_TARGET = 4, /* one batch of targets */
   NNC_SLOT_OUTPUT = 5, /* `output` values */
   NNC_SLOT_LOSS = 6,   /* the scalar loss */
   NNC_SLOT_METRIC = 7, /* `metric` scalars */
   NNC_SLOT_GRAD = 8,   /* d loss / d param, named "grad.NAME" */
-  NNC_SLOT_TEMP = 9    /* scratch the generated code needs (arena) */
+  NNC_SLOT_TEMP = 9,   /* scratch the generated code needs (arena) */
+  NNC_SLOT_BUFFER = 10 /* kept and updated in train mode, never trained
+                          (running statistics); initialized like a param,
+                          saved with the params under its name */
 };
 
 /* How a param gets its first value (mirrors nnc::InitSpec). */
@@ -64,7 +73,7 @@ typedef struct nnc_slot {
   int32_t dtype;    /* enum nnc_dtype */
   int32_t rank;
   const int64_t *dims;
-  /* Params only. */
+  /* Params and buffers only. */
   int32_t init_kind; /* enum nnc_init_kind */
   double init_a, init_b;
   const void *literal;
