@@ -5,8 +5,9 @@
 //      only, and have a loss;
 //   2. each key is known (else the nearest valid key is suggested) and
 //      given once; `data` and `optimizer` are required;
-//   3. `idx(...)` / `csv(...)` and `sgd(...)` / `adam(...)` are bound like
-//      calls, with constant arithmetic (`1/255`) evaluated and relative
+//   3. `idx(...)` / `csv(...)` and the optimizers (`sgd(...)`, `adam(...)`,
+//      ...) are bound like calls, with constant arithmetic (`1/255`)
+//      evaluated, values checked against PyTorch's ranges and relative
 //      paths resolved against the `.nn` file's folder;
 //   4. csv column counts must match the model's per-example sizes.
 //
@@ -219,10 +220,12 @@ static bool lowerData(Analyzer &A, const ast::Expr &E, const Graph *G,
   return false;
 }
 
-/// `optimizer = sgd(...) | adam(...)`.
+/// `optimizer = sgd(...) | adam(...) | adamw(...) | adagrad(...) |
+/// rmsprop(...)`, with PyTorch's defaults and the ranges it accepts.
 static bool lowerOptimizer(Analyzer &A, const ast::Expr &E, OptimizerSpec &O) {
   if (E.Kind != ast::ExprKind::Call) {
-    A.error(E.Loc, "expected sgd(lr, ...) or adam(...)");
+    A.error(E.Loc, "expected an optimizer call such as sgd(lr = 0.1) or "
+                   "adam()");
     return false;
   }
   const auto &C = static_cast<const ast::CallExpr &>(E);
@@ -248,35 +251,85 @@ static bool lowerOptimizer(Analyzer &A, const ast::Expr &E, OptimizerSpec &O) {
   auto NonNegative = [](double V) { return V >= 0; };
   auto Fraction = [](double V) { return V >= 0 && V < 1; };
   if (C.Callee == "sgd") {
-    if (!bindArgs(A, C, {"lr", "momentum", "weight_decay"}, 1, Args))
+    if (!bindArgs(A, C, {"lr", "momentum", "weight_decay", "nesterov"}, 1,
+                  Args))
       return false;
     O.Kind = OptimizerSpec::Sgd;
     bool Ok = Num(0, "lr", O.Lr, Positive, "positive");
     Ok &= Num(1, "momentum", O.Momentum, Fraction, "in [0, 1)");
     Ok &= Num(2, "weight_decay", O.WeightDecay, NonNegative, "non-negative");
+    if (Args.Exprs[3]) {
+      std::optional<bool> B = boolArg(A, *Args.Exprs[3], "nesterov");
+      Ok &= B.has_value();
+      O.Nesterov = B.value_or(false);
+    }
+    // Nesterov's look-ahead is along the velocity; PyTorch refuses it
+    // without one.
+    if (Ok && O.Nesterov && O.Momentum == 0) {
+      A.error(Args.Exprs[3]->Loc, "nesterov needs a momentum > 0, but "
+                                  "momentum is 0");
+      return false;
+    }
     return Ok;
   }
-  if (C.Callee == "adam") {
-    if (!bindArgs(A, C, {"lr", "beta1", "beta2", "eps"}, 0, Args))
+  if (C.Callee == "adam" || C.Callee == "adamw") {
+    if (!bindArgs(A, C, {"lr", "beta1", "beta2", "eps", "weight_decay"}, 0,
+                  Args))
       return false;
-    O.Kind = OptimizerSpec::Adam;
+    bool Decoupled = C.Callee == "adamw";
+    O.Kind = Decoupled ? OptimizerSpec::AdamW : OptimizerSpec::Adam;
     O.Lr = 0.001;
+    O.WeightDecay = Decoupled ? 0.01 : 0;
     bool Ok = Num(0, "lr", O.Lr, Positive, "positive");
     Ok &= Num(1, "beta1", O.Beta1, Fraction, "in [0, 1)");
     Ok &= Num(2, "beta2", O.Beta2, Fraction, "in [0, 1)");
     Ok &= Num(3, "eps", O.Eps, Positive, "positive");
+    Ok &= Num(4, "weight_decay", O.WeightDecay, NonNegative, "non-negative");
     return Ok;
   }
-  std::vector<std::string> Known = {"sgd", "adam"};
+  if (C.Callee == "adagrad") {
+    if (!bindArgs(A, C, {"lr", "eps"}, 0, Args))
+      return false;
+    O.Kind = OptimizerSpec::Adagrad;
+    O.Eps = 1e-10;
+    bool Ok = Num(0, "lr", O.Lr, Positive, "positive");
+    Ok &= Num(1, "eps", O.Eps, Positive, "positive");
+    return Ok;
+  }
+  if (C.Callee == "rmsprop") {
+    if (!bindArgs(A, C, {"lr", "alpha", "eps", "momentum"}, 0, Args))
+      return false;
+    O.Kind = OptimizerSpec::RmsProp;
+    bool Ok = Num(0, "lr", O.Lr, Positive, "positive");
+    Ok &= Num(1, "alpha", O.Alpha, Fraction, "in [0, 1)");
+    Ok &= Num(2, "eps", O.Eps, Positive, "positive");
+    Ok &= Num(3, "momentum", O.Momentum, Fraction, "in [0, 1)");
+    return Ok;
+  }
+  std::vector<std::string> Known = {"sgd", "adam", "adamw", "adagrad",
+                                    "rmsprop"};
   A.error(C.CalleeLoc, "unknown optimizer '" + C.Callee + "'" +
                            Analyzer::suggest(C.Callee, Known) +
-                           " (expected sgd or adam)");
+                           " (expected sgd, adam, adamw, adagrad or rmsprop)");
   return false;
 }
 
+/// `clip_norm = C`: the largest global L2 norm of the gradients.
+static void lowerClipNorm(Analyzer &A, const ast::Expr &E, OptimizerSpec &O) {
+  std::optional<double> V = A.evalNumber(E, "clip_norm");
+  if (!V)
+    return;
+  if (*V <= 0) {
+    A.error(E.Loc, "clip_norm must be positive, but it is " + formatConst(*V));
+    return;
+  }
+  O.ClipNorm = *V;
+  O.ClipLoc = E.Loc;
+}
+
 void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
-  static const char *const Keys[] = {"data",   "test",    "optimizer",
-                                     "epochs", "shuffle", "seed"};
+  static const char *const Keys[] = {
+      "data", "test", "optimizer", "clip_norm", "epochs", "shuffle", "seed"};
   TrainConfig Config;
   Config.Model = T.Model;
   Config.Loc = T.Loc;
@@ -334,6 +387,8 @@ void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
       lowerData(*this, V, G, Config.Test);
     } else if (E.Key == "optimizer") {
       lowerOptimizer(*this, V, Config.Optimizer);
+    } else if (E.Key == "clip_norm") {
+      lowerClipNorm(*this, V, Config.Optimizer);
     } else if (E.Key == "epochs") {
       std::optional<int64_t> N = evalInt(V, "epochs");
       if (N && *N < 1) {

@@ -282,6 +282,16 @@ struct Regression : Builder {
         return U.NewValue;
     return nullptr;
   }
+  std::vector<std::string> stateNames() const {
+    std::vector<std::string> Names;
+    for (const Node *S : G.States)
+      Names.push_back(S->Name);
+    return Names;
+  }
+  /// Whether `N` reads `Operand` directly.
+  static bool reads(const Node *N, const Node *Operand) {
+    return llvm::is_contained(N->Operands, Operand);
+  }
 };
 
 TEST(Optimizer, PlainSgdHasNoState) {
@@ -336,6 +346,102 @@ TEST(Optimizer, AdamHasMomentsAndAStepCount) {
   // t <- t + 1; every state and param is updated.
   EXPECT_EQ(R.targetOf(R.G.States[0])->Kind, OpKind::Add);
   EXPECT_EQ(R.G.Updates.size(), 1u + 3u * 2u);
+}
+
+TEST(Optimizer, NesterovStepsAlongTheNewVelocity) {
+  Regression R;
+  OptimizerSpec Opt;
+  Opt.Momentum = 0.9;
+  Opt.Nesterov = true;
+  buildOptimizerUpdate(R.G, Opt);
+  EXPECT_EQ(verifyGraph(R.G), "") << print(R.G);
+  EXPECT_EQ(R.stateNames(), (std::vector<std::string>{"v.W", "v.b"}));
+  // W <- W - lr (g + mu v'): the step adds the gradient to mu v'.
+  Node *NewV = R.targetOf(R.G.States[0]);
+  const Node *Step = R.targetOf(R.G.Params[0])->operand(1)->operand(1);
+  ASSERT_EQ(Step->Kind, OpKind::Add);
+  EXPECT_EQ(Step->operand(0), R.G.Grads[0]);
+  EXPECT_EQ(Step->operand(1)->Kind, OpKind::Mul);
+  EXPECT_TRUE(Regression::reads(Step->operand(1), NewV));
+}
+
+TEST(Optimizer, AdamDecaysTheGradientAdamWTheWeights) {
+  for (auto Kind : {OptimizerSpec::Adam, OptimizerSpec::AdamW}) {
+    SCOPED_TRACE(Kind == OptimizerSpec::Adam ? "adam" : "adamw");
+    Regression R;
+    OptimizerSpec Opt;
+    Opt.Kind = Kind;
+    Opt.WeightDecay = 0.1;
+    buildOptimizerUpdate(R.G, Opt);
+    EXPECT_EQ(verifyGraph(R.G), "") << print(R.G);
+    EXPECT_EQ(R.stateNames(),
+              (std::vector<std::string>{"adam.t", "m.W", "v.W", "m.b", "v.b"}));
+    // m' = b1 m + (1 - b1) g: adam's g is dW + wd W, adamw's the raw dW.
+    const Node *MomentGrad = R.targetOf(R.G.States[1])->operand(1)->operand(1);
+    const Node *NewW = R.targetOf(R.G.Params[0]);
+    if (Kind == OptimizerSpec::Adam) {
+      EXPECT_EQ(MomentGrad->Kind, OpKind::Add);
+      EXPECT_EQ(MomentGrad->operand(0), R.G.Grads[0]);
+      EXPECT_EQ(NewW->operand(0), R.G.Params[0]);
+    } else {
+      EXPECT_EQ(MomentGrad, R.G.Grads[0]);
+      // W <- W (1 - lr wd) - step
+      const Node *Shrunk = NewW->operand(0);
+      ASSERT_EQ(Shrunk->Kind, OpKind::Mul);
+      EXPECT_EQ(Shrunk->operand(0), R.G.Params[0]);
+      EXPECT_EQ(Shrunk->operand(1)->Kind, OpKind::Sub);
+    }
+  }
+}
+
+TEST(Optimizer, AdagradAndRmspropKeepSquaredGradients) {
+  Regression Ada;
+  OptimizerSpec Opt;
+  Opt.Kind = OptimizerSpec::Adagrad;
+  buildOptimizerUpdate(Ada.G, Opt);
+  EXPECT_EQ(verifyGraph(Ada.G), "") << print(Ada.G);
+  EXPECT_EQ(Ada.stateNames(), (std::vector<std::string>{"sum.W", "sum.b"}));
+  EXPECT_EQ(Ada.targetOf(Ada.G.States[0])->Kind, OpKind::Add);
+  EXPECT_EQ(Ada.G.Updates.size(), 4u);
+
+  Opt.Kind = OptimizerSpec::RmsProp;
+  Regression Plain;
+  buildOptimizerUpdate(Plain.G, Opt);
+  EXPECT_EQ(Plain.stateNames(), (std::vector<std::string>{"sq.W", "sq.b"}));
+  Opt.Momentum = 0.5;
+  Regression Mom;
+  buildOptimizerUpdate(Mom.G, Opt);
+  EXPECT_EQ(verifyGraph(Mom.G), "") << print(Mom.G);
+  EXPECT_EQ(Mom.stateNames(),
+            (std::vector<std::string>{"sq.W", "buf.W", "sq.b", "buf.b"}));
+  // W <- W - lr buf', where buf' is the buffer's new value.
+  EXPECT_EQ(Mom.targetOf(Mom.G.Params[0])->operand(1)->operand(1),
+            Mom.targetOf(Mom.G.States[1]));
+}
+
+TEST(Optimizer, ClipNormScalesEveryGradientByOneFactor) {
+  Regression R;
+  OptimizerSpec Opt;
+  Opt.ClipNorm = 1.5;
+  Node *DW = R.G.Grads[0], *DB = R.G.Grads[1];
+  buildOptimizerUpdate(R.G, Opt);
+  EXPECT_EQ(verifyGraph(R.G), "") << print(R.G);
+  // The raw gradients stay the interface's (the grad entry point).
+  EXPECT_EQ(R.G.Grads[0], DW);
+  EXPECT_EQ(R.G.Grads[1], DB);
+  std::vector<const Node *> Mins;
+  for (const auto &N : R.G.nodes())
+    if (N->Kind == OpKind::Min)
+      Mins.push_back(N.get());
+  ASSERT_EQ(Mins.size(), 1u);
+  // W <- W - lr (dW * factor), the same factor for b.
+  for (size_t I = 0; I < 2; ++I) {
+    const Node *Clipped = R.targetOf(R.G.Params[I])->operand(1)->operand(1);
+    ASSERT_EQ(Clipped->Kind, OpKind::Mul);
+    EXPECT_EQ(Clipped->operand(0), R.G.Grads[I]);
+    EXPECT_EQ(Clipped->operand(1), Mins[0]);
+    EXPECT_EQ(Clipped->Role, NodeRole::Update);
+  }
 }
 
 } // namespace

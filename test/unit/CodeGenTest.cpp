@@ -716,6 +716,60 @@ TEST(CodeGen, TrainStepAdam) {
   checkTrainStep(Opt);
 }
 
+TEST(CodeGen, TrainStepSgdNesterov) {
+  OptimizerSpec Opt;
+  Opt.Momentum = 0.8;
+  Opt.WeightDecay = 0.01;
+  Opt.Nesterov = true;
+  checkTrainStep(Opt);
+}
+
+TEST(CodeGen, TrainStepAdamWeightDecay) {
+  OptimizerSpec Opt;
+  Opt.Kind = OptimizerSpec::Adam;
+  Opt.WeightDecay = 0.1;
+  checkTrainStep(Opt);
+}
+
+TEST(CodeGen, TrainStepAdamW) {
+  OptimizerSpec Opt;
+  Opt.Kind = OptimizerSpec::AdamW;
+  Opt.WeightDecay = 0.1;
+  Opt.Beta2 = 0.99;
+  checkTrainStep(Opt);
+}
+
+TEST(CodeGen, TrainStepAdagrad) {
+  OptimizerSpec Opt;
+  Opt.Kind = OptimizerSpec::Adagrad;
+  Opt.Eps = 1e-10;
+  checkTrainStep(Opt);
+}
+
+TEST(CodeGen, TrainStepRmsProp) {
+  for (double Momentum : {0.0, 0.5}) {
+    SCOPED_TRACE("momentum " + std::to_string(Momentum));
+    OptimizerSpec Opt;
+    Opt.Kind = OptimizerSpec::RmsProp;
+    Opt.Alpha = 0.9;
+    Opt.Momentum = Momentum;
+    checkTrainStep(Opt);
+  }
+}
+
+// A clip norm below the gradients' norm (it scales them) and one above it
+// (the factor is exactly 1), before weight decay.
+TEST(CodeGen, TrainStepClipNorm) {
+  for (double Clip : {0.05, 1e4}) {
+    SCOPED_TRACE("clip_norm " + std::to_string(Clip));
+    OptimizerSpec Opt;
+    Opt.Momentum = 0.9;
+    Opt.WeightDecay = 0.01;
+    Opt.ClipNorm = Clip;
+    checkTrainStep(Opt);
+  }
+}
+
 /// The descriptor read back through the C header: the LLVM struct layout
 /// must match C's field for field.
 TEST(CodeGen, ModelDescriptorMatchesCLayout) {

@@ -219,9 +219,10 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
 }
 
 /// A model `m` with a train block; the csv (never read) has `NumIn` input
-/// columns and `NumTarget` target columns per example.
+/// columns and `NumTarget` target columns per example. `Keys` are more
+/// train-block lines.
 std::string model(const std::string &Body, const std::string &Optimizer,
-                  int NumIn, int NumTarget) {
+                  int NumIn, int NumTarget, const std::string &Keys = "") {
   auto Cols = [](int From, int Count) {
     std::string S = "[";
     for (int I = 0; I < Count; ++I)
@@ -232,7 +233,7 @@ std::string model(const std::string &Body, const std::string &Optimizer,
          "}\ntrain m {\n  data = csv(\"none.csv\", "
          "inputs = " +
          Cols(0, NumIn) + ", target = " + Cols(NumIn, NumTarget) +
-         ")\n  optimizer = " + Optimizer + "\n  epochs = 1\n}\n";
+         ")\n  optimizer = " + Optimizer + "\n  epochs = 1\n" + Keys + "}\n";
 }
 
 TEST(Fusion, DenseReluEpilogueAndSgdMomentum) {
@@ -291,6 +292,30 @@ TEST(Fusion, ReductionPrologueAndAdam) {
 )",
                              "adam(lr = 0.01)", 4, 2)),
             2u);
+}
+
+// clip_norm makes every param's update wait for the global norm of all the
+// gradients, so no update may be fused into its own gradient's kernel
+// before the last gradient is done; the `grad` entry keeps the raw ones.
+TEST(Fusion, ClipNormWithEveryOptimizer) {
+  const char *Body = R"(
+  dim B = 5
+  input x : f32[B, 3]
+  target t : i32[B]
+  param W1 : f32[3, 6] = uniform(-1, 1)
+  param b1 : f32[6] = uniform(-1, 1)
+  param W2 : f32[6, 4] = uniform(-1, 1)
+  h = tanh(x @ W1 + b1)
+  loss ce = cross_entropy(h @ W2, t)
+)";
+  for (const char *Optimizer :
+       {"sgd(lr = 0.1, momentum = 0.9, weight_decay = 0.01, nesterov = true)",
+        "adam(lr = 0.01, weight_decay = 0.1)", "adamw(lr = 0.01)",
+        "adagrad(lr = 0.1)", "rmsprop(lr = 0.01, momentum = 0.5)"}) {
+    SCOPED_TRACE(Optimizer);
+    EXPECT_GT(checkModel(model(Body, Optimizer, 3, 1, "  clip_norm = 0.01\n")),
+              1u);
+  }
 }
 
 TEST(Fusion, BroadcastsTransposesAndAxes) {

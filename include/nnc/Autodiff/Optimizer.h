@@ -4,8 +4,9 @@
 // that computes each param's (and each optimizer state's) next value from
 // the gradients. Building the update into the graph lets the later stages
 // fuse it with the backward pass and lower the whole step to one native
-// function. Semantics are exactly PyTorch's `torch.optim.SGD` and
-// `torch.optim.Adam`; see docs/autodiff.md.
+// function. Semantics are exactly PyTorch's `torch.optim.SGD`, `Adam`,
+// `AdamW`, `Adagrad` and `RMSprop`, and gradient clipping is
+// `torch.nn.utils.clip_grad_norm_`; see docs/autodiff.md.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_AUTODIFF_OPTIMIZER_H
@@ -21,12 +22,17 @@ namespace nnc {
 ///  - a Hyper leaf `lr` (f32 scalar, in `G.Hypers`), set by the runtime each
 ///    step so that `--lr` needs no recompilation;
 ///  - the optimizer's State leaves (in `G.States`, zero at the start):
-///    sgd with momentum: `v.W` (velocity) per param; adam: `m.W`, `v.W`
-///    (first and second moments) per param and the step count `adam.t`;
+///    sgd with momentum: `v.W` (velocity) per param; adam and adamw: `m.W`,
+///    `v.W` (first and second moments) per param and the step count
+///    `adam.t`; adagrad: `sum.W` (sum of squared gradients); rmsprop:
+///    `sq.W` (running mean of squared gradients) and, with momentum,
+///    `buf.W` (momentum buffer);
+///  - with `Opt.ClipNorm`, the gradients' global L2 norm and the clipped
+///    gradients the step reads (`G.Grads` stay the raw gradients);
 ///  - the update nodes (Role = Update) and one `G.Updates` entry
 ///    {param or state, its next value} per param and state.
-/// The other hyper-parameters (momentum, weight decay, betas, eps) are
-/// constants of the graph.
+/// The other hyper-parameters (momentum, weight decay, betas, alpha, eps,
+/// clip norm) are constants of the graph.
 void buildOptimizerUpdate(Graph &G, const OptimizerSpec &Opt);
 
 /// The training step of every model of `M` that has a loss: differentiates

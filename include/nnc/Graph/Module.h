@@ -34,13 +34,22 @@ struct DataSpec {
   SourceLoc Loc;
 };
 
-/// `optimizer = sgd(...)` / `adam(...)` of a train block.
+/// `optimizer = sgd(...)` (or adam, adamw, adagrad, rmsprop) of a train
+/// block, and its `clip_norm` key: everything the update step needs
+/// (docs/autodiff.md, "The optimizer update").
 struct OptimizerSpec {
-  enum KindT : uint8_t { Sgd, Adam } Kind = Sgd;
+  enum KindT : uint8_t { Sgd, Adam, AdamW, Adagrad, RmsProp } Kind = Sgd;
   double Lr = 0.01;
-  double Momentum = 0, WeightDecay = 0;          ///< sgd
-  double Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8; ///< adam
-  SourceLoc Loc;
+  double Momentum = 0;                           ///< sgd, rmsprop
+  double WeightDecay = 0;                        ///< sgd, adam, adamw
+  bool Nesterov = false;                         ///< sgd
+  double Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8; ///< adam, adamw (eps: all)
+  double Alpha = 0.99;                           ///< rmsprop
+  /// `clip_norm` of the train block: the gradients' global L2 norm is
+  /// scaled down to at most this before the step; 0 = no clipping.
+  double ClipNorm = 0;
+  SourceLoc Loc;     ///< The optimizer call.
+  SourceLoc ClipLoc; ///< The `clip_norm` value.
 };
 
 /// A validated `train NAME { ... }` block.

@@ -17,6 +17,9 @@ Subcommands:
   compare A B [RTOL ATOL] the same names, dtypes and shapes, and every value
                           within |a - b| <= ATOL + RTOL * max(|a|, |b|);
                           prints the worst element per tensor
+  params A B [RTOL ATOL]  compare over the params and optimizer state only:
+                          a checkpoint's run progress (names with a `/`,
+                          such as nnc/data_order) is left out of both
   csv LOG COLUMN OP VALUE the last row's COLUMN compared with VALUE
                           (OP: ge, le, lt, gt)
   decreases LOG COLUMN    the last row's COLUMN is below the first row's
@@ -98,9 +101,12 @@ def show(path):
         print(name, dtype, shape, " ".join("%.6g" % v for v in values))
 
 
-def compare(a_path, b_path, rtol, atol):
+def compare(a_path, b_path, rtol, atol, progress=True):
     a, _ = read(a_path)
     b, _ = read(b_path)
+    if not progress:
+        a = {k: v for k, v in a.items() if "/" not in k}
+        b = {k: v for k, v in b.items() if "/" not in k}
     ok = True
     if sorted(a) != sorted(b):
         print("names differ:", sorted(a), "vs", sorted(b))
@@ -140,10 +146,11 @@ def main(argv):
     if cmd == "show":
         show(args[0])
         return 0
-    if cmd == "compare":
+    if cmd in ("compare", "params"):
         rtol = float(args[2]) if len(args) > 2 else 1e-4
         atol = float(args[3]) if len(args) > 3 else 1e-5
-        return 0 if compare(args[0], args[1], rtol, atol) else 1
+        ok = compare(args[0], args[1], rtol, atol, cmd == "compare")
+        return 0 if ok else 1
     if cmd == "csv":
         path, column, op, want = args
         got = float(last_rows(path)[-1][column])
