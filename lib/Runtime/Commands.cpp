@@ -1,7 +1,8 @@
 //===- Commands.cpp - `predict`, `grad`, `init`, `show`, and --data -------===//
 //
 // The commands that move tensors between safetensors files and slots, and
-// `show`, which prints a model without inputs evaluated at its params.
+// `show`, which prints a model without inputs evaluated at its params (and
+// a model with inputs as the params and buffers it holds).
 // `predict` accepts any number N of examples: it runs them in chunks of the
 // model's batch size, pads the last chunk with zeros and trims the outputs
 // back to N rows. `grad` takes exactly one batch, since the gradient of a
@@ -303,15 +304,20 @@ Status runShow(const nnc_model &M, const RunOptions &O) {
   if (!IOr)
     return IOr.takeError();
   ModelInstance &I = **IOr;
-  if (!I.withRole(NNC_SLOT_INPUT).empty() ||
-      !I.withRole(NNC_SLOT_TARGET).empty())
-    return Status::error("model '" + std::string(M.name) +
-                         "' reads inputs, so it has nothing to show without "
-                         "data; use predict, grad or eval");
   if (O.Load.empty())
     I.initParams(runSeed(M, O));
   else if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
     return S;
+  // A model that reads data has nothing to evaluate without it: show what
+  // it holds instead, every param and buffer (running statistics).
+  if (!I.withRole(NNC_SLOT_INPUT).empty() ||
+      !I.withRole(NNC_SLOT_TARGET).empty()) {
+    for (SlotBuffer &S : I.slots())
+      if (S.role() == NNC_SLOT_PARAM || S.role() == NNC_SLOT_BUFFER)
+        printSlot(S);
+    std::fflush(stdout);
+    return Status();
+  }
   // The outputs as `output NAME` would show them, then the loss and the
   // gradient of every param at the same point.
   if (M.predict) {

@@ -91,7 +91,8 @@ const std::vector<CommandInfo> &commands() {
       {"show",
        "show [--seed S] [--load W]",
        "Evaluate a model without inputs once and print every output, then\n"
-       "the loss and every param's gradient (when it has a loss). The\n"
+       "the loss and every param's gradient (when it has a loss); for a\n"
+       "model with inputs, print every param and buffer it holds. The\n"
        "default command of a model without a train block.\n"
        "  --seed S         seed of the params (default: the train block's)\n"
        "  --load W         evaluate at these weights instead\n",
