@@ -13,6 +13,7 @@
 #include "nnc/CodeGen/CodeGen.h"
 #include "SlotBuffers.h"
 #include "nnc/Autodiff/Autodiff.h"
+#include "nnc/Autodiff/Modes.h"
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/ShapeRules.h"
@@ -94,10 +95,12 @@ Attrs window(int64_t Size, int64_t Stride, int64_t Padding = 0) {
 
 std::unique_ptr<ModelJIT>
 compile(const Graph &G, unsigned OptLevel, const TrainConfig *Train = nullptr,
-        std::optional<VectorUnit> Vector = std::nullopt) {
+        std::optional<VectorUnit> Vector = std::nullopt,
+        const Graph *EvalGraph = nullptr) {
   auto Ctx = std::make_unique<llvm::LLVMContext>();
   LoweringOptions LOpts;
   LOpts.Vector = Vector;
+  LOpts.EvalGraph = EvalGraph;
   auto M = lowerGraph(G, Train, *Ctx, LOpts);
   if (!M) {
     ADD_FAILURE() << llvm::toString(M.takeError());
@@ -697,6 +700,86 @@ void checkTrainStep(const OptimizerSpec &Opt) {
     std::string At = " at -O" + std::to_string(OptLevel);
     expectClose(S.get("loss"), All[L], "loss" + At);
     expectClose(S.get("m"), All[B.G.Metrics[0].Value], "metric" + At);
+    for (const Update &U : B.G.Updates)
+      expectClose(S.get(U.Target->Name), All[U.NewValue],
+                  "new " + U.Target->Name + At);
+  }
+}
+
+/// A model with both modes: conv2d -> batchnorm -> relu -> dropout. The
+/// training step (batch statistics, the running statistics' updates, the
+/// mask of the key in the `dropout_key` slot, the momentum update) and
+/// `grad` equal the evaluator on the train-mode graph, `predict` on the
+/// eval-mode graph (running statistics, no dropout), at -O0 and -O2; `grad`
+/// leaves the buffers alone.
+TEST(CodeGen, TrainAndEvalModes) {
+  Builder B;
+  B.LeavesAreParams = true;
+  Node *W = B.leaf(f32({3, 2, 1, 1}), "w");
+  Node *Gamma = B.leaf(f32({3}), "g");
+  Node *Beta = B.leaf(f32({3}), "b");
+  B.LeavesAreParams = false;
+  Node *X = B.leaf(f32({4, 2, 3, 3}), "x");
+  auto Buffer = [&](const char *Name) {
+    Node *N = B.G.create(OpKind::Buffer, f32({3}), {});
+    N->Name = Name;
+    B.G.Buffers.push_back(N);
+    return N;
+  };
+  Node *Mean = Buffer("z.running_mean"), *Var = Buffer("z.running_var");
+  Attrs BN;
+  BN.Rate = 0.2;
+  BN.Eps = 1e-5;
+  Node *Z = B.op(
+      OpKind::BatchNorm,
+      {B.op(OpKind::Conv2d, {X, W}, window(0, 1)), Gamma, Beta, Mean, Var}, BN);
+  Attrs P;
+  P.Rate = 0.4;
+  Node *Y = B.op(OpKind::Dropout, {B.op(OpKind::Relu, {Z})}, P);
+  B.G.Outputs.push_back({"y", Y, {}});
+  B.G.Loss =
+      B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {Y, Y})}, axis(ALL_AXES));
+  B.G.LossName = "L";
+  std::unique_ptr<Graph> Eval = B.G.clone("m.eval");
+  specializeMode(*Eval, RunMode::Eval);
+  specializeMode(B.G, RunMode::Train);
+  DiagEngine Diags;
+  ASSERT_TRUE(differentiate(B.G, Diags));
+  OptimizerSpec Opt;
+  Opt.Momentum = 0.9;
+  buildOptimizerUpdate(B.G, Opt);
+
+  EvalValues Leaves = randomLeaves(B.G, Ranges(), 45);
+  for (Node *H : B.G.Hypers)
+    Leaves[H].Data.assign(1, H->Name == "lr" ? 0.1 : 12345);
+  for (double &V : Leaves[B.G.Buffers[1]].Data)
+    V = std::fabs(V) + 0.5; // a variance
+  EvalValues EvalLeaves;
+  for (const auto &N : Eval->nodes())
+    if (N->isLeaf() && N->Kind != OpKind::Const)
+      for (const auto &[Leaf, V] : Leaves)
+        if (Leaf->Name == N->Name)
+          EvalLeaves[N.get()] = V;
+  EvalValues All = evaluate(B.G, Leaves);
+  EvalValues EvalAll = evaluate(*Eval, EvalLeaves);
+  for (unsigned OptLevel : {0u, 2u}) {
+    std::string At = " at -O" + std::to_string(OptLevel);
+    auto J = compile(B.G, OptLevel, nullptr, std::nullopt, Eval.get());
+    ASSERT_TRUE(J);
+    Slots S(*J->model());
+    setLeaves(S, B.G, Leaves);
+    J->model()->predict(S.ptrs());
+    expectClose(S.get("y"), EvalAll[Eval->Outputs[0].Value], "predict" + At);
+    J->model()->grad(S.ptrs());
+    expectClose(S.get("loss"), All[B.G.Loss], "grad's loss" + At);
+    for (size_t I = 0; I < B.G.Params.size(); ++I)
+      expectClose(S.get("grad." + B.G.Params[I]->Name), All[B.G.Grads[I]],
+                  "grad of " + B.G.Params[I]->Name + At);
+    expectClose(S.get("z.running_var"), Leaves[B.G.Buffers[1]],
+                "running_var after grad" + At);
+    J->model()->train_step(S.ptrs());
+    expectClose(S.get("loss"), All[B.G.Loss], "loss" + At);
+    ASSERT_EQ(B.G.Updates.size(), 2 + 2 * B.G.Params.size());
     for (const Update &U : B.G.Updates)
       expectClose(S.get(U.Target->Name), All[U.NewValue],
                   "new " + U.Target->Name + At);
