@@ -401,7 +401,7 @@ TEST(Verifier, UpdateTypes) {
             std::string::npos)
       << verifyGraph(X.G);
   X.G.Updates.back() = {X.X, X.X};
-  EXPECT_NE(verifyGraph(X.G).find("only params and state can be updated"),
+  EXPECT_NE(verifyGraph(X.G).find("only params, state and buffers can be updated"),
             std::string::npos);
 }
 
