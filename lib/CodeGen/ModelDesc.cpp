@@ -2,7 +2,8 @@
 //
 // Writes the runtime's view of the model (ModelABI.h) as LLVM constants: the
 // slot table (names, roles, dtypes, dims, initializers, literal values), the
-// train spec from the `train` block and the entry-point pointers. The LLVM
+// train spec from the `train` block (with its schedule, augment list,
+// validation fraction and patience) and the entry-point pointers. The LLVM
 // struct types below mirror the C structs field by field; LLVM lays out
 // non-packed structs with the same natural alignment as the C ABI, and the
 // unit tests read the descriptor back through the C header to prove it.
@@ -37,11 +38,19 @@ public:
     DataTy = StructType::create(
         Ctx, {I32, Ptr, Ptr, F64, Ptr, I32, I32, Ptr, Ptr, I32},
         "nnc_data_spec");
+    // struct nnc_augment
+    AugmentTy = StructType::create(Ctx, {I32, I64}, "nnc_augment");
     // struct nnc_train_spec
-    TrainTy = StructType::create(
-        Ctx,
-        {I32, DataTy, DataTy, I32, F64, F64, F64, F64, F64, F64, I64, I32, I64},
-        "nnc_train_spec");
+    TrainTy = StructType::create(Ctx,
+                                 {I32, DataTy, DataTy, I32, F64, F64, F64, F64,
+                                  F64, F64, I64, I32, I64,
+                                  // schedule, every, gamma, warmup
+                                  I32, I64, F64, I64,
+                                  // num_augments, augments
+                                  I32, Ptr,
+                                  // validation, early_stop
+                                  F64, I64},
+                                 "nnc_train_spec");
     // struct nnc_model
     ModelTy = StructType::create(
         Ctx, {I32, Ptr, I64, I32, Ptr, TrainTy, Ptr, Ptr, Ptr, Ptr},
@@ -105,17 +114,60 @@ public:
                  i64Array(D->TargetCols, ".cols"), i32(D->Header)});
   }
 
+  /// The augment list as a private array, or null when empty.
+  Constant *augments(ArrayRef<AugmentSpec> List) {
+    if (List.empty())
+      return null();
+    std::vector<Constant *> Items;
+    for (const AugmentSpec &A : List)
+      Items.push_back(ConstantStruct::get(
+          AugmentTy,
+          {i32(A.Kind == AugmentSpec::RandomCrop ? NNC_AUGMENT_RANDOM_CROP
+                                                 : NNC_AUGMENT_HFLIP),
+           i64(A.Padding)}));
+    auto *Ty = ArrayType::get(AugmentTy, Items.size());
+    return new GlobalVariable(M, Ty, true, GlobalValue::PrivateLinkage,
+                              ConstantArray::get(Ty, Items), "nnc_augments");
+  }
+
+  static int32_t scheduleKind(ScheduleSpec::KindT K) {
+    switch (K) {
+    case ScheduleSpec::Constant:
+      return NNC_SCHEDULE_CONSTANT;
+    case ScheduleSpec::Step:
+      return NNC_SCHEDULE_STEP;
+    case ScheduleSpec::Cosine:
+      return NNC_SCHEDULE_COSINE;
+    }
+    return NNC_SCHEDULE_CONSTANT;
+  }
+
   Constant *train(const TrainConfig *T) {
     TrainConfig Defaults;
     const TrainConfig &C = T ? *T : Defaults;
     const OptimizerSpec &O = C.Optimizer;
-    return ConstantStruct::get(
-        TrainTy,
-        {i32(T != nullptr), data(T ? &C.Data : nullptr),
-         data(T ? &C.Test : nullptr), i32(O.Kind == OptimizerSpec::Adam),
-         f64(O.Lr), f64(O.Momentum), f64(O.WeightDecay), f64(O.Beta1),
-         f64(O.Beta2), f64(O.Eps), i64(C.Epochs), i32(C.Shuffle),
-         i64(int64_t(C.Seed))});
+    const ScheduleSpec &S = C.Schedule;
+    return ConstantStruct::get(TrainTy, {i32(T != nullptr),
+                                         data(T ? &C.Data : nullptr),
+                                         data(T ? &C.Test : nullptr),
+                                         i32(O.Kind == OptimizerSpec::Adam),
+                                         f64(O.Lr),
+                                         f64(O.Momentum),
+                                         f64(O.WeightDecay),
+                                         f64(O.Beta1),
+                                         f64(O.Beta2),
+                                         f64(O.Eps),
+                                         i64(C.Epochs),
+                                         i32(C.Shuffle),
+                                         i64(int64_t(C.Seed)),
+                                         i32(scheduleKind(S.Kind)),
+                                         i64(S.Every),
+                                         f64(S.Gamma),
+                                         i64(S.Warmup),
+                                         i32(C.Augment.size()),
+                                         augments(C.Augment),
+                                         f64(C.Validation),
+                                         i64(C.EarlyStop)});
   }
 
   Constant *fn(Function *F) { return F ? (Constant *)F : null(); }
@@ -123,7 +175,7 @@ public:
   llvm::Module &M;
   LLVMContext &Ctx;
   Type *Ptr, *I32, *I64, *F64;
-  StructType *SlotTy, *DataTy, *TrainTy, *ModelTy;
+  StructType *SlotTy, *DataTy, *AugmentTy, *TrainTy, *ModelTy;
 
 private:
   static int32_t initKind(InitSpec::KindT K) {

@@ -223,8 +223,21 @@ public:
   /// Requires any tensor argument.
   Node *tensorArg(const Arg &A, llvm::StringRef Fn);
 
-  //===--- Train blocks (TrainBlock.cpp) ----------------------------------===//
+  //===--- Train blocks (TrainBlock.cpp, TrainRecipe.cpp) -----------------===//
   void analyzeTrain(const ast::TrainDecl &T, Module &M);
+  /// `schedule = constant | step(every, gamma) | cosine(warmup)`.
+  bool lowerSchedule(const ast::Expr &E, ScheduleSpec &S);
+  /// `augment = [random_crop(padding), hflip]`.
+  bool lowerAugment(const ast::Expr &E, std::vector<AugmentSpec> &Out);
+  /// `validation = f`, 0 < f < 1.
+  bool lowerValidation(const ast::Expr &E, double &Fraction);
+  /// `early_stop = patience`, an integer ≥ 1.
+  bool lowerEarlyStop(const ast::Expr &E, int64_t &Patience);
+  /// The checks between keys once all are read: augment needs image data,
+  /// early_stop a validation set, a cosine warm-up fewer epochs than the
+  /// run. `Keys` holds where each key was given.
+  void checkRecipe(const TrainConfig &C, const llvm::StringMap<SourceLoc> &Keys,
+                   const ast::TrainDecl &T);
 
   // State.
   const ast::File &File;
@@ -253,6 +266,19 @@ public:
 private:
   std::set<std::pair<const char *, std::string>> Reported;
 };
+
+/// The arguments of a train-block call such as `sgd(lr = 0.1)`, bound by
+/// position or keyword.
+struct CallArgs {
+  std::vector<const ast::Expr *> Exprs;
+};
+
+/// Binds `C`'s arguments to `Names` (required ones first, `NumRequired` of
+/// them); an unknown keyword suggests the nearest name (TrainBlock.cpp).
+/// False after an error.
+bool bindArgs(Analyzer &A, const ast::CallExpr &C,
+              llvm::ArrayRef<const char *> Names, unsigned NumRequired,
+              CallArgs &Out);
 
 /// A number as users write it: `3`, `0.5`, `1e-08`.
 std::string formatConst(double V);

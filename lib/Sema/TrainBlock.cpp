@@ -9,7 +9,9 @@
 //      ...) are bound like calls, with constant arithmetic (`1/255`)
 //      evaluated, values checked against PyTorch's ranges and relative
 //      paths resolved against the `.nn` file's folder;
-//   4. csv column counts must match the model's per-example sizes.
+//   4. csv column counts must match the model's per-example sizes;
+//   5. schedule, augment, validation and early_stop, and the checks between
+//      keys, are TrainRecipe.cpp's.
 //
 //===----------------------------------------------------------------------===//
 #include "SemaImpl.h"
@@ -22,19 +24,9 @@
 using namespace nnc;
 using namespace nnc::sema;
 
-namespace {
-
-/// The arguments of a train-block call such as `sgd(lr = 0.1)`, bound by
-/// position or keyword.
-struct CallArgs {
-  std::vector<const ast::Expr *> Exprs;
-};
-
-/// Binds `C`'s arguments to `Names` (required ones first, `NumRequired` of
-/// them). False after an error.
-bool bindArgs(Analyzer &A, const ast::CallExpr &C,
-              llvm::ArrayRef<const char *> Names, unsigned NumRequired,
-              CallArgs &Out) {
+bool sema::bindArgs(Analyzer &A, const ast::CallExpr &C,
+                    llvm::ArrayRef<const char *> Names, unsigned NumRequired,
+                    CallArgs &Out) {
   Out.Exprs.assign(Names.size(), nullptr);
   std::string Sig = C.Callee + "(" + llvm::join(Names, ", ") + ")";
   if (C.Args.size() > Names.size()) {
@@ -71,6 +63,8 @@ bool bindArgs(Analyzer &A, const ast::CallExpr &C,
     }
   return Ok;
 }
+
+namespace {
 
 /// A string argument.
 std::optional<std::string> stringArg(Analyzer &A, const ast::Expr &E,
@@ -328,8 +322,10 @@ static void lowerClipNorm(Analyzer &A, const ast::Expr &E, OptimizerSpec &O) {
 }
 
 void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
-  static const char *const Keys[] = {
-      "data", "test", "optimizer", "clip_norm", "epochs", "shuffle", "seed"};
+  static const char *const Keys[] = {"data",       "test",       "optimizer",
+                                     "clip_norm",  "schedule",   "augment",
+                                     "validation", "early_stop", "epochs",
+                                     "shuffle",    "seed"};
   TrainConfig Config;
   Config.Model = T.Model;
   Config.Loc = T.Loc;
@@ -406,8 +402,17 @@ void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
     } else if (E.Key == "shuffle") {
       std::optional<bool> B = boolArg(*this, V, "shuffle");
       Config.Shuffle = B.value_or(true);
+    } else if (E.Key == "schedule") {
+      lowerSchedule(V, Config.Schedule);
+    } else if (E.Key == "augment") {
+      lowerAugment(V, Config.Augment);
+    } else if (E.Key == "validation") {
+      lowerValidation(V, Config.Validation);
+    } else if (E.Key == "early_stop") {
+      lowerEarlyStop(V, Config.EarlyStop);
     }
   }
+  checkRecipe(Config, Seen, T);
   for (const char *Required : {"data", "optimizer"})
     if (!Seen.count(Required)) {
       error(T.Loc, "train block for '" + T.Model + "' has no '" +

@@ -2,7 +2,8 @@
 //
 // What semantic analysis hands to every later stage: a Module holds one Graph
 // per `model` and one TrainConfig per `train` block (data sources, optimizer,
-// epochs, seed), all validated. These are plain data in the IR's vocabulary,
+// learning-rate schedule, augmentation, validation, early stopping, epochs,
+// seed), all validated. These are plain data in the IR's vocabulary,
 // so Autodiff, the graph passes and the code generator read them without
 // depending on the AST or on Sema (see docs/design.md, "Layering").
 //
@@ -52,12 +53,33 @@ struct OptimizerSpec {
   SourceLoc ClipLoc; ///< The `clip_norm` value.
 };
 
+/// `schedule = ...` of a train block: the learning rate over the run
+/// (docs/runtime.md, "Learning-rate schedules").
+struct ScheduleSpec {
+  enum KindT : uint8_t { Constant, Step, Cosine } Kind = Constant;
+  int64_t Every = 1;  ///< step: epochs between two decays.
+  double Gamma = 0.1; ///< step: the factor of each decay.
+  int64_t Warmup = 0; ///< cosine: epochs of linear warm-up.
+  SourceLoc Loc;
+};
+
+/// One entry of `augment = [...]` (docs/runtime.md, "Augmentation").
+struct AugmentSpec {
+  enum KindT : uint8_t { RandomCrop, HFlip } Kind = HFlip;
+  int64_t Padding = 0; ///< random_crop: zero border added before the crop.
+  SourceLoc Loc;
+};
+
 /// A validated `train NAME { ... }` block.
 struct TrainConfig {
   std::string Model;
   SourceLoc Loc;
   DataSpec Data, Test;
   OptimizerSpec Optimizer;
+  ScheduleSpec Schedule;
+  std::vector<AugmentSpec> Augment; ///< Applied in this order.
+  double Validation = 0;            ///< Fraction of the data held out; 0: none.
+  int64_t EarlyStop = 0; ///< Patience in epochs; 0: no early stopping.
   int64_t Epochs = 1;
   bool Shuffle = true;
   uint64_t Seed = 0;

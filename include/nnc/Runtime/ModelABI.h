@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define NNC_ABI_VERSION 2
+#define NNC_ABI_VERSION 3
 
 enum nnc_dtype { NNC_F32 = 0, NNC_I32 = 1 };
 
@@ -90,6 +90,21 @@ typedef struct nnc_data_spec {
   int32_t header;
 } nnc_data_spec;
 
+/* One entry of `augment = [...]`, applied to training images in list order
+ * (docs/runtime.md, "Augmentation"). */
+enum nnc_augment_kind { NNC_AUGMENT_RANDOM_CROP = 0, NNC_AUGMENT_HFLIP = 1 };
+typedef struct nnc_augment {
+  int32_t kind;    /* enum nnc_augment_kind */
+  int64_t padding; /* random_crop: the zero border before the crop */
+} nnc_augment;
+
+/* The learning-rate schedule (docs/runtime.md, "Learning-rate schedules"). */
+enum nnc_schedule_kind {
+  NNC_SCHEDULE_CONSTANT = 0,
+  NNC_SCHEDULE_STEP = 1,  /* × schedule_gamma every schedule_every epochs */
+  NNC_SCHEDULE_COSINE = 2 /* schedule_warmup epochs of warm-up, then cosine */
+};
+
 typedef struct nnc_train_spec {
   int32_t present; /* 0: the model has no train block */
   nnc_data_spec data, test;
@@ -98,6 +113,14 @@ typedef struct nnc_train_spec {
   int64_t epochs;
   int32_t shuffle;
   uint64_t seed;
+  int32_t schedule; /* enum nnc_schedule_kind */
+  int64_t schedule_every;
+  double schedule_gamma;
+  int64_t schedule_warmup;
+  int32_t num_augments;
+  const nnc_augment *augments;
+  double validation;  /* fraction of the data held out; 0: none */
+  int64_t early_stop; /* patience in epochs; 0: no early stopping */
 } nnc_train_spec;
 
 typedef void (*nnc_entry)(void **slots);
