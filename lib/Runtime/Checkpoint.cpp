@@ -5,14 +5,20 @@
 // examples — an out-of-range index would otherwise make the batch gather
 // read outside the data set. Metadata keys and the order tensor are all or
 // nothing: a file with some but not all of them is reported, since
-// resuming from half a checkpoint would silently not be exact.
+// resuming from half a checkpoint would silently not be exact. "seed" and
+// "best_val_loss" are optional (checkpoints of earlier versions have no
+// seed; only early stopping records a best loss), but checked when present.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Checkpoint.h"
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <numeric>
 
 namespace nnc::rt {
@@ -22,12 +28,15 @@ namespace nnc::rt {
 static constexpr uint64_t ShuffleStream = 0x73687566666c65ULL; // "shuffle"
 
 TrainProgress::TrainProgress(uint64_t Seed, int64_t NumExamples)
-    : ShuffleRng(Seed ^ ShuffleStream), Order(size_t(NumExamples)) {
+    : Seed(Seed), ShuffleRng(Seed ^ ShuffleStream), Order(size_t(NumExamples)),
+      BestValLoss(std::numeric_limits<double>::infinity()) {
   std::iota(Order.begin(), Order.end(), 0);
 }
 
 static const char EpochKey[] = "epoch";
 static const char RngKey[] = "shuffle_rng";
+static const char SeedKey[] = "seed";
+static const char BestKey[] = "best_val_loss";
 
 Status saveCheckpoint(ModelInstance &I, const std::string &Path,
                       const TrainProgress &P) {
@@ -36,22 +45,56 @@ Status saveCheckpoint(ModelInstance &I, const std::string &Path,
   std::vector<int32_t> Order(P.Order.begin(), P.Order.end());
   std::vector<TensorRef> Extra = {
       {DataOrderKey, DType::I32, {int64_t(Order.size())}, Order.data()}};
-  return I.saveWeights(Path, /*WithState=*/true, Extra,
-                       {{EpochKey, std::to_string(P.Epoch)},
-                        {RngKey, P.ShuffleRng.saveState()}});
+  std::map<std::string, std::string> Meta = {
+      {EpochKey, std::to_string(P.Epoch)},
+      {RngKey, P.ShuffleRng.saveState()},
+      {SeedKey, std::to_string(P.Seed)}};
+  // %.17g gives back the same double through strtod.
+  if (std::isfinite(P.BestValLoss)) {
+    char Buf[32];
+    std::snprintf(Buf, sizeof(Buf), "%.17g", P.BestValLoss);
+    Meta[BestKey] = Buf;
+  }
+  return I.saveWeights(Path, /*WithState=*/true, Extra, Meta);
 }
 
-/// Parses a non-negative decimal count without sign, spaces or overflow.
-static bool parseCount(const std::string &S, int64_t &Out) {
-  if (S.empty() || S.size() > 18)
+/// Parses a decimal number of at most `MaxDigits` digits, without sign,
+/// spaces or overflow.
+static bool parseDecimal(const std::string &S, size_t MaxDigits,
+                         uint64_t &Out) {
+  if (S.empty() || S.size() > MaxDigits)
     return false;
   Out = 0;
   for (char C : S) {
     if (C < '0' || C > '9')
       return false;
-    Out = Out * 10 + (C - '0');
+    if (Out > (std::numeric_limits<uint64_t>::max() - uint64_t(C - '0')) / 10)
+      return false;
+    Out = Out * 10 + uint64_t(C - '0');
   }
   return true;
+}
+
+/// Parses a non-negative decimal count without sign, spaces or overflow.
+static bool parseCount(const std::string &S, int64_t &Out) {
+  uint64_t V;
+  if (!parseDecimal(S, 18, V))
+    return false;
+  Out = int64_t(V);
+  return true;
+}
+
+Expected<std::optional<uint64_t>> checkpointSeed(const TensorFile &File) {
+  auto It = File.Metadata.find(SeedKey);
+  // Only a checkpoint's seed counts (a plain weights file starts afresh).
+  if (It == File.Metadata.end() || !File.Metadata.count(EpochKey))
+    return std::optional<uint64_t>();
+  uint64_t Seed;
+  if (!parseDecimal(It->second, 20, Seed))
+    return Status::error(File.Path + ": checkpoint metadata '" + SeedKey +
+                         "' is '" + It->second +
+                         "', not a non-negative integer");
+  return std::optional<uint64_t>(Seed);
 }
 
 /// Checks that `T` is an I32 permutation of [0, N) and converts it.
@@ -86,14 +129,21 @@ Status loadCheckpoint(ModelInstance &I, const std::string &Path,
   Expected<TensorFile> File = readTensorFile(Path);
   if (!File)
     return File.takeError();
-  if (Status S = I.loadWeights(*File, /*WithState=*/true))
+  return loadCheckpoint(I, *File, P, Resumed, Note);
+}
+
+Status loadCheckpoint(ModelInstance &I, const TensorFile &File,
+                      TrainProgress &P, bool &Resumed, std::string &Note) {
+  Resumed = false;
+  const std::string &Path = File.Path;
+  if (Status S = I.loadWeights(File, /*WithState=*/true))
     return S;
 
-  auto EpochIt = File->Metadata.find(EpochKey);
-  auto RngIt = File->Metadata.find(RngKey);
-  const StoredTensor *OrderT = File->find(DataOrderKey);
-  bool HasEpoch = EpochIt != File->Metadata.end();
-  bool HasRng = RngIt != File->Metadata.end();
+  auto EpochIt = File.Metadata.find(EpochKey);
+  auto RngIt = File.Metadata.find(RngKey);
+  const StoredTensor *OrderT = File.find(DataOrderKey);
+  bool HasEpoch = EpochIt != File.Metadata.end();
+  bool HasRng = RngIt != File.Metadata.end();
   if (!HasEpoch && !HasRng && !OrderT)
     return Status(); // Plain weights: a fresh run from these values.
   auto Missing = [&](const std::string &What) {
@@ -120,8 +170,22 @@ Status loadCheckpoint(ModelInstance &I, const std::string &Path,
   std::vector<int64_t> Order;
   if (Status S = readOrder(Path, *OrderT, Order))
     return S;
+  Expected<std::optional<uint64_t>> Seed = checkpointSeed(File);
+  if (!Seed)
+    return Seed.takeError();
+  double Best = std::numeric_limits<double>::infinity();
+  if (auto It = File.Metadata.find(BestKey); It != File.Metadata.end()) {
+    char *End = nullptr;
+    Best = std::strtod(It->second.c_str(), &End);
+    if (It->second.empty() || *End || !std::isfinite(Best))
+      return Status::error(Path + ": checkpoint metadata '" + BestKey +
+                           "' is '" + It->second + "', not a finite number");
+  }
 
   P.Epoch = Epoch;
+  if (*Seed)
+    P.Seed = **Seed;
+  P.BestValLoss = Best;
   P.ShuffleRng = *Stream;
   if (Order.size() == P.Order.size())
     P.Order = std::move(Order);

@@ -4,9 +4,9 @@
 // `show`, which prints a model without inputs evaluated at its params (and
 // a model with inputs as the params and buffers it holds).
 // `predict` accepts any number N of examples: it runs them in chunks of the
-// model's batch size, pads the last chunk with zeros and trims the outputs
-// back to N rows. `grad` takes exactly one batch, since the gradient of a
-// padded batch would not be the gradient of the user's data.
+// model's batch size, pads the last chunk with copies of its last row and
+// trims the outputs back to N rows. `grad` takes exactly one batch, since the
+// gradient of a padded batch would not be the gradient of the user's data.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Commands.h"
@@ -170,12 +170,20 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
     for (size_t K = 0; K < Inputs.size(); ++K) {
       size_t RowBytes = size_t(Inputs[K]->numelPerRow()) * 4;
       char *Dst = static_cast<char *>(Inputs[K]->Data);
-      // With N = 0 the tensor has no data (and memcpy no null pointers).
-      if (Count > 0)
-        std::memcpy(Dst, Tensors[K]->Data.data() + size_t(Start) * RowBytes,
-                    size_t(Count) * RowBytes);
-      std::memset(Dst + size_t(Count) * RowBytes, 0,
-                  size_t(B - Count) * RowBytes);
+      // With N = 0 the tensor has no data (and memcpy no null pointers):
+      // the one chunk is zeros.
+      if (Count == 0) {
+        std::memset(Dst, 0, size_t(B) * RowBytes);
+        continue;
+      }
+      std::memcpy(Dst, Tensors[K]->Data.data() + size_t(Start) * RowBytes,
+                  size_t(Count) * RowBytes);
+      // The padding repeats the last real row: rows a real example could
+      // hold, so they cannot overflow or fail a --check-numerics check
+      // that the user's data would pass.
+      for (int64_t J = Count; J < B; ++J)
+        std::memcpy(Dst + size_t(J) * RowBytes,
+                    Dst + size_t(Count - 1) * RowBytes, RowBytes);
     }
     M.predict(I.slotPointers());
     if (std::string Failure = takeNumericsFailure(); !Failure.empty())

@@ -2,10 +2,13 @@
 //
 // fillBatch is the only code on the per-step path: a gather of N rows with
 // the dtype conversion the target slot needs (u8 → f32 × scale for images,
-// label → i32, → one-hot f32 row, or → f32 scalar).
+// label → i32, → one-hot f32 row, or → f32 scalar); augmented images take
+// a detour through Augment.cpp. Also here: subsets and the validation
+// split.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Dataset.h"
+#include "nnc/Runtime/Random.h"
 
 #include <algorithm>
 #include <cmath>
@@ -74,12 +77,16 @@ std::string DataSource::describe() const {
   return "";
 }
 
-Dataset Dataset::fromImages(std::vector<uint8_t> Pixels, int64_t PixelsPerImage,
-                            float Scale, std::vector<int32_t> Labels) {
+Dataset Dataset::fromImages(std::vector<uint8_t> Pixels,
+                            std::vector<int64_t> ImageShape, float Scale,
+                            std::vector<int32_t> Labels) {
   Dataset D;
   D.Count = int64_t(Labels.size());
   D.Pixels = std::move(Pixels);
-  D.InputNumel = PixelsPerImage;
+  D.InputNumel = 1;
+  for (int64_t Dim : ImageShape)
+    D.InputNumel *= Dim;
+  D.ImageShape = std::move(ImageShape);
   D.Scale = Scale;
   D.Labels = std::move(Labels);
   return D;
@@ -99,17 +106,68 @@ Dataset Dataset::fromTable(std::vector<float> Inputs, int64_t InputNumel,
   return D;
 }
 
+Dataset Dataset::select(const std::vector<int64_t> &Rows) const {
+  Dataset D;
+  D.Count = int64_t(Rows.size());
+  D.ImageShape = ImageShape;
+  D.InputNumel = InputNumel;
+  D.Scale = Scale;
+  D.TargetNumel = TargetNumel;
+  // Copies the `Width` elements of each selected row of `From`.
+  auto Gather = [&](const auto &From, auto &To, int64_t Width) {
+    if (From.empty())
+      return;
+    To.reserve(Rows.size() * size_t(Width));
+    for (int64_t R : Rows)
+      To.insert(To.end(), From.begin() + R * Width,
+                From.begin() + (R + 1) * Width);
+  };
+  Gather(Pixels, D.Pixels, InputNumel);
+  Gather(InputRows, D.InputRows, InputNumel);
+  Gather(Labels, D.Labels, 1);
+  Gather(TargetRows, D.TargetRows, TargetNumel);
+  return D;
+}
+
+/// The validation stream is derived from the seed by a constant of its
+/// own, so the split never shifts the other streams' draws.
+static constexpr uint64_t ValidationStream = 0x76616c6964ULL; // "valid"
+
+void splitValidation(int64_t N, double Fraction, uint64_t Seed,
+                     std::vector<int64_t> &Train, std::vector<int64_t> &Held) {
+  auto V = int64_t(std::floor(Fraction * double(N) + 0.5));
+  V = std::clamp<int64_t>(V, 0, N);
+  std::vector<int64_t> Pick(static_cast<size_t>(N));
+  for (int64_t K = 0; K < N; ++K)
+    Pick[size_t(K)] = K;
+  Rng R(Seed ^ ValidationStream);
+  for (int64_t K = 0; K < V; ++K)
+    std::swap(Pick[size_t(K)],
+              Pick[size_t(K + int64_t(R.below(uint64_t(N - K))))]);
+  Held.assign(Pick.begin(), Pick.begin() + V);
+  std::sort(Held.begin(), Held.end());
+  std::vector<bool> IsHeld(static_cast<size_t>(N));
+  for (int64_t K : Held)
+    IsHeld[size_t(K)] = true;
+  Train.clear();
+  for (int64_t K = 0; K < N; ++K)
+    if (!IsHeld[size_t(K)])
+      Train.push_back(K);
+}
+
 /// Rows ahead of the one being converted whose pixels fillBatch prefetches.
 constexpr int64_t PrefetchRows = 4;
 
-void Dataset::fillBatch(const int64_t *Rows, int64_t N,
-                        const SampleLayout &L) const {
+void Dataset::fillBatch(const int64_t *Rows, int64_t N, const SampleLayout &L,
+                        const BatchAugment *Aug) const {
   bool InF32 = L.Input->type() == DType::F32;
   for (int64_t I = 0; I < N; ++I) {
     int64_t Row = Rows[I];
     float *DstF = L.Input->f32() + I * InputNumel;
     int32_t *DstI = L.Input->i32() + I * InputNumel;
-    if (!Pixels.empty()) {
+    if (!Pixels.empty() && Aug) {
+      fillAugmented(Row, I, L, *Aug, Aug->Position + I);
+    } else if (!Pixels.empty()) {
       // Rows are drawn at random from a dataset far larger than the caches,
       // so each row is a cache miss; fetching a later row's lines while
       // this one converts hides most of that latency.

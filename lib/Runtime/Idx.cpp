@@ -165,8 +165,8 @@ Expected<Dataset> loadIdx(const std::string &ImagesPath,
       return S;
     LabelValues[size_t(I)] = Label;
   }
-  return Dataset::fromImages(std::move(Images->Data), PerImage, float(Scale),
-                             std::move(LabelValues));
+  return Dataset::fromImages(std::move(Images->Data), std::move(ImageShape),
+                             float(Scale), std::move(LabelValues));
 }
 
 } // namespace nnc::rt

@@ -51,16 +51,16 @@ const std::vector<CommandInfo> &commands() {
        "                   exactly where its run stopped\n"
        "  --save W         save a checkpoint (weights, optimizer state,\n"
        "                   progress) after each epoch, atomically\n"
-       "  --log FILE.csv   one row per epoch: loss, metrics, test metrics, "
-       "seconds\n"
+       "  --log FILE.csv   one row per epoch: lr, loss, metrics, validation\n"
+       "                   and test loss and metrics, seconds\n"
        "  --data ...       training data: IMAGES LABELS (IDX) or FILE.csv\n",
        {"--epochs", "--lr", "--seed", "--load", "--save", "--log", "--data"},
        {},
        runTrain},
       {"eval",
        "eval --load W [--data ...]",
-       "Loss and metrics over a data set (default: the train block's test\n"
-       "set, else its data), in full batches.\n"
+       "Loss and metrics over every example of a data set (default: the\n"
+       "train block's test set, else its data).\n"
        "  --load W         weights to evaluate\n"
        "  --data ...       IMAGES LABELS (IDX) or FILE.csv\n",
        {"--load", "--data"},

@@ -208,6 +208,17 @@ void ModelInstance::setDropoutKey(uint64_t Seed, int64_t Step) {
     B->i32()[0] = int32_t(dropoutKey(Seed, Step));
 }
 
+void ModelInstance::setLearningRate(double Lr) {
+  for (SlotBuffer &B : Slots) {
+    if (B.role() != NNC_SLOT_HYPER || B.name() != "lr")
+      continue;
+    if (B.type() == DType::F32)
+      B.f32()[0] = float(Lr);
+    else
+      B.i32()[0] = int32_t(Lr);
+  }
+}
+
 Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
                         SlotBuffer &Slot) {
   std::string Prefix = Path + ": tensor '" + T.Name + "'";

@@ -67,14 +67,17 @@ std::string ProgressReporter::summary(const EpochStats &S) const {
     std::snprintf(Buf, sizeof(Buf), "%.4f", V);
     Line += "  " + Name + " " + Buf;
   };
-  Add("loss", S.Loss);
-  for (size_t I = 0; I < MetricNames.size(); ++I)
-    Add(MetricNames[I], S.Metrics[I]);
-  if (S.HasTest) {
-    Add("test_loss", S.TestLoss);
+  auto AddSet = [&](const std::string &Prefix, double Loss,
+                    const std::vector<double> &Metrics) {
+    Add(Prefix + "loss", Loss);
     for (size_t I = 0; I < MetricNames.size(); ++I)
-      Add("test_" + MetricNames[I], S.TestMetrics[I]);
-  }
+      Add(Prefix + MetricNames[I], Metrics[I]);
+  };
+  AddSet("", S.Loss, S.Metrics);
+  if (S.HasVal)
+    AddSet("val_", S.ValLoss, S.ValMetrics);
+  if (S.HasTest)
+    AddSet("test_", S.TestLoss, S.TestMetrics);
   double Rate = S.TrainSeconds > 0 ? double(S.Examples) / S.TrainSeconds : 0;
   std::snprintf(Buf, sizeof(Buf), "  %.0f ex/s  %.1f s", Rate, S.Seconds);
   return Line + Buf;
@@ -94,20 +97,23 @@ CsvLog::~CsvLog() {
 }
 
 Status CsvLog::open(const std::string &P, const std::vector<std::string> &M,
-                    bool HasTest) {
+                    bool HasVal, bool HasTest) {
   Path = P;
   F = std::fopen(Path.c_str(), "w");
   if (!F)
     return Status::error(Path +
                          ": cannot create the log: " + std::strerror(errno));
-  std::string Header = "epoch,loss";
-  for (const std::string &Name : M)
-    Header += "," + Name;
-  if (HasTest) {
-    Header += ",test_loss";
+  std::string Header = "epoch,lr";
+  auto AddSet = [&](const std::string &Prefix) {
+    Header += "," + Prefix + "loss";
     for (const std::string &Name : M)
-      Header += ",test_" + Name;
-  }
+      Header += "," + Prefix + Name;
+  };
+  AddSet("");
+  if (HasVal)
+    AddSet("val_");
+  if (HasTest)
+    AddSet("test_");
   Header += ",seconds\n";
   std::fputs(Header.c_str(), F);
   if (std::fflush(F) != 0)
@@ -116,14 +122,17 @@ Status CsvLog::open(const std::string &P, const std::vector<std::string> &M,
 }
 
 Status CsvLog::row(const EpochStats &S) {
-  std::fprintf(F, "%lld,%.9g", (long long)S.Epoch, S.Loss);
-  for (double V : S.Metrics)
-    std::fprintf(F, ",%.9g", V);
-  if (S.HasTest) {
-    std::fprintf(F, ",%.9g", S.TestLoss);
-    for (double V : S.TestMetrics)
+  std::fprintf(F, "%lld,%.9g", (long long)S.Epoch, S.Lr);
+  auto AddSet = [&](double Loss, const std::vector<double> &Metrics) {
+    std::fprintf(F, ",%.9g", Loss);
+    for (double V : Metrics)
       std::fprintf(F, ",%.9g", V);
-  }
+  };
+  AddSet(S.Loss, S.Metrics);
+  if (S.HasVal)
+    AddSet(S.ValLoss, S.ValMetrics);
+  if (S.HasTest)
+    AddSet(S.TestLoss, S.TestMetrics);
   std::fprintf(F, ",%.3f\n", S.Seconds);
   if (std::fflush(F) != 0)
     return Status::error(Path + ": write failed: " + std::strerror(errno));

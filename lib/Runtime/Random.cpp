@@ -1,6 +1,7 @@
 //===- Random.cpp - xoshiro256**, splitmix64, Box–Muller ------------------===//
 //
-// The generators behind parameter initialization and shuffling. Every
+// The generators behind parameter initialization, shuffling, the validation
+// split and augmentation. Every
 // operation is integer arithmetic or one libm call on doubles, so a seed
 // fixes every bit of the result.
 //
@@ -27,6 +28,15 @@ uint64_t hashName(std::string_view S) {
     H *= 0x100000001b3ULL;
   }
   return H;
+}
+
+uint64_t counterKey(uint64_t Seed, uint64_t A, uint64_t B) {
+  uint64_t State = Seed;
+  uint64_t Key = splitMix64(State);
+  State = Key ^ A;
+  Key = splitMix64(State);
+  State = Key ^ B;
+  return splitMix64(State);
 }
 
 Rng::Rng(uint64_t Seed) {

@@ -1,35 +1,45 @@
 //===- Train.cpp - The `train` and `eval` commands ------------------------===//
 //
 // The epoch loop:
-//   1. Create the slots, load the data (and the test set, if any), draw the
-//      params from the seed, or load them from --load: plain weights start
-//      a fresh run from those values; a checkpoint (Checkpoint.h) brings its
-//      optimizer state, finished-epoch count, data-order stream and order,
-//      and the run continues with the next epoch. --epochs is the total
-//      (PyTorch Lightning's max_epochs), so a resumed run is the same
-//      command line plus --load. Then set the hyperparameters.
+//   1. Create the slots, load the data (and the test set, if any). --load
+//      is read first: a checkpoint's seed is the run's seed, since the
+//      validation split and the augmentation depend on it. Hold out the
+//      validation rows (`validation = f`), draw the params from the seed,
+//      or load them from --load: plain weights start a fresh run from those
+//      values; a checkpoint (Checkpoint.h) brings its optimizer state,
+//      finished-epoch count, data-order stream and order, and the run
+//      continues with the next epoch. --epochs is the total (PyTorch
+//      Lightning's max_epochs), so a resumed run is the same command line
+//      plus --load. Then set the hyperparameters.
 //   2. Per epoch: shuffle the example order (Fisher–Yates with the run's own
 //      PRNG, so the same seed gives the same order everywhere); for each
-//      *full* batch, gather it into the input/target slots and call
-//      train_step; check the loss and every param/state/grad slot for
+//      *full* batch, set the learning rate of its global step (Schedule.h),
+//      gather it into the input/target slots (augmented, Augment.cpp) and
+//      call train_step; check the loss and every param/state/grad slot for
 //      non-finite values (stop with an error naming epoch, step and the
 //      first bad tensor); accumulate loss and metrics. The final partial
 //      batch is dropped (PyTorch's drop_last): the generated code has one
-//      static batch size, and padding would bias the mean loss.
-//   3. After each epoch: evaluate the test set, report, log, save the
-//      checkpoint (atomically, so a kill leaves the previous or the new one).
-// Evaluation also uses full batches only and says how many examples it
-// covered.
+//      static batch size, and a padded batch would bias the gradient.
+//   3. After each epoch: evaluate the validation and test sets, report,
+//      log, save the checkpoint (atomically, so a kill leaves the previous
+//      or the new one). With early stopping, only an epoch that lowers the
+//      validation loss is saved, and the run stops after `patience` epochs
+//      without one.
+// Evaluation covers every row: the last partial batch is padded with
+// copies of its last row, and the padding's share is taken out again
+// (evaluate() below).
 //
 #include "nnc/Runtime/Checkpoint.h"
 #include "nnc/Runtime/Commands.h"
 #include "nnc/Runtime/Model.h"
 #include "nnc/Runtime/Numerics.h"
 #include "nnc/Runtime/Progress.h"
+#include "nnc/Runtime/Schedule.h"
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <unistd.h>
 
 namespace nnc::rt {
@@ -42,7 +52,7 @@ double secondsSince(Clock::time_point T) {
   return std::chrono::duration<double>(Clock::now() - T).count();
 }
 
-/// Mean loss and metrics over the full batches of a data set.
+/// Mean loss and metrics over every row of a data set.
 struct EvalResult {
   double Loss = 0;
   std::vector<double> Metrics;
@@ -51,32 +61,64 @@ struct EvalResult {
   std::string Failure;
 };
 
+/// Evaluates every row of `D` (docs/runtime.md, "Evaluation"). eval_step
+/// computes each value as one number over a static batch of B rows; for a
+/// value that is a mean (or sum) of per-row terms — every built-in loss
+/// and accuracy-style metric; eval mode has no batch statistics — the last
+/// r < B rows still count exactly:
+///   1. each full batch b gives L_b;
+///   2. the r rows followed by B − r copies of the last row j give L_pad;
+///   3. B copies of row j give L_rep, row j's own term;
+///   4. the r rows' share in the units of a full batch is
+///      L_pad − (B − r)/B · L_rep, and the data set's value is
+///      (Σ L_b + share) · B / N.
+/// `Rows` is scratch of B entries.
 EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
                     std::vector<int64_t> &Rows) {
   std::vector<SlotBuffer *> Metrics = I.withRole(NNC_SLOT_METRIC);
   SlotBuffer *Loss = I.withRole(NNC_SLOT_LOSS).front();
   EvalResult R;
   R.Metrics.assign(Metrics.size(), 0.0);
-  int64_t B = I.batch();
-  int64_t Steps = D.size() / B;
-  for (int64_t S = 0; S < Steps; ++S) {
-    for (int64_t J = 0; J < B; ++J)
-      Rows[size_t(J)] = S * B + J;
+  int64_t B = I.batch(), N = D.size();
+  // Runs eval_step on `Rows` and adds Weight times its values to R.
+  auto Run = [&](double Weight) {
     D.fillBatch(Rows.data(), B, L);
     I.model().eval_step(I.slotPointers());
     R.Failure = takeNumericsFailure();
-    if (!R.Failure.empty())
-      return R;
-    R.Loss += Loss->scalar();
+    R.Loss += Weight * Loss->scalar();
     for (size_t M = 0; M < Metrics.size(); ++M)
-      R.Metrics[M] += Metrics[M]->scalar();
+      R.Metrics[M] += Weight * Metrics[M]->scalar();
+    return R.Failure.empty();
+  };
+  // 1. Full batches.
+  int64_t Full = N / B, Rest = N % B;
+  for (int64_t S = 0; S < Full; ++S) {
+    for (int64_t J = 0; J < B; ++J)
+      Rows[size_t(J)] = S * B + J;
+    if (!Run(1.0))
+      return R;
   }
-  if (Steps > 0) {
-    R.Loss /= double(Steps);
+  if (Rest > 0) {
+    // 2. The partial batch, padded with its last row.
+    int64_t Last = N - 1;
+    for (int64_t J = 0; J < B; ++J)
+      Rows[size_t(J)] = std::min(Full * B + J, Last);
+    if (!Run(1.0))
+      return R;
+    // 3.-4. The padding's share taken out again.
+    std::fill(Rows.begin(), Rows.end(), Last);
+    if (!Run(-double(B - Rest) / double(B)))
+      return R;
+  }
+  // (Σ + share) · B / N, written so that without a partial batch it is
+  // exactly the mean over the batches.
+  double Batches = double(N) / double(B);
+  if (N > 0) {
+    R.Loss /= Batches;
     for (double &M : R.Metrics)
-      M /= double(Steps);
+      M /= Batches;
   }
-  R.Examples = Steps * B;
+  R.Examples = N;
   return R;
 }
 
@@ -138,15 +180,50 @@ Status checkTrainable(const nnc_model &M, const char *Command) {
   return Status();
 }
 
-Expected<Dataset> loadChecked(const DataSource &Src, const SampleLayout &L,
-                              int64_t Batch, const char *What) {
+/// Loads a data set to evaluate (every row counts, so one row is enough).
+Expected<Dataset> loadEvalSet(const DataSource &Src, const SampleLayout &L,
+                              const char *What) {
   Expected<Dataset> D = loadData(Src, L);
   if (!D)
     return D;
-  if (D->size() < Batch)
-    return Status::error(
-        Src.describe() + ": the " + What + " has " + std::to_string(D->size()) +
-        " examples, fewer than one batch of " + std::to_string(Batch));
+  if (D->size() == 0)
+    return Status::error(Src.describe() + ": the " + What + " has no examples");
+  return D;
+}
+
+/// What `runTrain` trains on: the training rows and, with `validation = f`,
+/// the held-out rows.
+struct TrainData {
+  Dataset Train;
+  std::optional<Dataset> Val;
+};
+
+/// Holds out the validation rows of `All` (none for `Fraction` 0) and
+/// checks that a batch remains for training.
+Expected<TrainData> splitTrainData(Dataset All, const DataSource &Src,
+                                   double Fraction, uint64_t Seed,
+                                   int64_t Batch) {
+  TrainData D;
+  if (Fraction <= 0) {
+    D.Train = std::move(All);
+  } else {
+    std::vector<int64_t> TrainRows, HeldRows;
+    splitValidation(All.size(), Fraction, Seed, TrainRows, HeldRows);
+    if (HeldRows.empty())
+      return Status::error(
+          Src.describe() + ": validation = " + std::to_string(Fraction) +
+          " of " + std::to_string(All.size()) + " examples holds out none");
+    D.Val = All.select(HeldRows);
+    D.Train = All.select(TrainRows);
+  }
+  if (D.Train.size() < Batch)
+    return Status::error(Src.describe() + ": the training set has " +
+                         std::to_string(D.Train.size()) + " examples" +
+                         (D.Val ? " besides the " +
+                                      std::to_string(D.Val->size()) +
+                                      " held out for validation"
+                                : "") +
+                         ", fewer than one batch of " + std::to_string(Batch));
   return D;
 }
 
@@ -169,6 +246,19 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   double Lr = O.Lr ? *O.Lr : Spec.lr;
   bool Shuffle = HasSpec ? Spec.shuffle != 0 : true;
   int64_t B = I.batch();
+  Expected<LrSchedule> Schedule = LrSchedule::fromSpec(Spec);
+  if (!Schedule)
+    return Schedule.takeError();
+  Expected<std::vector<Augmentation>> Augment = augmentationsFromSpec(Spec);
+  if (!Augment)
+    return Augment.takeError();
+  double Validation = HasSpec ? Spec.validation : 0;
+  int64_t Patience = HasSpec ? Spec.early_stop : 0;
+  if (!(Validation >= 0 && Validation < 1) || Patience < 0 ||
+      (Patience > 0 && Validation == 0))
+    return Status::error("invalid model descriptor: validation " +
+                         std::to_string(Validation) + ", early_stop " +
+                         std::to_string(Patience));
 
   nnc_data_spec NoData{};
   Expected<DataSource> Src =
@@ -178,24 +268,46 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   if (Src->K == DataSource::None)
     return Status::error("model '" + std::string(M.name) +
                          "' has no training data; give --data");
-  Expected<Dataset> Train = loadChecked(*Src, *L, B, "training set");
-  if (!Train)
-    return Train.takeError();
+  Expected<Dataset> All = loadData(*Src, *L);
+  if (!All)
+    return All.takeError();
+  if (!Augment->empty())
+    if (Status S = All->checkAugmentable(Src->describe()))
+      return S;
   DataSource TestSrc = DataSource::fromSpec(HasSpec ? Spec.test : NoData);
   std::optional<Dataset> Test;
   if (TestSrc.K != DataSource::None) {
-    Expected<Dataset> T = loadChecked(TestSrc, *L, B, "test set");
+    Expected<Dataset> T = loadEvalSet(TestSrc, *L, "test set");
     if (!T)
       return T.takeError();
     Test = std::move(*T);
   }
 
-  I.initParams(Seed);
-  TrainProgress P(Seed, Train->size());
+  // A checkpoint's seed is the run's: the split depends on it.
+  std::optional<TensorFile> LoadFile;
   if (!O.Load.empty()) {
+    Expected<TensorFile> F = readTensorFile(O.Load);
+    if (!F)
+      return F.takeError();
+    Expected<std::optional<uint64_t>> Saved = checkpointSeed(*F);
+    if (!Saved)
+      return Saved.takeError();
+    Seed = Saved->value_or(Seed);
+    LoadFile = std::move(*F);
+  }
+  Expected<TrainData> Data =
+      splitTrainData(std::move(*All), *Src, Validation, Seed, B);
+  if (!Data)
+    return Data.takeError();
+  Dataset &Train = Data->Train;
+  std::optional<Dataset> &Val = Data->Val;
+
+  I.initParams(Seed);
+  TrainProgress P(Seed, Train.size());
+  if (LoadFile) {
     bool Resumed;
     std::string Note;
-    if (Status S = loadCheckpoint(I, O.Load, P, Resumed, Note))
+    if (Status S = loadCheckpoint(I, *LoadFile, P, Resumed, Note))
       return S;
     if (!Note.empty())
       std::fprintf(stderr, "%s: note: %s\n", O.Program.c_str(), Note.c_str());
@@ -214,17 +326,23 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   std::vector<std::string> Names = metricNames(I);
   CsvLog Log;
   if (!O.Log.empty())
-    if (Status S = Log.open(O.Log, Names, Test.has_value()))
+    if (Status S = Log.open(O.Log, Names, Val.has_value(), Test.has_value()))
       return S;
   ProgressReporter Progress(stdout, isatty(STDOUT_FILENO), Epochs, Names);
 
   std::vector<SlotBuffer *> Metrics = I.withRole(NNC_SLOT_METRIC);
   SlotBuffer *Loss = I.withRole(NNC_SLOT_LOSS).front();
   std::vector<int64_t> Rows(static_cast<size_t>(B));
-  int64_t Steps = Train->size() / B;
+  int64_t Steps = Train.size() / B;
   // The last epoch whose checkpoint this run wrote, for the divergence
   // message (-1: none yet).
   int64_t SavedEpoch = -1;
+  // Early stopping: the best epoch (a checkpoint that recorded a best loss
+  // is the best epoch's, see Checkpoint.h) and the epochs since.
+  int64_t BestEpoch = std::isfinite(P.BestValLoss) ? P.Epoch : 0;
+  int64_t SinceBest = 0;
+  BatchAugment Aug{&*Augment, P.Seed, 0, 0};
+  bool NoEpoch = P.Epoch >= Epochs;
 
   for (int64_t E = P.Epoch + 1; E <= Epochs; ++E) {
     Clock::time_point Start = Clock::now();
@@ -234,9 +352,17 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
     EpochStats Stats;
     Stats.Epoch = E;
     Stats.Metrics.assign(Metrics.size(), 0.0);
+    Aug.Epoch = E;
     for (int64_t S = 0; S < Steps; ++S) {
-      Train->fillBatch(P.Order.data() + S * B, B, *L);
-      I.setDropoutKey(Seed, (E - 1) * Steps + S);
+      int64_t Step = (E - 1) * Steps + S; // global, 0-based
+      double Rate = Lr * Schedule->factor(Step, Steps, Epochs);
+      if (S == 0)
+        Stats.Lr = Rate;
+      I.setLearningRate(Rate);
+      Aug.Position = S * B;
+      Train.fillBatch(P.Order.data() + S * B, B, *L,
+                      Augment->empty() ? nullptr : &Aug);
+      I.setDropoutKey(P.Seed, Step);
       M.train_step(I.slotPointers());
       // --check-numerics: the op that made the first non-finite value.
       if (std::string Cause = takeNumericsFailure(); !Cause.empty())
@@ -259,33 +385,59 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       V /= double(Steps);
     Stats.Examples = Steps * B;
     Stats.TrainSeconds = secondsSince(Start);
-    if (Test) {
-      EvalResult R = evaluate(I, *Test, *L, Rows);
+    for (auto [Set, What] :
+         {std::pair{&Val, "validation set"}, std::pair{&Test, "test set"}}) {
+      if (!*Set)
+        continue;
+      EvalResult R = evaluate(I, **Set, *L, Rows);
       if (!R.Failure.empty())
-        return Status::error(R.Failure + " (test set after epoch " +
+        return Status::error(R.Failure + " (" + What + " after epoch " +
                              std::to_string(E) + ")" +
                              checkpointNote(O, SavedEpoch));
-      Stats.HasTest = true;
-      Stats.TestLoss = R.Loss;
-      Stats.TestMetrics = R.Metrics;
+      bool IsVal = Set == &Val;
+      (IsVal ? Stats.HasVal : Stats.HasTest) = true;
+      (IsVal ? Stats.ValLoss : Stats.TestLoss) = R.Loss;
+      (IsVal ? Stats.ValMetrics : Stats.TestMetrics) = R.Metrics;
     }
     Stats.Seconds = secondsSince(Start);
     Progress.endEpoch(Stats);
     if (!O.Log.empty())
       if (Status S = Log.row(Stats))
         return S;
-    // Saving every epoch means an interrupted run keeps its progress; the
-    // write is atomic, so the file is always a complete epoch's checkpoint.
     P.Epoch = E;
-    if (!O.Save.empty()) {
+    // Early stopping keeps the best epoch: only a strictly lower validation
+    // loss counts (a NaN never does).
+    bool Improved = Patience > 0 && Stats.ValLoss < P.BestValLoss;
+    if (Improved) {
+      P.BestValLoss = Stats.ValLoss;
+      BestEpoch = E;
+      SinceBest = 0;
+    } else if (Patience > 0) {
+      ++SinceBest;
+    }
+    // Saving every epoch (every better one with early stopping) means an
+    // interrupted run keeps its progress; the write is atomic, so the file
+    // is always a complete epoch's checkpoint.
+    if (!O.Save.empty() && (Patience == 0 || Improved)) {
       if (Status S = saveCheckpoint(I, O.Save, P))
         return S;
       SavedEpoch = E;
     }
+    if (Patience > 0 && SinceBest >= Patience) {
+      std::printf("stopping early after epoch %lld: val_loss has not "
+                  "improved for %lld epochs; the best is epoch %lld",
+                  (long long)E, (long long)SinceBest, (long long)BestEpoch);
+      if (BestEpoch > 0)
+        std::printf(" (val_loss %.4f)", P.BestValLoss);
+      if (SavedEpoch == BestEpoch)
+        std::printf(", which %s holds", O.Save.c_str());
+      std::printf("\n");
+      break;
+    }
   }
   // No epoch ran (--epochs 0, or a checkpoint already at the target): the
   // file still gets the state as it stands.
-  if (SavedEpoch < 0 && !O.Save.empty())
+  if (NoEpoch && !O.Save.empty())
     if (Status S = saveCheckpoint(I, O.Save, P))
       return S;
   return Status();
@@ -312,7 +464,7 @@ Status runEval(const nnc_model &M, const RunOptions &O) {
   if (Src->K == DataSource::None)
     return Status::error("model '" + std::string(M.name) +
                          "' has no evaluation data; give --data");
-  Expected<Dataset> D = loadChecked(*Src, *L, I.batch(), "data set");
+  Expected<Dataset> D = loadEvalSet(*Src, *L, "data set");
   if (!D)
     return D.takeError();
   if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
@@ -321,13 +473,8 @@ Status runEval(const nnc_model &M, const RunOptions &O) {
   EvalResult R = evaluate(I, *D, *L, Rows);
   if (!R.Failure.empty())
     return Status::error(R.Failure);
-  int64_t Left = D->size() - R.Examples;
-  std::printf("evaluated %lld of %lld examples", (long long)R.Examples,
-              (long long)D->size());
-  if (Left)
-    std::printf(" (batch %lld; the last %lld do not fill a batch)",
-                (long long)I.batch(), (long long)Left);
-  std::printf("\nloss %.4f", R.Loss);
+  std::printf("evaluated %lld of %lld examples\nloss %.4f",
+              (long long)R.Examples, (long long)D->size(), R.Loss);
   std::vector<std::string> Names = metricNames(I);
   for (size_t K = 0; K < Names.size(); ++K)
     std::printf("  %s %.4f", Names[K].c_str(), R.Metrics[K]);

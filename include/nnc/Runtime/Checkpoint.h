@@ -9,12 +9,16 @@
 //   - the example order of the last epoch: each epoch's Fisher–Yates shuffle
 //     permutes the previous order in place, so the order is part of the
 //     state, not a function of the stream alone.
-// These are stored as two `__metadata__` strings ("epoch", "shuffle_rng")
-// and one extra I32 tensor, "nnc/data_order" (a '/' can never
-// occur in a param name, so it cannot collide). Every other reader —
-// `predict --load`, `eval --load`, Python — sees ordinary weights plus keys
-// it ignores. The hyperparameters are not stored: they come from the train
-// block and the flags, as in the run being continued.
+//   - the run's seed, which fixes the validation split and the
+//     augmentation draws (counter-based: seed, epoch, position);
+//   - with early stopping, the best validation loss so far.
+// These are stored as `__metadata__` strings ("epoch", "shuffle_rng",
+// "seed", and "best_val_loss" when there is one) and one extra I32 tensor,
+// "nnc/data_order" (a '/' can never occur in a param name, so it cannot
+// collide). Every other reader — `predict --load`, `eval --load`, Python —
+// sees ordinary weights plus keys it ignores. The hyperparameters are not
+// stored: they come from the train block and the flags, as in the run being
+// continued (the learning-rate schedule is a function of the global step).
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_RUNTIME_CHECKPOINT_H
@@ -25,6 +29,7 @@
 #include "nnc/Runtime/Status.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,9 +42,13 @@ struct TrainProgress {
   TrainProgress(uint64_t Seed, int64_t NumExamples);
 
   int64_t Epoch = 0; ///< Finished epochs.
+  uint64_t Seed;     ///< The run's seed.
   Rng ShuffleRng;    ///< The data-order stream.
   /// The example order of the last finished epoch (file order at first).
   std::vector<int64_t> Order;
+  /// The lowest validation loss of a finished epoch (early stopping);
+  /// infinity before the first.
+  double BestValLoss;
 };
 
 /// The tensor name under which the example order is stored.
@@ -49,6 +58,12 @@ inline constexpr const char *DataOrderKey = "nnc/data_order";
 Status saveCheckpoint(ModelInstance &I, const std::string &Path,
                       const TrainProgress &P);
 
+/// The seed a checkpoint `File` records, or nullopt for plain weights (no
+/// "epoch") and checkpoints written before seeds were recorded; a
+/// malformed one is an error. A resumed run takes its seed from here, since the
+/// validation split and the augmentation depend on it.
+Expected<std::optional<uint64_t>> checkpointSeed(const TensorFile &File);
+
 /// Loads the params (required) and optimizer state (optional) from `Path`.
 /// When the file is a checkpoint, `P` takes its progress and `Resumed` is
 /// set; plain weights leave `P` as it is (epoch 0, fresh order). A
@@ -57,6 +72,9 @@ Status saveCheckpoint(ModelInstance &I, const std::string &Path,
 /// from file order, and `Note` says so. Malformed progress is an error
 /// naming the file and the key.
 Status loadCheckpoint(ModelInstance &I, const std::string &Path,
+                      TrainProgress &P, bool &Resumed, std::string &Note);
+/// The same from a file already read.
+Status loadCheckpoint(ModelInstance &I, const TensorFile &File,
                       TrainProgress &P, bool &Resumed, std::string &Note);
 
 } // namespace nnc::rt

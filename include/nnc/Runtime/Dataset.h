@@ -12,6 +12,11 @@
 // label (IDX labels, or one CSV column when the target is i32 or a one-hot
 // f32 row) or from as many CSV columns as the target has per example.
 //
+// Training batches of images may be augmented (random crop, horizontal
+// flip) while they are filled: each example's draws come from a key of the
+// run's seed, the epoch and the example's position in the epoch, so they
+// need no generator state and a resumed run draws them again exactly.
+//
 //===----------------------------------------------------------------------===//
 #ifndef NNC_RUNTIME_DATASET_H
 #define NNC_RUNTIME_DATASET_H
@@ -55,20 +60,48 @@ struct DataSource {
   std::string describe() const;
 };
 
+/// One augmentation of training images (`augment = [...]`).
+struct Augmentation {
+  nnc_augment_kind Kind = NNC_AUGMENT_HFLIP;
+  int64_t Padding = 0; ///< random_crop.
+};
+
+/// The augment list of a train spec (empty without one); an unknown kind,
+/// a negative padding or a kind listed twice is an invalid descriptor.
+Expected<std::vector<Augmentation>>
+augmentationsFromSpec(const nnc_train_spec &Spec);
+
+/// What fillBatch needs to augment one training batch.
+struct BatchAugment {
+  const std::vector<Augmentation> *List = nullptr;
+  uint64_t Seed = 0;    ///< The run's seed.
+  int64_t Epoch = 0;    ///< 1-based.
+  int64_t Position = 0; ///< The batch's first row's position in the epoch.
+};
+
 /// Examples in memory, converted per batch.
 class Dataset {
 public:
   /// The number of examples.
   int64_t size() const { return Count; }
   /// Writes examples `Rows[0..N)` into the input and target slots of
-  /// `Layout` (N must be the batch size).
-  void fillBatch(const int64_t *Rows, int64_t N,
-                 const SampleLayout &Layout) const;
+  /// `Layout` (N must be the batch size). With `Aug`, each image goes
+  /// through the augment list first (docs/runtime.md, "Augmentation").
+  void fillBatch(const int64_t *Rows, int64_t N, const SampleLayout &Layout,
+                 const BatchAugment *Aug = nullptr) const;
 
-  /// IDX images (`PixelsPerImage` bytes each, scaled by `Scale`) with one
-  /// label each.
-  static Dataset fromImages(std::vector<uint8_t> Pixels, int64_t PixelsPerImage,
-                            float Scale, std::vector<int32_t> Labels);
+  /// The examples `Rows` (in that order) as a data set of their own.
+  Dataset select(const std::vector<int64_t> &Rows) const;
+  /// Fails unless the examples are images with a height and a width, which
+  /// augmentation needs; `Where` names the data in the message.
+  Status checkAugmentable(const std::string &Where) const;
+
+  /// IDX images of shape `ImageShape` (bytes, scaled by `Scale`) with one
+  /// label each. The last two dimensions are an image's height and width;
+  /// any before them are planes (channels).
+  static Dataset fromImages(std::vector<uint8_t> Pixels,
+                            std::vector<int64_t> ImageShape, float Scale,
+                            std::vector<int32_t> Labels);
   /// CSV rows: `Inputs` has InputNumel floats per example; targets are
   /// `Labels` (one per example) or `Targets` (TargetNumel per example).
   static Dataset fromTable(std::vector<float> Inputs, int64_t InputNumel,
@@ -76,9 +109,15 @@ public:
                            std::vector<float> Targets, int64_t TargetNumel);
 
 private:
+  /// Writes image `Row`, augmented by `Aug` as the example at `Position`,
+  /// into the input slot's example `I`.
+  void fillAugmented(int64_t Row, int64_t I, const SampleLayout &L,
+                     const BatchAugment &Aug, int64_t Position) const;
+
   int64_t Count = 0;
   // Inputs: bytes (IDX) or floats (CSV).
   std::vector<uint8_t> Pixels;
+  std::vector<int64_t> ImageShape; ///< IDX: the dims of one image.
   std::vector<float> InputRows;
   int64_t InputNumel = 0;
   float Scale = 1;
@@ -113,6 +152,14 @@ Expected<Dataset> loadCsv(const std::string &Path,
                           std::vector<int64_t> InputCols,
                           std::vector<int64_t> TargetCols, bool Header,
                           const SampleLayout &Layout);
+
+/// The split of `validation = Fraction` over `N` examples: round(F·N)
+/// (halves up) rows are held out, drawn by a partial Fisher–Yates shuffle
+/// with the seed's validation stream, and returned in ascending order in
+/// `Held`; `Train` gets the others in file order (docs/runtime.md,
+/// "Validation").
+void splitValidation(int64_t N, double Fraction, uint64_t Seed,
+                     std::vector<int64_t> &Train, std::vector<int64_t> &Held);
 
 /// Loads `Source` with whichever loader its kind names.
 Expected<Dataset> loadData(const DataSource &Source,

@@ -87,6 +87,9 @@ public:
   /// with `Seed`: the masks of a step depend on nothing else, so a resumed
   /// run draws what the uninterrupted one drew.
   void setDropoutKey(uint64_t Seed, int64_t Step);
+  /// Sets the `lr` hyper slot alone (the schedule, before every step); a
+  /// model without one is left as it is.
+  void setLearningRate(double Lr);
 
   /// Loads every param (required) and, with `WithState`, the "state.NAME"
   /// entries present in the file.

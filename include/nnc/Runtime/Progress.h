@@ -5,10 +5,12 @@
 // ETA, ending in one summary line per epoch; when stdout is not a terminal
 // (a pipe, a file, a lit test) only the summary lines, e.g.
 //
-//   epoch 1/5  loss 0.5123  accuracy 0.8123  test_loss 0.4567
-//   test_accuracy 0.8345  12345 ex/s  4.9 s          (all on one line)
+//   epoch 1/5  loss 0.5123  accuracy 0.8123  val_loss 0.4321
+//   val_accuracy 0.8456  test_loss 0.4567  test_accuracy 0.8345
+//   12345 ex/s  4.9 s                                (all on one line)
 //
-// `--log FILE.csv` gets the same numbers as one CSV row per epoch.
+// `--log FILE.csv` gets the same numbers, and the learning rate of the
+// epoch's first step, as one CSV row per epoch.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_RUNTIME_PROGRESS_H
@@ -27,8 +29,12 @@ namespace nnc::rt {
 /// The numbers of one finished epoch.
 struct EpochStats {
   int64_t Epoch = 0; ///< 1-based.
+  double Lr = 0;     ///< The learning rate of the epoch's first step.
   double Loss = 0;
   std::vector<double> Metrics;
+  bool HasVal = false; ///< The validation set's loss and metrics.
+  double ValLoss = 0;
+  std::vector<double> ValMetrics;
   bool HasTest = false;
   double TestLoss = 0;
   std::vector<double> TestMetrics;
@@ -68,10 +74,10 @@ private:
 class CsvLog {
 public:
   ~CsvLog();
-  /// Creates `Path` and writes the header
-  /// `epoch,loss,<metrics>[,test_loss,test_<metrics>],seconds`.
+  /// Creates `Path` and writes the header `epoch,lr,loss,<metrics>
+  /// [,val_loss,val_<metrics>][,test_loss,test_<metrics>],seconds`.
   Status open(const std::string &Path, const std::vector<std::string> &Metrics,
-              bool HasTest);
+              bool HasVal, bool HasTest);
   /// Appends one row.
   Status row(const EpochStats &S);
 

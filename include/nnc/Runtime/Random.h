@@ -25,6 +25,12 @@ uint64_t splitMix64(uint64_t &State);
 /// so that adding a param does not change the others' initial values.
 uint64_t hashName(std::string_view S);
 
+/// A key for the counter (`A`, `B`) under `Seed`: three rounds of
+/// splitmix64, each mixing in one input. Counter-based draws (augmentation:
+/// seed, epoch, position) need no generator state, so nothing about them
+/// has to be checkpointed.
+uint64_t counterKey(uint64_t Seed, uint64_t A, uint64_t B);
+
 /// xoshiro256** generator.
 class Rng {
 public:
