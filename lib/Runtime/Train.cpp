@@ -1,4 +1,4 @@
-//===- Train.cpp - The `train` and `eval` commands ------------------------===//
+//===- Train.cpp - The `train` command ------------------------------------===//
 //
 // The epoch loop:
 //   1. Create the slots, load the data (and the test set, if any). --load
@@ -25,12 +25,12 @@
 //      or the new one). With early stopping, only an epoch that lowers the
 //      validation loss is saved, and the run stops after `patience` epochs
 //      without one.
-// Evaluation covers every row: the last partial batch is padded with
-// copies of its last row, and the padding's share is taken out again
-// (evaluate() below).
+// Evaluation (Evaluate.cpp) covers every row of the validation and test
+// sets.
 //
 #include "nnc/Runtime/Checkpoint.h"
 #include "nnc/Runtime/Commands.h"
+#include "nnc/Runtime/Evaluate.h"
 #include "nnc/Runtime/Model.h"
 #include "nnc/Runtime/Numerics.h"
 #include "nnc/Runtime/Progress.h"
@@ -50,76 +50,6 @@ using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point T) {
   return std::chrono::duration<double>(Clock::now() - T).count();
-}
-
-/// Mean loss and metrics over every row of a data set.
-struct EvalResult {
-  double Loss = 0;
-  std::vector<double> Metrics;
-  int64_t Examples = 0;
-  /// A --check-numerics failure that stopped the evaluation (else empty).
-  std::string Failure;
-};
-
-/// Evaluates every row of `D` (docs/runtime.md, "Evaluation"). eval_step
-/// computes each value as one number over a static batch of B rows; for a
-/// value that is a mean (or sum) of per-row terms — every built-in loss
-/// and accuracy-style metric; eval mode has no batch statistics — the last
-/// r < B rows still count exactly:
-///   1. each full batch b gives L_b;
-///   2. the r rows followed by B − r copies of the last row j give L_pad;
-///   3. B copies of row j give L_rep, row j's own term;
-///   4. the r rows' share in the units of a full batch is
-///      L_pad − (B − r)/B · L_rep, and the data set's value is
-///      (Σ L_b + share) · B / N.
-/// `Rows` is scratch of B entries.
-EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
-                    std::vector<int64_t> &Rows) {
-  std::vector<SlotBuffer *> Metrics = I.withRole(NNC_SLOT_METRIC);
-  SlotBuffer *Loss = I.withRole(NNC_SLOT_LOSS).front();
-  EvalResult R;
-  R.Metrics.assign(Metrics.size(), 0.0);
-  int64_t B = I.batch(), N = D.size();
-  // Runs eval_step on `Rows` and adds Weight times its values to R.
-  auto Run = [&](double Weight) {
-    D.fillBatch(Rows.data(), B, L);
-    I.model().eval_step(I.slotPointers());
-    R.Failure = takeNumericsFailure();
-    R.Loss += Weight * Loss->scalar();
-    for (size_t M = 0; M < Metrics.size(); ++M)
-      R.Metrics[M] += Weight * Metrics[M]->scalar();
-    return R.Failure.empty();
-  };
-  // 1. Full batches.
-  int64_t Full = N / B, Rest = N % B;
-  for (int64_t S = 0; S < Full; ++S) {
-    for (int64_t J = 0; J < B; ++J)
-      Rows[size_t(J)] = S * B + J;
-    if (!Run(1.0))
-      return R;
-  }
-  if (Rest > 0) {
-    // 2. The partial batch, padded with its last row.
-    int64_t Last = N - 1;
-    for (int64_t J = 0; J < B; ++J)
-      Rows[size_t(J)] = std::min(Full * B + J, Last);
-    if (!Run(1.0))
-      return R;
-    // 3.-4. The padding's share taken out again.
-    std::fill(Rows.begin(), Rows.end(), Last);
-    if (!Run(-double(B - Rest) / double(B)))
-      return R;
-  }
-  // (Σ + share) · B / N, written so that without a partial batch it is
-  // exactly the mean over the batches.
-  double Batches = double(N) / double(B);
-  if (N > 0) {
-    R.Loss /= Batches;
-    for (double &M : R.Metrics)
-      M /= Batches;
-  }
-  R.Examples = N;
-  return R;
 }
 
 /// What became of the checkpoint when a run stops early (it is never
@@ -157,38 +87,6 @@ Status divergence(const RunOptions &O, int64_t Epoch, int64_t Step, double Loss,
   Msg += Bad ? "; first non-finite tensor: " + weightsKey(*Bad)
              : "; parameters and optimizer state are still finite";
   return Status::error(Msg + checkpointNote(O, SavedEpoch));
-}
-
-std::vector<std::string> metricNames(ModelInstance &I) {
-  std::vector<std::string> Names;
-  for (SlotBuffer *M : I.withRole(NNC_SLOT_METRIC))
-    Names.emplace_back(M->name());
-  return Names;
-}
-
-/// Checks that `M` can train/evaluate: it has entry points and one loss.
-Status checkTrainable(const nnc_model &M, const char *Command) {
-  if (!M.train_step || !M.eval_step)
-    return Status::error("model '" + std::string(M.name) +
-                         "' has no loss, so it cannot " + Command);
-  int Losses = 0;
-  for (int32_t S = 0; S < M.num_slots; ++S)
-    Losses += M.slots[S].role == NNC_SLOT_LOSS;
-  if (Losses != 1)
-    return Status::error("invalid model descriptor: " + std::to_string(Losses) +
-                         " loss slots");
-  return Status();
-}
-
-/// Loads a data set to evaluate (every row counts, so one row is enough).
-Expected<Dataset> loadEvalSet(const DataSource &Src, const SampleLayout &L,
-                              const char *What) {
-  Expected<Dataset> D = loadData(Src, L);
-  if (!D)
-    return D;
-  if (D->size() == 0)
-    return Status::error(Src.describe() + ": the " + What + " has no examples");
-  return D;
 }
 
 /// What `runTrain` trains on: the training rows and, with `validation = f`,
@@ -322,6 +220,10 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   }
   if (Status S = I.setHypers(Spec, Lr))
     return S;
+  if (Val)
+    std::printf("validation: %lld of %lld examples held out\n",
+                (long long)Val->size(),
+                (long long)(Val->size() + Train.size()));
 
   std::vector<std::string> Names = metricNames(I);
   CsvLog Log;
@@ -440,45 +342,6 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   if (NoEpoch && !O.Save.empty())
     if (Status S = saveCheckpoint(I, O.Save, P))
       return S;
-  return Status();
-}
-
-Status runEval(const nnc_model &M, const RunOptions &O) {
-  if (Status S = checkTrainable(M, "be evaluated"))
-    return S;
-  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
-  if (!IOr)
-    return IOr.takeError();
-  ModelInstance &I = **IOr;
-  Expected<SampleLayout> L = sampleLayout(I);
-  if (!L)
-    return L.takeError();
-  const nnc_train_spec &Spec = M.train;
-  nnc_data_spec NoData{};
-  const nnc_data_spec &Default = !Spec.present    ? NoData
-                                 : Spec.test.kind ? Spec.test
-                                                  : Spec.data;
-  Expected<DataSource> Src = resolveData(M, O.Data, Default);
-  if (!Src)
-    return Src.takeError();
-  if (Src->K == DataSource::None)
-    return Status::error("model '" + std::string(M.name) +
-                         "' has no evaluation data; give --data");
-  Expected<Dataset> D = loadEvalSet(*Src, *L, "data set");
-  if (!D)
-    return D.takeError();
-  if (Status S = I.loadWeights(O.Load, /*WithState=*/false))
-    return S;
-  std::vector<int64_t> Rows(static_cast<size_t>(I.batch()));
-  EvalResult R = evaluate(I, *D, *L, Rows);
-  if (!R.Failure.empty())
-    return Status::error(R.Failure);
-  std::printf("evaluated %lld of %lld examples\nloss %.4f",
-              (long long)R.Examples, (long long)D->size(), R.Loss);
-  std::vector<std::string> Names = metricNames(I);
-  for (size_t K = 0; K < Names.size(); ++K)
-    std::printf("  %s %.4f", Names[K].c_str(), R.Metrics[K]);
-  std::printf("\n");
   return Status();
 }
 
