@@ -107,10 +107,13 @@ Expected<TrainData> splitTrainData(Dataset All, const DataSource &Src,
   } else {
     std::vector<int64_t> TrainRows, HeldRows;
     splitValidation(All.size(), Fraction, Seed, TrainRows, HeldRows);
-    if (HeldRows.empty())
-      return Status::error(
-          Src.describe() + ": validation = " + std::to_string(Fraction) +
-          " of " + std::to_string(All.size()) + " examples holds out none");
+    if (HeldRows.empty()) {
+      char Text[32];
+      std::snprintf(Text, sizeof(Text), "%g", Fraction);
+      return Status::error(Src.describe() + ": validation = " + Text + " of " +
+                           std::to_string(All.size()) +
+                           " examples holds out none");
+    }
     D.Val = All.select(HeldRows);
     D.Train = All.select(TrainRows);
   }
@@ -333,6 +336,10 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
         std::printf(" (val_loss %.4f)", P.BestValLoss);
       if (SavedEpoch == BestEpoch)
         std::printf(", which %s holds", O.Save.c_str());
+      else if (!O.Save.empty())
+        std::printf("; no epoch of this run improved on it, so %s was not "
+                    "written",
+                    O.Save.c_str());
       std::printf("\n");
       break;
     }

@@ -105,6 +105,7 @@ TEST_F(RuntimeCheckpoint, RoundTripsSlotsAndProgress) {
   for (int I = 0; I < 9; ++I)
     (void)P.ShuffleRng.next();
   P.Order = {3, 1, 4, 0, 2};
+  P.BestValLoss = 0.1 + 0.2; // not a short decimal: must round-trip exactly
   std::string File = path("w.st");
   ASSERT_FALSE(saveCheckpoint(**A, File, P));
 
@@ -118,6 +119,8 @@ TEST_F(RuntimeCheckpoint, RoundTripsSlotsAndProgress) {
   EXPECT_TRUE(Resumed);
   EXPECT_TRUE(Note.empty());
   EXPECT_EQ(Q.Epoch, 4);
+  EXPECT_EQ(Q.Seed, 3u); // the checkpoint's, not the 99 Q started with
+  EXPECT_EQ(Q.BestValLoss, 0.1 + 0.2);
   EXPECT_EQ(Q.Order, P.Order);
   EXPECT_EQ(Q.ShuffleRng.next(), P.ShuffleRng.next());
   for (const char *Name : {"W", "b", "W.velocity", "n"}) {
@@ -130,6 +133,54 @@ TEST_F(RuntimeCheckpoint, RoundTripsSlotsAndProgress) {
   EXPECT_EQ(F->find("grad.W"), nullptr);
   EXPECT_NE(F->find("state.W.velocity"), nullptr);
   EXPECT_EQ(F->Metadata.at("epoch"), "4");
+  EXPECT_EQ(F->Metadata.at("seed"), "3");
+  Expected<std::optional<uint64_t>> Seed = checkpointSeed(*F);
+  ASSERT_TRUE(bool(Seed));
+  EXPECT_EQ(Seed->value_or(0), 3u);
+}
+
+TEST_F(RuntimeCheckpoint, SeedAndBestLossAreOptionalButChecked) {
+  auto A = ModelInstance::create(&Model);
+  ASSERT_TRUE(bool(A));
+  TrainProgress P(12345678901234567890ull, 2);
+  P.Epoch = 1;
+  std::string File = path("w.st");
+  ASSERT_FALSE(saveCheckpoint(**A, File, P));
+  Expected<TensorFile> F = readTensorFile(File);
+  ASSERT_TRUE(bool(F));
+  // No best loss yet (infinity): not recorded, and read back as infinity.
+  EXPECT_EQ(F->Metadata.count("best_val_loss"), 0u);
+  TrainProgress Q(1, 2);
+  Q.BestValLoss = 5;
+  bool Resumed;
+  std::string Note;
+  ASSERT_FALSE(loadCheckpoint(**A, *F, Q, Resumed, Note));
+  EXPECT_EQ(Q.Seed, 12345678901234567890ull);
+  EXPECT_TRUE(std::isinf(Q.BestValLoss));
+  // A checkpoint of an earlier version has no seed: the run keeps its own.
+  F->Metadata.erase("seed");
+  TrainProgress R(6, 2);
+  ASSERT_FALSE(loadCheckpoint(**A, *F, R, Resumed, Note));
+  EXPECT_EQ(R.Seed, 6u);
+  EXPECT_FALSE(checkpointSeed(*F)->has_value());
+  // Plain weights have no seed to offer even when the metadata says one.
+  TensorFile Plain = *F;
+  Plain.Metadata = {{"seed", "4"}};
+  EXPECT_FALSE(checkpointSeed(Plain)->has_value());
+  // Malformed values are errors naming the key.
+  for (auto [Key, Value] :
+       {std::pair{"seed", "-3"}, std::pair{"seed", "18446744073709551616"},
+        std::pair{"best_val_loss", "nan"},
+        std::pair{"best_val_loss", "0.5x"}}) {
+    TensorFile Bad = *F;
+    Bad.Metadata["seed"] = "1";
+    Bad.Metadata[Key] = Value;
+    Status S = loadCheckpoint(**A, Bad, R, Resumed, Note);
+    ASSERT_TRUE(bool(S)) << Key << "=" << Value;
+    EXPECT_NE(S.message().find("'" + std::string(Key) + "' is '" + Value),
+              std::string::npos)
+        << S.message();
+  }
 }
 
 TEST_F(RuntimeCheckpoint, PlainWeightsLeaveTheProgressAlone) {
