@@ -888,6 +888,13 @@ TEST(CodeGen, ModelDescriptorMatchesCLayout) {
   Train.Epochs = 7;
   Train.Shuffle = false;
   Train.Seed = 123456789012345ull;
+  Train.Schedule.Kind = ScheduleSpec::Step;
+  Train.Schedule.Every = 3;
+  Train.Schedule.Gamma = 0.25;
+  Train.Augment = {{AugmentSpec::RandomCrop, 4, {}},
+                   {AugmentSpec::HFlip, 0, {}}};
+  Train.Validation = 0.125;
+  Train.EarlyStop = 2;
 
   auto J = compile(B.G, 2, &Train);
   ASSERT_TRUE(J);
@@ -930,6 +937,16 @@ TEST(CodeGen, ModelDescriptorMatchesCLayout) {
   EXPECT_EQ(M.train.epochs, 7);
   EXPECT_EQ(M.train.shuffle, 0);
   EXPECT_EQ(M.train.seed, 123456789012345ull);
+  EXPECT_EQ(M.train.schedule, NNC_SCHEDULE_STEP);
+  EXPECT_EQ(M.train.schedule_every, 3);
+  EXPECT_EQ(M.train.schedule_gamma, 0.25);
+  EXPECT_EQ(M.train.schedule_warmup, 0);
+  ASSERT_EQ(M.train.num_augments, 2);
+  EXPECT_EQ(M.train.augments[0].kind, NNC_AUGMENT_RANDOM_CROP);
+  EXPECT_EQ(M.train.augments[0].padding, 4);
+  EXPECT_EQ(M.train.augments[1].kind, NNC_AUGMENT_HFLIP);
+  EXPECT_EQ(M.train.validation, 0.125);
+  EXPECT_EQ(M.train.early_stop, 2);
   // No loss: only predict.
   EXPECT_FALSE(M.train_step);
   EXPECT_FALSE(M.eval_step);
