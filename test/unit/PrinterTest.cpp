@@ -401,8 +401,9 @@ TEST(Verifier, UpdateTypes) {
             std::string::npos)
       << verifyGraph(X.G);
   X.G.Updates.back() = {X.X, X.X};
-  EXPECT_NE(verifyGraph(X.G).find("only params, state and buffers can be updated"),
-            std::string::npos);
+  EXPECT_NE(
+      verifyGraph(X.G).find("only params, state and buffers can be updated"),
+      std::string::npos);
 }
 
 TEST(Verifier, InterfaceKinds) {
