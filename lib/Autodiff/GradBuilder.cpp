@@ -85,6 +85,38 @@ Node *GradBuilder::transpose(Node *X) {
               TensorType(X->dtype(), {X->dims()[1], X->dims()[0]}), {X});
 }
 
+Node *GradBuilder::slice(Node *X, int64_t Axis, int64_t Offset, int64_t Size) {
+  assert(Axis >= 0 && Axis < int64_t(X->Type.rank()) && "bad axis");
+  int64_t Len = X->dims()[Axis];
+  assert(Offset >= 0 && Size >= 0 && Offset + Size <= Len &&
+         "slice out of range");
+  if (Offset == 0 && Size == Len)
+    return X;
+  Shape Dims(X->dims().begin(), X->dims().end());
+  Dims[Axis] = Size;
+  Attrs A;
+  A.Axis = Axis;
+  A.Offset = Offset;
+  A.Size = Size;
+  return make(OpKind::Slice, TensorType(X->dtype(), Dims), {X}, A);
+}
+
+Node *GradBuilder::concat(llvm::ArrayRef<Node *> Parts, int64_t Axis) {
+  assert(!Parts.empty() && "concat of nothing");
+  if (Parts.size() == 1)
+    return Parts[0];
+  Shape Dims(Parts[0]->dims().begin(), Parts[0]->dims().end());
+  assert(Axis >= 0 && Axis < int64_t(Dims.size()) && "bad axis");
+  for (const Node *P : Parts.drop_front()) {
+    assert(P->Type.rank() == Dims.size() && P->dtype() == Parts[0]->dtype() &&
+           "concat parts differ in rank or dtype");
+    Dims[Axis] += P->dims()[Axis];
+  }
+  Attrs A;
+  A.Axis = Axis;
+  return make(OpKind::Concat, TensorType(Parts[0]->dtype(), Dims), Parts, A);
+}
+
 Node *GradBuilder::matmul(Node *A, Node *B) {
   assert(A->Type.rank() == 2 && B->Type.rank() == 2 &&
          A->dims()[1] == B->dims()[0] && "matmul shapes do not agree");

@@ -61,6 +61,11 @@ public:
   Node *broadcastTo(Node *X, llvm::ArrayRef<int64_t> Dims);
   /// Swaps the two axes of a 2-D tensor.
   Node *transpose(Node *X);
+  /// `Size` elements of `X` along `Axis` from `Offset` on; `X` itself when
+  /// that is all of it.
+  Node *slice(Node *X, int64_t Axis, int64_t Offset, int64_t Size);
+  /// `Parts` one after another along `Axis`; a single part is itself.
+  Node *concat(llvm::ArrayRef<Node *> Parts, int64_t Axis);
   /// [M, K] x [K, N] -> [M, N].
   Node *matmul(Node *A, Node *B);
 

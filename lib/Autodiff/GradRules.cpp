@@ -279,6 +279,45 @@ Adjoints gradBroadcast(GradContext &C) {
 // y = x^T: dx = dy^T
 Adjoints gradTranspose(GradContext &C) { return {C.B.transpose(C.DY)}; }
 
+// y = x[o : o + n] along the axis: y's elements go back where they came
+// from and the rest of x gets 0, dx = dy padded with zeros to x's length:
+// concat(zeros[o], dy, zeros[len - o - n]), the zeros a broadcast 0 (a
+// splat to the optimizer). There is no pad op: slices enter graphs as the
+// adjoints of concat, so this rule runs only for a second derivative (or a
+// test), which does not earn a kernel of its own; concat copies the zeros.
+Adjoints gradSlice(GradContext &C) {
+  Node *X = C.x(0);
+  int64_t Axis = C.N.A.Axis, Before = C.N.A.Offset;
+  int64_t After = X->dims()[Axis] - Before - C.N.A.Size;
+  auto Zeros = [&](int64_t Len) {
+    Shape Dims(X->dims().begin(), X->dims().end());
+    Dims[Axis] = Len;
+    Node *Zero = C.B.scalar(0);
+    return C.B.broadcastTo(Zero, Dims);
+  };
+  llvm::SmallVector<Node *, 3> Parts;
+  if (Before > 0)
+    Parts.push_back(Zeros(Before));
+  Parts.push_back(C.DY);
+  if (After > 0)
+    Parts.push_back(Zeros(After));
+  return {C.B.concat(Parts, Axis)};
+}
+
+// y = concat(x_0, ..., x_k) along the axis: x_i is the piece of y from o_i
+// (the lengths of x_0 .. x_i-1 summed) on, dx_i = slice(dy, o_i, len_i).
+Adjoints gradConcat(GradContext &C) {
+  int64_t Axis = C.N.A.Axis, Offset = 0;
+  Adjoints R(C.N.Operands.size(), nullptr);
+  for (unsigned I = 0; I < R.size(); ++I) {
+    int64_t Len = C.x(I)->dims()[Axis];
+    if (C.wants(I))
+      R[I] = C.B.slice(C.DY, Axis, Offset, Len);
+    Offset += Len;
+  }
+  return R;
+}
+
 //===--- Compound ops -----------------------------------------------------===//
 
 // Y = A B: dA = dY B^T, dB = A^T dY. A 1-D operand is promoted as NumPy

@@ -7,11 +7,15 @@
 //   out[i0, ..., ik] = f(a[i0*sa0 + ... + ik*sak], b[...])
 //
 // A broadcast operand has stride 0 along the dims it is stretched over, a
-// transposed one has its strides swapped. Before emitting the loops, dims of
+// transposed one has its strides swapped, a sliced one keeps its own strides
+// and starts at its offset. Before emitting the loops, dims of
 // size 1 are dropped and adjacent dims that are contiguous in every operand
 // are merged, so a same-shape op is a single unit-stride loop and `x + b`
 // with a bias row is two loops whose inner one is unit-stride in all three
 // buffers — the shape the vectorizer handles best.
+//
+// concat, which picks its source by index, is one block copy per operand
+// and outer index instead: unit-stride loops the vectorizer takes whole.
 //
 // The scalar math is written to be stable in f32: tanh and sigmoid go
 // through exp(-|x|) (never overflows), softplus is max(x, 0) + log1p(e^-|x|)
@@ -283,15 +287,21 @@ void codegen::emitElementwise(KernelBuilder &KB) {
   Nest.Dims.assign(OutDims.begin(), OutDims.end());
   Nest.Strides.push_back(contiguousStrides(OutDims));
   SmallVector<unsigned, 2> Buffered; // operands read through a pointer
+  SmallVector<int64_t, 2> Bases;     // and the element each reads first
   for (unsigned I = 0; I < N.Operands.size(); ++I) {
     const Node *Op = N.operand(I);
     if (isImmediate(Op))
       continue;
     Buffered.push_back(I);
+    Bases.push_back(0);
     if (N.Kind == OpKind::Transpose) {
       // out[r, c] = x[c, r]
       assert(Op->Type.rank() == 2 && "transpose of a non-matrix");
       Nest.Strides.push_back({1, Op->dims()[1]});
+    } else if (N.Kind == OpKind::Slice) {
+      // out[..., j, ...] = x[..., Offset + j, ...]
+      Nest.Strides.push_back(contiguousStrides(Op->dims()));
+      Bases.back() = N.A.Offset * Nest.Strides.back()[N.A.Axis];
     } else if (N.Kind == OpKind::Reshape) {
       Nest.Strides.push_back(contiguousStrides(OutDims)); // same order
     } else {
@@ -310,11 +320,39 @@ void codegen::emitElementwise(KernelBuilder &KB) {
         continue;
       }
       assert(Buffered[Next] == I);
-      Args.push_back(
-          KB.loadOperand(I, linearIndex(KB, IVs, Nest.Strides[1 + Next])));
+      Args.push_back(KB.loadOperand(
+          I, linearIndex(KB, IVs, Nest.Strides[1 + Next], Bases[Next])));
       ++Next;
     }
     Value *R = IsCopy ? Args[0] : emitScalarOp(KB, Args);
     KB.store(R, KB.out(), linearIndex(KB, IVs, Nest.Strides[0]));
   });
+}
+
+void codegen::emitConcat(KernelBuilder &KB) {
+  // The result is [Outer, Len, Inner] around the axis, operand I is
+  // [Outer, Len_I, Inner]: for each outer index, operand I's contiguous
+  // block of Len_I * Inner elements goes to the result's row at Start_I *
+  // Inner, Start_I the lengths before it.
+  const Node &N = KB.node();
+  ArrayRef<int64_t> Dims = N.dims();
+  int64_t Axis = N.A.Axis, Outer = 1, Inner = 1;
+  for (int64_t D = 0; D < Axis; ++D)
+    Outer *= Dims[D];
+  for (int64_t D = Axis + 1; D < int64_t(Dims.size()); ++D)
+    Inner *= Dims[D];
+  IRBuilder<> &B = KB.builder();
+  int64_t Row = Dims[Axis] * Inner, Start = 0;
+  for (unsigned I = 0; I < N.Operands.size(); ++I) {
+    int64_t Block = N.operand(I)->dims()[Axis] * Inner;
+    KB.forRange(Outer, [&](Value *O) {
+      Value *From = B.CreateMul(O, KB.i64(Block));
+      Value *To = B.CreateAdd(B.CreateMul(O, KB.i64(Row)), KB.i64(Start));
+      KB.forRange(Block, [&](Value *J) {
+        KB.store(KB.loadOperand(I, B.CreateAdd(From, J)), KB.out(),
+                 B.CreateAdd(To, J));
+      });
+    });
+    Start += Block;
+  }
 }

@@ -36,6 +36,14 @@ using namespace nnc::codegen;
 
 namespace {
 
+/// Transpose and slice read their operand at another index than the one
+/// they produce, so a loop storing over a buffer they read may overwrite an
+/// element before they read it. (A broadcast also reads elsewhere, but only
+/// a smaller value, which no store of the loop's shape overwrites.)
+bool readsElsewhere(const Node *N) {
+  return isIndexRemap(N->Kind) && N->Kind != OpKind::Broadcast;
+}
+
 /// Fills in the unit's anchor, prologue, outputs, inputs and the anchor's
 /// buffer; the reason if its members cannot be one kernel (`planKernel`,
 /// the rule the fusion pass and the verifier apply too).
@@ -77,21 +85,20 @@ finishUnit(KernelUnit &U,
     return "";
 
   // Where the anchor's result lives while the epilogue reads it.
-  bool HasTranspose = llvm::any_of(
-      U.Members, [](const Node *N) { return N->Kind == OpKind::Transpose; });
+  bool MovesElements = llvm::any_of(U.Members, readsElsewhere);
   if (U.Anchor && !llvm::is_contained(U.Outputs, U.Anchor)) {
     // An output that may be computed in place over an input (a param
     // update over its param) keeps that chance: the anchor would clobber
     // the input before the epilogue reads it.
-    for (unsigned I = 0; I < U.Outputs.size() && !HasTranspose; ++I)
+    for (unsigned I = 0; I < U.Outputs.size() && !MovesElements; ++I)
       if (U.Outputs[I]->Type.numElements() == U.Anchor->Type.numElements() &&
           inPlaceCandidates(U, I).empty()) {
         U.AnchorBuffer = int(I);
         break;
       }
     if (U.AnchorBuffer < 0) {
-      // A transposing epilogue may read an element the loop already
-      // overwrote, so the anchor gets a buffer of its own.
+      // A transposing or slicing epilogue may read an element the loop
+      // already overwrote, so the anchor gets a buffer of its own.
       U.Outputs.insert(U.Outputs.begin(), U.Anchor);
       U.InPlace.insert(U.InPlace.begin(), -1);
     }
@@ -179,9 +186,8 @@ SmallVector<unsigned, 2> codegen::inPlaceCandidates(const KernelUnit &U,
   const Node *Out = U.Outputs[OutIdx];
   if (!U.isFused() || Out == U.Anchor || int(OutIdx) == U.AnchorBuffer)
     return R;
-  for (const Node *N : U.Members)
-    if (N->Kind == OpKind::Transpose)
-      return R;
+  if (llvm::any_of(U.Members, readsElsewhere))
+    return R;
   for (unsigned I = 0; I < U.Inputs.size(); ++I) {
     const Node *X = U.Inputs[I];
     if (X->dims() != Out->dims())

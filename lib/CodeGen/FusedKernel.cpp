@@ -22,10 +22,12 @@
 //      (2^16 elements or more) runs in pieces on the runtime's threads.
 //
 // Indexing: each member is evaluated at a *map* from its dims to the loop
-// nest's dims (-1: a broadcast dim, index 0). An operand's map follows from
-// its user's by NumPy broadcasting (or by swapping for transpose), so a bias
-// row read inside `x @ W + b`'s nest has stride 0 along the rows. Every
-// buffer read becomes a stride vector over the nest; like single elementwise
+// nest's dims (-1: a broadcast dim, index 0), plus a constant shift per dim
+// (a slice's offset). An operand's map follows from its user's by NumPy
+// broadcasting (or by swapping for transpose, or by shifting the axis for
+// slice), so a bias row read inside `x @ W + b`'s nest has stride 0 along
+// the rows. Every buffer read becomes a stride vector over the nest and a
+// base (the element read at the nest's origin); like single elementwise
 // kernels (Elementwise.cpp), the nest then drops unit dims and merges dims
 // contiguous in every buffer (StridedNest, Strides.h, shared by both), so
 // same-shape chains are one unit-stride loop.
@@ -41,6 +43,7 @@
 #include <llvm/ADT/SmallPtrSet.h>
 
 #include <map>
+#include <tuple>
 
 using namespace llvm;
 using namespace nnc;
@@ -48,13 +51,21 @@ using namespace nnc::codegen;
 
 namespace {
 
-/// For each dim of a value, the loop-nest dim indexing it (-1: always 0).
-using Map = std::vector<int>;
+/// Where a value is read at a point of the loop nest: along its dim J, at
+/// index `Shift[J]` plus the index of nest dim `Dim[J]` (-1: plus nothing).
+struct Map {
+  std::vector<int> Dim;
+  std::vector<int64_t> Shift;
+
+  bool operator<(const Map &O) const {
+    return std::tie(Dim, Shift) < std::tie(O.Dim, O.Shift);
+  }
+};
 
 Map identityMap(size_t Rank) {
-  Map M(Rank);
+  Map M{std::vector<int>(Rank), std::vector<int64_t>(Rank, 0)};
   for (size_t I = 0; I < Rank; ++I)
-    M[I] = int(I);
+    M.Dim[I] = int(I);
   return M;
 }
 
@@ -62,21 +73,40 @@ Map identityMap(size_t Rank) {
 Map operandMap(const Node &Y, unsigned I, const Map &MY) {
   const Node *Op = Y.operand(I);
   if (Y.Kind == OpKind::Transpose)
-    return {MY[1], MY[0]};
-  Map M(Op->dims().size(), -1);
-  size_t Shift = Y.dims().size() - Op->dims().size();
-  for (size_t J = 0; J < M.size(); ++J)
-    M[J] = Op->dims()[J] == 1 ? -1 : MY[J + Shift];
+    return {{MY.Dim[1], MY.Dim[0]}, {MY.Shift[1], MY.Shift[0]}};
+  if (Y.Kind == OpKind::Slice) {
+    Map M = MY;
+    M.Shift[Y.A.Axis] += Y.A.Offset;
+    return M;
+  }
+  size_t Rank = Op->dims().size();
+  Map M{std::vector<int>(Rank, -1), std::vector<int64_t>(Rank, 0)};
+  size_t Lead = Y.dims().size() - Rank;
+  for (size_t J = 0; J < Rank; ++J)
+    if (Op->dims()[J] != 1) {
+      M.Dim[J] = MY.Dim[J + Lead];
+      M.Shift[J] = MY.Shift[J + Lead];
+    }
   return M;
 }
 
-/// Element strides over a nest of rank `Rank` that read `X` through `M`.
-SmallVector<int64_t, 4> readStrides(const Node *X, const Map &M, size_t Rank) {
-  SmallVector<int64_t, 4> Own = contiguousStrides(X->dims()), S(Rank, 0);
-  for (size_t J = 0; J < M.size(); ++J)
-    if (M[J] >= 0)
-      S[M[J]] += Own[J];
-  return S;
+/// A read of a buffer over the loop nest: element `Base + sum_d iv_d *
+/// Strides[d]`.
+struct Read {
+  SmallVector<int64_t, 4> Strides;
+  int64_t Base = 0;
+};
+
+/// How a nest of rank `Rank` reads `X` through `M`.
+Read readOf(const Node *X, const Map &M, size_t Rank) {
+  SmallVector<int64_t, 4> Own = contiguousStrides(X->dims());
+  Read R{SmallVector<int64_t, 4>(Rank, 0), 0};
+  for (size_t J = 0; J < M.Dim.size(); ++J) {
+    if (M.Dim[J] >= 0)
+      R.Strides[M.Dim[J]] += Own[J];
+    R.Base += M.Shift[J] * Own[J];
+  }
+  return R;
 }
 
 /// Evaluates a set of elementwise members as scalar expressions. Values
@@ -99,15 +129,16 @@ public:
       collect(X->operand(I), operandMap(*X, I, M));
   }
 
-  /// Fixes the reads after phase 1; `strides(r)` is then read r's stride
-  /// vector over the nest.
+  /// Fixes the reads after phase 1; `strides(r)` and `base(r)` then say
+  /// how read r walks its buffer over the nest.
   void finishReads() {
-    Strides.assign(Reads.size(), {});
+    ReadOf.assign(Reads.size(), {});
     for (const auto &[K, I] : Reads)
-      Strides[I] = readStrides(K.first, K.second, Rank);
+      ReadOf[I] = readOf(K.first, K.second, Rank);
   }
-  unsigned numReads() const { return Strides.size(); }
-  ArrayRef<int64_t> strides(unsigned Read) const { return Strides[Read]; }
+  unsigned numReads() const { return ReadOf.size(); }
+  ArrayRef<int64_t> strides(unsigned R) const { return ReadOf[R].Strides; }
+  int64_t base(unsigned R) const { return ReadOf[R].Base; }
 
   /// Phase 2: the value of `X` at `M`; `IndexOf(r)` is the element index of
   /// read r at the current point. Values are shared within one point.
@@ -142,7 +173,7 @@ private:
   const DenseMap<const Node *, Value *> &Bufs;
   size_t Rank;
   std::map<Key, unsigned> Reads;
-  std::vector<SmallVector<int64_t, 4>> Strides;
+  std::vector<Read> ReadOf;
   std::map<Key, Value *> Cache;
 };
 
@@ -229,7 +260,7 @@ void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
         IVs.append(Rest.begin(), Rest.end());
         Epi.resetPoint();
         auto IndexOf = [&](unsigned R) {
-          return linearIndex(EKB, IVs, L.Strides[1 + R]);
+          return linearIndex(EKB, IVs, L.Strides[1 + R], Epi.base(R));
         };
         // Every value first, then every store: an output written over an
         // input (in place) or over the anchor's result must not clobber an
@@ -328,13 +359,13 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
         SmallVector<Value *, 4> Coords;
         auto IndexOf = [&](unsigned R) -> Value * {
           ArrayRef<int64_t> S = Pro.strides(R);
-          if (S == ArrayRef<int64_t>(Own))
+          if (S == ArrayRef<int64_t>(Own) && Pro.base(R) == 0)
             return Flat;
           if (Coords.empty())
             for (size_t D = 0; D < Dims.size(); ++D)
               Coords.push_back(B.CreateURem(B.CreateUDiv(Flat, KB.i64(Own[D])),
                                             KB.i64(Dims[D])));
-          return linearIndex(KB, Coords, S);
+          return linearIndex(KB, Coords, S, Pro.base(R));
         };
         Pro.resetPoint();
         return Pro.eval(Root, identityMap(Dims.size()), IndexOf);

@@ -28,6 +28,7 @@ KernelBuilder::KernelBuilder(Function *F, const Node &N)
   auto Arg = F->arg_begin();
   Out = &*Arg++;
   Out->setName("out");
+  In.assign(N.Operands.size(), nullptr);
   for (unsigned I = 0; I < N.Operands.size(); ++I) {
     if (isImmediate(N.operand(I)))
       continue;
@@ -46,9 +47,8 @@ KernelBuilder::KernelBuilder(Function *F, const Node &N, Value *OutPtr,
   FMF.setAllowContract();
   B.setFastMathFlags(FMF);
   Out = OutPtr;
-  assert(InPtrs.size() <= 2 && "an anchor has at most two operands");
-  for (unsigned I = 0; I < InPtrs.size(); ++I)
-    In[I] = InPtrs[I];
+  In.assign(InPtrs.begin(), InPtrs.end());
+  In.resize(N.Operands.size(), nullptr);
 }
 
 void KernelBuilder::finish() { B.CreateRetVoid(); }

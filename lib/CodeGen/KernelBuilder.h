@@ -182,7 +182,8 @@ private:
   llvm::IRBuilder<> B;
   llvm::BasicBlock *Entry;
   llvm::Value *Out = nullptr;
-  llvm::Value *In[2] = {nullptr, nullptr};
+  /// One per operand (null for an immediate): concat has any number.
+  llvm::SmallVector<llvm::Value *, 2> In;
 };
 
 // The kernels, by op group; each fills the kernel of `KB.node()`.
@@ -190,7 +191,7 @@ private:
 // their class, the others by one switch over KernelOp.
 
 /// Elementwise.cpp: unary, binary, compare and cast ops, and the copies
-/// (broadcast, transpose, reshape), all as strided loop nests.
+/// (broadcast, transpose, slice, reshape), all as strided loop nests.
 void emitElementwise(KernelBuilder &KB);
 /// Reduce.cpp: reduce_sum (IsMax false) / reduce_max (true).
 void emitReduce(KernelBuilder &KB, bool IsMax);
@@ -205,6 +206,8 @@ void emitSoftmax(KernelBuilder &KB, bool Log);
 void emitMatMul(KernelBuilder &KB);
 /// LinAlg.cpp: one_hot.
 void emitOneHot(KernelBuilder &KB);
+/// Elementwise.cpp: concat, one block copy per operand and outer index.
+void emitConcat(KernelBuilder &KB);
 /// Conv.cpp: conv2d and its two gradient kernels.
 void emitConv2d(KernelBuilder &KB);
 void emitConv2dGradInput(KernelBuilder &KB);

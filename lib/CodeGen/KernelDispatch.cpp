@@ -30,7 +30,10 @@ void codegen::emitKernelBody(KernelBuilder &KB) {
   case KernelOp::Reshape: // materialized only when it cannot alias
   case KernelOp::Broadcast:
   case KernelOp::Transpose:
+  case KernelOp::Slice:
     return emitElementwise(KB);
+  case KernelOp::Concat:
+    return emitConcat(KB);
   case KernelOp::ReduceSum:
     return emitReduce(KB, /*IsMax=*/false);
   case KernelOp::ReduceMax:

@@ -54,7 +54,7 @@ void StridedNest::simplify() {
 }
 
 Value *codegen::linearIndex(KernelBuilder &KB, ArrayRef<Value *> IVs,
-                            ArrayRef<int64_t> Strides) {
+                            ArrayRef<int64_t> Strides, int64_t Base) {
   IRBuilder<> &B = KB.builder();
   Value *Idx = nullptr;
   for (size_t D = 0; D < IVs.size(); ++D) {
@@ -64,5 +64,7 @@ Value *codegen::linearIndex(KernelBuilder &KB, ArrayRef<Value *> IVs,
         Strides[D] == 1 ? IVs[D] : B.CreateMul(IVs[D], KB.i64(Strides[D]));
     Idx = Idx ? B.CreateAdd(Idx, Term) : Term;
   }
-  return Idx ? Idx : KB.i64(0);
+  if (!Idx)
+    return KB.i64(Base);
+  return Base ? B.CreateAdd(Idx, KB.i64(Base)) : Idx;
 }

@@ -2,10 +2,10 @@
 //
 // Private to the code generator. Elementwise kernels (Elementwise.cpp) and
 // fused kernels (FusedKernel.cpp) both read every buffer through a stride
-// vector over one loop nest. This is the one place that computes those
-// strides, simplifies the nest (drops unit dims, merges dims contiguous in
-// every buffer, so a same-shape chain is one unit-stride loop the
-// vectorizer likes) and turns loop indices into an element index.
+// vector (and a base, for slices) over one loop nest. This is the one place
+// that computes those strides, simplifies the nest (drops unit dims, merges
+// dims contiguous in every buffer, so a same-shape chain is one unit-stride
+// loop the vectorizer likes) and turns loop indices into an element index.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_LIB_CODEGEN_STRIDES_H
@@ -42,10 +42,12 @@ struct StridedNest {
   void simplify();
 };
 
-/// The element index `sum_d IVs[d] * Strides[d]` (no instruction for zero
-/// strides; the constant 0 when every stride is zero).
+/// The element index `Base + sum_d IVs[d] * Strides[d]` (no instruction
+/// for zero strides or a zero base; a constant when every stride is zero).
+/// `Base` is the element read at the nest's origin, nonzero for a slice,
+/// which starts inside its operand.
 llvm::Value *linearIndex(KernelBuilder &KB, llvm::ArrayRef<llvm::Value *> IVs,
-                         llvm::ArrayRef<int64_t> Strides);
+                         llvm::ArrayRef<int64_t> Strides, int64_t Base = 0);
 
 } // namespace nnc::codegen
 

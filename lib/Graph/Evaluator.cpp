@@ -192,6 +192,10 @@ EvalTensor nnc::evaluateOp(const Node &N,
     return broadcastTo(*Ops[0], R);
   case OpKind::Transpose:
     return transpose(*Ops[0], R);
+  case OpKind::Slice:
+    return slice(*Ops[0], A.Axis, A.Offset, R);
+  case OpKind::Concat:
+    return concat(Ops, A.Axis, R);
 
   case OpKind::MatMul:
     return matmul(*Ops[0], *Ops[1], R);

@@ -130,6 +130,36 @@ EvalTensor eval::transpose(const EvalTensor &X, const TensorType &R) {
   return Out;
 }
 
+EvalTensor eval::slice(const EvalTensor &X, int64_t Axis, int64_t Offset,
+                       const TensorType &R) {
+  EvalTensor Out = EvalTensor::zeros(R);
+  Slices In = slicesAround(X.Type, Axis), S = slicesAround(R, Axis);
+  for (int64_t O = 0; O < S.Outer; ++O)
+    for (int64_t J = 0; J < S.Len; ++J)
+      for (int64_t I = 0; I < S.Inner; ++I)
+        Out.Data[(O * S.Len + J) * S.Inner + I] =
+            X.Data[(O * In.Len + Offset + J) * In.Inner + I];
+  return Out;
+}
+
+EvalTensor eval::concat(llvm::ArrayRef<const EvalTensor *> Xs, int64_t Axis,
+                        const TensorType &R) {
+  EvalTensor Out = EvalTensor::zeros(R);
+  Slices S = slicesAround(R, Axis);
+  int64_t Offset = 0; // where the current operand starts along Axis
+  for (const EvalTensor *X : Xs) {
+    Slices In = slicesAround(X->Type, Axis);
+    for (int64_t O = 0; O < S.Outer; ++O)
+      for (int64_t J = 0; J < In.Len; ++J)
+        for (int64_t I = 0; I < S.Inner; ++I)
+          Out.Data[(O * S.Len + Offset + J) * S.Inner + I] =
+              X->Data[(O * In.Len + J) * In.Inner + I];
+    Offset += In.Len;
+  }
+  assert(Offset == S.Len && "concat operands do not fill the result");
+  return Out;
+}
+
 EvalTensor eval::reduce(ReduceKind K, const EvalTensor &X, int64_t Axis,
                         const TensorType &R) {
   EvalTensor Out = EvalTensor::zeros(R);

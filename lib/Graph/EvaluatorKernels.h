@@ -30,6 +30,12 @@ EvalTensor mapBinary(const EvalTensor &X, const EvalTensor &Y,
 EvalTensor broadcastTo(const EvalTensor &X, const TensorType &R);
 EvalTensor reshape(const EvalTensor &X, const TensorType &R);
 EvalTensor transpose(const EvalTensor &X, const TensorType &R);
+/// R's length along `Axis` elements of X from `Offset` on.
+EvalTensor slice(const EvalTensor &X, int64_t Axis, int64_t Offset,
+                 const TensorType &R);
+/// The operands one after another along `Axis`.
+EvalTensor concat(llvm::ArrayRef<const EvalTensor *> Xs, int64_t Axis,
+                  const TensorType &R);
 
 enum class ReduceKind { Sum, Max, ArgMax, ArgMaxMask };
 /// Reduces along `Axis` (or all elements for ALL_AXES). For ArgMaxMask the

@@ -42,9 +42,21 @@ std::string quoted(const Node &N) {
 }
 
 /// A value smaller than the loop nest is recomputed for every element that
-/// reads it; that is free only for scalars and pure index remaps.
-bool recomputable(const Node &N) {
-  return N.Type.numElements() <= 1 || isIndexRemap(N.Kind);
+/// reads it; that is free only for scalars and pure index remaps. A remap
+/// of a larger value (a slice) recomputes what it reads as often, which is
+/// free only if that is read from a buffer (not one of `Computed`) or is
+/// free itself.
+bool recomputable(const Node &N,
+                  const llvm::SmallPtrSetImpl<const Node *> &Computed) {
+  if (N.Type.numElements() <= 1)
+    return true;
+  if (!isIndexRemap(N.Kind))
+    return false;
+  return llvm::all_of(N.Operands, [&](const Node *Op) {
+    return !Computed.count(Op) ||
+           Op->Type.numElements() <= N.Type.numElements() ||
+           recomputable(*Op, Computed);
+  });
 }
 
 /// Step 2 and 4: the members outside the prologue as one loop nest over
@@ -52,6 +64,10 @@ bool recomputable(const Node &N) {
 std::string checkNest(llvm::ArrayRef<const Node *> Members, const KernelPlan &P,
                       llvm::function_ref<bool(const Node *)> IsExternal) {
   const Node &Nest = *P.Nest;
+  llvm::SmallPtrSet<const Node *, 16> Computed;
+  for (const Node *N : Members)
+    if (N != P.Anchor && !P.Prologue.count(N))
+      Computed.insert(N);
   for (const Node *N : Members) {
     if (N == P.Anchor || P.Prologue.count(N))
       continue;
@@ -63,7 +79,8 @@ std::string checkNest(llvm::ArrayRef<const Node *> Members, const KernelPlan &P,
       return describeNode(*N) + " " + shapeText(*N) +
              " is needed outside the kernel but the loop nest runs over " +
              shapeText(Nest);
-    if (N->Type.numElements() < Nest.Type.numElements() && !recomputable(*N))
+    if (N->Type.numElements() < Nest.Type.numElements() &&
+        !recomputable(*N, Computed))
       return "it would recompute " + describeNode(*N) + " " + shapeText(*N) +
              " for every element of " + shapeText(Nest);
   }
@@ -140,7 +157,7 @@ KernelPlan nnc::planKernel(llvm::ArrayRef<const Node *> Members,
                  " is also needed outside the kernel, but a reduction's "
                  "operand is computed on the fly and never stored";
     else if (N->Type.numElements() < P.Anchor->operand(0)->Type.numElements() &&
-             !recomputable(*N))
+             !recomputable(*N, P.Prologue))
       P.WhyNot = "it would recompute " + describeNode(*N) + " " +
                  shapeText(*N) + " for every element " + quoted(*P.Anchor) +
                  " reads";

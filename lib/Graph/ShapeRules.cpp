@@ -121,6 +121,48 @@ Result ruleTranspose(const Query &Q) {
   return TensorType(X.Elem, {X.Dims[1], X.Dims[0]});
 }
 
+Result ruleSlice(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
+  const Attrs &A = Q.A;
+  if (!axisInRange(A.Axis, X.rank(), /*AllowAll=*/false))
+    return Q.Fail("slice along axis " + axisText(A.Axis) + " of " + ty(X) +
+                  ": axis out of range");
+  int64_t Len = X.Dims[A.Axis];
+  if (A.Offset < 0 || A.Size < 0 || A.Offset > Len || A.Size > Len - A.Offset)
+    return Q.Fail("slice of " + std::to_string(A.Size) + " from " +
+                  std::to_string(A.Offset) + " along axis " +
+                  std::to_string(A.Axis) + " of " + ty(X) + ": out of range");
+  Shape Out(X.Dims);
+  Out[A.Axis] = A.Size;
+  return TensorType(X.Elem, Out);
+}
+
+/// concat: one element type and rank, equal dims but along Axis, whose
+/// sizes add up.
+Result ruleConcat(const Query &Q) {
+  if (Q.Ops.size() < 2)
+    return Q.Fail("concat takes at least 2 operands, got " +
+                  std::to_string(Q.Ops.size()));
+  const TensorType &First = Q.Ops[0];
+  if (!axisInRange(Q.A.Axis, First.rank(), /*AllowAll=*/false))
+    return Q.Fail("concat along axis " + axisText(Q.A.Axis) + " of " +
+                  ty(First) + ": axis out of range");
+  Shape Out(First.Dims);
+  for (const TensorType &T : Q.Ops.drop_front()) {
+    std::string What = "concat of " + ty(First) + " and " + ty(T);
+    if (T.Elem != First.Elem)
+      return Q.Fail(What + ": element types differ");
+    if (T.rank() != First.rank())
+      return Q.Fail(What + ": ranks differ");
+    for (unsigned I = 0; I < T.rank(); ++I)
+      if (int64_t(I) != Q.A.Axis && T.Dims[I] != First.Dims[I])
+        return Q.Fail(What + " along axis " + std::to_string(Q.A.Axis) +
+                      ": sizes differ on axis " + std::to_string(I));
+    Out[Q.A.Axis] += T.Dims[Q.A.Axis];
+  }
+  return TensorType(First.Elem, Out);
+}
+
 Result ruleMatMul(const Query &Q) {
   const TensorType &L = Q.Ops[0], &R = Q.Ops[1];
   std::string What = "matmul of " + ty(L) + " and " + ty(R);

@@ -394,6 +394,67 @@ std::vector<Case> shapeAndKernelCases() {
   Cs.push_back({"transpose", [](Builder &B) {
                   return B.op(OpKind::Transpose, {B.leaf(f32({3, 5}), "a")});
                 }});
+  // slice: each axis of a 4-D tensor, at the start, inside and at the end
+  // (so its gradient, concat with broadcast zeros, has zeros on either side,
+  // both or neither), and an i32 one.
+  struct Cut {
+    int64_t Axis, Offset, Size;
+  };
+  for (Cut C :
+       {Cut{0, 0, 1}, Cut{1, 1, 2}, Cut{2, 2, 3}, Cut{3, 1, 5}, Cut{3, 0, 6}}) {
+    Cs.push_back({"slice", [C](Builder &B) {
+                    Attrs A = axis(C.Axis);
+                    A.Offset = C.Offset;
+                    A.Size = C.Size;
+                    return B.op(OpKind::Slice, {B.leaf(f32({2, 3, 5, 6}), "a")},
+                                A);
+                  }});
+  }
+  Cs.push_back({"slice i32",
+                [](Builder &B) {
+                  Attrs A = axis(1);
+                  A.Offset = 3;
+                  A.Size = 17;
+                  Node *S = B.op(OpKind::Slice, {B.leaf(i32({3, 41}), "a")}, A);
+                  return B.typed(OpKind::Cast, f32({3, 17}), {S});
+                },
+                nonDiff(), false});
+  // concat: along each axis, of two and of three operands, rows that end in
+  // a partial vector (37 and 21 floats), one operand twice (its gradient
+  // sums two slices), and i32.
+  Cs.push_back({"concat axis 0", [](Builder &B) {
+                  return B.op(
+                      OpKind::Concat,
+                      {B.leaf(f32({2, 3}), "a"), B.leaf(f32({4, 3}), "b")},
+                      axis(0));
+                }});
+  Cs.push_back({"concat axis 1 of three", [](Builder &B) {
+                  return B.op(OpKind::Concat,
+                              {B.leaf(f32({3, 37}), "a"),
+                               B.leaf(f32({3, 1}), "b"),
+                               B.leaf(f32({3, 21}), "c")},
+                              axis(1));
+                }});
+  Cs.push_back({"concat channels", [](Builder &B) {
+                  return B.op(OpKind::Concat,
+                              {B.leaf(f32({2, 3, 4, 5}), "a"),
+                               B.leaf(f32({2, 2, 4, 5}), "b")},
+                              axis(1));
+                }});
+  Cs.push_back({"concat last axis, one operand twice", [](Builder &B) {
+                  Node *A = B.leaf(f32({2, 3, 4}), "a");
+                  Node *E = B.op(OpKind::Exp, {B.leaf(f32({2, 3, 2}), "b")});
+                  return B.op(OpKind::Concat, {A, E, A}, axis(2));
+                }});
+  Cs.push_back({"concat i32",
+                [](Builder &B) {
+                  Node *C =
+                      B.op(OpKind::Concat,
+                           {B.leaf(i32({2, 5}), "a"), B.leaf(i32({3, 5}), "b")},
+                           axis(0));
+                  return B.typed(OpKind::Cast, f32({5, 5}), {C});
+                },
+                nonDiff(), false});
   Cs.push_back({"matmul", [](Builder &B) {
                   return B.op(OpKind::MatMul, {B.leaf(f32({4, 7}), "a"),
                                                B.leaf(f32({7, 19}), "b")});

@@ -19,7 +19,8 @@
 //     the anchor's result shape (without an anchor, over the shape of the
 //     largest value needed outside). Values needed outside have the nest's
 //     shape; a smaller member is recomputed for every element, which is
-//     allowed only where that is free (scalars, broadcast, transpose).
+//     allowed only where that is free (scalars, broadcast, transpose, and a
+//     slice of a value read from a buffer or free itself).
 // Acyclicity between kernels is a property of the whole partition and is
 // checked by its users.
 //

@@ -170,7 +170,8 @@ inline bool readsRowWise(OpKind K) { return hasTrait(K, TRAIT_ROWWISE); }
 /// The result is a view of the operand's buffer (no kernel, no copy).
 inline bool aliasesOperand(OpKind K) { return hasTrait(K, TRAIT_ALIAS); }
 /// Computes nothing but where each element is read from (broadcast,
-/// transpose): free to recompute per element inside a fused loop nest.
+/// transpose, slice): free to recompute per element inside a fused loop
+/// nest.
 inline bool isIndexRemap(OpKind K) {
   return opClass(K) == OpClass::Shape && !aliasesOperand(K);
 }
