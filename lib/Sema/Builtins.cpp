@@ -3,10 +3,12 @@
 // One table row per built-in of docs/language.md ("Built-in functions"):
 // parameters with kinds and defaults, and a lowering. Binding a call:
 //   1. positional arguments fill the non-keyword-only parameters in order
-//      (too many is an arity error);
+//      (too many is an arity error); a variadic tensor parameter, the last
+//      positional one, takes all that remain (`concat(a, b, c)`);
 //   2. keywords fill options by name (tensors are positional only); an
 //      unknown keyword lists the valid ones, a repeated one is an error;
-//   3. a missing required parameter is an arity error;
+//   3. a missing required parameter, or fewer tensors than a variadic
+//      parameter needs, is an arity error;
 //   4. tensors are lowered, options evaluated as compile-time constants
 //      (a non-constant axis is an error), defaults fill the rest;
 //   5. the row's lowering builds the nodes.
@@ -222,6 +224,10 @@ P optInt(const char *Name, double Default = 0, bool KwOnly = false) {
   return {Name, K::Int, false, Default, KwOnly};
 }
 P reqInt(const char *Name) { return {Name, K::Int, true}; }
+/// Every remaining positional argument, at least `Min` tensors.
+P tensors(const char *Name, unsigned Min) {
+  return {Name, K::Tensor, true, 0, false, Min};
+}
 P reqFloat(const char *Name) { return {Name, K::Float, true}; }
 P optFloat(const char *Name, double Default) {
   return {Name, K::Float, false, Default};
@@ -276,6 +282,7 @@ const std::vector<BuiltinInfo> &table() {
       {"transpose", {tensor("x")}, lowerTranspose},
       {"reshape", {tensor("x"), {"shape", K::Shape, true}}, lowerReshape},
       {"flatten", {tensor("x")}, lowerFlatten},
+      {"concat", {tensors("tensors", 2), optInt("axis", 0, true)}, lowerConcat},
       // classification
       {"softmax",
        {tensor("x"), optInt("axis", -1)},
@@ -318,12 +325,16 @@ const std::vector<BuiltinInfo> &table() {
   return Table;
 }
 
-/// "1 argument", "1 to 2 arguments".
+/// No upper bound on the positional arguments (a variadic parameter).
+constexpr unsigned Unbounded = ~0u;
+
+/// "1 argument", "1 to 2 arguments", "at least 2 arguments".
 std::string arityText(unsigned Min, unsigned Max) {
-  std::string S = std::to_string(Min);
-  if (Max != Min)
+  bool AtLeast = Max == Unbounded;
+  std::string S = (AtLeast ? "at least " : "") + std::to_string(Min);
+  if (Max != Min && !AtLeast)
     S += " to " + std::to_string(Max);
-  return S + (Max == 1 ? " argument" : " arguments");
+  return S + ((AtLeast ? Min : Max) == 1 ? " argument" : " arguments");
 }
 
 } // namespace
@@ -346,10 +357,16 @@ Val Analyzer::lowerBuiltin(const BuiltinInfo &B, const ast::CallExpr &Call) {
   std::vector<Arg> Args(B.Params.size());
   std::vector<const ast::Expr *> Exprs(B.Params.size(), nullptr);
   unsigned MaxPositional = 0, MinRequired = 0;
-  for (const BuiltinParam &P : B.Params) {
+  std::optional<size_t> Variadic; // the variadic parameter, if any
+  for (size_t I = 0; I < B.Params.size(); ++I) {
+    const BuiltinParam &P = B.Params[I];
     MaxPositional += !P.KeywordOnly;
-    MinRequired += P.Required;
+    MinRequired += P.isVariadic() ? P.MinItems : P.Required;
+    if (P.isVariadic())
+      Variadic = I;
   }
+  if (Variadic)
+    MaxPositional = Unbounded;
   auto Arity = [&] {
     error(Call.CalleeLoc, "'" + Call.Callee + "' takes " +
                               arityText(MinRequired, MaxPositional) + ", but " +
@@ -358,11 +375,18 @@ Val Analyzer::lowerBuiltin(const BuiltinInfo &B, const ast::CallExpr &Call) {
                               " given");
     return Val::error();
   };
-  // 1. Positional arguments.
+  // 1. Positional arguments; the variadic parameter takes the rest.
   if (Call.Args.size() > MaxPositional)
     return Arity();
-  for (size_t I = 0; I < Call.Args.size(); ++I)
-    Exprs[I] = Call.Args[I].get();
+  std::vector<const ast::Expr *> Items;
+  for (size_t I = 0; I < Call.Args.size(); ++I) {
+    if (Variadic && I >= *Variadic)
+      Items.push_back(Call.Args[I].get());
+    else
+      Exprs[I] = Call.Args[I].get();
+  }
+  if (!Items.empty())
+    Exprs[*Variadic] = Items[0];
   // 2. Keywords.
   bool Bad = false;
   for (const ast::KeywordArg &K : Call.Kwargs) {
@@ -392,6 +416,8 @@ Val Analyzer::lowerBuiltin(const BuiltinInfo &B, const ast::CallExpr &Call) {
     Slot = K.Value.get();
   }
   // 3. Required parameters.
+  if (Variadic && Items.size() < B.Params[*Variadic].MinItems)
+    return Arity();
   for (size_t I = 0; I < B.Params.size(); ++I)
     if (B.Params[I].Required && !Exprs[I]) {
       if (Call.Args.size() < MinRequired && !Bad)
@@ -414,6 +440,14 @@ Val Analyzer::lowerBuiltin(const BuiltinInfo &B, const ast::CallExpr &Call) {
     A.Loc = E->Loc;
     switch (P.Kind) {
     case ParamKind::Tensor:
+      if (P.isVariadic()) {
+        for (const ast::Expr *Item : Items) {
+          A.Items.push_back({/*Given=*/true, Item->Loc, lowerExpr(*Item)});
+          Bad |= A.Items.back().V.isError();
+        }
+        A.V = A.Items[0].V;
+        break;
+      }
       A.V = lowerExpr(*E);
       Bad |= A.V.isError();
       break;

@@ -4,7 +4,8 @@
 // then integer/float/bool/shape options with defaults, which may also be
 // given as keywords) and the function that lowers a bound call to graph
 // nodes. Builtins.cpp holds the table, argument binding and the simple
-// lowerings; Lowerings.cpp the compound ones (losses, convolution).
+// lowerings; Lowerings.cpp the compound ones (losses, convolution), and
+// Concat.cpp concat's checks.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_LIB_SEMA_BUILTINS_H
@@ -36,6 +37,13 @@ struct BuiltinParam {
   /// Only as a keyword (`max(x, axis = 1)`: a second positional argument
   /// of `max` is a tensor).
   bool KeywordOnly = false;
+  /// Tensor parameters only: the parameter takes every remaining positional
+  /// argument, at least this many (`concat(a, b, ...)` takes 2); 0 for an
+  /// ordinary parameter. It is the last positional parameter: the options
+  /// after it are keyword-only.
+  unsigned MinItems = 0;
+
+  bool isVariadic() const { return MinItems > 0; }
 };
 
 using LowerFn = Val (*)(Analyzer &A, const ast::CallExpr &Call,
@@ -72,6 +80,9 @@ Val lowerBatchNorm(Analyzer &A, const ast::CallExpr &Call,
                    llvm::ArrayRef<Arg> Args);
 Val lowerDropout(Analyzer &A, const ast::CallExpr &Call,
                  llvm::ArrayRef<Arg> Args);
+/// Concat.cpp: concat of `Args[0].Items` along `Args[1]`.
+Val lowerConcat(Analyzer &A, const ast::CallExpr &Call,
+                llvm::ArrayRef<Arg> Args);
 
 } // namespace nnc::sema
 

@@ -10,6 +10,7 @@
 //   Expr.cpp        expressions, operators, broadcasting, node builders
 //   Builtins.cpp    the built-in table and argument binding
 //   Lowerings.cpp   decompositions of the compound built-ins
+//   Concat.cpp      concat's operand checks
 //   TrainBlock.cpp  `train` block validation
 //
 //===----------------------------------------------------------------------===//
@@ -113,6 +114,9 @@ struct Arg {
   int64_t I = 0; ///< Integer options (axis, stride, n, ...).
   double F = 0;  ///< Float options (alpha, margin).
   Shape Dims;    ///< `reshape` shapes (may hold one -1).
+  /// A variadic tensor parameter: one bound argument per tensor given, in
+  /// order (`V` and `Loc` above are the first's).
+  std::vector<Arg> Items;
 };
 
 /// Upper bounds that keep any input from exhausting time or memory.

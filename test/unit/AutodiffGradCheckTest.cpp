@@ -288,6 +288,37 @@ TEST(AutodiffGrad, ReshapeBroadcastTranspose) {
   }
 }
 
+// slice at the start, inside and at the end of each axis (its adjoint is
+// dy with zeros on neither, both or one side); concat of two and three
+// operands along each axis, one of them twice.
+TEST(AutodiffGrad, SliceAndConcat) {
+  struct Cut {
+    int64_t Axis, Offset, Size;
+  };
+  for (Cut C : {Cut{0, 0, 2}, Cut{1, 1, 2}, Cut{2, 3, 2}, Cut{2, 0, 5}}) {
+    OpGraph T;
+    Attrs A = axis(C.Axis);
+    A.Offset = C.Offset;
+    A.Size = C.Size;
+    EXPECT_GRADS_MATCH(T, T.op(OpKind::Slice, {T.param({3, 4, 5})}, A));
+  }
+  for (int64_t Axis : {0, 1, 2}) {
+    OpGraph T;
+    Shape Other{2, 3, 4};
+    Other[Axis] = 1;
+    Node *A = T.param({2, 3, 4});
+    Node *B = T.param(Other);
+    EXPECT_GRADS_MATCH(T, T.op(OpKind::Concat, {A, B, A}, axis(Axis)));
+  }
+  {
+    OpGraph T;
+    Node *A = T.param({4, 2});
+    Node *B = T.param({4, 3});
+    EXPECT_GRADS_MATCH(
+        T, T.op(OpKind::Concat, {T.op(OpKind::Exp, {A}), B}, axis(1)));
+  }
+}
+
 //===--- Compound ops -----------------------------------------------------===//
 
 TEST(AutodiffGrad, MatMul) {
