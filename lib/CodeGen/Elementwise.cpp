@@ -347,7 +347,9 @@ void codegen::emitConcat(KernelBuilder &KB) {
     int64_t Block = N.operand(I)->dims()[Axis] * Inner;
     KB.forRange(Outer, [&](Value *O) {
       Value *From = B.CreateMul(O, KB.i64(Block));
-      Value *To = B.CreateAdd(B.CreateMul(O, KB.i64(Row)), KB.i64(Start));
+      Value *To = B.CreateMul(O, KB.i64(Row));
+      if (Start)
+        To = B.CreateAdd(To, KB.i64(Start));
       KB.forRange(Block, [&](Value *J) {
         KB.store(KB.loadOperand(I, B.CreateAdd(From, J)), KB.out(),
                  B.CreateAdd(To, J));

@@ -14,7 +14,8 @@
 //      the program.
 //   3. Splat rule: an elementwise op whose operands are all splats (every
 //      element equal) is computed once on the scalars and becomes a splat
-//      of the result, whatever the tensor size.
+//      of the result, whatever the tensor size; a slice or transpose of a
+//      splat is a splat of the same scalar.
 //   4. Otherwise, if the result and the work stay under the limits
 //      (MaxFoldElements, MaxFoldWork), evaluate the op with `evaluateOp`
 //      on the operand values, round the result to the node's dtype
@@ -113,8 +114,11 @@ const EvalTensor *ConstFoldPass::valueOf(const Node *N) {
 
 // before: %r = OP (splat a), (splat b) : T
 // after:  %r = broadcast (OP a, b) : T     (or the scalar itself for T = [])
+// before: %r = slice (splat a) : T         (any index remap)
+// after:  %r = broadcast a : T
 bool ConstFoldPass::foldSplat(Graph &G, Node &N) {
-  if (!isElementwise(N.Kind))
+  bool Remap = isIndexRemap(N.Kind);
+  if (!isElementwise(N.Kind) && !Remap)
     return false;
   llvm::SmallVector<EvalTensor, 2> Scalars;
   for (const Node *Op : N.Operands) {
@@ -123,13 +127,14 @@ bool ConstFoldPass::foldSplat(Graph &G, Node &N) {
       return false;
     Scalars.push_back({TensorType::scalar(Op->dtype()), {*S}});
   }
-  // Evaluate the op on scalars: a copy of N typed as a scalar.
+  // Evaluate the op on scalars: a copy of N typed as a scalar. A remap
+  // moves elements that are all equal: the scalar itself.
   Node Scalar(N.Kind, TensorType::scalar(N.dtype()), {}, N.Loc);
   Scalar.A = N.A;
   llvm::SmallVector<const EvalTensor *, 2> Ptrs;
   for (const EvalTensor &S : Scalars)
     Ptrs.push_back(&S);
-  Tensor R = fromEval(evaluateOp(Scalar, Ptrs));
+  Tensor R = fromEval(Remap ? Scalars[0] : evaluateOp(Scalar, Ptrs));
   Node *C = makeScalar(G, R.at(0), N.dtype(), N);
   Node *New =
       N.Type.isScalar() ? C : makeNode(G, OpKind::Broadcast, N.Type, {C}, N);

@@ -17,6 +17,7 @@
 #include "nnc/CodeGen/CodeGen.h"
 #include "nnc/CodeGen/Target.h"
 #include "nnc/Graph/Evaluator.h"
+#include "nnc/Graph/KernelPartition.h"
 #include "nnc/Graph/Printer.h"
 #include "nnc/Graph/Verifier.h"
 #include "nnc/JIT/JIT.h"
@@ -350,6 +351,130 @@ TEST(Fusion, ConvPoolEpilogues) {
 )",
                              "adam(lr = 0.01)", 36, 1)),
             1u);
+}
+
+// concat joins anchors' results (and takes an epilogue, tanh), and its
+// adjoint's slices fuse into their readers: g's gradient reduces its slice
+// on the fly (a prologue), the gradient of a keepdims sum reads a [B, 1]
+// slice broadcast over the row, and slices at three offsets along axis 0
+// meet in one loop. Joins along axis 0 and a negative axis, of three and
+// four operands.
+TEST(Fusion, ConcatAndItsSlices) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 5
+  input x : f32[B, 3]
+  target t : i32[B]
+  param W1 : f32[3, 4] = uniform(-1, 1)
+  param b1 : f32[4] = uniform(-1, 1)
+  param W2 : f32[3, 2] = uniform(-1, 1)
+  param V : f32[10, 3] = uniform(-1, 1)
+  param c : f32[3] = zeros
+  param g : f32[3] = uniform(-1, 1)
+  a = tanh(x @ W1 + b1)
+  s = sum(a, axis = 1, keepdims = true)
+  h = tanh(concat(a, relu(x @ W2 + 0.5), s, x * 0.5 + g, axis = -1))
+  y = h @ V + c
+  r = concat(a, a * s, exp(a))
+  loss ce = cross_entropy(y, t) + 0.01 * sum(r * r)
+  metric acc = mean(argmax(y, axis = 1) == t)
+  output h
+)",
+                             "sgd(lr = 0.1, momentum = 0.9)", 3, 1)),
+            3u);
+}
+
+// A DenseNet-style join of convolution features along the channels.
+TEST(Fusion, ConcatOfConvolutionChannels) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 2
+  input x : f32[B, 2, 5, 5]
+  target t : i32[B]
+  param K1 : f32[3, 2, 3, 3] = uniform(-1, 1)
+  param K2 : f32[2, 5, 1, 1] = uniform(-1, 1)
+  param W : f32[7, 3] = uniform(-1, 1)
+  f1 = concat(x, relu(conv2d(x, K1, padding = 1)), axis = 1)
+  f2 = concat(f1, elu(conv2d(f1, K2)), axis = 1)
+  s = reshape(avgpool2d(f2, size = 5), [B, 7]) @ W
+  loss ce = cross_entropy(s, t)
+  output s
+)",
+                             "adam(lr = 0.01)", 50, 1)),
+            1u);
+}
+
+// The kernel legality rule for slices: a slice of a value computed in the
+// kernel, read through a broadcast, would compute that value again for
+// every element the broadcast stretches over; read from a stored buffer it
+// is free.
+TEST(Fusion, SliceOfAComputedValueIsNotRecomputed) {
+  Graph G("g");
+  Node *X = G.create(OpKind::Input, TensorType(DType::F32, {4, 6}), {});
+  Node *W = G.create(OpKind::Input, TensorType(DType::F32, {4, 5}), {});
+  Node *E = G.create(OpKind::Exp, X->Type, {X});
+  Attrs A;
+  A.Axis = 1;
+  A.Offset = 2;
+  A.Size = 1;
+  Node *S = G.create(OpKind::Slice, TensorType(DType::F32, {4, 1}), {E}, {}, A);
+  Node *O = G.create(OpKind::Add, W->Type, {W, S});
+  auto OnlyO = [&](const Node *N) { return N == O; };
+  KernelPlan Computed = planKernel({E, S, O}, OnlyO);
+  EXPECT_NE(Computed.WhyNot.find("it would recompute"), std::string::npos)
+      << Computed.WhyNot;
+  EXPECT_TRUE(planKernel({S, O}, OnlyO).isLegal());
+  // Read at every element once (no broadcast), the computed value is fine.
+  A.Size = 5;
+  Node *S5 =
+      G.create(OpKind::Slice, TensorType(DType::F32, {4, 5}), {E}, {}, A);
+  Node *O5 = G.create(OpKind::Add, W->Type, {W, S5});
+  EXPECT_TRUE(planKernel({E, S5, O5}, [&](const Node *N) {
+                return N == O5;
+              }).isLegal());
+}
+
+// An epilogue that reads the anchor's result through a slice reads other
+// elements than it writes: the output must not reuse the anchor's buffer
+// (out[i, j] = y[i, j] + y[i, 0] would overwrite y[i, 0] at j = 0 before
+// j = 1 reads it).
+TEST(Fusion, SlicingEpilogueKeepsTheAnchorBuffer) {
+  Graph G("g");
+  auto F32 = [](llvm::ArrayRef<int64_t> D) {
+    return TensorType(DType::F32, D);
+  };
+  Node *X = G.create(OpKind::Input, F32({4, 3}), {});
+  Node *W = G.create(OpKind::Input, F32({3, 6}), {});
+  X->Name = "x";
+  W->Name = "w";
+  G.Inputs = {X, W};
+  Node *Y = G.create(OpKind::MatMul, F32({4, 6}), {X, W});
+  Attrs A;
+  A.Axis = 1;
+  A.Size = 1;
+  Node *S = G.create(OpKind::Slice, F32({4, 1}), {Y}, {}, A);
+  Node *O = G.create(OpKind::Add, F32({4, 6}), {Y, S});
+  G.Outputs.push_back({"out", O, {}});
+  for (Node *N : {Y, S, O})
+    N->Kernel = 0;
+  ASSERT_EQ(verifyGraph(G), "");
+  EvalValues Leaves;
+  for (Node *In : G.Inputs) {
+    EvalTensor T = EvalTensor::zeros(In->Type);
+    for (size_t I = 0; I < T.Data.size(); ++I)
+      T.Data[I] = double(I % 7) - 3;
+    Leaves[In] = T;
+  }
+  EvalTensor Want = evaluate(G, Leaves)[O];
+  auto Ctx = std::make_unique<llvm::LLVMContext>();
+  auto Mod = lowerGraph(G, nullptr, *Ctx);
+  ASSERT_TRUE(bool(Mod)) << llvm::toString(Mod.takeError());
+  auto J = ModelJIT::create(std::move(*Mod), std::move(Ctx), TargetOptions(),
+                            rt::callbackSymbols());
+  ASSERT_TRUE(bool(J)) << llvm::toString(J.takeError());
+  Slots Sl(*(*J)->model());
+  for (Node *In : G.Inputs)
+    Sl.set(In->Name, Leaves[In]);
+  (*J)->model()->predict(Sl.ptrs());
+  expectClose(Sl.get("out"), Want, "out");
 }
 
 TEST(Fusion, ExamplesTrainingSteps) {
