@@ -127,7 +127,7 @@ struct Attrs {
   bool KeepDims = false;
   int64_t Stride = 1;
   int64_t Padding = 0;
-  int64_t Size = 0;   ///< Pool window, or number of classes for one_hot.
+  int64_t Size = 0;   ///< Pool window, one_hot classes, slice length.
   double Alpha = 0;   ///< leaky_relu slope, elu scale.
   int64_t Offset = 0; ///< slice: the first index taken along Axis.
   double Rate = 0;    ///< batchnorm momentum, dropout probability.
