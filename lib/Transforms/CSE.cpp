@@ -68,7 +68,9 @@ size_t hashNode(const Node &N) {
       unsigned(N.Kind), unsigned(N.Type.Elem),
       llvm::hash_combine_range(N.Type.Dims.begin(), N.Type.Dims.end()),
       N.A.Axis, N.A.KeepDims, N.A.Stride, N.A.Padding, N.A.Size,
-      std::bit_cast<uint64_t>(N.A.Alpha));
+      std::bit_cast<uint64_t>(N.A.Alpha), N.A.Offset,
+      std::bit_cast<uint64_t>(N.A.Rate), std::bit_cast<uint64_t>(N.A.Eps),
+      N.A.Stream);
   for (const Node *Op : keyOperands(N))
     H = llvm::hash_combine(H, Op);
   if (N.Kind == OpKind::Const) {
