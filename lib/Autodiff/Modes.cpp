@@ -73,28 +73,37 @@ private:
     return S;
   }
 
+  // One node per statement throughout: the dump's order must not depend on
+  // the host compiler's order of evaluating arguments.
   Node *batchNorm(Node *N) {
     Node *X = N->operand(0), *Gamma = N->operand(1), *Beta = N->operand(2);
     Node *RunMean = N->operand(3), *RunVar = N->operand(4);
     double Momentum = N->A.Rate, Eps = N->A.Eps;
     Shape CS = channelShape(X);
     if (Mode == RunMode::Eval) {
-      Node *Scale = B.div(Gamma, B.unary(OpKind::Sqrt, B.add(RunVar, Eps)));
+      Node *Std = B.unary(OpKind::Sqrt, B.add(RunVar, Eps));
+      Node *Scale = B.div(Gamma, Std);
+      Node *Scaled = B.mul(X, B.reshape(Scale, CS));
       Node *Shift = B.sub(Beta, B.mul(RunMean, Scale));
-      return B.add(B.mul(X, B.reshape(Scale, CS)), B.reshape(Shift, CS));
+      return B.add(Scaled, B.reshape(Shift, CS));
     }
     double M = double(X->Type.numElements() / X->dims()[1]);
     Node *Mean = B.mul(B.channelSum(X), B.scalar(1 / M));
     Node *Centered = B.sub(X, B.reshape(Mean, CS));
-    Node *Var = B.mul(B.channelSum(B.mul(Centered, Centered)), B.scalar(1 / M));
-    Node *Scale = B.div(Gamma, B.unary(OpKind::Sqrt, B.add(Var, Eps)));
-    Node *Y = B.add(B.mul(Centered, B.reshape(Scale, CS)), B.reshape(Beta, CS));
+    Node *Square = B.mul(Centered, Centered);
+    Node *Var = B.mul(B.channelSum(Square), B.scalar(1 / M));
+    Node *Std = B.unary(OpKind::Sqrt, B.add(Var, Eps));
+    Node *Scale = B.div(Gamma, Std);
+    Node *Scaled = B.mul(Centered, B.reshape(Scale, CS));
+    Node *Y = B.add(Scaled, B.reshape(Beta, CS));
     // Sema rejects M = 1, where the unbiased variance is undefined.
     double Unbias = M > 1 ? M / (M - 1) : 1;
-    G.Updates.push_back(
-        {RunMean, B.add(B.mul(1 - Momentum, RunMean), B.mul(Momentum, Mean))});
-    G.Updates.push_back({RunVar, B.add(B.mul(1 - Momentum, RunVar),
-                                       B.mul(Momentum * Unbias, Var))});
+    Node *NewMean = B.mul(Momentum, Mean);
+    Node *KeptMean = B.mul(1 - Momentum, RunMean);
+    G.Updates.push_back({RunMean, B.add(KeptMean, NewMean)});
+    Node *NewVar = B.mul(Momentum * Unbias, Var);
+    Node *KeptVar = B.mul(1 - Momentum, RunVar);
+    G.Updates.push_back({RunVar, B.add(KeptVar, NewVar)});
     return Y;
   }
 

@@ -351,8 +351,11 @@ void codegen::emitConcat(KernelBuilder &KB) {
       if (Start)
         To = B.CreateAdd(To, KB.i64(Start));
       KB.forRange(Block, [&](Value *J) {
-        KB.store(KB.loadOperand(I, B.CreateAdd(From, J)), KB.out(),
-                 B.CreateAdd(To, J));
+        // One instruction per statement: the IR's order must not depend on
+        // the host compiler's order of evaluating arguments.
+        Value *Dst = B.CreateAdd(To, J);
+        Value *V = KB.loadOperand(I, B.CreateAdd(From, J));
+        KB.store(V, KB.out(), Dst);
       });
     });
     Start += Block;

@@ -11,6 +11,7 @@
 #include "nnc/Runtime/Random.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -165,6 +166,11 @@ void ModelInstance::initParams(uint64_t Seed) {
 Status ModelInstance::setHypers(const nnc_train_spec &Spec, double Lr) {
   for (SlotBuffer *B : withRole(NNC_SLOT_HYPER)) {
     std::string_view N = B->name();
+    if (N == "dropout_key") {
+      // Step 0's key until setDropoutKey sets each step's.
+      B->i32()[0] = std::bit_cast<int32_t>(dropoutKey(Spec.seed, 0));
+      continue;
+    }
     double V;
     if (N == "lr")
       V = Lr;
@@ -178,8 +184,6 @@ Status ModelInstance::setHypers(const nnc_train_spec &Spec, double Lr) {
       V = Spec.beta2;
     else if (N == "eps")
       V = Spec.eps;
-    else if (N == "dropout_key")
-      V = dropoutKey(Spec.seed, 0); // setDropoutKey sets it every step
     else
       return Status::error("invalid model descriptor: unknown "
                            "hyperparameter slot '" +
@@ -205,7 +209,7 @@ uint32_t dropoutKey(uint64_t Seed, int64_t Step) {
 
 void ModelInstance::setDropoutKey(uint64_t Seed, int64_t Step) {
   if (SlotBuffer *B = find("dropout_key"); B && B->role() == NNC_SLOT_HYPER)
-    B->i32()[0] = int32_t(dropoutKey(Seed, Step));
+    B->i32()[0] = std::bit_cast<int32_t>(dropoutKey(Seed, Step));
 }
 
 void ModelInstance::setLearningRate(double Lr) {
