@@ -10,25 +10,30 @@ import struct
 import sys
 
 
-def read(path):
+def open_idx(path):
+    """The file, decompressed as it is read when it is gzip data."""
     with open(path, "rb") as f:
-        data = f.read()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        gz = f.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
-def head(data, n):
+def head(path, n):
     """The header of an IDX file with its first dimension set to n, and the
-    first n entries."""
-    ndim = data[3]
-    dims = struct.unpack(">%dI" % ndim, data[4:4 + 4 * ndim])
-    if n > dims[0]:
-        sys.exit("head-idx.py: only %d examples, %d asked" % (dims[0], n))
-    size = 1
-    for d in dims[1:]:
-        size *= d
-    start = 4 + 4 * ndim
-    return (data[:4] + struct.pack(">%dI" % ndim, n, *dims[1:])
-            + data[start:start + n * size])
+    first n entries (only those are read)."""
+    with open_idx(path) as f:
+        magic = f.read(4)
+        ndim = magic[3]
+        dims = struct.unpack(">%dI" % ndim, f.read(4 * ndim))
+        if n > dims[0]:
+            sys.exit("head-idx.py: %s has %d examples, %d asked"
+                     % (path, dims[0], n))
+        size = 1
+        for d in dims[1:]:
+            size *= d
+        body = f.read(n * size)
+    if len(body) != n * size:
+        sys.exit("head-idx.py: %s is truncated" % path)
+    return magic + struct.pack(">%dI" % ndim, n, *dims[1:]) + body
 
 
 def main(argv):
@@ -37,7 +42,7 @@ def main(argv):
     images, labels, n, out_images, out_labels = argv[1:]
     for src, dst in ((images, out_images), (labels, out_labels)):
         with open(dst, "wb") as f:
-            f.write(head(read(src), int(n)))
+            f.write(head(src, int(n)))
 
 
 if __name__ == "__main__":
