@@ -12,8 +12,18 @@ PyTorch is run at its best: OpenBLAS's OpenMP build, OPENBLAS_CORETYPE /
 OPENBLAS_L2_SIZE unset (a Haswell override halves sgemm on Zen 5), and the
 faster of 1 or 2 threads, probed once per benchmark.
 
-usage: python3 bench/bench.py [--build DIR] [--reps N] [--accuracy [--seeds K]]
-                             [--quick]
+--accuracy also trains each example of ACCURACY (its train block's epochs,
+on both sides) once per seed and compares the test accuracy after the last
+epoch, per seed and as the mean over the seeds, with the seconds per
+training epoch of each side; resnet (10 epochs, batch norm, augmentation,
+a cosine schedule and a validation split) dominates its time: about an
+hour for 3 seeds on 2 cores. `--only` picks some of the examples, and
+`--logs DIR` keeps every run's per-epoch CSV (nnc's `train --log` and the
+same columns from PyTorch); `--accuracy-only` skips the speed benchmarks.
+
+usage: python3 bench/bench.py [--build DIR] [--reps N] [--quick]
+                             [--accuracy [--seeds K] [--only NAME,...]
+                              [--logs DIR] [--accuracy-only]]
 """
 import argparse
 import json
@@ -32,6 +42,9 @@ TORCH = [
 TORCH_ENV = {k: v for k, v in os.environ.items()
              if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
 TORCH_ENV["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
+
+# The examples --accuracy compares, with their train blocks' epochs.
+ACCURACY = [("mlp", 5), ("lenet", 5), ("resnet", 10)]
 
 # GEMM shapes of the MLP (forward, dX = dY W^T, dW = X^T dY), batch 64/256.
 GEMMS = [
@@ -212,27 +225,84 @@ class Bench:
               flush=True)
         return statistics.median(times)
 
-    def accuracy(self, epochs, seeds):
-        """Test accuracy after `epochs`, as the mean over seeds 1..seeds:
-        one run's accuracy moves by about a point with the seed (init and
-        data order), more than the difference being measured."""
-        for example in ("mlp", "lenet"):
-            exe = self.exe(self.variant(example, 64, example + "_acc"),
-                           example + "_acc")
-            ns, ts = [], []
+    def accuracy(self, examples, seeds, logs=None):
+        """Test accuracy after each example's train-block epochs, per seed
+        and as the mean over seeds 1..seeds: one run's accuracy moves by
+        about a point with the seed (init and data order), more than the
+        difference being measured. Also the seconds per training epoch
+        (the best epoch of the run; training steps only, like ex/s) of each
+        side. The examples build unchanged (their own batch), and PyTorch
+        runs their twins with 2 threads."""
+        for example, epochs in examples:
+            nn = os.path.join(ROOT, "examples", example + ".nn")
+            exe = self.exe(nn, example + "_acc")
+            ns, ts, nsec, tsec = [], [], [], []
             for seed in range(1, seeds + 1):
+                log = (os.path.join(logs, f"{example}-nnc-seed{seed}.csv")
+                       if logs else None)
                 out, _, _ = run_rss([exe, "train", "--epochs", str(epochs),
-                                     "--seed", str(seed)])
+                                     "--seed", str(seed)]
+                                    + (["--log", log] if log else []))
                 ns.append(100 * float(
                     re.findall(r"test_accuracy ([\d.]+)", out)[-1]))
-                ts.append(100 * self.torch(
-                    "train", example, "--epochs", epochs, "--seed", seed,
-                    threads=2)[0]["test_acc"])
+                nsec.append(self.nnc_epoch_seconds(out))
+                tlog = (os.path.join(logs, f"{example}-torch-seed{seed}.csv")
+                        if logs else None)
+                d = self.torch("train", example, "--epochs", epochs, "--seed",
+                               seed, *(["--log", tlog] if tlog else []),
+                               threads=2)[0]
+                ts.append(100 * d["test_acc"])
+                tsec.append(d["epoch_s"])
+                print(f"  {example} seed {seed}: test accuracy nnc "
+                      f"{ns[-1]:.2f}%  torch {ts[-1]:.2f}%;  s/epoch nnc "
+                      f"{nsec[-1]:.1f}  torch {tsec[-1]:.1f}", flush=True)
             n, t = statistics.mean(ns), statistics.mean(ts)
             print(f"  {example} test accuracy after {epochs} epochs, mean of "
                   f"{seeds} seeds: nnc {n:.2f}%  torch {t:.2f}%  diff "
                   f"{n - t:+.2f} points  (nnc {' '.join(f'{v:.2f}' for v in ns)};"
-                  f" torch {' '.join(f'{v:.2f}' for v in ts)})", flush=True)
+                  f" torch {' '.join(f'{v:.2f}' for v in ts)});  s/epoch, "
+                  f"median of the runs: nnc {statistics.median(nsec):.2f}  "
+                  f"torch {statistics.median(tsec):.2f} (2T)", flush=True)
+
+    @staticmethod
+    def nnc_epoch_seconds(out):
+        """Seconds of the fastest training epoch of a `train` run's output:
+        the training rows (the data less a validation split) over ex/s."""
+        rows = 60000
+        held = re.search(r"validation: (\d+) of (\d+) examples", out)
+        if held:
+            rows = int(held.group(2)) - int(held.group(1))
+        rates = [float(m) for m in re.findall(r"([\d.]+) ex/s", out)]
+        return rows / max(rates)
+
+def cpu_model():
+    """The CPU's model name, as lscpu shows it."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def speed(b):
+    """The speed benchmarks (the default run)."""
+    args = b.args
+    b.compile_time()
+    rss = b.training("mlp", 64)
+    print(f"  {'peak RSS mlp training (MiB)':34s} nnc {rss['nnc']:.0f}  "
+          f"torch {rss['torch']:.0f}  ratio {rss['torch'] / rss['nnc']:.2f}x",
+          flush=True)
+    if not args.quick:
+        b.training("mlp", 256)
+        b.training("lenet", 64)
+    b.training("logistic", 100)
+    b.xor()
+    b.inference(1)
+    b.inference(256)
+    for t in (1, 2):
+        b.gemm(t)
 
 
 def main():
@@ -241,34 +311,44 @@ def main():
                    help="nnc build folder (default: build/)")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--accuracy", action="store_true",
-                   help="also train 5 epochs of mlp and lenet and compare "
-                        "test accuracy, averaged over seeds (slow)")
+                   help="also train mlp and lenet (5 epochs) and resnet "
+                        "(10 epochs) and compare test accuracy, per seed and "
+                        "averaged over seeds (slow: resnet takes about 20 "
+                        "minutes per seed)")
     p.add_argument("--seeds", type=int, default=4,
                    help="seeds averaged by --accuracy (default 4)")
+    p.add_argument("--only", default=",".join(e for e, _ in ACCURACY),
+                   help="the examples --accuracy trains (default: "
+                        "%(default)s)")
+    p.add_argument("--accuracy-only", action="store_true",
+                   help="run the --accuracy comparison alone, without the "
+                        "speed benchmarks")
+    p.add_argument("--logs", metavar="DIR",
+                   help="with --accuracy: keep each run's per-epoch CSV in "
+                        "DIR (EXAMPLE-nnc-seedS.csv, EXAMPLE-torch-seedS.csv)")
     p.add_argument("--quick", action="store_true",
                    help="skip the LeNet and batch-256 training runs")
     args = p.parse_args()
+    only = args.only.split(",")
+    unknown = sorted(set(only) - {e for e, _ in ACCURACY})
+    if unknown:
+        p.error(f"--only: no accuracy run for {', '.join(unknown)} (choose "
+                f"from {', '.join(e for e, _ in ACCURACY)})")
+    if args.logs:
+        os.makedirs(args.logs, exist_ok=True)
+        args.logs = os.path.abspath(args.logs)
     b = Bench(args)
     print(f"nnc vs PyTorch {args.reps} repetitions, medians; "
-          f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}",
-          flush=True)
+          f"machine: {os.cpu_count()} CPUs ({cpu_model()}), load "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    if args.accuracy_only:
+        args.accuracy = True
     try:
-        b.compile_time()
-        rss = b.training("mlp", 64)
-        print(f"  {'peak RSS mlp training (MiB)':34s} nnc {rss['nnc']:.0f}  "
-              f"torch {rss['torch']:.0f}  ratio {rss['torch'] / rss['nnc']:.2f}x",
-              flush=True)
-        if not args.quick:
-            b.training("mlp", 256)
-            b.training("lenet", 64)
-        b.training("logistic", 100)
-        b.xor()
-        b.inference(1)
-        b.inference(256)
-        for t in (1, 2):
-            b.gemm(t)
+        if not args.accuracy_only:
+            speed(b)
         if args.accuracy:
-            b.accuracy(5, args.seeds)
+            b.accuracy([(e, n) for e, n in ACCURACY if e in only], args.seeds,
+                       args.logs)
     finally:
         shutil.rmtree(b.tmp, ignore_errors=True)
 

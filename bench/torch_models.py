@@ -7,14 +7,22 @@ optimizer, learning rate and batch; the data is decoded once into float
 tensors before timing starts (nnc converts uint8 images per batch, which
 is included in its time).
 
+A model may come with a recipe (RECIPES) that mirrors the rest of its train
+block: batch, learning-rate schedule, augmentation and validation split,
+implemented as docs/runtime.md defines them for nnc. The random draws
+(initial weights, held-out rows, shuffles, crops, flips) are PyTorch's own,
+so a run matches nnc's in distribution, not bit for bit.
+
 usage: torch_models.py MODE MODEL [--batch B] [--epochs N] [--threads T]
-                        [--seed S]
+                        [--seed S] [--log FILE.csv]
   MODE: train (seconds per epoch, test accuracy), steps (XOR steps/s),
         infer (images/s), gemm (seconds per product)
+  --log writes one row per epoch, with the columns of nnc's `train --log`
 """
 import argparse
 import gzip
 import json
+import math
 import os
 import time
 
@@ -67,6 +75,64 @@ class LeNet(nn.Module):
         return self.out(F.relu(self.f4(F.relu(self.f3(x)))))
 
 
+class ConvBN(nn.Module):
+    """conv_bn of examples/resnet.nn: a bias-free convolution (He normal,
+    fan_in = C*R*S) and BatchNorm2d (gamma 1, beta 0, momentum 0.1,
+    eps 1e-5)."""
+
+    def __init__(self, c_in, c_out, k, stride, pad):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, k, stride, pad, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, eps=1e-5, momentum=0.1)
+        nn.init.kaiming_normal_(self.conv.weight)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class Block(nn.Module):
+    """block: two 3x3 conv_bn and an identity skip."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.c1, self.c2 = ConvBN(c, c, 3, 1, 1), ConvBN(c, c, 3, 1, 1)
+
+    def forward(self, x):
+        return F.relu(self.c2(F.relu(self.c1(x))) + x)
+
+
+class Down(nn.Module):
+    """down: the stride-2 stage, with a 1x1 stride-2 projection skip."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.c1 = ConvBN(c_in, c_out, 3, 2, 1)
+        self.c2 = ConvBN(c_out, c_out, 3, 1, 1)
+        self.proj = ConvBN(c_in, c_out, 1, 2, 0)
+
+    def forward(self, x):
+        return F.relu(self.c2(F.relu(self.c1(x))) + self.proj(x))
+
+
+class ResNet(nn.Module):
+    """examples/resnet.nn."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBN(1, 16, 3, 1, 1)
+        self.s1, self.r1 = Down(16, 32), Block(32)
+        self.s2, self.r2 = Down(32, 64), Block(64)
+        self.logits = nn.Linear(64, 10)
+        nn.init.kaiming_normal_(self.logits.weight)
+        nn.init.zeros_(self.logits.bias)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x.view(-1, 1, 28, 28)))
+        x = self.r1(self.s1(x))
+        x = self.r2(self.s2(x))
+        return self.logits(x.mean((2, 3)))
+
+
 class Logistic(nn.Module):
     def __init__(self):
         super().__init__()
@@ -83,7 +149,50 @@ MODELS = {
     "mlp": (MLP, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
     "lenet": (LeNet, lambda p: torch.optim.Adam(p, lr=0.001)),
     "logistic": (Logistic, lambda p: torch.optim.SGD(p, lr=0.1)),
+    "resnet": (ResNet, lambda p: torch.optim.SGD(
+        p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)),
 }
+
+# The rest of a train block, where it has more than data and optimizer:
+# batch (dim B), schedule = cosine(warmup = W) (epochs), augment =
+# [random_crop(padding = P), hflip], validation = fraction held out.
+RECIPES = {
+    "resnet": {"batch": 128, "warmup": 1, "crop_padding": 2, "hflip": True,
+               "validation": 0.1},
+}
+
+
+def cosine_factor(step, steps_per_epoch, epochs, warmup):
+    """The learning-rate factor of `step` (0-based) under nnc's
+    cosine(warmup): linear over the first warmup epochs' steps, then half a
+    cosine down to 0 at the end of the run (lib/Runtime/Schedule.cpp)."""
+    w, t = warmup * steps_per_epoch, epochs * steps_per_epoch
+    if step < w:
+        return (step + 1) / w
+    if t <= w:
+        return 1.0
+    return 0.5 * (1.0 + math.cos(math.pi * (step - w) / (t - w)))
+
+
+def augment(x, padding, hflip, gen):
+    """A batch of [B, 784] images, each zero-padded by `padding`, cropped back
+    to 28x28 at a random offset (dy, dx in [0, 2P]), then mirrored with
+    probability 1/2, as nnc's augment = [random_crop(padding), hflip]."""
+    b = x.shape[0]
+    ar = torch.arange(28)
+    rows = ar.expand(b, 28)
+    cols = ar.expand(b, 28)
+    if hflip:
+        flip = torch.randint(0, 2, (b, 1), generator=gen).bool()
+        cols = torch.where(flip, 27 - cols, cols)
+    img = x.view(b, 28, 28)
+    if padding:
+        img = F.pad(img, (padding, padding, padding, padding))
+        rows = rows + torch.randint(0, 2 * padding + 1, (b, 1), generator=gen)
+        cols = cols + torch.randint(0, 2 * padding + 1, (b, 1), generator=gen)
+    out = img[torch.arange(b)[:, None, None], rows[:, :, None],
+              cols[:, None, :]]
+    return out.reshape(b, 784)
 
 
 def accuracy(model, x, y):
@@ -91,12 +200,32 @@ def accuracy(model, x, y):
         return float((model(x).argmax(1) == y).float().mean())
 
 
+def evaluate(model, x, y, batch=1000):
+    """Mean loss and accuracy over every row, in eval mode."""
+    model.eval()
+    loss, right = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            out = model(x[i:i + batch])
+            loss += float(F.cross_entropy(out, y[i:i + batch],
+                                          reduction="sum"))
+            right += int((out.argmax(1) == y[i:i + batch]).sum())
+    model.train()
+    return loss / len(x), right / len(x)
+
+
 def train(args):
     torch.manual_seed(args.seed)
     xs, ys = load_idx("train")
     xt, yt = load_idx("t10k")
     make, opt_of = MODELS[args.model]
-    model = make()
+    recipe = RECIPES.get(args.model)
+    if recipe is None:
+        return train_plain(args, xs, ys, xt, yt, make(), opt_of)
+    return train_recipe(args, recipe, xs, ys, xt, yt, make(), opt_of)
+
+
+def train_plain(args, xs, ys, xt, yt, model, opt_of):
     opt = opt_of(model.parameters())
     b = args.batch
     times = []
@@ -111,6 +240,60 @@ def train(args):
             opt.step()
         times.append(time.perf_counter() - start)
     print(json.dumps({"epoch_s": min(times), "test_acc": accuracy(model, xt, yt)}))
+
+
+def train_recipe(args, recipe, xs, ys, xt, yt, model, opt_of):
+    """Training as nnc runs a train block with schedule, augment and
+    validation: round(f*N) rows held out (the same for the same seed);
+    shuffled full batches (the last partial one dropped); the learning rate
+    set before every step; loss and metrics averaged over the epoch's
+    steps; validation and test sets evaluated over every row after each
+    epoch. `epoch_s` times the training steps only, like nnc's ex/s."""
+    gen = torch.Generator().manual_seed(args.seed)
+    held = int(math.floor(recipe["validation"] * len(xs) + 0.5))
+    perm = torch.randperm(len(xs), generator=gen)
+    xv, yv = xs[perm[:held]], ys[perm[:held]]
+    keep = perm[held:].sort().values
+    xs, ys = xs[keep], ys[keep]
+    opt = opt_of(model.parameters())
+    base_lr = [g["lr"] for g in opt.param_groups]
+    b = args.batch
+    steps = len(xs) // b
+    log = open(args.log, "w") if args.log else None
+    if log:
+        log.write("epoch,lr,loss,accuracy,val_loss,val_accuracy,test_loss,"
+                  "test_accuracy,seconds\n")
+    times, step = [], 0
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        order = torch.randperm(len(xs), generator=gen)
+        first_lr, loss_sum, right = None, 0.0, 0
+        for i in range(steps):
+            factor = cosine_factor(step, steps, args.epochs, recipe["warmup"])
+            for g, lr in zip(opt.param_groups, base_lr):
+                g["lr"] = lr * factor
+            if first_lr is None:
+                first_lr = opt.param_groups[0]["lr"]
+            idx = order[i * b:(i + 1) * b]
+            x = augment(xs[idx], recipe["crop_padding"], recipe["hflip"], gen)
+            out = model(x)
+            loss = F.cross_entropy(out, ys[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += float(loss)
+            right += int((out.argmax(1) == ys[idx]).sum())
+            step += 1
+        times.append(time.perf_counter() - start)
+        val = evaluate(model, xv, yv)
+        test = evaluate(model, xt, yt)
+        if log:
+            log.write(",".join(f"{v:.9g}" for v in (
+                epoch, first_lr, loss_sum / steps, right / (steps * b), *val,
+                *test, time.perf_counter() - start)) + "\n")
+            log.flush()
+    print(json.dumps({"epoch_s": min(times), "test_acc": test[1],
+                      "val_acc": val[1]}))
 
 
 def xor_steps(args):
@@ -173,14 +356,18 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["train", "steps", "infer", "gemm"])
     p.add_argument("model", nargs="?", default="mlp")
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch", type=int, default=None,
+                   help="default: the model's batch (64, resnet 128)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--log", help="train: per-epoch CSV (recipe models)")
     p.add_argument("--shape", type=int, nargs=3)
     p.add_argument("--trans-a", action="store_true")
     p.add_argument("--trans-b", action="store_true")
     args = p.parse_args()
+    if args.batch is None:
+        args.batch = RECIPES.get(args.model, {}).get("batch", 64)
     torch.set_num_threads(args.threads)
     {"train": train, "steps": xor_steps, "infer": infer, "gemm": gemm}[args.mode](args)
 
