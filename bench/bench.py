@@ -236,6 +236,7 @@ class Bench:
         for example, epochs in examples:
             nn = os.path.join(ROOT, "examples", example + ".nn")
             exe = self.exe(nn, example + "_acc")
+            batch = int(re.search(r"dim B = (\d+)", open(nn).read()).group(1))
             ns, ts, nsec, tsec = [], [], [], []
             for seed in range(1, seeds + 1):
                 log = (os.path.join(logs, f"{example}-nnc-seed{seed}.csv")
@@ -245,7 +246,7 @@ class Bench:
                                     + (["--log", log] if log else []))
                 ns.append(100 * float(
                     re.findall(r"test_accuracy ([\d.]+)", out)[-1]))
-                nsec.append(self.nnc_epoch_seconds(out))
+                nsec.append(self.nnc_epoch_seconds(out, batch))
                 tlog = (os.path.join(logs, f"{example}-torch-seed{seed}.csv")
                         if logs else None)
                 d = self.torch("train", example, "--epochs", epochs, "--seed",
@@ -265,15 +266,17 @@ class Bench:
                   f"torch {statistics.median(tsec):.2f} (2T)", flush=True)
 
     @staticmethod
-    def nnc_epoch_seconds(out):
+    def nnc_epoch_seconds(out, batch):
         """Seconds of the fastest training epoch of a `train` run's output:
-        the training rows (the data less a validation split) over ex/s."""
+        the examples of an epoch's full batches (the training rows are the
+        data less a validation split) over ex/s."""
         rows = 60000
         held = re.search(r"validation: (\d+) of (\d+) examples", out)
         if held:
             rows = int(held.group(2)) - int(held.group(1))
         rates = [float(m) for m in re.findall(r"([\d.]+) ex/s", out)]
-        return rows / max(rates)
+        return rows // batch * batch / max(rates)
+
 
 def cpu_model():
     """The CPU's model name, as lscpu shows it."""
