@@ -2,38 +2,42 @@
 //
 // conv2d(x : [N,C,H,W], w : [K,C,R,S]) -> y : [N,K,OH,OW] and its two
 // gradients run as per-image matrix products on the shared register-tiled
-// GEMM (Gemm.h), with P = OH*OW output pixels and CRS = C*R*S weights per
-// output channel:
+// GEMM (Gemm.h) and row dot products (DotTile.h), with P = OH*OW output
+// pixels and CRS = C*R*S weights per output channel. Most read the image
+// in place as an *implicit* unfolded matrix (ImplicitConv.h): its row
+// (c,r,s) is a run of the image's padded, phase-split layout, found by a
+// row table, on virtual output rows a little wider than OW.
 //
-//  1. forward:      col = im2col(x[n])         [CRS, P]
-//                   y[n] = w * col             [K,CRS] x [CRS,P]
-//  2. input grad:   col = w^T * dy[n]          [CRS,K] x [K,P]
+//  1. forward:      y[n] = w * rows(layout(x[n]))        [K,CRS] x [CRS,P']
+//                   then compacted from virtual rows
+//  2. input grad, stride 1: the forward of step 1 on dy, from K to C
+//                   channels, with the flipped weights wf[c][k][R-1-r][S-1-s]
+//                   and padding R-1-pad;
+//     other strides: col = w^T * dy[n]                    [CRS,K] x [K,P]
 //                   dx[n] = col2im(col)
 //  3. weight grad, one of two ways (`useRowDots`):
-//     a. GEMM:      colT = im2col(x[n])^T      [P, CRS]
+//     a. GEMM:      colT = im2col(x[n])^T                  [P, CRS]
 //                   part[chunk] += dy[n] * colT  [K,P] x [P,CRS]
 //                   dw = sum of part[chunk] over chunks, in chunk order
-//     b. row dots:  col = im2col(x[n])         [CRS, P]
-//                   lanes[chunk][k][crs] (+)= dy[n][k] . col[crs], as VW
-//                     lane partials along p (DotTile.h)
+//     b. row dots:  lanes[chunk][k][crs] (+)= dy'[n][k] . rows(layout(x[n]))
+//                     [crs], as VW lane partials along the virtual pixels
+//                     (dy' is dy on virtual rows, zeros in the gaps)
 //                   dw[k][crs] = lane sum of (sum of lanes[chunk][k][crs]
 //                     over chunks, in chunk order), lanes in a fixed order
 //
-// A 1x1 convolution with stride 1 and no padding skips the unfolding in
-// steps 1, 2 and 3b (its col is the image itself). Path 3a unfolds into
-// the transposed layout so that the product reads both operands row-major,
-// in place; that unfolding is scalar stores with stride CRS (vectorized
-// they would be scatters), several times slower per element than the
-// forward one of step 1. Path 3b reads dy and the forward unfolding both
-// along p, so nothing is transposed: it wins where the unfolding dominates
-// the product, with many pixels per weight and few output channels
-// (LeNet's first layer: P = 784, CRS = 25, K = 6, 2.3x faster). With many
-// channels the GEMM's reuse of each loaded vector wins, so 3a stays there
-// (`useRowDots` has the measured thresholds). The first image of a chunk
-// overwrites the chunk's lane partials (`Fresh`), so they need no clearing.
+// The implicit products copy the padded image (C*H*W floats, none with
+// stride 1 and no padding) where im2col copied C*R*S*OH*OW: on 3x3
+// convolutions with 16 channels at 28x28 the forward went from 48 to 73
+// GFLOP/s on one Zen 3 core. Path 3a unfolds into the transposed layout
+// so that the product reads both operands row-major, in place; that
+// unfolding is scalar stores with stride CRS, several times slower per
+// element than a copy. Path 3b needs no unfolding: it wins with few output
+// channels, the GEMM's reuse of each loaded vector with many (`useRowDots`
+// has the measured thresholds). The first image of a chunk overwrites the
+// chunk's lane partials (`Fresh`), so they need no clearing.
 //
 // The batch is cut into a compile-time number of chunks of consecutive
-// images; each chunk owns a slice of a static scratch buffer (no allocation
+// images; each chunk owns a slice of static scratch buffers (no allocation
 // per step) and big convolutions run the chunks on the runtime's threads
 // (`nnc_parallel_for`). Every output element is computed by one chunk in a
 // fixed order, and the weight-gradient partials are summed in chunk order,
@@ -45,6 +49,7 @@
 #include "DotTile.h"
 #include "Gemm.h"
 #include "Im2Col.h"
+#include "ImplicitConv.h"
 #include "RuntimeCalls.h"
 
 #include <algorithm>
@@ -206,17 +211,57 @@ Value *colBuffer(KernelBuilder &KB, const ConvDims &D, const ConvPlan &P) {
                       kernelName(KB) + ".col");
 }
 
-/// The [CRS, P] unfolding of image `X` (forward layout): written into the
-/// chunk's slice of `Col`, or `X` itself when `Col` is null.
-Value *unfold(KernelBuilder &CKB, const ConvDims &D, Value *Col, Value *Chunk,
-              Value *X) {
-  if (!Col)
-    return X;
-  IRBuilder<> &B = CKB.builder();
-  int64_t Floats = D.crs() * D.pixels();
-  Value *Dst = offsetPtr(B, Col, B.CreateMul(Chunk, CKB.i64(Floats)));
-  emitIm2Col(CKB, D, X, Dst, /*RowStride=*/D.pixels(), /*ColStride=*/1);
-  return Dst;
+} // namespace
+
+namespace {
+
+/// y[n] = w * unfold(x[n]) as an implicit product (ImplicitConv.h): the
+/// GEMM reads the rows of the unfolded matrix out of the image's phase
+/// layout, onto virtual output rows that are then compacted. `Weights` is
+/// the [K, CRS] weight matrix, or null for the kernel's operand 1.
+void emitImplicitConv(KernelBuilder &KB, const ConvDims &D, Value *Weights) {
+  Module &M = moduleOf(KB);
+  ConvPlan P(D);
+  PhaseLayout L(D);
+  int64_t Crs = D.crs(), Virt = D.OH * L.Wq;
+  GemmShape S = P.gemm(D.K, L.virtualPixels(D), Crs);
+  S.ARow = Crs;
+  S.BRows = L.rows(D);
+  S.CRow = Virt;
+  Function *Gemm = getGemm(M, S);
+  Value *Layout = L.InPlace ? nullptr
+                            : staticBuffer(M, P.Chunks * L.Floats,
+                                           kernelName(KB) + ".layout");
+  Value *Rows = L.hasGaps(D) ? staticBuffer(M, P.Chunks * D.K * Virt,
+                                            kernelName(KB) + ".virt")
+                             : nullptr;
+  emitChunks(
+      KB, P,
+      {nullptr, [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
+         IRBuilder<> &B = CKB.builder();
+         Value *X =
+             offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
+         Value *Y =
+             offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.K * D.pixels())));
+         Value *Src = X;
+         if (Layout) {
+           Src = offsetPtr(B, Layout, B.CreateMul(Chunk, CKB.i64(L.Floats)));
+           emitPhaseSplit(CKB, D, L, X, Src);
+         }
+         Value *Dst =
+             Rows ? offsetPtr(B, Rows, B.CreateMul(Chunk, CKB.i64(D.K * Virt)))
+                  : Y;
+         B.CreateCall(Gemm, {Dst, Weights ? Weights : CKB.in(1), Src});
+         if (Rows)
+           emitCompact(CKB, D, L, D.K, Dst, Y);
+       }});
+}
+
+/// True when the input gradient is the implicit convolution of dy with the
+/// flipped, transposed weights: stride 1 (a larger stride would have to
+/// spread dy with zeros) and a square kernel no narrower than its padding.
+bool hasImplicitGradInput(const ConvDims &D) {
+  return D.Stride == 1 && D.R == D.S && D.Pad <= D.R - 1;
 }
 
 } // namespace
@@ -227,23 +272,7 @@ void codegen::emitConv2d(KernelBuilder &KB) {
       convDims(Nd.operand(0)->dims(), Nd.operand(1)->dims(), Nd.dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  ConvPlan P(D);
-  int64_t Crs = D.crs(), Pix = D.pixels();
-  GemmShape S = P.gemm(D.K, Pix, Crs); // y[n] = w * col
-  S.ARow = Crs;
-  S.BRow = Pix;
-  S.CRow = Pix;
-  Function *Gemm = getGemm(moduleOf(KB), S);
-  Value *Col = colBuffer(KB, D, P);
-  emitChunks(
-      KB, P,
-      {nullptr, [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
-         IRBuilder<> &B = CKB.builder();
-         Value *X =
-             offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
-         Value *Y = offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.K * Pix)));
-         B.CreateCall(Gemm, {Y, CKB.in(1), unfold(CKB, D, Col, Chunk, X)});
-       }});
+  emitImplicitConv(KB, D, nullptr);
 }
 
 void codegen::emitConv2dGradInput(KernelBuilder &KB) {
@@ -253,6 +282,34 @@ void codegen::emitConv2dGradInput(KernelBuilder &KB) {
       convDims(Nd.dims(), Nd.operand(1)->dims(), Nd.operand(0)->dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
+  if (hasImplicitGradInput(D)) {
+    // dx = conv2d(dy, wf, padding = R-1-pad), a convolution from K to C
+    // channels with wf[c][k][r][s] = w[k][c][R-1-r][S-1-s].
+    ConvDims T{D.N, D.K, D.OH, D.OW,           D.C, D.R, D.S,
+               D.H, D.W, 1,    D.R - 1 - D.Pad};
+    Value *Flipped =
+        staticBuffer(moduleOf(KB), D.K * D.crs(), kernelName(KB) + ".flipped");
+    IRBuilder<> &B = KB.builder();
+    KB.forEach({D.K, D.C, D.R, D.S}, [&](ArrayRef<Value *> I) {
+      auto Index = [&](Value *A, int64_t NB, Value *Bv, int64_t NC, Value *Cv,
+                       int64_t ND, Value *Dv) {
+        return B.CreateAdd(
+            B.CreateMul(
+                B.CreateAdd(
+                    B.CreateMul(B.CreateAdd(B.CreateMul(A, KB.i64(NB)), Bv),
+                                KB.i64(NC)),
+                    Cv),
+                KB.i64(ND)),
+            Dv);
+      };
+      Value *FlipR = B.CreateSub(KB.i64(D.R - 1), I[2]);
+      Value *FlipS = B.CreateSub(KB.i64(D.S - 1), I[3]);
+      Value *V = KB.load(DType::F32, KB.in(1),
+                         Index(I[0], D.C, I[1], D.R, I[2], D.S, I[3]));
+      KB.store(V, Flipped, Index(I[1], D.K, I[0], D.R, FlipR, D.S, FlipS));
+    });
+    return emitImplicitConv(KB, T, Flipped);
+  }
   ConvPlan P(D);
   int64_t Crs = D.crs(), Pix = D.pixels();
   GemmShape S = P.gemm(Crs, Pix, D.K); // col = w^T * dy[n]
@@ -333,23 +390,31 @@ void emitGradWeightGemm(KernelBuilder &KB, const ConvDims &D) {
   });
 }
 
-/// The weight gradient as row dot products over the forward unfolding:
-/// lanes[chunk] (+)= lane partials of dy[n] . col[crs] along p (DotTile.h),
-/// col = im2col(x[n]) [CRS, P] (x[n] itself for a pointwise convolution).
+/// The weight gradient as row dot products along the output pixels:
+/// lanes[chunk] (+)= lane partials of dy[n] . col[crs] along p (DotTile.h).
+/// The rows col[crs] are read out of the image's phase layout on virtual
+/// rows (ImplicitConv.h), against dy expanded to virtual rows with zeros
+/// in the gaps; nothing is unfolded.
 void emitGradWeightDots(KernelBuilder &KB, const ConvDims &D) {
   IRBuilder<> &B = KB.builder();
   Module &M = moduleOf(KB);
   ConvPlan P(D);
-  int64_t Crs = D.crs(), Pix = D.pixels(), Dw = D.K * Crs;
+  PhaseLayout L(D);
+  int64_t Crs = D.crs(), Dw = D.K * Crs, Virt = D.OH * L.Wq;
   int64_t VW = dotLanes(M), LaneFloats = Dw * VW;
   DotShape S;
   S.M = D.K;
   S.N = Crs;
-  S.L = Pix;
-  S.ARow = Pix;
-  S.BRow = Pix;
+  S.L = L.virtualPixels(D);
+  S.ARow = Virt;
+  S.BRows = L.rows(D);
   Function *Dots = getRowDots(M, S);
-  Value *Col = colBuffer(KB, D, P);
+  Value *Layout = L.InPlace ? nullptr
+                            : staticBuffer(M, P.Chunks * L.Floats,
+                                           kernelName(KB) + ".layout");
+  Value *Rows = L.hasGaps(D) ? staticBuffer(M, P.Chunks * D.K * Virt,
+                                            kernelName(KB) + ".virt")
+                             : nullptr;
   Value *Lanes =
       staticBuffer(M, P.Chunks * LaneFloats, kernelName(KB) + ".lanes");
   emitChunks(
@@ -358,15 +423,26 @@ void emitGradWeightDots(KernelBuilder &KB, const ConvDims &D) {
          IRBuilder<> &CB = CKB.builder();
          Value *X = offsetPtr(CB, CKB.in(0),
                               CB.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
-         Value *Dy =
-             offsetPtr(CB, CKB.in(1), CB.CreateMul(N, CKB.i64(D.K * Pix)));
-         Value *Src = unfold(CKB, D, Col, Chunk, X);
+         Value *Dy = offsetPtr(CB, CKB.in(1),
+                               CB.CreateMul(N, CKB.i64(D.K * D.pixels())));
+         if (Layout) {
+           Value *Dst =
+               offsetPtr(CB, Layout, CB.CreateMul(Chunk, CKB.i64(L.Floats)));
+           emitPhaseSplit(CKB, D, L, X, Dst);
+           X = Dst;
+         }
+         if (Rows) {
+           Value *Dst =
+               offsetPtr(CB, Rows, CB.CreateMul(Chunk, CKB.i64(D.K * Virt)));
+           emitExpand(CKB, D, L, D.K, Dy, Dst);
+           Dy = Dst;
+         }
          // The chunk's first image overwrites the partials of the last step.
          Value *Fresh =
              CB.CreateICmpEQ(N, CB.CreateMul(Chunk, CKB.i64(P.PerChunk)));
          Value *Part =
              offsetPtr(CB, Lanes, CB.CreateMul(Chunk, CKB.i64(LaneFloats)));
-         CB.CreateCall(Dots, {Part, Dy, Src, Fresh});
+         CB.CreateCall(Dots, {Part, Dy, X, Fresh});
        }});
   // dw = lane sum of (lanes[0] + lanes[1] + ...), chunks in order, then the
   // lanes in emitLaneSum's fixed order: the same whatever ran each chunk.

@@ -139,6 +139,8 @@ private:
   const int64_t VW;
   Type *F32, *I64;
   FixedVectorType *VecTy;
+  /// B's row table (S.BRows), if it has one.
+  GlobalVariable *Table = nullptr;
 };
 
 Value *DotEmitter::loadVec(Value *Row, Value *Pos, Value *Mask) {
@@ -185,7 +187,9 @@ void DotEmitter::emitTile(const Operands &Op, Value *I0, Value *J0,
   // One base pointer per operand; rows and accumulators are constant
   // offsets from it.
   Value *ABase = B.CreateInBoundsGEP(F32, Op.A, B.CreateMul(I0, c(S.ARow)));
-  Value *BBase = B.CreateInBoundsGEP(F32, Op.Bm, B.CreateMul(J0, c(S.BRow)));
+  Value *BBase =
+      Table ? Op.Bm
+            : B.CreateInBoundsGEP(F32, Op.Bm, B.CreateMul(J0, c(S.BRow)));
   Value *AccBase = B.CreateInBoundsGEP(
       F32, Op.Acc,
       B.CreateMul(B.CreateAdd(B.CreateMul(I0, c(S.N)), J0), c(VW)));
@@ -193,7 +197,10 @@ void DotEmitter::emitTile(const Operands &Op, Value *I0, Value *J0,
   for (int64_t R = 0; R < Rows; ++R)
     ARows.push_back(B.CreateConstInBoundsGEP1_64(F32, ABase, R * S.ARow));
   for (int64_t C = 0; C < Cols; ++C)
-    BRows.push_back(B.CreateConstInBoundsGEP1_64(F32, BBase, C * S.BRow));
+    BRows.push_back(
+        Table ? B.CreateInBoundsGEP(
+                    F32, BBase, loadRowStart(B, Table, B.CreateAdd(J0, c(C))))
+              : B.CreateConstInBoundsGEP1_64(F32, BBase, C * S.BRow));
   SmallVector<Value *, 32> AccPtr, Acc;
   for (int64_t R = 0; R < Rows; ++R)
     for (int64_t C = 0; C < Cols; ++C) {
@@ -267,6 +274,8 @@ void DotEmitter::emitBody(const Operands &Op) {
 
 Function *DotEmitter::emit(StringRef Name) {
   LLVMContext &Ctx = M.getContext();
+  if (!S.BRows.empty())
+    Table = getRowTable(M, S.BRows);
   // (Acc, A, B, Fresh); the buffers are parts of the calling kernel's.
   Function *F = createKernelFunction(M, Name, 3,
                                      {.ReadOnly = {1, 2},
@@ -294,7 +303,7 @@ Function *DotEmitter::emit(StringRef Name) {
 
 std::string DotShape::key() const {
   return ("m" + Twine(M) + "n" + Twine(N) + "l" + Twine(L) + ".a" +
-          Twine(ARow) + ".b" + Twine(BRow))
+          Twine(ARow) + ".b" + Twine(BRow) + rowTableKey(BRows))
       .str();
 }
 
@@ -304,6 +313,8 @@ int64_t nnc::codegen::dotLanes(const Module &M) {
 
 Function *nnc::codegen::getRowDots(Module &M, const DotShape &S) {
   assert(S.M > 0 && S.N > 0 && S.L > 0 && "empty products have no kernel");
+  assert((S.BRows.empty() || int64_t(S.BRows.size()) == S.N) &&
+         "a row table needs one entry per row of B");
   std::string Name = "nnc.dot." + S.key();
   if (Function *F = M.getFunction(Name))
     return F;

@@ -19,6 +19,8 @@
 #ifndef NNC_LIB_CODEGEN_DOTTILE_H
 #define NNC_LIB_CODEGEN_DOTTILE_H
 
+#include "RowTable.h"
+
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
@@ -32,6 +34,9 @@ namespace nnc::codegen {
 struct DotShape {
   int64_t M = 0, N = 0, L = 0;
   int64_t ARow = 0, BRow = 0;
+  /// When not empty, row j of B starts at B[BRows[j]] instead (BRow is
+  /// unused): the rows of an implicit convolution's input (RowTable.h).
+  RowTable BRows;
 
   /// A name fragment unique to the shape, e.g. `m6n25l784.a784.b784`.
   std::string key() const;

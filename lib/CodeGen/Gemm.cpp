@@ -122,6 +122,10 @@ private:
   void emitTile(Value *C, Value *A, Value *BStrip, int64_t BRowStride,
                 Value *Row0, Value *Col0, Value *K0, Value *K1, int64_t Rows,
                 bool TailPanel);
+  /// Offset of row `K` of B from its start: by the table or the stride.
+  Value *bRowStart(Value *K, int64_t RowStride) {
+    return Table ? loadRowStart(B, Table, K) : B.CreateMul(K, c(RowStride));
+  }
   void loop(Value *Lo, Value *Hi, function_ref<void(Value *)> Body,
             const Twine &Name) {
     emitCountedLoop(B, Lo, Hi, Body, Name);
@@ -138,6 +142,8 @@ private:
   Type *F32, *I64, *Ptr;
   FixedVectorType *VecTy;
   GlobalVariable *PackBuf = nullptr;
+  /// B's row table (P.S.BRows), if it has one.
+  GlobalVariable *Table = nullptr;
 };
 
 Value *GemmEmitter::laneMask(int64_t Vec, bool TailPanel) {
@@ -159,24 +165,26 @@ void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail) {
   // Walk the source in its contiguous direction: k innermost for a
   // transposed B (BRow == 1), j innermost otherwise.
   auto Copy = [&](Value *K, Value *J) {
-    Value *Src = B.CreateAdd(B.CreateMul(K, c(S.BRow)),
+    Value *Src = B.CreateAdd(bRowStart(K, S.BRow),
                              B.CreateMul(B.CreateAdd(Col0, J), c(S.BCol)));
     Value *V = B.CreateLoad(F32, B.CreateInBoundsGEP(F32, Bm, Src));
     Value *DIdx = B.CreateAdd(B.CreateMul(K, c(NR)), J);
     B.CreateStore(V, B.CreateInBoundsGEP(F32, Dst, DIdx));
   };
-  if (S.BRow == 1 && S.BCol != 1)
+  if (S.BRows.empty() && S.BRow == 1 && S.BCol != 1)
     loop(
         c(0), c(Cols),
         [&](Value *J) {
-          loop(c(0), c(S.K), [&](Value *K) { Copy(K, J); }, "pack.k");
+          loop(
+              c(0), c(S.K), [&](Value *K) { Copy(K, J); }, "pack.k");
         },
         "pack.j");
   else
     loop(
         c(0), c(S.K),
         [&](Value *K) {
-          loop(c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.j");
+          loop(
+              c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.j");
         },
         "pack.k");
   if (Cols == NR)
@@ -241,8 +249,10 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
     Acc.push_back(Phi);
   }
   SmallVector<Value *, NV> BVec;
-  Value *BRowPtr =
-      B.CreateInBoundsGEP(F32, BStrip, B.CreateMul(K, c(BRowStride)));
+  // A packed strip is evenly spaced whatever B's rows were.
+  Value *BRowPtr = B.CreateInBoundsGEP(F32, BStrip,
+                                       P.PackB ? B.CreateMul(K, c(BRowStride))
+                                               : bRowStart(K, BRowStride));
   for (int64_t V = 0; V < Vecs; ++V) {
     Value *At = B.CreateConstInBoundsGEP1_64(F32, BRowPtr, V * VW);
     Value *Mask = MaskLoads ? laneMask(V, TailPanel) : nullptr;
@@ -385,6 +395,8 @@ Function *GemmEmitter::emitTask(StringRef Name) {
 }
 
 Function *GemmEmitter::emit(StringRef Name) {
+  if (!P.S.BRows.empty())
+    Table = getRowTable(M, P.S.BRows);
   if (P.PackB) {
     auto *Ty = ArrayType::get(F32, P.Panels * P.S.K * NR);
     PackBuf = new GlobalVariable(M, Ty, /*isConstant=*/false,
@@ -421,12 +433,15 @@ std::string GemmShape::key() const {
   return ("m" + Twine(M) + "n" + Twine(N) + "k" + Twine(K) + ".a" +
           Twine(ARow) + "_" + Twine(ACol) + ".b" + Twine(BRow) + "_" +
           Twine(BCol) + ".c" + Twine(CRow) + (Accumulate ? ".acc" : "") +
-          (AllowThreads ? "" : ".st") + (AllowPacking ? "" : ".np"))
+          (AllowThreads ? "" : ".st") + (AllowPacking ? "" : ".np") +
+          rowTableKey(BRows))
       .str();
 }
 
 Function *nnc::codegen::getGemm(Module &M, const GemmShape &S) {
   assert(S.M > 0 && S.N > 0 && S.K > 0 && "empty products have no kernel");
+  assert((S.BRows.empty() || int64_t(S.BRows.size()) == S.K) &&
+         "a row table needs one entry per row of B");
   assert((S.AllowPacking || S.BCol == 1) &&
          "a transposed B can only be read through a packed strip");
   std::string Name = "nnc.gemm." + S.key();

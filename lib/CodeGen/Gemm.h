@@ -10,6 +10,8 @@
 #ifndef NNC_LIB_CODEGEN_GEMM_H
 #define NNC_LIB_CODEGEN_GEMM_H
 
+#include "RowTable.h"
+
 #include <llvm/IR/Module.h>
 
 #include <cstdint>
@@ -23,6 +25,9 @@ namespace nnc::codegen {
 struct GemmShape {
   int64_t M = 0, N = 0, K = 0;
   int64_t ARow = 0, ACol = 1, BRow = 0, BCol = 1, CRow = 0;
+  /// When not empty, B(k,j) is B[BRows[k] + j*BCol] instead (BRow is
+  /// unused): the rows of an implicit convolution's input (RowTable.h).
+  RowTable BRows;
   /// C += A*B instead of C = A*B.
   bool Accumulate = false;
   /// May split the work over the runtime's threads (`nnc_parallel_for`)

@@ -230,10 +230,11 @@ std::vector<Case> unaryCases() {
   std::vector<Case> Cs;
   auto Unary = [&](const char *Name, OpKind K, Attrs A = {},
                    Ranges R = Ranges(), bool Diff = true) {
-    Cs.push_back(
-        {Name,
-         [K, A](Builder &B) { return B.op(K, {B.leaf(f32({3, 5}), "a")}, A); },
-         R, Diff});
+    Cs.push_back({Name,
+                  [K, A](Builder &B) {
+                    return B.op(K, {B.leaf(f32({3, 5}), "a")}, A);
+                  },
+                  R, Diff});
   };
   Unary("neg", OpKind::Neg);
   Unary("exp", OpKind::Exp);
@@ -300,18 +301,18 @@ std::vector<Case> binaryCases() {
                   },
                   nonDiff(), false});
   }
-  Cs.push_back({"int_arith",
-                [](Builder &B) {
-                  Node *A = B.leaf(i32({4, 3}), "a");
-                  Node *Bv = B.leaf(i32({3}), "b");
-                  Node *S = B.op(OpKind::Mul, {B.op(OpKind::Sub, {A, Bv}), A});
-                  S = B.op(OpKind::Max, {B.op(OpKind::Neg, {S}), Bv});
-                  S = B.op(OpKind::Min, {B.op(OpKind::Abs, {S}), A});
-                  return B.typed(OpKind::Cast, f32({4, 3}),
-                                 {B.op(OpKind::Add, {S, A})});
-                },
-                {-2, 2, 9},
-                false});
+  Cs.push_back(
+      {"int_arith",
+       [](Builder &B) {
+         Node *A = B.leaf(i32({4, 3}), "a");
+         Node *Bv = B.leaf(i32({3}), "b");
+         Node *S = B.op(OpKind::Mul, {B.op(OpKind::Sub, {A, Bv}), A});
+         S = B.op(OpKind::Max, {B.op(OpKind::Neg, {S}), Bv});
+         S = B.op(OpKind::Min, {B.op(OpKind::Abs, {S}), A});
+         return B.typed(OpKind::Cast, f32({4, 3}), {B.op(OpKind::Add, {S, A})});
+       },
+       {-2, 2, 9},
+       false});
   Cs.push_back({"cast",
                 [](Builder &B) {
                   Node *X = B.leaf(f32({7}), "a");
@@ -353,10 +354,10 @@ std::vector<Case> reduceCases() {
     for (auto [Name, K] : {std::pair{"softmax", OpKind::Softmax},
                            {"log_softmax", OpKind::LogSoftmax}}) {
       OpKind Kind = K;
-      Cs.push_back({Name, [Kind, Ax](Builder &B) {
-                      return B.op(Kind, {B.leaf(f32({3, 4, 5}), "a")},
-                                  axis(Ax));
-                    }});
+      Cs.push_back(
+          {Name, [Kind, Ax](Builder &B) {
+             return B.op(Kind, {B.leaf(f32({3, 4, 5}), "a")}, axis(Ax));
+           }});
     }
   }
   Cs.push_back({"int_reduce",
@@ -402,13 +403,13 @@ std::vector<Case> shapeAndKernelCases() {
   };
   for (Cut C :
        {Cut{0, 0, 1}, Cut{1, 1, 2}, Cut{2, 2, 3}, Cut{3, 1, 5}, Cut{3, 0, 6}}) {
-    Cs.push_back({"slice", [C](Builder &B) {
-                    Attrs A = axis(C.Axis);
-                    A.Offset = C.Offset;
-                    A.Size = C.Size;
-                    return B.op(OpKind::Slice, {B.leaf(f32({2, 3, 5, 6}), "a")},
-                                A);
-                  }});
+    Cs.push_back(
+        {"slice", [C](Builder &B) {
+           Attrs A = axis(C.Axis);
+           A.Offset = C.Offset;
+           A.Size = C.Size;
+           return B.op(OpKind::Slice, {B.leaf(f32({2, 3, 5, 6}), "a")}, A);
+         }});
   }
   Cs.push_back({"slice i32",
                 [](Builder &B) {
@@ -466,17 +467,17 @@ std::vector<Case> shapeAndKernelCases() {
                   Node *A = B.leaf(f32({3, 5, 4, 9}), "a");
                   return B.op(OpKind::ChannelSum, {B.op(OpKind::Mul, {A, A})});
                 }});
-  Cs.push_back({"dropout_mask",
-                [](Builder &B) {
-                  Attrs A;
-                  A.Rate = 0.3;
-                  A.Stream = 2;
-                  Node *Key = B.leaf(i32({}), "key");
-                  Node *M =
-                      B.typed(OpKind::DropoutMask, f32({5, 37}), {Key}, A);
-                  return B.op(OpKind::Mul, {M, B.leaf(f32({5, 37}), "x")});
-                },
-                nonDiff(), false});
+  Cs.push_back(
+      {"dropout_mask",
+       [](Builder &B) {
+         Attrs A;
+         A.Rate = 0.3;
+         A.Stream = 2;
+         Node *Key = B.leaf(i32({}), "key");
+         Node *M = B.typed(OpKind::DropoutMask, f32({5, 37}), {Key}, A);
+         return B.op(OpKind::Mul, {M, B.leaf(f32({5, 37}), "x")});
+       },
+       nonDiff(), false});
   Cs.push_back({"one_hot",
                 [](Builder &B) {
                   Attrs A;
@@ -552,18 +553,50 @@ std::vector<Case> convGradWeightCases() {
   return Cs;
 }
 
+/// conv2d_grad_input on both of its paths (Conv.cpp): stride 1 with a
+/// square kernel no narrower than its padding is the implicit forward
+/// convolution of dy with flipped weights (padding R-1-pad: 0, 1 and 3
+/// here), anything else the GEMM and col2im (stride 2, padding wider than
+/// the kernel allows, a non-square kernel). Also 1x1, and a batch big
+/// enough to run on the thread pool.
+std::vector<Case> convGradInputCases() {
+  std::vector<Case> Cs;
+  static std::deque<std::string> Names;
+  struct Conv {
+    const char *Name;
+    int64_t N, C, H, W, K, R, S, Stride, Pad;
+  };
+  for (const Conv &Cv :
+       {Conv{"col2im s2 p1", 2, 3, 7, 6, 4, 3, 2, 2, 1},
+        Conv{"col2im s1 p2 3x3", 2, 2, 6, 5, 3, 3, 3, 1, 2},
+        Conv{"col2im s1 3x2", 2, 2, 6, 7, 3, 3, 2, 1, 0},
+        Conv{"implicit s1 p1 3x3", 2, 3, 7, 6, 4, 3, 3, 1, 1},
+        Conv{"implicit s1 p0 5x5", 2, 2, 9, 8, 3, 5, 5, 1, 0},
+        Conv{"implicit 1x1", 3, 4, 5, 7, 6, 1, 1, 1, 0},
+        Conv{"implicit 16 channels threaded", 8, 16, 14, 14, 16, 3, 3, 1, 1}}) {
+    int64_t OH = (Cv.H + 2 * Cv.Pad - Cv.R) / Cv.Stride + 1;
+    int64_t OW = (Cv.W + 2 * Cv.Pad - Cv.S) / Cv.Stride + 1;
+    Cs.push_back(
+        {Names.emplace_back(std::string("conv2d_grad_input ") + Cv.Name)
+             .c_str(),
+         [Cv, OH, OW](Builder &B) {
+           return B.typed(OpKind::Conv2dGradInput,
+                          f32({Cv.N, Cv.C, Cv.H, Cv.W}),
+                          {B.leaf(f32({Cv.N, Cv.K, OH, OW}), "dy"),
+                           B.leaf(f32({Cv.K, Cv.C, Cv.R, Cv.S}), "w")},
+                          window(0, Cv.Stride, Cv.Pad));
+         },
+         Ranges(), false});
+  }
+  return Cs;
+}
+
 /// The backward-only kernels, checked forward against the evaluator (their
 /// use inside gradients is covered by the gradient tests above).
 std::vector<Case> backwardKernelCases() {
   std::vector<Case> Cs;
-  Cs.push_back({"conv2d_grad_input",
-                [](Builder &B) {
-                  return B.typed(OpKind::Conv2dGradInput, f32({2, 3, 7, 6}),
-                                 {B.leaf(f32({2, 4, 4, 3}), "dy"),
-                                  B.leaf(f32({4, 3, 3, 2}), "w")},
-                                 window(0, 2, 1));
-                },
-                Ranges(), false});
+  for (Case &C : convGradInputCases())
+    Cs.push_back(std::move(C));
   for (Case &C : convGradWeightCases())
     Cs.push_back(std::move(C));
   Cs.push_back({"maxpool2d_grad",
@@ -656,6 +689,13 @@ std::vector<Case> convCases() {
       {"conv padding wider than the kernel", 2, 2, 5, 5, 3, 2, 2, 1, 2});
   Convs.push_back({"conv lenet c1", 64, 1, 28, 28, 6, 5, 5, 1, 2});
   Convs.push_back({"conv lenet c2", 64, 6, 14, 14, 16, 5, 5, 1, 0});
+  // The residual nets' layers: 3x3 with 16 channels, the stride-2 stage
+  // and its 1x1 stride-2 projection, and 64 channels at 7x7.
+  Convs.push_back({"conv 3x3 16 channels", 8, 16, 14, 14, 16, 3, 3, 1, 1});
+  Convs.push_back({"conv 3x3 stride 2 stage", 4, 16, 14, 14, 32, 3, 3, 2, 1});
+  Convs.push_back(
+      {"conv 1x1 stride 2 projection", 4, 16, 14, 14, 32, 1, 1, 2, 0});
+  Convs.push_back({"conv 3x3 64 channels 7x7", 4, 64, 7, 7, 64, 3, 3, 1, 1});
   for (const Conv &Cv : Convs)
     Cs.push_back({Keep(Cv.Name), [Cv](Builder &B) {
                     return B.op(OpKind::Conv2d,
@@ -1096,11 +1136,19 @@ TEST(CodeGen, BackwardKernels) { runAll(backwardKernelCases()); }
 /// The weight gradient's dot tiles and partial-vector tails are shaped by
 /// the vector width and register count: check them for AVX-512, AVX and
 /// SSE whatever the host is.
-TEST(CodeGen, ConvGradWeightPerVectorUnit) {
+/// Both gradients and the convolution shapes of convCases on every vector
+/// unit the code generator chooses among (AVX-512 code runs on any x86-64
+/// host: LLVM splits the vectors when the CPU lacks the registers).
+TEST(CodeGen, ConvPerVectorUnit) {
   for (VectorUnit VU :
        {VectorUnit{16, 32}, VectorUnit{8, 16}, VectorUnit{4, 16}}) {
     SCOPED_TRACE("vector unit " + std::to_string(VU.Floats) + " floats");
     std::vector<Case> Cs = convGradWeightCases();
+    for (Case &C : convGradInputCases())
+      Cs.push_back(std::move(C));
+    for (Case &C : convCases())
+      if (std::string_view(C.Name).starts_with("conv "))
+        Cs.push_back(std::move(C));
     for (Case &C : Cs)
       C.Vector = VU;
     runAll(Cs);

@@ -1,0 +1,137 @@
+//===- ImplicitConv.cpp - Convolutions that read the image in place -------===//
+//
+// The layout and the three copies around an implicit convolution's
+// products (ImplicitConv.h). Every loop bound is a compile-time constant:
+// the padding runs of a phase row depend only on the phase, which the
+// emitter unrolls.
+//
+//===----------------------------------------------------------------------===//
+#include "ImplicitConv.h"
+
+#include <algorithm>
+
+using namespace llvm;
+using namespace nnc;
+using namespace nnc::codegen;
+
+namespace {
+
+int64_t floorDiv(int64_t A, int64_t B) {
+  return A >= 0 ? A / B : -((-A + B - 1) / B);
+}
+
+int64_t ceilDiv(int64_t A, int64_t B) { return -floorDiv(-A, B); }
+
+/// The positions i in [0, Count) of a phase whose image coordinate
+/// i*st + Phase - Pad lies in [0, Size).
+std::pair<int64_t, int64_t> insideRange(int64_t Phase, int64_t Size,
+                                        int64_t Count, int64_t Stride,
+                                        int64_t Pad) {
+  int64_t Lo = std::clamp<int64_t>(ceilDiv(Pad - Phase, Stride), 0, Count);
+  int64_t Hi = std::clamp<int64_t>(floorDiv(Size - 1 + Pad - Phase, Stride) + 1,
+                                   Lo, Count);
+  return {Lo, Hi};
+}
+
+/// Dst[I] = 0 for I in [Base + Lo, Base + Hi).
+void zeroRun(KernelBuilder &KB, Value *Dst, Value *Base, int64_t Lo,
+             int64_t Hi) {
+  if (Lo >= Hi)
+    return;
+  IRBuilder<> &B = KB.builder();
+  KB.forLoop(KB.i64(Lo), KB.i64(Hi),
+             [&](Value *J) { KB.store(KB.f32(0), Dst, B.CreateAdd(Base, J)); });
+}
+
+} // namespace
+
+PhaseLayout::PhaseLayout(const ConvDims &D) {
+  int64_t St = D.Stride;
+  PA = std::min(D.R, St);
+  PB = std::min(D.S, St);
+  Hq = D.OH + (D.R - 1) / St;
+  Wq = D.OW + (D.S - 1) / St;
+  Floats = D.C * PA * PB * Hq * Wq;
+  InPlace = St == 1 && D.Pad == 0;
+}
+
+RowTable PhaseLayout::rows(const ConvDims &D) const {
+  int64_t St = D.Stride;
+  RowTable Rows;
+  Rows.reserve(D.crs());
+  for (int64_t C = 0; C < D.C; ++C)
+    for (int64_t R = 0; R < D.R; ++R)
+      for (int64_t S = 0; S < D.S; ++S)
+        Rows.push_back(((C * PA + R % St) * PB + S % St) * Hq * Wq +
+                       (R / St) * Wq + S / St);
+  return Rows;
+}
+
+void codegen::emitPhaseSplit(KernelBuilder &KB, const ConvDims &D,
+                             const PhaseLayout &L, Value *Img, Value *Dst) {
+  IRBuilder<> &B = KB.builder();
+  int64_t St = D.Stride;
+  KB.forRange(D.C, [&](Value *C) {
+    for (int64_t A = 0; A < L.PA; ++A)
+      for (int64_t Bp = 0; Bp < L.PB; ++Bp) {
+        Value *Plane =
+            B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(L.PA * L.PB)),
+                                    KB.i64(A * L.PB + Bp)),
+                        KB.i64(L.Hq * L.Wq));
+        auto [ILo, IHi] = insideRange(A, D.H, L.Hq, St, D.Pad);
+        auto [JLo, JHi] = insideRange(Bp, D.W, L.Wq, St, D.Pad);
+        // Rows in the top and bottom padding, then the rows that read
+        // the image: zero / copy / zero runs.
+        zeroRun(KB, Dst, Plane, 0, ILo * L.Wq);
+        zeroRun(KB, Dst, Plane, IHi * L.Wq, L.Hq * L.Wq);
+        KB.forLoop(KB.i64(ILo), KB.i64(IHi), [&](Value *I) {
+          Value *Row = B.CreateAdd(Plane, B.CreateMul(I, KB.i64(L.Wq)));
+          zeroRun(KB, Dst, Row, 0, JLo);
+          zeroRun(KB, Dst, Row, JHi, L.Wq);
+          // Image row i*st + a - pad, column j*st + b - pad.
+          Value *Src = B.CreateAdd(
+              B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.H)),
+                                      B.CreateAdd(B.CreateMul(I, KB.i64(St)),
+                                                  KB.i64(A - D.Pad))),
+                          KB.i64(D.W)),
+              KB.i64(Bp - D.Pad));
+          loopOver(KB, KB.i64(JLo), KB.i64(JHi), /*Scalar=*/St != 1,
+                   [&](Value *J) {
+                     Value *V =
+                         KB.load(DType::F32, Img,
+                                 B.CreateAdd(Src, B.CreateMul(J, KB.i64(St))));
+                     KB.store(V, Dst, B.CreateAdd(Row, J));
+                   });
+        });
+      }
+  });
+}
+
+void codegen::emitCompact(KernelBuilder &KB, const ConvDims &D,
+                          const PhaseLayout &L, int64_t Channels, Value *Virt,
+                          Value *Out) {
+  IRBuilder<> &B = KB.builder();
+  KB.forRange(Channels * D.OH, [&](Value *Row) {
+    Value *From = B.CreateMul(Row, KB.i64(L.Wq));
+    Value *To = B.CreateMul(Row, KB.i64(D.OW));
+    KB.forRange(D.OW, [&](Value *Ow) {
+      KB.store(KB.load(DType::F32, Virt, B.CreateAdd(From, Ow)), Out,
+               B.CreateAdd(To, Ow));
+    });
+  });
+}
+
+void codegen::emitExpand(KernelBuilder &KB, const ConvDims &D,
+                         const PhaseLayout &L, int64_t Channels, Value *Dy,
+                         Value *Virt) {
+  IRBuilder<> &B = KB.builder();
+  KB.forRange(Channels * D.OH, [&](Value *Row) {
+    Value *From = B.CreateMul(Row, KB.i64(D.OW));
+    Value *To = B.CreateMul(Row, KB.i64(L.Wq));
+    KB.forRange(D.OW, [&](Value *Ow) {
+      KB.store(KB.load(DType::F32, Dy, B.CreateAdd(From, Ow)), Virt,
+               B.CreateAdd(To, Ow));
+    });
+    zeroRun(KB, Virt, To, D.OW, L.Wq);
+  });
+}
