@@ -175,16 +175,14 @@ void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail) {
     loop(
         c(0), c(Cols),
         [&](Value *J) {
-          loop(
-              c(0), c(S.K), [&](Value *K) { Copy(K, J); }, "pack.k");
+          loop(c(0), c(S.K), [&](Value *K) { Copy(K, J); }, "pack.k");
         },
         "pack.j");
   else
     loop(
         c(0), c(S.K),
         [&](Value *K) {
-          loop(
-              c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.j");
+          loop(c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.j");
         },
         "pack.k");
   if (Cols == NR)

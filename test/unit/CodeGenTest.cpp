@@ -230,11 +230,10 @@ std::vector<Case> unaryCases() {
   std::vector<Case> Cs;
   auto Unary = [&](const char *Name, OpKind K, Attrs A = {},
                    Ranges R = Ranges(), bool Diff = true) {
-    Cs.push_back({Name,
-                  [K, A](Builder &B) {
-                    return B.op(K, {B.leaf(f32({3, 5}), "a")}, A);
-                  },
-                  R, Diff});
+    Cs.push_back(
+        {Name,
+         [K, A](Builder &B) { return B.op(K, {B.leaf(f32({3, 5}), "a")}, A); },
+         R, Diff});
   };
   Unary("neg", OpKind::Neg);
   Unary("exp", OpKind::Exp);
@@ -301,18 +300,18 @@ std::vector<Case> binaryCases() {
                   },
                   nonDiff(), false});
   }
-  Cs.push_back(
-      {"int_arith",
-       [](Builder &B) {
-         Node *A = B.leaf(i32({4, 3}), "a");
-         Node *Bv = B.leaf(i32({3}), "b");
-         Node *S = B.op(OpKind::Mul, {B.op(OpKind::Sub, {A, Bv}), A});
-         S = B.op(OpKind::Max, {B.op(OpKind::Neg, {S}), Bv});
-         S = B.op(OpKind::Min, {B.op(OpKind::Abs, {S}), A});
-         return B.typed(OpKind::Cast, f32({4, 3}), {B.op(OpKind::Add, {S, A})});
-       },
-       {-2, 2, 9},
-       false});
+  Cs.push_back({"int_arith",
+                [](Builder &B) {
+                  Node *A = B.leaf(i32({4, 3}), "a");
+                  Node *Bv = B.leaf(i32({3}), "b");
+                  Node *S = B.op(OpKind::Mul, {B.op(OpKind::Sub, {A, Bv}), A});
+                  S = B.op(OpKind::Max, {B.op(OpKind::Neg, {S}), Bv});
+                  S = B.op(OpKind::Min, {B.op(OpKind::Abs, {S}), A});
+                  return B.typed(OpKind::Cast, f32({4, 3}),
+                                 {B.op(OpKind::Add, {S, A})});
+                },
+                {-2, 2, 9},
+                false});
   Cs.push_back({"cast",
                 [](Builder &B) {
                   Node *X = B.leaf(f32({7}), "a");
@@ -354,10 +353,10 @@ std::vector<Case> reduceCases() {
     for (auto [Name, K] : {std::pair{"softmax", OpKind::Softmax},
                            {"log_softmax", OpKind::LogSoftmax}}) {
       OpKind Kind = K;
-      Cs.push_back(
-          {Name, [Kind, Ax](Builder &B) {
-             return B.op(Kind, {B.leaf(f32({3, 4, 5}), "a")}, axis(Ax));
-           }});
+      Cs.push_back({Name, [Kind, Ax](Builder &B) {
+                      return B.op(Kind, {B.leaf(f32({3, 4, 5}), "a")},
+                                  axis(Ax));
+                    }});
     }
   }
   Cs.push_back({"int_reduce",
@@ -403,13 +402,13 @@ std::vector<Case> shapeAndKernelCases() {
   };
   for (Cut C :
        {Cut{0, 0, 1}, Cut{1, 1, 2}, Cut{2, 2, 3}, Cut{3, 1, 5}, Cut{3, 0, 6}}) {
-    Cs.push_back(
-        {"slice", [C](Builder &B) {
-           Attrs A = axis(C.Axis);
-           A.Offset = C.Offset;
-           A.Size = C.Size;
-           return B.op(OpKind::Slice, {B.leaf(f32({2, 3, 5, 6}), "a")}, A);
-         }});
+    Cs.push_back({"slice", [C](Builder &B) {
+                    Attrs A = axis(C.Axis);
+                    A.Offset = C.Offset;
+                    A.Size = C.Size;
+                    return B.op(OpKind::Slice, {B.leaf(f32({2, 3, 5, 6}), "a")},
+                                A);
+                  }});
   }
   Cs.push_back({"slice i32",
                 [](Builder &B) {
@@ -467,17 +466,17 @@ std::vector<Case> shapeAndKernelCases() {
                   Node *A = B.leaf(f32({3, 5, 4, 9}), "a");
                   return B.op(OpKind::ChannelSum, {B.op(OpKind::Mul, {A, A})});
                 }});
-  Cs.push_back(
-      {"dropout_mask",
-       [](Builder &B) {
-         Attrs A;
-         A.Rate = 0.3;
-         A.Stream = 2;
-         Node *Key = B.leaf(i32({}), "key");
-         Node *M = B.typed(OpKind::DropoutMask, f32({5, 37}), {Key}, A);
-         return B.op(OpKind::Mul, {M, B.leaf(f32({5, 37}), "x")});
-       },
-       nonDiff(), false});
+  Cs.push_back({"dropout_mask",
+                [](Builder &B) {
+                  Attrs A;
+                  A.Rate = 0.3;
+                  A.Stream = 2;
+                  Node *Key = B.leaf(i32({}), "key");
+                  Node *M =
+                      B.typed(OpKind::DropoutMask, f32({5, 37}), {Key}, A);
+                  return B.op(OpKind::Mul, {M, B.leaf(f32({5, 37}), "x")});
+                },
+                nonDiff(), false});
   Cs.push_back({"one_hot",
                 [](Builder &B) {
                   Attrs A;
