@@ -21,11 +21,45 @@ hour for 3 seeds on 2 cores. `--only` picks some of the examples, and
 `--logs DIR` keeps every run's per-epoch CSV (nnc's `train --log` and the
 same columns from PyTorch); `--accuracy-only` skips the speed benchmarks.
 
+Every run starts with the FP32 FMA peak of one core (bench/peak.c, built
+with `cc -O2 -march=native`: independent vector FMA chains, best of 5).
+
+--convs (part of the default run, not of --quick) measures the conv family
+of bench/models/ (vgg, resnet_s2, wide; docs/performance.md) against their
+PyTorch twins, PyTorch at the faster of 1 or 2 threads and nnc on every
+CPU. Both sides train on a subset of Fashion-MNIST that this script writes
+into its temp folder as gzip IDX files: the first --subset rows (default
+6000) of the training set and the first 1000 of the test set (nnc: the
+`idx(...)` paths of a temp copy of the model are rewritten, as `dim B` is
+for the batch variants; PyTorch: `--data DIR`). Per model:
+  - train s/epoch: (T(3 epochs) - T(1 epoch)) / 2, T a whole process's
+    wall time (start-up, data loading and the test pass after each epoch
+    included on both sides, so the difference is two epochs with their
+    test passes), median over --reps;
+  - inference img/s at batch 1 and 64 (nnc: bench/entry_timer.c `predict`;
+    PyTorch: torch_models.py `infer`);
+  - train GFLOP/s: the flops of a training step per example
+    (torch_models.py `flops`: 2 per multiply-add of every Conv2d and
+    Linear, forward, weight gradient and input gradient, the first layer's
+    input gradient excepted) times the rows of an epoch's full batches,
+    over s/epoch; and % of peak: that over (one core's peak x threads),
+    nnc's threads being os.cpu_count().
+`--convs-only` runs the family alone.
+
+--spread trains LeNet (on the same subset) for one epoch in --spread-runs
+whole processes (default 8) with NNC_NUM_THREADS=2 and =1, alternating,
+and prints the min / median / max ex/s of each: two threads are sometimes
+slower than one on a shared VM (issue 13), and this keeps it visible.
+`--spread-only` runs it alone.
+
 usage: python3 bench/bench.py [--build DIR] [--reps N] [--quick]
+                             [--convs | --convs-only] [--subset N]
+                             [--spread | --spread-only] [--spread-runs N]
                              [--accuracy [--seeds K] [--only NAME,...]
                               [--logs DIR] [--accuracy-only]]
 """
 import argparse
+import gzip
 import json
 import os
 import re
@@ -45,6 +79,11 @@ TORCH_ENV["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 
 # The examples --accuracy compares, with their train blocks' epochs.
 ACCURACY = [("mlp", 5), ("lenet", 5), ("resnet", 10)]
+
+# The conv family (bench/models/NAME.nn, batch 64) that --convs measures.
+CONVS = ["vgg", "resnet_s2", "wide"]
+FASHION = "/usr/share/datasets/fashion-mnist"
+TEST_ROWS = 1000  # of the subset's test set
 
 # GEMM shapes of the MLP (forward, dX = dY W^T, dW = X^T dY), batch 64/256.
 GEMMS = [
@@ -92,15 +131,43 @@ class Bench:
         self.tmp = tempfile.mkdtemp(prefix="nnc-bench-")
         self.rows = []  # (name, nnc, torch, unit, higher_is_better)
         self.threads = {}
+        self.data = None  # the subset's folder, once written
+        self.peak = None  # GFLOP/s of one core
 
     # -- building ---------------------------------------------------------
-    def variant(self, example, batch, name):
-        """A copy of examples/EXAMPLE.nn with `dim B = batch`."""
-        src = open(os.path.join(ROOT, "examples", example + ".nn")).read()
+    def variant(self, example, batch, name, folder="examples", data=None):
+        """A copy of FOLDER/EXAMPLE.nn with `dim B = batch`, and with its
+        idx(...) files taken from the folder DATA when given."""
+        src = open(os.path.join(ROOT, folder, example + ".nn")).read()
         src = re.sub(r"dim B = \d+", f"dim B = {batch}", src, count=1)
+        if data:
+            src = re.sub(r'"[^"]*/((train|t10k)-(images|labels)-[^"/]*)"',
+                         lambda m: f'"{data}/{m.group(1)}"', src)
         path = os.path.join(self.tmp, name + ".nn")
         open(path, "w").write(src)
         return path
+
+    def subset(self):
+        """The folder of the subset (--subset training rows, TEST_ROWS test
+        rows), as gzip IDX files under Fashion-MNIST's names; written once."""
+        if self.data:
+            return self.data
+        self.data = os.path.join(self.tmp, "data")
+        os.makedirs(self.data)
+        for kind, rows in (("train", self.args.subset), ("t10k", TEST_ROWS)):
+            for part, header, size in (("images-idx3", 16, 784),
+                                       ("labels-idx1", 8, 1)):
+                name = f"{kind}-{part}-ubyte.gz"
+                with gzip.open(os.path.join(FASHION, name)) as f:
+                    head = bytearray(f.read(header))
+                    body = f.read(rows * size)
+                if int.from_bytes(head[4:8], "big") < rows:
+                    sys.exit(f"bench: {name} has fewer than {rows} rows")
+                head[4:8] = rows.to_bytes(4, "big")
+                with gzip.open(os.path.join(self.data, name), "wb",
+                               compresslevel=6) as f:
+                    f.write(bytes(head) + body)
+        return self.data
 
     def exe(self, nn, name):
         out = os.path.join(self.tmp, name)
@@ -118,12 +185,15 @@ class Bench:
         return out
 
     # -- measuring --------------------------------------------------------
-    def torch(self, *argv, threads=None):
+    def torch(self, *argv, threads=None, wall=False):
+        """Runs torch_models.py; returns its JSON line and peak RSS (and,
+        with wall, the process's wall seconds)."""
         cmd = TORCH + [str(a) for a in argv]
         if threads is not None:
             cmd += ["--threads", str(threads)]
-        out, wall, rss = run_rss(cmd, TORCH_ENV)
-        return json.loads(out.strip().splitlines()[-1]), rss
+        out, secs, rss = run_rss(cmd, TORCH_ENV)
+        d = json.loads(out.strip().splitlines()[-1])
+        return (d, rss, secs) if wall else (d, rss)
 
     def torch_threads(self, key, probe, better):
         """The faster of 1 and 2 PyTorch threads for one benchmark."""
@@ -141,7 +211,7 @@ class Bench:
     def add(self, name, nnc, torch, unit, higher):
         self.rows.append((name, nnc, torch, unit, higher))
         ratio = (nnc / torch) if higher else (torch / nnc)
-        print(f"  {name:34s} nnc {nnc:12.4g}  torch {torch:12.4g} {unit:9s}"
+        print(f"  {name:38s} nnc {nnc:12.4g}  torch {torch:12.4g} {unit:9s}"
               f" ratio {ratio:6.2f}x", flush=True)
 
     def median_pair(self, nnc_fn, torch_fn):
@@ -217,11 +287,98 @@ class Bench:
             ns, ts = self.median_pair(nf, tf)
             self.add(f"gemm {label} {threads}T", ns, ts, "GFLOP/s", True)
 
+    def measure_peak(self):
+        """One core's FP32 FMA peak (bench/peak.c), GFLOP/s."""
+        out = os.path.join(self.tmp, "peak")
+        run(["cc", "-O2", "-march=native",
+             os.path.join(ROOT, "bench", "peak.c"), "-o", out])
+        self.peak = float(run([out])[0])
+        print(f"  {'FP32 FMA peak, one core':38s} {self.peak:.1f} GFLOP/s "
+              f"(bench/peak.c; x{os.cpu_count()} CPUs = "
+              f"{self.peak * os.cpu_count():.1f})", flush=True)
+
+    def conv_training(self, model):
+        """Seconds per training epoch of a conv model on the subset, as
+        (T(3 epochs) - T(1 epoch)) / 2 over whole processes; then achieved
+        GFLOP/s and % of peak from the model's flops per example."""
+        data = self.subset()
+        name = f"{model}_sub"
+        exe = self.exe(self.variant(model, 64, name, "bench/models", data),
+                       name)
+        targs = ["train", model, "--data", data, "--test-each-epoch"]
+        probe = lambda t: self.torch(*targs, threads=t)[0]["epoch_s"]
+        th = self.torch_threads(name, probe, lambda a, b: a <= b)
+
+        def n():
+            t1 = run([exe, "train", "--epochs", "1"])[1]
+            t3 = run([exe, "train", "--epochs", "3"])[1]
+            return (t3 - t1) / 2
+
+        def t():
+            t1 = self.torch(*targs, "--epochs", 1, threads=th, wall=True)[2]
+            t3 = self.torch(*targs, "--epochs", 3, threads=th, wall=True)[2]
+            return (t3 - t1) / 2
+
+        ns, ts = self.median_pair(n, t)
+        self.add(f"{model} train s/epoch (torch {th}T)", ns, ts, "s", False)
+        flops = self.torch("flops", model)[0]["flops"]
+        rows = self.args.subset // 64 * 64  # full batches
+        ng, tg = flops * rows / ns / 1e9, flops * rows / ts / 1e9
+        self.add(f"{model} train GFLOP/s (torch {th}T)", ng, tg, "GFLOP/s",
+                 True)
+        self.add(f"{model} train % of peak (torch {th}T)",
+                 100 * ng / (self.peak * os.cpu_count()),
+                 100 * tg / (self.peak * th), "%", True)
+
+    def conv_inference(self, model, batch):
+        """Images per second of a conv model's predict at one batch."""
+        name = f"{model}_infer_b{batch}"
+        timer = self.timer(self.variant(model, batch, name, "bench/models"),
+                           name)
+        targs = ["infer", model, "--batch", batch]
+        probe = lambda t: self.torch(*targs, threads=t)[0]["images_s"]
+        th = self.torch_threads(name, probe, lambda a, b: a >= b)
+        n = lambda: batch / float(run([timer, "predict", "0.5"])[0])
+        t = lambda: self.torch(*targs, threads=th)[0]["images_s"]
+        ns, ts = self.median_pair(n, t)
+        self.add(f"{model} infer b{batch} img/s (torch {th}T)", ns, ts,
+                 "img/s", True)
+
+    def convs(self):
+        print(f"  conv family: bench/models/*.nn, {self.args.subset} "
+              f"training and {TEST_ROWS} test rows; nnc on "
+              f"{os.cpu_count()} threads", flush=True)
+        for model in CONVS:
+            self.conv_training(model)
+            for batch in (1, 64):
+                self.conv_inference(model, batch)
+
+    def spread(self):
+        """LeNet ex/s over --spread-runs one-epoch processes at 2 and 1
+        threads, alternating (issue 13: 2 threads are sometimes slower)."""
+        exe = self.exe(self.variant("lenet", 64, "lenet_sub",
+                                    data=self.subset()), "lenet_sub")
+        rates = {2: [], 1: []}
+        for _ in range(self.args.spread_runs):
+            for t in rates:
+                env = dict(os.environ, NNC_NUM_THREADS=str(t))
+                out = run([exe, "train", "--epochs", "1"], env=env)[0]
+                rates[t].append(
+                    max(float(m) for m in re.findall(r"([\d.]+) ex/s", out)))
+        for t, r in rates.items():
+            print(f"  {f'lenet train ex/s, NNC_NUM_THREADS={t}':38s} min "
+                  f"{min(r):8.0f}  median {statistics.median(r):8.0f}  max "
+                  f"{max(r):8.0f}  ({len(r)} runs of 1 epoch, "
+                  f"{self.args.subset} rows)", flush=True)
+        slow = sum(r < statistics.median(rates[1]) for r in rates[2])
+        print(f"  {'':38s} {slow} of {len(rates[2])} 2-thread runs below "
+              f"the 1-thread median", flush=True)
+
     def compile_time(self):
         out = os.path.join(self.tmp, "mlp_compile")
         mlp = os.path.join(ROOT, "examples", "mlp.nn")
         times = [run([self.nnc, mlp, "-o", out])[1] for _ in range(3)]
-        print(f"  {'nnc examples/mlp.nn -o mlp':34s} {statistics.median(times):.3f} s",
+        print(f"  {'nnc examples/mlp.nn -o mlp':38s} {statistics.median(times):.3f} s",
               flush=True)
         return statistics.median(times)
 
@@ -294,7 +451,7 @@ def speed(b):
     args = b.args
     b.compile_time()
     rss = b.training("mlp", 64)
-    print(f"  {'peak RSS mlp training (MiB)':34s} nnc {rss['nnc']:.0f}  "
+    print(f"  {'peak RSS mlp training (MiB)':38s} nnc {rss['nnc']:.0f}  "
           f"torch {rss['torch']:.0f}  ratio {rss['torch'] / rss['nnc']:.2f}x",
           flush=True)
     if not args.quick:
@@ -330,7 +487,25 @@ def main():
                    help="with --accuracy: keep each run's per-epoch CSV in "
                         "DIR (EXAMPLE-nnc-seedS.csv, EXAMPLE-torch-seedS.csv)")
     p.add_argument("--quick", action="store_true",
-                   help="skip the LeNet and batch-256 training runs")
+                   help="skip the LeNet and batch-256 training runs and the "
+                        "conv family (unless --convs)")
+    p.add_argument("--convs", action="store_true",
+                   help="measure the conv family of bench/models/ (part of "
+                        "the default run, not of --quick)")
+    p.add_argument("--convs-only", action="store_true",
+                   help="measure the conv family alone")
+    p.add_argument("--subset", type=int, default=6000,
+                   help="training rows of the Fashion-MNIST subset that "
+                        "--convs and --spread train on (default 6000; the "
+                        "test set is its first 1000 rows)")
+    p.add_argument("--spread", action="store_true",
+                   help="LeNet one-epoch ex/s over --spread-runs processes "
+                        "at 2 and at 1 thread: min, median, max")
+    p.add_argument("--spread-only", action="store_true",
+                   help="run the --spread figure alone")
+    p.add_argument("--spread-runs", type=int, default=8,
+                   help="processes per thread count for --spread "
+                        "(default 8)")
     args = p.parse_args()
     only = args.only.split(",")
     unknown = sorted(set(only) - {e for e, _ in ACCURACY})
@@ -344,11 +519,18 @@ def main():
     print(f"nnc vs PyTorch {args.reps} repetitions, medians; "
           f"machine: {os.cpu_count()} CPUs ({cpu_model()}), load "
           f"{os.getloadavg()[0]:.1f}", flush=True)
-    if args.accuracy_only:
-        args.accuracy = True
+    alone = args.accuracy_only or args.convs_only or args.spread_only
+    args.accuracy |= args.accuracy_only
+    args.convs |= args.convs_only or not (alone or args.quick)
+    args.spread |= args.spread_only
     try:
-        if not args.accuracy_only:
+        b.measure_peak()
+        if not alone:
             speed(b)
+        if args.convs:
+            b.convs()
+        if args.spread:
+            b.spread()
         if args.accuracy:
             b.accuracy([(e, n) for e, n in ACCURACY if e in only], args.seeds,
                        args.logs)

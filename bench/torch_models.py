@@ -13,10 +13,19 @@ implemented as docs/runtime.md defines them for nnc. The random draws
 (initial weights, held-out rows, shuffles, crops, flips) are PyTorch's own,
 so a run matches nnc's in distribution, not bit for bit.
 
+The conv family of `bench.py --convs` (vgg, resnet_s2, wide: the twins of
+bench/models/*.nn) is timed as whole processes, so `train --test-each-epoch`
+evaluates the test set after every epoch as nnc's `train` does, and
+`--data DIR` reads the Fashion-MNIST subset bench.py writes there (same
+file names as /usr/share/datasets/fashion-mnist). `flops MODEL` counts the
+multiply-adds of a training step per example (see count_flops).
+
 usage: torch_models.py MODE MODEL [--batch B] [--epochs N] [--threads T]
-                        [--seed S] [--log FILE.csv]
+                        [--seed S] [--log FILE.csv] [--data DIR]
+                        [--test-each-epoch]
   MODE: train (seconds per epoch, test accuracy), steps (XOR steps/s),
-        infer (images/s), gemm (seconds per product)
+        infer (images/s), gemm (seconds per product), flops (training
+        flops per example)
   --log writes one row per epoch, with the columns of nnc's `train --log`
 """
 import argparse
@@ -34,10 +43,10 @@ import torch.nn.functional as F
 DATA = "/usr/share/datasets/fashion-mnist"
 
 
-def load_idx(kind):
-    with gzip.open(f"{DATA}/{kind}-images-idx3-ubyte.gz") as f:
+def load_idx(kind, data=DATA):
+    with gzip.open(f"{data}/{kind}-images-idx3-ubyte.gz") as f:
         x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(f"{DATA}/{kind}-labels-idx1-ubyte.gz") as f:
+    with gzip.open(f"{data}/{kind}-labels-idx1-ubyte.gz") as f:
         y = np.frombuffer(f.read(), np.uint8, offset=8)
     return (torch.from_numpy(x.astype(np.float32) / 255.0),
             torch.from_numpy(y.astype(np.int64)))
@@ -90,12 +99,25 @@ class ConvBN(nn.Module):
         return self.bn(self.conv(x))
 
 
-class Block(nn.Module):
-    """block: two 3x3 conv_bn and an identity skip."""
+def he(layer):
+    """A Conv2d or Linear with He normal weights (fan_in = C*R*S or n_in,
+    nnc's he_normal) and a zero bias."""
+    nn.init.kaiming_normal_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
 
-    def __init__(self, c):
+
+def conv_b(c_in, c_out, k, stride, pad):
+    """conv of bench/models/resnet_s2.nn: a convolution with a bias."""
+    return he(nn.Conv2d(c_in, c_out, k, stride, pad))
+
+
+class Block(nn.Module):
+    """block: two 3x3 conv_bn (or `conv`) and an identity skip."""
+
+    def __init__(self, c, conv=ConvBN):
         super().__init__()
-        self.c1, self.c2 = ConvBN(c, c, 3, 1, 1), ConvBN(c, c, 3, 1, 1)
+        self.c1, self.c2 = conv(c, c, 3, 1, 1), conv(c, c, 3, 1, 1)
 
     def forward(self, x):
         return F.relu(self.c2(F.relu(self.c1(x))) + x)
@@ -104,11 +126,11 @@ class Block(nn.Module):
 class Down(nn.Module):
     """down: the stride-2 stage, with a 1x1 stride-2 projection skip."""
 
-    def __init__(self, c_in, c_out):
+    def __init__(self, c_in, c_out, conv=ConvBN):
         super().__init__()
-        self.c1 = ConvBN(c_in, c_out, 3, 2, 1)
-        self.c2 = ConvBN(c_out, c_out, 3, 1, 1)
-        self.proj = ConvBN(c_in, c_out, 1, 2, 0)
+        self.c1 = conv(c_in, c_out, 3, 2, 1)
+        self.c2 = conv(c_out, c_out, 3, 1, 1)
+        self.proj = conv(c_in, c_out, 1, 2, 0)
 
     def forward(self, x):
         return F.relu(self.c2(F.relu(self.c1(x))) + self.proj(x))
@@ -133,6 +155,54 @@ class ResNet(nn.Module):
         return self.logits(x.mean((2, 3)))
 
 
+class VGG(nn.Module):
+    """bench/models/vgg.nn: two stages of two 3x3 convolutions (padding 1,
+    bias, relu) and a 2x2 max pool, then dense 3136 -> 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = conv_b(1, 32, 3, 1, 1), conv_b(32, 32, 3, 1, 1)
+        self.c3, self.c4 = conv_b(32, 64, 3, 1, 1), conv_b(64, 64, 3, 1, 1)
+        self.logits = he(nn.Linear(64 * 7 * 7, 10))
+
+    def forward(self, x):
+        x = x.view(-1, 1, 28, 28)
+        x = F.max_pool2d(F.relu(self.c2(F.relu(self.c1(x)))), 2)
+        x = F.max_pool2d(F.relu(self.c4(F.relu(self.c3(x)))), 2)
+        return self.logits(torch.flatten(x, 1))
+
+
+class ResNetS2(nn.Module):
+    """bench/models/resnet_s2.nn: examples/resnet.nn's blocks with biases
+    instead of batchnorm, one stride-2 stage (16 -> 32 channels)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_b(1, 16, 3, 1, 1)
+        self.r0 = Block(16, conv_b)
+        self.s1, self.r1 = Down(16, 32, conv_b), Block(32, conv_b)
+        self.logits = he(nn.Linear(32, 10))
+
+    def forward(self, x):
+        x = F.relu(self.stem(x.view(-1, 1, 28, 28)))
+        x = self.r1(self.s1(self.r0(x)))
+        return self.logits(x.mean((2, 3)))
+
+
+class Wide(nn.Module):
+    """bench/models/wide.nn: one 3x3 convolution 1 -> 64 (padding 1, bias,
+    relu), a 2x2 max pool and dense 12544 -> 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = conv_b(1, 64, 3, 1, 1)
+        self.logits = he(nn.Linear(64 * 14 * 14, 10))
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x.view(-1, 1, 28, 28))), 2)
+        return self.logits(torch.flatten(x, 1))
+
+
 class Logistic(nn.Module):
     def __init__(self):
         super().__init__()
@@ -151,6 +221,10 @@ MODELS = {
     "logistic": (Logistic, lambda p: torch.optim.SGD(p, lr=0.1)),
     "resnet": (ResNet, lambda p: torch.optim.SGD(
         p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)),
+    "vgg": (VGG, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+    "resnet_s2": (ResNetS2, lambda p: torch.optim.SGD(p, lr=0.05,
+                                                       momentum=0.9)),
+    "wide": (Wide, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
 }
 
 # The rest of a train block, where it has more than data and optimizer:
@@ -216,8 +290,8 @@ def evaluate(model, x, y, batch=1000):
 
 def train(args):
     torch.manual_seed(args.seed)
-    xs, ys = load_idx("train")
-    xt, yt = load_idx("t10k")
+    xs, ys = load_idx("train", args.data)
+    xt, yt = load_idx("t10k", args.data)
     make, opt_of = MODELS[args.model]
     recipe = RECIPES.get(args.model)
     if recipe is None:
@@ -239,6 +313,8 @@ def train_plain(args, xs, ys, xt, yt, model, opt_of):
             loss.backward()
             opt.step()
         times.append(time.perf_counter() - start)
+        if args.test_each_epoch:
+            evaluate(model, xt, yt)
     print(json.dumps({"epoch_s": min(times), "test_acc": accuracy(model, xt, yt)}))
 
 
@@ -336,6 +412,35 @@ def infer(args):
     print(json.dumps({"images_s": args.batch / secs}))
 
 
+def count_flops(args):
+    """The flops of one training step per example, counted with forward
+    hooks on every Conv2d and Linear: a layer of M multiply-adds per example
+    costs 2M forward, 2M for its weight gradient and 2M for its input
+    gradient, except where its input needs no gradient (the model's input,
+    or a view of it). Biases, activations, pools and the optimizer are not
+    counted; they are a few percent at most for these models."""
+    model = MODELS[args.model][0]().train()
+    layers = []
+
+    def hook(module, inputs, output):
+        # Per example: each output element of a Conv2d is C/groups*R*S
+        # multiply-adds, of a Linear n_in: the size of one filter or row.
+        macs = output[0].numel() * module.weight[0].numel()
+        grad_in = inputs[0].requires_grad
+        layers.append({"layer": names[module], "macs": macs,
+                       "input_grad": grad_in,
+                       "flops": 2 * macs * (3 if grad_in else 2)})
+
+    names = {m: n for n, m in model.named_modules()}
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            m.register_forward_hook(hook)
+    model(torch.rand(1, 784))
+    print(json.dumps({"model": args.model,
+                      "flops": sum(l["flops"] for l in layers),
+                      "layers": layers}))
+
+
 def gemm(args):
     m, k, n = args.shape
     a = torch.rand(k, m).t() if args.trans_a else torch.rand(m, k)
@@ -354,7 +459,8 @@ def gemm(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["train", "steps", "infer", "gemm"])
+    p.add_argument("mode",
+                   choices=["train", "steps", "infer", "gemm", "flops"])
     p.add_argument("model", nargs="?", default="mlp")
     p.add_argument("--batch", type=int, default=None,
                    help="default: the model's batch (64, resnet 128)")
@@ -362,6 +468,12 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--log", help="train: per-epoch CSV (recipe models)")
+    p.add_argument("--data", default=DATA,
+                   help="train: the folder of the Fashion-MNIST IDX files "
+                        "(default: %(default)s)")
+    p.add_argument("--test-each-epoch", action="store_true",
+                   help="train: evaluate the test set after every epoch, as "
+                        "nnc's train does (whole-process timings)")
     p.add_argument("--shape", type=int, nargs=3)
     p.add_argument("--trans-a", action="store_true")
     p.add_argument("--trans-b", action="store_true")
@@ -369,7 +481,8 @@ def main():
     if args.batch is None:
         args.batch = RECIPES.get(args.model, {}).get("batch", 64)
     torch.set_num_threads(args.threads)
-    {"train": train, "steps": xor_steps, "infer": infer, "gemm": gemm}[args.mode](args)
+    {"train": train, "steps": xor_steps, "infer": infer, "gemm": gemm,
+     "flops": count_flops}[args.mode](args)
 
 
 if __name__ == "__main__":
