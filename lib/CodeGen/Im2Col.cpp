@@ -66,20 +66,7 @@ void forEachOffset(
 
 void codegen::loopOver(KernelBuilder &KB, Value *Lo, Value *Hi, bool Scalar,
                        function_ref<void(Value *)> Body) {
-  BasicBlock *Latch = nullptr;
-  KB.forLoop(Lo, Hi, [&](Value *IV) {
-    Body(IV);
-    Latch = KB.builder().GetInsertBlock();
-  });
-  if (!Scalar || !Latch)
-    return;
-  LLVMContext &Ctx = KB.context();
-  Metadata *Off[] = {MDString::get(Ctx, "llvm.loop.vectorize.enable"),
-                     ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))};
-  Metadata *Ops[] = {nullptr, MDNode::get(Ctx, Off)};
-  MDNode *Loop = MDNode::getDistinct(Ctx, Ops);
-  Loop->replaceOperandWith(0, Loop);
-  Latch->getTerminator()->setMetadata(LLVMContext::MD_loop, Loop);
+  forLoopWithHints(KB, Lo, Hi, {.Vectorize = !Scalar}, Body);
 }
 
 ConvDims codegen::convDims(ArrayRef<int64_t> X, ArrayRef<int64_t> Wt,

@@ -243,3 +243,27 @@ Value *KernelBuilder::greater(DType T, Value *A, Value *Bv) {
 Value *KernelBuilder::intrinsic(Intrinsic::ID ID, Value *X) {
   return B.CreateUnaryIntrinsic(ID, X);
 }
+
+void codegen::forLoopWithHints(KernelBuilder &KB, Value *Lo, Value *Hi,
+                               const LoopHints &Hints,
+                               function_ref<void(Value *)> Body) {
+  BasicBlock *Latch = nullptr;
+  KB.forLoop(Lo, Hi, [&](Value *IV) {
+    Body(IV);
+    Latch = KB.builder().GetInsertBlock();
+  });
+  if (!Latch || (Hints.Vectorize && Hints.Unroll))
+    return;
+  LLVMContext &Ctx = KB.context();
+  SmallVector<Metadata *, 3> Ops = {nullptr};
+  if (!Hints.Vectorize)
+    Ops.push_back(MDNode::get(
+        Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.enable"),
+              ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))}));
+  if (!Hints.Unroll)
+    Ops.push_back(
+        MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.unroll.disable")}));
+  MDNode *Loop = MDNode::getDistinct(Ctx, Ops);
+  Loop->replaceOperandWith(0, Loop);
+  Latch->getTerminator()->setMetadata(LLVMContext::MD_loop, Loop);
+}

@@ -186,6 +186,21 @@ private:
   llvm::SmallVector<llvm::Value *, 2> In;
 };
 
+/// What the loop optimizers may do with one loop (LLVM loop metadata).
+struct LoopHints {
+  /// May be vectorized: off for strided accesses, which vectorize into
+  /// gathers and scatters slower than scalar code on current x86 cores.
+  bool Vectorize = true;
+  /// May be unrolled (after vectorization): off where a short loop's full
+  /// unroll would make the vectorizer pick a worse, outer loop.
+  bool Unroll = true;
+};
+
+/// KB.forLoop, with `Hints` attached to the loop.
+void forLoopWithHints(KernelBuilder &KB, llvm::Value *Lo, llvm::Value *Hi,
+                      const LoopHints &Hints,
+                      llvm::function_ref<void(llvm::Value *)> Body);
+
 // The kernels, by op group; each fills the kernel of `KB.node()`.
 // KernelDispatch.cpp's emitKernelBody picks the emitter: elementwise ops by
 // their class, the others by one switch over KernelOp.
