@@ -24,33 +24,8 @@ same columns from PyTorch); `--accuracy-only` skips the speed benchmarks.
 Every run starts with the FP32 FMA peak of one core (bench/peak.c, built
 with `cc -O2 -march=native`: independent vector FMA chains, best of 5).
 
---convs (part of the default run, not of --quick) measures the conv family
-of bench/models/ (vgg, resnet_s2, wide; docs/performance.md) against their
-PyTorch twins, PyTorch at the faster of 1 or 2 threads and nnc on every
-CPU. Both sides train on a subset of Fashion-MNIST that this script writes
-into its temp folder as gzip IDX files: the first --subset rows (default
-6000) of the training set and the first 1000 of the test set (nnc: the
-`idx(...)` paths of a temp copy of the model are rewritten, as `dim B` is
-for the batch variants; PyTorch: `--data DIR`). Per model:
-  - train s/epoch: (T(3 epochs) - T(1 epoch)) / 2, T a whole process's
-    wall time (start-up, data loading and the test pass after each epoch
-    included on both sides, so the difference is two epochs with their
-    test passes), median over --reps;
-  - inference img/s at batch 1 and 64 (nnc: bench/entry_timer.c `predict`;
-    PyTorch: torch_models.py `infer`);
-  - train GFLOP/s: the flops of a training step per example
-    (torch_models.py `flops`: 2 per multiply-add of every Conv2d and
-    Linear, forward, weight gradient and input gradient, the first layer's
-    input gradient excepted) times the rows of an epoch's full batches,
-    over s/epoch; and % of peak: that over (one core's peak x threads),
-    nnc's threads being os.cpu_count().
-`--convs-only` runs the family alone.
-
---spread trains LeNet (on the same subset) for one epoch in --spread-runs
-whole processes (default 8) with NNC_NUM_THREADS=2 and =1, alternating,
-and prints the min / median / max ex/s of each: two threads are sometimes
-slower than one on a shared VM (issue 13), and this keeps it visible.
-`--spread-only` runs it alone.
+--convs and --spread are in bench/convs.py (the conv family and the
+thread spread, issue 13).
 
 usage: python3 bench/bench.py [--build DIR] [--reps N] [--quick]
                              [--convs | --convs-only] [--subset N]
@@ -59,16 +34,16 @@ usage: python3 bench/bench.py [--build DIR] [--reps N] [--quick]
                               [--logs DIR] [--accuracy-only]]
 """
 import argparse
-import gzip
 import json
 import os
 import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
+
+import convs
+from procs import run, run_rss
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH = [
@@ -81,9 +56,6 @@ TORCH_ENV["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 ACCURACY = [("mlp", 5), ("lenet", 5), ("resnet", 10)]
 
 # The conv family (bench/models/NAME.nn, batch 64) that --convs measures.
-CONVS = ["vgg", "resnet_s2", "wide"]
-FASHION = "/usr/share/datasets/fashion-mnist"
-TEST_ROWS = 1000  # of the subset's test set
 
 # GEMM shapes of the MLP (forward, dX = dY W^T, dW = X^T dY), batch 64/256.
 GEMMS = [
@@ -94,32 +66,6 @@ GEMMS = [
     ("dW 256x64x128 (A^T)", 256, 64, 128, True, False),
     ("fwd 256x784x256", 256, 784, 256, False, False),
 ]
-
-
-def run(cmd, env=None, cwd=None):
-    """Runs `cmd`; returns (stdout, wall seconds)."""
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=env, cwd=cwd, text=True)
-    out, err = p.communicate()
-    wall = time.perf_counter() - start
-    if p.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{out}\n{err}")
-    return out, wall
-
-
-def run_rss(cmd, env=None):
-    """Like run, but also returns the child's peak RSS (MiB)."""
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=env, text=True)
-    out = p.stdout.read()
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{out}\n{err}")
-    return out, wall, ru.ru_maxrss / 1024.0
 
 
 class Bench:
@@ -146,28 +92,6 @@ class Bench:
         path = os.path.join(self.tmp, name + ".nn")
         open(path, "w").write(src)
         return path
-
-    def subset(self):
-        """The folder of the subset (--subset training rows, TEST_ROWS test
-        rows), as gzip IDX files under Fashion-MNIST's names; written once."""
-        if self.data:
-            return self.data
-        self.data = os.path.join(self.tmp, "data")
-        os.makedirs(self.data)
-        for kind, rows in (("train", self.args.subset), ("t10k", TEST_ROWS)):
-            for part, header, size in (("images-idx3", 16, 784),
-                                       ("labels-idx1", 8, 1)):
-                name = f"{kind}-{part}-ubyte.gz"
-                with gzip.open(os.path.join(FASHION, name)) as f:
-                    head = bytearray(f.read(header))
-                    body = f.read(rows * size)
-                if int.from_bytes(head[4:8], "big") < rows:
-                    sys.exit(f"bench: {name} has fewer than {rows} rows")
-                head[4:8] = rows.to_bytes(4, "big")
-                with gzip.open(os.path.join(self.data, name), "wb",
-                               compresslevel=6) as f:
-                    f.write(bytes(head) + body)
-        return self.data
 
     def exe(self, nn, name):
         out = os.path.join(self.tmp, name)
@@ -296,83 +220,6 @@ class Bench:
         print(f"  {'FP32 FMA peak, one core':38s} {self.peak:.1f} GFLOP/s "
               f"(bench/peak.c; x{os.cpu_count()} CPUs = "
               f"{self.peak * os.cpu_count():.1f})", flush=True)
-
-    def conv_training(self, model):
-        """Seconds per training epoch of a conv model on the subset, as
-        (T(3 epochs) - T(1 epoch)) / 2 over whole processes; then achieved
-        GFLOP/s and % of peak from the model's flops per example."""
-        data = self.subset()
-        name = f"{model}_sub"
-        exe = self.exe(self.variant(model, 64, name, "bench/models", data),
-                       name)
-        targs = ["train", model, "--data", data, "--test-each-epoch"]
-        probe = lambda t: self.torch(*targs, threads=t)[0]["epoch_s"]
-        th = self.torch_threads(name, probe, lambda a, b: a <= b)
-
-        def n():
-            t1 = run([exe, "train", "--epochs", "1"])[1]
-            t3 = run([exe, "train", "--epochs", "3"])[1]
-            return (t3 - t1) / 2
-
-        def t():
-            t1 = self.torch(*targs, "--epochs", 1, threads=th, wall=True)[2]
-            t3 = self.torch(*targs, "--epochs", 3, threads=th, wall=True)[2]
-            return (t3 - t1) / 2
-
-        ns, ts = self.median_pair(n, t)
-        self.add(f"{model} train s/epoch (torch {th}T)", ns, ts, "s", False)
-        flops = self.torch("flops", model)[0]["flops"]
-        rows = self.args.subset // 64 * 64  # full batches
-        ng, tg = flops * rows / ns / 1e9, flops * rows / ts / 1e9
-        self.add(f"{model} train GFLOP/s (torch {th}T)", ng, tg, "GFLOP/s",
-                 True)
-        self.add(f"{model} train % of peak (torch {th}T)",
-                 100 * ng / (self.peak * os.cpu_count()),
-                 100 * tg / (self.peak * th), "%", True)
-
-    def conv_inference(self, model, batch):
-        """Images per second of a conv model's predict at one batch."""
-        name = f"{model}_infer_b{batch}"
-        timer = self.timer(self.variant(model, batch, name, "bench/models"),
-                           name)
-        targs = ["infer", model, "--batch", batch]
-        probe = lambda t: self.torch(*targs, threads=t)[0]["images_s"]
-        th = self.torch_threads(name, probe, lambda a, b: a >= b)
-        n = lambda: batch / float(run([timer, "predict", "0.5"])[0])
-        t = lambda: self.torch(*targs, threads=th)[0]["images_s"]
-        ns, ts = self.median_pair(n, t)
-        self.add(f"{model} infer b{batch} img/s (torch {th}T)", ns, ts,
-                 "img/s", True)
-
-    def convs(self):
-        print(f"  conv family: bench/models/*.nn, {self.args.subset} "
-              f"training and {TEST_ROWS} test rows; nnc on "
-              f"{os.cpu_count()} threads", flush=True)
-        for model in CONVS:
-            self.conv_training(model)
-            for batch in (1, 64):
-                self.conv_inference(model, batch)
-
-    def spread(self):
-        """LeNet ex/s over --spread-runs one-epoch processes at 2 and 1
-        threads, alternating (issue 13: 2 threads are sometimes slower)."""
-        exe = self.exe(self.variant("lenet", 64, "lenet_sub",
-                                    data=self.subset()), "lenet_sub")
-        rates = {2: [], 1: []}
-        for _ in range(self.args.spread_runs):
-            for t in rates:
-                env = dict(os.environ, NNC_NUM_THREADS=str(t))
-                out = run([exe, "train", "--epochs", "1"], env=env)[0]
-                rates[t].append(
-                    max(float(m) for m in re.findall(r"([\d.]+) ex/s", out)))
-        for t, r in rates.items():
-            print(f"  {f'lenet train ex/s, NNC_NUM_THREADS={t}':38s} min "
-                  f"{min(r):8.0f}  median {statistics.median(r):8.0f}  max "
-                  f"{max(r):8.0f}  ({len(r)} runs of 1 epoch, "
-                  f"{self.args.subset} rows)", flush=True)
-        slow = sum(r < statistics.median(rates[1]) for r in rates[2])
-        print(f"  {'':38s} {slow} of {len(rates[2])} 2-thread runs below "
-              f"the 1-thread median", flush=True)
 
     def compile_time(self):
         out = os.path.join(self.tmp, "mlp_compile")
@@ -528,9 +375,9 @@ def main():
         if not alone:
             speed(b)
         if args.convs:
-            b.convs()
+            convs.family(b)
         if args.spread:
-            b.spread()
+            convs.spread(b)
         if args.accuracy:
             b.accuracy([(e, n) for e, n in ACCURACY if e in only], args.seeds,
                        args.logs)
