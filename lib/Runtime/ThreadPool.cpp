@@ -2,12 +2,15 @@
 //
 // A fixed pool of T-1 workers plus the calling thread. A call publishes the
 // job (function, context, count) and bumps a generation counter; then the
-// caller and the workers claim tasks one at a time from an atomic counter
-// tagged with the generation (so a worker that wakes up after the job is
-// over claims nothing). A task computes a fixed set of outputs whoever runs
-// it, so results never depend on the thread count; claiming keeps the
-// caller going when the machine is oversubscribed and a worker is not
-// scheduled.
+// caller and the workers claim tasks one at a time from one atomic word
+// that holds the job's generation, its task count and the next task (so a
+// worker that wakes up after the job is over claims nothing: it compares
+// the task with the count of the same job, never with a newer job's count
+// — it once did, claimed a task past the end of a finished job, and the
+// caller waited forever for a count its extra task had overshot). A task
+// computes a fixed set of outputs whoever runs it, so results never depend on
+// the thread count; claiming keeps the caller going when the machine is
+// oversubscribed and a worker is not scheduled.
 //
 // Kernels are called back to back (a training step is a few hundred
 // microseconds), so a futex wake-up per call would cost more than the split
@@ -20,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Parallel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -39,6 +43,12 @@ void cpuRelax() {
 /// inline instead of waiting for a pool that is busy with its caller.
 thread_local bool InsideTask = false;
 
+/// The claim word: generation (bits 63-32), task count (31-16), next
+/// task (15-0). Jobs of more tasks are run as several jobs.
+constexpr unsigned GenShift = 32, CountShift = 16;
+constexpr uint64_t FieldMask = 0xffff;
+constexpr int64_t MaxTasks = int64_t(FieldMask);
+
 /// How long an idle worker spins before it sleeps.
 constexpr auto SpinTime = std::chrono::milliseconds(2);
 
@@ -49,13 +59,14 @@ public:
       std::thread([this] { work(); }).detach();
   }
 
+  /// Runs tasks [0, Count) of `Fn`; Count <= MaxTasks.
   void run(nnc_task_fn Fn, void *Ctx, int64_t Count) {
-    this->Fn = Fn;
-    this->Ctx = Ctx;
-    this->Count = Count;
+    this->Fn.store(Fn, std::memory_order_relaxed);
+    this->Ctx.store(Ctx, std::memory_order_relaxed);
     Done.store(0, std::memory_order_relaxed);
     uint64_t Gen = Generation.load(std::memory_order_relaxed) + 1;
-    Claim.store(Gen << 32, std::memory_order_release);
+    Claim.store((Gen & 0xffffffffu) << GenShift | uint64_t(Count) << CountShift,
+                std::memory_order_release);
     Generation.store(Gen, std::memory_order_seq_cst);
     if (Sleepers.load(std::memory_order_seq_cst) > 0)
       Generation.notify_all();
@@ -72,18 +83,22 @@ public:
 private:
   /// Claims and runs tasks of job `Gen` until none is left (or the job is
   /// over, for a worker that woke up late).
+  ///
+  /// Fn and Ctx may be read while the caller already publishes a newer
+  /// job; they are used only after a claim in job `Gen` succeeds, and that
+  /// job cannot end (nor a newer one start) before the claimed task is
+  /// done, so a successful claim means they were job Gen's.
   void runTasks(uint64_t Gen) {
-    nnc_task_fn F = Fn;
-    void *C = Ctx;
-    int64_t N = Count;
+    nnc_task_fn F = Fn.load(std::memory_order_relaxed);
+    void *C = Ctx.load(std::memory_order_relaxed);
     uint64_t Cur = Claim.load(std::memory_order_acquire);
     for (;;) {
-      if (Cur >> 32 != (Gen & 0xffffffffu) || int64_t(Cur & 0xffffffffu) >= N)
+      uint64_t Task = Cur & FieldMask, N = Cur >> CountShift & FieldMask;
+      if (Cur >> GenShift != (Gen & 0xffffffffu) || Task >= N)
         return;
       if (!Claim.compare_exchange_weak(Cur, Cur + 1, std::memory_order_acq_rel))
         continue;
-      int64_t Task = int64_t(Cur & 0xffffffffu);
-      F(C, Task, Task + 1);
+      F(C, int64_t(Task), int64_t(Task) + 1);
       Done.fetch_add(1, std::memory_order_release);
       Cur = Claim.load(std::memory_order_acquire);
     }
@@ -115,11 +130,10 @@ private:
     }
   }
 
-  nnc_task_fn Fn = nullptr;
-  void *Ctx = nullptr;
-  int64_t Count = 0;
+  std::atomic<nnc_task_fn> Fn{nullptr};
+  std::atomic<void *> Ctx{nullptr};
   std::atomic<uint64_t> Generation{0};
-  /// (generation << 32) | next unclaimed task of the current job.
+  /// The current job's generation, task count and next unclaimed task.
   std::atomic<uint64_t> Claim{0};
   std::atomic<int64_t> Done{0};
   std::atomic<int> Sleepers{0};
@@ -166,6 +180,24 @@ extern "C" void nnc_parallel_for(nnc_task_fn Fn, void *Ctx, int64_t Count) {
   // One job at a time: two host threads running models share the pool.
   std::lock_guard<std::mutex> Lock(CallMutex);
   InsideTask = true;
-  pool().run(Fn, Ctx, Count);
+  // A job has at most MaxTasks tasks: a longer one runs as several, each
+  // shifted to its range by `Shifted`.
+  struct Shifted {
+    nnc_task_fn Fn;
+    void *Ctx;
+    int64_t Begin;
+    static void run(void *P, int64_t Lo, int64_t Hi) {
+      auto *S = static_cast<Shifted *>(P);
+      S->Fn(S->Ctx, S->Begin + Lo, S->Begin + Hi);
+    }
+  };
+  if (Count <= MaxTasks) {
+    pool().run(Fn, Ctx, Count);
+  } else {
+    for (int64_t Begin = 0; Begin < Count; Begin += MaxTasks) {
+      Shifted S{Fn, Ctx, Begin};
+      pool().run(&Shifted::run, &S, std::min(MaxTasks, Count - Begin));
+    }
+  }
   InsideTask = false;
 }
