@@ -51,6 +51,7 @@
 #include "Im2Col.h"
 #include "ImplicitConv.h"
 #include "RuntimeCalls.h"
+#include "Strides.h"
 
 #include <algorithm>
 
@@ -215,6 +216,45 @@ Value *colBuffer(KernelBuilder &KB, const ConvDims &D, const ConvPlan &P) {
 
 namespace {
 
+/// The chunks' scratch of an implicit product (ImplicitConv.h): the image's
+/// layout, unless it is the image itself, and K planes of virtual rows,
+/// when they have gaps.
+struct ImplicitScratch {
+  const ConvDims &D;
+  const PhaseLayout &L;
+  Value *Layout = nullptr, *Rows = nullptr;
+
+  ImplicitScratch(KernelBuilder &KB, const ConvDims &D, const ConvPlan &P,
+                  const PhaseLayout &L)
+      : D(D), L(L) {
+    if (!L.InPlace)
+      Layout = staticBuffer(moduleOf(KB), P.Chunks * L.Floats,
+                            kernelName(KB) + ".layout");
+    if (L.hasGaps(D))
+      Rows = staticBuffer(moduleOf(KB), P.Chunks * rowFloats(),
+                          kernelName(KB) + ".virt");
+  }
+
+  int64_t rowFloats() const { return D.K * D.OH * L.Wq; }
+
+  /// Image `X` of chunk `Chunk` in the layout: split into the chunk's
+  /// slice, or `X` itself.
+  Value *layout(KernelBuilder &CKB, Value *Chunk, Value *X) const {
+    if (!Layout)
+      return X;
+    IRBuilder<> &B = CKB.builder();
+    Value *Dst = offsetPtr(B, Layout, B.CreateMul(Chunk, CKB.i64(L.Floats)));
+    emitPhaseSplit(CKB, D, L, X, Dst);
+    return Dst;
+  }
+
+  /// The chunk's virtual rows (only when there are gaps).
+  Value *rows(KernelBuilder &CKB, Value *Chunk) const {
+    IRBuilder<> &B = CKB.builder();
+    return offsetPtr(B, Rows, B.CreateMul(Chunk, CKB.i64(rowFloats())));
+  }
+};
+
 /// y[n] = w * unfold(x[n]) as an implicit product (ImplicitConv.h): the
 /// GEMM reads the rows of the unfolded matrix out of the image's phase
 /// layout, onto virtual output rows that are then compacted. `Weights` is
@@ -223,38 +263,26 @@ void emitImplicitConv(KernelBuilder &KB, const ConvDims &D, Value *Weights) {
   Module &M = moduleOf(KB);
   ConvPlan P(D);
   PhaseLayout L(D);
-  int64_t Crs = D.crs(), Virt = D.OH * L.Wq;
+  int64_t Crs = D.crs();
   GemmShape S = P.gemm(D.K, L.virtualPixels(D), Crs);
   S.ARow = Crs;
   S.BRows = L.rows(D);
-  S.CRow = Virt;
+  S.CRow = D.OH * L.Wq;
   Function *Gemm = getGemm(M, S);
-  Value *Layout = L.InPlace ? nullptr
-                            : staticBuffer(M, P.Chunks * L.Floats,
-                                           kernelName(KB) + ".layout");
-  Value *Rows = L.hasGaps(D) ? staticBuffer(M, P.Chunks * D.K * Virt,
-                                            kernelName(KB) + ".virt")
-                             : nullptr;
-  emitChunks(
-      KB, P,
-      {nullptr, [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
-         IRBuilder<> &B = CKB.builder();
-         Value *X =
-             offsetPtr(B, CKB.in(0), B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
-         Value *Y =
-             offsetPtr(B, CKB.out(), B.CreateMul(N, CKB.i64(D.K * D.pixels())));
-         Value *Src = X;
-         if (Layout) {
-           Src = offsetPtr(B, Layout, B.CreateMul(Chunk, CKB.i64(L.Floats)));
-           emitPhaseSplit(CKB, D, L, X, Src);
-         }
-         Value *Dst =
-             Rows ? offsetPtr(B, Rows, B.CreateMul(Chunk, CKB.i64(D.K * Virt)))
-                  : Y;
-         B.CreateCall(Gemm, {Dst, Weights ? Weights : CKB.in(1), Src});
-         if (Rows)
-           emitCompact(CKB, D, L, D.K, Dst, Y);
-       }});
+  ImplicitScratch Scratch(KB, D, P, L);
+  emitChunks(KB, P,
+             {nullptr, [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
+                IRBuilder<> &B = CKB.builder();
+                Value *X = offsetPtr(B, CKB.in(0),
+                                     B.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
+                Value *Y = offsetPtr(B, CKB.out(),
+                                     B.CreateMul(N, CKB.i64(D.K * D.pixels())));
+                Value *Src = Scratch.layout(CKB, Chunk, X);
+                Value *Dst = Scratch.Rows ? Scratch.rows(CKB, Chunk) : Y;
+                B.CreateCall(Gemm, {Dst, Weights ? Weights : CKB.in(1), Src});
+                if (Scratch.Rows)
+                  emitCompact(CKB, D, L, D.K, Dst, Y);
+              }});
 }
 
 /// True when the input gradient is the implicit convolution of dy with the
@@ -289,24 +317,14 @@ void codegen::emitConv2dGradInput(KernelBuilder &KB) {
                D.H, D.W, 1,    D.R - 1 - D.Pad};
     Value *Flipped =
         staticBuffer(moduleOf(KB), D.K * D.crs(), kernelName(KB) + ".flipped");
-    IRBuilder<> &B = KB.builder();
+    // (k, c, r, s) of w goes to (c, k, R-1-r, S-1-s) of wf.
+    int64_t RS = D.R * D.S;
     KB.forEach({D.K, D.C, D.R, D.S}, [&](ArrayRef<Value *> I) {
-      auto Index = [&](Value *A, int64_t NB, Value *Bv, int64_t NC, Value *Cv,
-                       int64_t ND, Value *Dv) {
-        return B.CreateAdd(
-            B.CreateMul(
-                B.CreateAdd(
-                    B.CreateMul(B.CreateAdd(B.CreateMul(A, KB.i64(NB)), Bv),
-                                KB.i64(NC)),
-                    Cv),
-                KB.i64(ND)),
-            Dv);
-      };
-      Value *FlipR = B.CreateSub(KB.i64(D.R - 1), I[2]);
-      Value *FlipS = B.CreateSub(KB.i64(D.S - 1), I[3]);
-      Value *V = KB.load(DType::F32, KB.in(1),
-                         Index(I[0], D.C, I[1], D.R, I[2], D.S, I[3]));
-      KB.store(V, Flipped, Index(I[1], D.K, I[0], D.R, FlipR, D.S, FlipS));
+      Value *V =
+          KB.load(DType::F32, KB.in(1),
+                  linearIndex(KB, I, contiguousStrides({D.K, D.C, D.R, D.S})));
+      KB.store(V, Flipped,
+               linearIndex(KB, I, {RS, D.K * RS, -D.S, -1}, RS - 1));
     });
     return emitImplicitConv(KB, T, Flipped);
   }
@@ -400,21 +418,16 @@ void emitGradWeightDots(KernelBuilder &KB, const ConvDims &D) {
   Module &M = moduleOf(KB);
   ConvPlan P(D);
   PhaseLayout L(D);
-  int64_t Crs = D.crs(), Dw = D.K * Crs, Virt = D.OH * L.Wq;
+  int64_t Crs = D.crs(), Dw = D.K * Crs;
   int64_t VW = dotLanes(M), LaneFloats = Dw * VW;
   DotShape S;
   S.M = D.K;
   S.N = Crs;
   S.L = L.virtualPixels(D);
-  S.ARow = Virt;
+  S.ARow = D.OH * L.Wq;
   S.BRows = L.rows(D);
   Function *Dots = getRowDots(M, S);
-  Value *Layout = L.InPlace ? nullptr
-                            : staticBuffer(M, P.Chunks * L.Floats,
-                                           kernelName(KB) + ".layout");
-  Value *Rows = L.hasGaps(D) ? staticBuffer(M, P.Chunks * D.K * Virt,
-                                            kernelName(KB) + ".virt")
-                             : nullptr;
+  ImplicitScratch Scratch(KB, D, P, L);
   Value *Lanes =
       staticBuffer(M, P.Chunks * LaneFloats, kernelName(KB) + ".lanes");
   emitChunks(
@@ -425,15 +438,9 @@ void emitGradWeightDots(KernelBuilder &KB, const ConvDims &D) {
                               CB.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
          Value *Dy = offsetPtr(CB, CKB.in(1),
                                CB.CreateMul(N, CKB.i64(D.K * D.pixels())));
-         if (Layout) {
-           Value *Dst =
-               offsetPtr(CB, Layout, CB.CreateMul(Chunk, CKB.i64(L.Floats)));
-           emitPhaseSplit(CKB, D, L, X, Dst);
-           X = Dst;
-         }
-         if (Rows) {
-           Value *Dst =
-               offsetPtr(CB, Rows, CB.CreateMul(Chunk, CKB.i64(D.K * Virt)));
+         X = Scratch.layout(CKB, Chunk, X);
+         if (Scratch.Rows) {
+           Value *Dst = Scratch.rows(CKB, Chunk);
            emitExpand(CKB, D, L, D.K, Dy, Dst);
            Dy = Dst;
          }

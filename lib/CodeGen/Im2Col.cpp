@@ -64,11 +64,6 @@ void forEachOffset(
 
 } // namespace
 
-void codegen::loopOver(KernelBuilder &KB, Value *Lo, Value *Hi, bool Scalar,
-                       function_ref<void(Value *)> Body) {
-  forLoopWithHints(KB, Lo, Hi, {.Vectorize = !Scalar}, Body);
-}
-
 ConvDims codegen::convDims(ArrayRef<int64_t> X, ArrayRef<int64_t> Wt,
                            ArrayRef<int64_t> Y, const Attrs &A) {
   return {X[0],  X[1], X[2], X[3],     Wt[0],    Wt[2],
@@ -91,14 +86,14 @@ void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
       };
       bool Scalar = ColStride != 1;
       auto Zero = [&](Value *Lo, Value *Hi) {
-        loopOver(KB, Lo, Hi, Scalar,
-                 [&](Value *Ow) { KB.store(KB.f32(0), Col, Dst(Ow)); });
+        forLoopWithHints(KB, Lo, Hi, {.Vectorize = !Scalar},
+                         [&](Value *Ow) { KB.store(KB.f32(0), Col, Dst(Ow)); });
       };
       Value *Ih = inputCoord(KB, Oh, R, D);
       Value *SrcRow = B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.H)), Ih),
                                   KB.i64(D.W));
       auto Copy = [&](Value *Lo, Value *Hi) {
-        loopOver(KB, Lo, Hi, Scalar, [&](Value *Ow) {
+        forLoopWithHints(KB, Lo, Hi, {.Vectorize = !Scalar}, [&](Value *Ow) {
           Value *Iw = inputCoord(KB, Ow, S, D);
           KB.store(KB.load(DType::F32, Img, B.CreateAdd(SrcRow, Iw)), Col,
                    Dst(Ow));

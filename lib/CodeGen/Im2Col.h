@@ -41,12 +41,6 @@ struct ConvDims {
 ConvDims convDims(llvm::ArrayRef<int64_t> X, llvm::ArrayRef<int64_t> Wt,
                   llvm::ArrayRef<int64_t> Y, const Attrs &A);
 
-/// KB.forLoop; with `Scalar` the loop is marked not to be vectorized.
-/// Vectorizing strided accesses makes gathers and scatters, which are
-/// slower than scalar loads and stores on current x86 cores.
-void loopOver(KernelBuilder &KB, llvm::Value *Lo, llvm::Value *Hi, bool Scalar,
-              llvm::function_ref<void(llvm::Value *)> Body);
-
 /// Unfolds the image at `Img` ([C,H,W]) into `Col`: element ((c,r,s), o)
 /// goes to `Col[(c,r,s) * RowStride + o * ColStride]`, so (P, 1) writes
 /// the [CRS, P] matrix and (1, CRS) its transpose [P, CRS]. Every element

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ImplicitConv.h"
+#include "Strides.h"
 
 #include <algorithm>
 
@@ -74,10 +75,9 @@ void codegen::emitPhaseSplit(KernelBuilder &KB, const ConvDims &D,
   KB.forRange(D.C, [&](Value *C) {
     for (int64_t A = 0; A < L.PA; ++A)
       for (int64_t Bp = 0; Bp < L.PB; ++Bp) {
-        Value *Plane =
-            B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(L.PA * L.PB)),
-                                    KB.i64(A * L.PB + Bp)),
-                        KB.i64(L.Hq * L.Wq));
+        int64_t PlaneFloats = L.Hq * L.Wq;
+        Value *Plane = linearIndex(KB, {C}, {L.PA * L.PB * PlaneFloats},
+                                   (A * L.PB + Bp) * PlaneFloats);
         auto [ILo, IHi] = insideRange(A, D.H, L.Hq, St, D.Pad);
         auto [JLo, JHi] = insideRange(Bp, D.W, L.Wq, St, D.Pad);
         // Rows in the top and bottom padding, then the rows that read
@@ -85,53 +85,57 @@ void codegen::emitPhaseSplit(KernelBuilder &KB, const ConvDims &D,
         zeroRun(KB, Dst, Plane, 0, ILo * L.Wq);
         zeroRun(KB, Dst, Plane, IHi * L.Wq, L.Hq * L.Wq);
         KB.forLoop(KB.i64(ILo), KB.i64(IHi), [&](Value *I) {
-          Value *Row = B.CreateAdd(Plane, B.CreateMul(I, KB.i64(L.Wq)));
+          Value *Row =
+              linearIndex(KB, {C, I}, {L.PA * L.PB * PlaneFloats, L.Wq},
+                          (A * L.PB + Bp) * PlaneFloats);
           zeroRun(KB, Dst, Row, 0, JLo);
           zeroRun(KB, Dst, Row, JHi, L.Wq);
           // Image row i*st + a - pad, column j*st + b - pad.
-          Value *Src = B.CreateAdd(
-              B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.H)),
-                                      B.CreateAdd(B.CreateMul(I, KB.i64(St)),
-                                                  KB.i64(A - D.Pad))),
-                          KB.i64(D.W)),
-              KB.i64(Bp - D.Pad));
-          loopOver(KB, KB.i64(JLo), KB.i64(JHi), /*Scalar=*/St != 1,
-                   [&](Value *J) {
-                     Value *V =
-                         KB.load(DType::F32, Img,
+          Value *Src = linearIndex(KB, {C, I}, {D.H * D.W, St * D.W},
+                                   (A - D.Pad) * D.W + Bp - D.Pad);
+          forLoopWithHints(KB, KB.i64(JLo), KB.i64(JHi), {.Vectorize = St == 1},
+                           [&](Value *J) {
+                             Value *V = KB.load(
+                                 DType::F32, Img,
                                  B.CreateAdd(Src, B.CreateMul(J, KB.i64(St))));
-                     KB.store(V, Dst, B.CreateAdd(Row, J));
-                   });
+                             KB.store(V, Dst, B.CreateAdd(Row, J));
+                           });
         });
       }
   });
 }
 
+namespace {
+
+/// To[row * ToRow + j] = From[row * FromRow + j] for j < Width over `Rows`
+/// rows; then `Tail(ToRowStart)` per row, if given.
+void copyRows(KernelBuilder &KB, int64_t Rows, int64_t Width, Value *From,
+              int64_t FromRow, Value *To, int64_t ToRow,
+              function_ref<void(Value *)> Tail = nullptr) {
+  IRBuilder<> &B = KB.builder();
+  KB.forRange(Rows, [&](Value *Row) {
+    Value *Src = B.CreateMul(Row, KB.i64(FromRow));
+    Value *Dst = B.CreateMul(Row, KB.i64(ToRow));
+    KB.forRange(Width, [&](Value *J) {
+      Value *V = KB.load(DType::F32, From, B.CreateAdd(Src, J));
+      KB.store(V, To, B.CreateAdd(Dst, J));
+    });
+    if (Tail)
+      Tail(Dst);
+  });
+}
+
+} // namespace
+
 void codegen::emitCompact(KernelBuilder &KB, const ConvDims &D,
                           const PhaseLayout &L, int64_t Channels, Value *Virt,
                           Value *Out) {
-  IRBuilder<> &B = KB.builder();
-  KB.forRange(Channels * D.OH, [&](Value *Row) {
-    Value *From = B.CreateMul(Row, KB.i64(L.Wq));
-    Value *To = B.CreateMul(Row, KB.i64(D.OW));
-    KB.forRange(D.OW, [&](Value *Ow) {
-      KB.store(KB.load(DType::F32, Virt, B.CreateAdd(From, Ow)), Out,
-               B.CreateAdd(To, Ow));
-    });
-  });
+  copyRows(KB, Channels * D.OH, D.OW, Virt, L.Wq, Out, D.OW);
 }
 
 void codegen::emitExpand(KernelBuilder &KB, const ConvDims &D,
                          const PhaseLayout &L, int64_t Channels, Value *Dy,
                          Value *Virt) {
-  IRBuilder<> &B = KB.builder();
-  KB.forRange(Channels * D.OH, [&](Value *Row) {
-    Value *From = B.CreateMul(Row, KB.i64(D.OW));
-    Value *To = B.CreateMul(Row, KB.i64(L.Wq));
-    KB.forRange(D.OW, [&](Value *Ow) {
-      KB.store(KB.load(DType::F32, Dy, B.CreateAdd(From, Ow)), Virt,
-               B.CreateAdd(To, Ow));
-    });
-    zeroRun(KB, Virt, To, D.OW, L.Wq);
-  });
+  copyRows(KB, Channels * D.OH, D.OW, Dy, D.OW, Virt, L.Wq,
+           [&](Value *Row) { zeroRun(KB, Virt, Row, D.OW, L.Wq); });
 }

@@ -141,7 +141,8 @@ void forEachPoolRow(KernelBuilder &KB, const PoolDims &P,
 /// such loops stay scalar; the unrolled window gives them parallelism.
 void forEachOutCol(KernelBuilder &KB, const PoolDims &P,
                    function_ref<void(Value *)> Body) {
-  loopOver(KB, KB.i64(0), KB.i64(P.OW), /*Scalar=*/P.Stride != 1, Body);
+  forLoopWithHints(KB, KB.i64(0), KB.i64(P.OW), {.Vectorize = P.Stride == 1},
+                   Body);
 }
 
 /// Visits the window elements (a, b) in row-major order. Small windows are

@@ -507,6 +507,53 @@ std::vector<Case> shapeAndKernelCases() {
   return Cs;
 }
 
+/// Case names are C strings; built ones live here (a deque never moves its
+/// elements).
+const char *keepName(std::string Name) {
+  static std::deque<std::string> Names;
+  return Names.emplace_back(std::move(Name)).c_str();
+}
+
+/// The geometry of conv2d(x : [N,C,H,W], w : [K,C,R,S]) for the case lists.
+struct ConvShape {
+  std::string Name;
+  int64_t N, C, H, W, K, R, S, Stride, Pad;
+
+  TensorType x() const { return f32({N, C, H, W}); }
+  TensorType w() const { return f32({K, C, R, S}); }
+  TensorType y() const {
+    return f32(
+        {N, K, (H + 2 * Pad - R) / Stride + 1, (W + 2 * Pad - S) / Stride + 1});
+  }
+};
+
+/// One case per shape: conv2d, or one of its gradient kernels checked
+/// forward (named `Prefix` + the shape's name).
+std::vector<Case> convShapeCases(OpKind Kind, const std::string &Prefix,
+                                 const std::vector<ConvShape> &Shapes) {
+  std::vector<Case> Cs;
+  for (const ConvShape &Cv : Shapes) {
+    auto Build = [Kind, Cv](Builder &B) -> Node * {
+      Attrs A = window(0, Cv.Stride, Cv.Pad);
+      if (Kind == OpKind::Conv2d) {
+        Node *X = B.leaf(Cv.x(), "x");
+        return B.op(Kind, {X, B.leaf(Cv.w(), "w")}, A);
+      }
+      if (Kind == OpKind::Conv2dGradInput) {
+        Node *Dy = B.leaf(Cv.y(), "dy");
+        return B.typed(Kind, Cv.x(), {Dy, B.leaf(Cv.w(), "w")}, A);
+      }
+      Node *X = B.leaf(Cv.x(), "x");
+      return B.typed(Kind, Cv.w(), {X, B.leaf(Cv.y(), "dy")}, A);
+    };
+    // The gradient kernels are checked forward only.
+    Case C{keepName(Prefix + Cv.Name), Build};
+    C.Differentiable = Kind == OpKind::Conv2d;
+    Cs.push_back(std::move(C));
+  }
+  return Cs;
+}
+
 /// conv2d_grad_weight on both of its paths (Conv.cpp, useRowDots): the
 /// GEMM over the transposed unfolding (few pixels per weight, or many
 /// output channels) and the row dot products over the forward unfolding
@@ -516,40 +563,20 @@ std::vector<Case> shapeAndKernelCases() {
 /// channels, edge tiles in both K and CRS, and LeNet's first layer, whose
 /// batch is split over the thread pool.
 std::vector<Case> convGradWeightCases() {
-  std::vector<Case> Cs;
-  static std::deque<std::string> Names;
-  struct Conv {
-    const char *Name;
-    int64_t N, C, H, W, K, R, S, Stride, Pad;
-  };
-  for (const Conv &Cv :
-       {Conv{"gemm s2 p1", 2, 3, 7, 6, 4, 3, 2, 2, 1},
-        Conv{"gemm c6 P=100 threaded", 8, 6, 14, 14, 16, 5, 5, 1, 0},
-        Conv{"gemm 40 channels", 2, 2, 9, 9, 40, 3, 3, 1, 1},
-        Conv{"dots p1 c2 P=143", 3, 2, 13, 11, 5, 3, 3, 1, 1},
-        Conv{"dots s2 p1 c2 P=143", 2, 2, 25, 21, 3, 3, 3, 2, 1},
-        Conv{"dots p2 P=256", 2, 1, 16, 16, 7, 5, 5, 1, 2},
-        Conv{"dots 32 channels P=156", 2, 1, 12, 13, 32, 3, 3, 1, 1},
-        Conv{"dots pointwise P=35", 3, 4, 5, 7, 6, 1, 1, 1, 0},
-        Conv{"dots pointwise 40 channels", 2, 3, 6, 6, 40, 1, 1, 1, 0},
-        Conv{"dots pointwise P=6 shorter than a vector", 2, 1, 3, 2, 3, 1, 1, 1,
-             0},
-        Conv{"dots lenet c1", 64, 1, 28, 28, 6, 5, 5, 1, 2}}) {
-    int64_t OH = (Cv.H + 2 * Cv.Pad - Cv.R) / Cv.Stride + 1;
-    int64_t OW = (Cv.W + 2 * Cv.Pad - Cv.S) / Cv.Stride + 1;
-    Cs.push_back(
-        {Names.emplace_back(std::string("conv2d_grad_weight ") + Cv.Name)
-             .c_str(),
-         [Cv, OH, OW](Builder &B) {
-           return B.typed(OpKind::Conv2dGradWeight,
-                          f32({Cv.K, Cv.C, Cv.R, Cv.S}),
-                          {B.leaf(f32({Cv.N, Cv.C, Cv.H, Cv.W}), "x"),
-                           B.leaf(f32({Cv.N, Cv.K, OH, OW}), "dy")},
-                          window(0, Cv.Stride, Cv.Pad));
-         },
-         Ranges(), false});
-  }
-  return Cs;
+  return convShapeCases(
+      OpKind::Conv2dGradWeight, "conv2d_grad_weight ",
+      {ConvShape{"gemm s2 p1", 2, 3, 7, 6, 4, 3, 2, 2, 1},
+       ConvShape{"gemm c6 P=100 threaded", 8, 6, 14, 14, 16, 5, 5, 1, 0},
+       ConvShape{"gemm 40 channels", 2, 2, 9, 9, 40, 3, 3, 1, 1},
+       ConvShape{"dots p1 c2 P=143", 3, 2, 13, 11, 5, 3, 3, 1, 1},
+       ConvShape{"dots s2 p1 c2 P=143", 2, 2, 25, 21, 3, 3, 3, 2, 1},
+       ConvShape{"dots p2 P=256", 2, 1, 16, 16, 7, 5, 5, 1, 2},
+       ConvShape{"dots 32 channels P=156", 2, 1, 12, 13, 32, 3, 3, 1, 1},
+       ConvShape{"dots pointwise P=35", 3, 4, 5, 7, 6, 1, 1, 1, 0},
+       ConvShape{"dots pointwise 40 channels", 2, 3, 6, 6, 40, 1, 1, 1, 0},
+       ConvShape{"dots pointwise P=6 shorter than a vector", 2, 1, 3, 2, 3, 1,
+                 1, 1, 0},
+       ConvShape{"dots lenet c1", 64, 1, 28, 28, 6, 5, 5, 1, 2}});
 }
 
 /// conv2d_grad_input on both of its paths (Conv.cpp): stride 1 with a
@@ -559,35 +586,16 @@ std::vector<Case> convGradWeightCases() {
 /// the kernel allows, a non-square kernel). Also 1x1, and a batch big
 /// enough to run on the thread pool.
 std::vector<Case> convGradInputCases() {
-  std::vector<Case> Cs;
-  static std::deque<std::string> Names;
-  struct Conv {
-    const char *Name;
-    int64_t N, C, H, W, K, R, S, Stride, Pad;
-  };
-  for (const Conv &Cv :
-       {Conv{"col2im s2 p1", 2, 3, 7, 6, 4, 3, 2, 2, 1},
-        Conv{"col2im s1 p2 3x3", 2, 2, 6, 5, 3, 3, 3, 1, 2},
-        Conv{"col2im s1 3x2", 2, 2, 6, 7, 3, 3, 2, 1, 0},
-        Conv{"implicit s1 p1 3x3", 2, 3, 7, 6, 4, 3, 3, 1, 1},
-        Conv{"implicit s1 p0 5x5", 2, 2, 9, 8, 3, 5, 5, 1, 0},
-        Conv{"implicit 1x1", 3, 4, 5, 7, 6, 1, 1, 1, 0},
-        Conv{"implicit 16 channels threaded", 8, 16, 14, 14, 16, 3, 3, 1, 1}}) {
-    int64_t OH = (Cv.H + 2 * Cv.Pad - Cv.R) / Cv.Stride + 1;
-    int64_t OW = (Cv.W + 2 * Cv.Pad - Cv.S) / Cv.Stride + 1;
-    Cs.push_back(
-        {Names.emplace_back(std::string("conv2d_grad_input ") + Cv.Name)
-             .c_str(),
-         [Cv, OH, OW](Builder &B) {
-           return B.typed(OpKind::Conv2dGradInput,
-                          f32({Cv.N, Cv.C, Cv.H, Cv.W}),
-                          {B.leaf(f32({Cv.N, Cv.K, OH, OW}), "dy"),
-                           B.leaf(f32({Cv.K, Cv.C, Cv.R, Cv.S}), "w")},
-                          window(0, Cv.Stride, Cv.Pad));
-         },
-         Ranges(), false});
-  }
-  return Cs;
+  return convShapeCases(
+      OpKind::Conv2dGradInput, "conv2d_grad_input ",
+      {ConvShape{"col2im s2 p1", 2, 3, 7, 6, 4, 3, 2, 2, 1},
+       ConvShape{"col2im s1 p2 3x3", 2, 2, 6, 5, 3, 3, 3, 1, 2},
+       ConvShape{"col2im s1 3x2", 2, 2, 6, 7, 3, 3, 2, 1, 0},
+       ConvShape{"implicit s1 p1 3x3", 2, 3, 7, 6, 4, 3, 3, 1, 1},
+       ConvShape{"implicit s1 p0 5x5", 2, 2, 9, 8, 3, 5, 5, 1, 0},
+       ConvShape{"implicit 1x1", 3, 4, 5, 7, 6, 1, 1, 1, 0},
+       ConvShape{"implicit 16 channels threaded", 8, 16, 14, 14, 16, 3, 3, 1,
+                 1}});
 }
 
 /// The backward-only kernels, checked forward against the evaluator (their
@@ -662,16 +670,7 @@ std::vector<Case> gemmCases() {
 /// gapped, unrolled and looped windows, and the explicit-vector 2x2/2 path
 /// with full blocks of 16 outputs and masked tails.
 std::vector<Case> convCases() {
-  std::vector<Case> Cs;
-  // Case names are C strings; built ones live here (a deque never moves
-  // its elements).
-  static std::deque<std::string> Names;
-  auto Keep = [](std::string S) { return Names.emplace_back(S).c_str(); };
-  struct Conv {
-    std::string Name;
-    int64_t N, C, H, W, K, R, S, Stride, Pad;
-  };
-  std::vector<Conv> Convs;
+  std::vector<ConvShape> Convs;
   for (auto [St, Pad] :
        {std::pair{1, 0}, {2, 0}, {1, 1}, {2, 1}, {1, 2}, {2, 2}})
     for (auto [N, C] : {std::pair{1, 1}, {3, 2}})
@@ -695,13 +694,7 @@ std::vector<Case> convCases() {
   Convs.push_back(
       {"conv 1x1 stride 2 projection", 4, 16, 14, 14, 32, 1, 1, 2, 0});
   Convs.push_back({"conv 3x3 64 channels 7x7", 4, 64, 7, 7, 64, 3, 3, 1, 1});
-  for (const Conv &Cv : Convs)
-    Cs.push_back({Keep(Cv.Name), [Cv](Builder &B) {
-                    return B.op(OpKind::Conv2d,
-                                {B.leaf(f32({Cv.N, Cv.C, Cv.H, Cv.W}), "x"),
-                                 B.leaf(f32({Cv.K, Cv.C, Cv.R, Cv.S}), "w")},
-                                window(0, Cv.Stride, Cv.Pad));
-                  }});
+  std::vector<Case> Cs = convShapeCases(OpKind::Conv2d, "", Convs);
   struct Pool {
     const char *Name;
     std::vector<int64_t> Dims;
@@ -727,7 +720,7 @@ std::vector<Case> convCases() {
       OpKind Kind = K;
       std::vector<int64_t> Dims = P.Dims;
       int64_t Size = P.Size, Stride = P.Stride;
-      Cs.push_back({Keep(std::string(Max ? "max" : "avg") + P.Name),
+      Cs.push_back({keepName(std::string(Max ? "max" : "avg") + P.Name),
                     [Kind, Dims, Size, Stride](Builder &B) {
                       return B.op(Kind, {B.leaf(f32(Dims), "x")},
                                   window(Size, Stride));
@@ -738,14 +731,14 @@ std::vector<Case> convCases() {
   // the vector path (2/2) and the scalar ones.
   for (auto [Sz, St] : {std::pair{2, 2}, {3, 3}, {2, 1}}) {
     int64_t Size = Sz, Stride = St;
-    Cs.push_back(
-        {Keep("maxpool ties " + std::to_string(Sz) + "/" + std::to_string(St)),
-         [Size, Stride](Builder &B) {
-           Node *X = B.leaf(f32({2, 3, 9, 37}), "x");
-           return B.op(OpKind::MaxPool2d, {B.op(OpKind::Relu, {X})},
-                       window(Size, Stride));
-         },
-         {-2, 0.5, 4}});
+    Cs.push_back({keepName("maxpool ties " + std::to_string(Sz) + "/" +
+                           std::to_string(St)),
+                  [Size, Stride](Builder &B) {
+                    Node *X = B.leaf(f32({2, 3, 9, 37}), "x");
+                    return B.op(OpKind::MaxPool2d, {B.op(OpKind::Relu, {X})},
+                                window(Size, Stride));
+                  },
+                  {-2, 0.5, 4}});
   }
   return Cs;
 }
