@@ -52,8 +52,8 @@ Expected<std::string> nnc::findRuntimeLibrary(const char *Argv0) {
   return createStringError(Msg + ")");
 }
 
-Error nnc::linkExecutable(StringRef ObjectFile, StringRef RuntimeLib,
-                          StringRef ExePath) {
+Error nnc::linkExecutable(ArrayRef<std::string> ObjectFiles,
+                          StringRef RuntimeLib, StringRef ExePath) {
   ErrorOr<std::string> CC = sys::findProgramByName("cc");
   if (!CC)
     return createStringError("cannot link: no C compiler `cc` on the PATH");
@@ -64,8 +64,9 @@ Error nnc::linkExecutable(StringRef ObjectFile, StringRef RuntimeLib,
   if (std::error_code EC = sys::fs::createUniqueFile(Model, Temp))
     return createStringError("cannot create '%s': %s", Model.c_str(),
                              EC.message().c_str());
-  std::vector<StringRef> Args = {*CC,   ObjectFile, RuntimeLib, "-lstdc++",
-                                 "-lz", "-lm",      "-o",       Temp};
+  std::vector<StringRef> Args = {*CC};
+  Args.insert(Args.end(), ObjectFiles.begin(), ObjectFiles.end());
+  Args.insert(Args.end(), {RuntimeLib, "-lstdc++", "-lz", "-lm", "-o", Temp});
   std::string ErrMsg;
   int RC = sys::ExecuteAndWait(*CC, Args, std::nullopt, {}, 0, 0, &ErrMsg);
   if (RC != 0) {

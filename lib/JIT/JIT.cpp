@@ -1,7 +1,8 @@
 //===- JIT.cpp - Running a lowered model in memory ------------------------===//
 //
-// The module is optimized with the same pipeline and CPU tuning as
-// `--emit=obj` (Target.h), then handed to LLJIT. Unresolved symbols are
+// The module is compiled to object code as for an executable, on several
+// threads (ParallelCodeGen.h), and the objects are handed to LLJIT, which
+// links them into this process. Unresolved symbols are
 // looked up in the current process (libm, and the runtime when nnc exports
 // it) after the caller's explicit addresses.
 //
@@ -9,6 +10,7 @@
 #include "nnc/JIT/JIT.h"
 
 #include "nnc/CodeGen/CodeGen.h"
+#include "nnc/CodeGen/ParallelCodeGen.h"
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -25,16 +27,15 @@ ModelJIT::create(std::unique_ptr<Module> M, std::unique_ptr<LLVMContext> Ctx,
   // The code runs on this machine: always tune for the host.
   nnc::TargetOptions Host = Opts;
   Host.Cpu.clear();
-  auto TM = createTargetMachine(Host);
-  if (!TM)
-    return TM.takeError();
-  configureModule(*M, **TM);
-  optimizeModule(*M, **TM, Host.OptLevel);
+  auto Objects = compileToObjects(*M, Host);
+  M.reset(); // before its context
+  Ctx.reset();
+  if (!Objects)
+    return Objects.takeError();
 
   auto JTMB = JITTargetMachineBuilder::detectHost();
   if (!JTMB)
     return JTMB.takeError();
-  JTMB->setCodeGenOptLevel((*TM)->getOptLevel());
   auto J = LLJITBuilder().setJITTargetMachineBuilder(std::move(*JTMB)).create();
   if (!J)
     return J.takeError();
@@ -55,9 +56,9 @@ ModelJIT::create(std::unique_ptr<Module> M, std::unique_ptr<LLVMContext> Ctx,
     return Gen.takeError();
   JD.addGenerator(std::move(*Gen));
 
-  if (Error E =
-          (*J)->addIRModule(ThreadSafeModule(std::move(M), std::move(Ctx))))
-    return E;
+  for (std::unique_ptr<MemoryBuffer> &Object : *Objects)
+    if (Error E = (*J)->addObjectFile(std::move(Object)))
+      return E;
 
   std::unique_ptr<ModelJIT> Result(new ModelJIT(std::move(*J)));
   auto Desc = Result->lookup(ModelDescSymbol);

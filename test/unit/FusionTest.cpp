@@ -163,6 +163,7 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
       return 0;
     TargetOptions TO;
     TO.OptLevel = 2;
+    TO.Threads = 2; // big models (lenet.nn) are compiled in two parts
     auto J = ModelJIT::create(std::move(*Mod), std::move(Ctx), TO,
                               rt::callbackSymbols());
     EXPECT_TRUE(bool(J)) << llvm::toString(J.takeError());

@@ -14,6 +14,7 @@
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/CodeGen/CodeGen.h"
 #include "nnc/CodeGen/Executable.h"
+#include "nnc/CodeGen/ParallelCodeGen.h"
 #include "nnc/CodeGen/Target.h"
 #include "nnc/JIT/JIT.h"
 #include "nnc/Runtime/Callbacks.h"
@@ -64,7 +65,7 @@ int fail(llvm::Error E) {
 }
 
 int linkExecutableFor(const CodeGenRequest &Req, llvm::Module &Mod,
-                      llvm::TargetMachine &TM, const Graph &G) {
+                      const nnc::TargetOptions &TO, const Graph &G) {
   auto Runtime = findRuntimeLibrary(Req.Argv0);
   if (!Runtime)
     return fail(Runtime.takeError());
@@ -72,20 +73,29 @@ int linkExecutableFor(const CodeGenRequest &Req, llvm::Module &Mod,
   if (Exe.empty())
     Exe = llvm::sys::path::stem(Req.Input).str();
 
-  llvm::SmallString<128> ObjPath;
-  int FD;
-  if (std::error_code EC = llvm::sys::fs::createTemporaryFile("nnc-" + G.name(),
-                                                              "o", FD, ObjPath))
-    return fail(llvm::createStringError("cannot create a temporary file: %s",
-                                        EC.message().c_str()));
-  llvm::FileRemover RemoveObj(ObjPath);
-  {
-    llvm::raw_fd_ostream Obj(FD, /*shouldClose=*/true);
-    if (llvm::Error E =
-            emitMachineCode(Mod, TM, Obj, llvm::CodeGenFileType::ObjectFile))
-      return fail(std::move(E));
+  auto Objects = compileToObjects(Mod, TO);
+  if (!Objects)
+    return fail(Objects.takeError());
+  std::vector<std::string> ObjPaths;
+  std::vector<std::unique_ptr<llvm::FileRemover>> RemoveObjs;
+  for (const auto &Object : *Objects) {
+    llvm::SmallString<128> ObjPath;
+    int FD;
+    if (std::error_code EC = llvm::sys::fs::createTemporaryFile(
+            "nnc-" + G.name(), "o", FD, ObjPath))
+      return fail(llvm::createStringError("cannot create a temporary file: %s",
+                                          EC.message().c_str()));
+    RemoveObjs.push_back(std::make_unique<llvm::FileRemover>(ObjPath));
+    llvm::raw_fd_ostream OS(FD, /*shouldClose=*/true);
+    OS << Object->getBuffer();
+    OS.close();
+    if (OS.has_error())
+      return fail(llvm::createStringError("cannot write '%s': %s",
+                                          ObjPath.c_str(),
+                                          OS.error().message().c_str()));
+    ObjPaths.push_back(ObjPath.str().str());
   }
-  if (llvm::Error E = linkExecutable(ObjPath, *Runtime, Exe))
+  if (llvm::Error E = linkExecutable(ObjPaths, *Runtime, Exe))
     return fail(std::move(E));
   return 0;
 }
@@ -164,10 +174,12 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
     printArenaStats(*G, Arena, llvm::errs());
   if (Req.Run) // the JIT optimizes for the host itself
     return runInJIT(Req, std::move(*Mod), std::move(Ctx), *G);
+  if (Req.Emit.empty()) // step 4: compiled in parts, linked
+    return linkExecutableFor(Req, **Mod, TO, *G);
+
+  // Step 4 for the dumps: the module whole.
   configureModule(**Mod, **TM);
   optimizeModule(**Mod, **TM, Req.OptLevel);
-
-  // Step 4.
   if (Req.Emit == "llvm") {
     (*Mod)->print(OS, nullptr);
     return 0;
@@ -183,5 +195,5 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
     OS << Buffer;
     return 0;
   }
-  return linkExecutableFor(Req, **Mod, **TM, *G);
+  llvm_unreachable("a code stage that generateCode does not know");
 }

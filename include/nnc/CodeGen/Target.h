@@ -29,6 +29,9 @@ struct TargetOptions {
   std::string Cpu;
   /// 0..3, as the `-O` flag.
   unsigned OptLevel = 2;
+  /// Threads that compile an executable's or the JIT's object code
+  /// (ParallelCodeGen.h); 0 means one per hardware thread, at most 8.
+  unsigned Threads = 0;
 };
 
 /// The vector registers the GEMM's register tiles are shaped for
