@@ -16,12 +16,17 @@
 // microseconds), so a futex wake-up per call would cost more than the split
 // saves: idle workers spin on the generation counter for a couple of
 // milliseconds before they go to sleep in `atomic::wait`. The caller only
-// issues a wake-up when some worker actually sleeps. The pool starts on the
-// first call that has more than one task, so small models never create a
-// thread.
+// issues a wake-up when some worker actually sleeps. Spinning yields the
+// core after a few microseconds (see PauseSpins), and jobs run inline on
+// the caller while that is measured to be faster (PoolGovernor.h): on a
+// machine with more runnable threads than cores, two threads must not be
+// slower than one. The pool starts on the first call that has more than
+// one task, so small models never create a thread.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Parallel.h"
+
+#include "PoolGovernor.h"
 
 #include <algorithm>
 #include <atomic>
@@ -32,6 +37,12 @@
 #include <thread>
 
 namespace {
+
+int64_t nanosSince(std::chrono::steady_clock::time_point Start) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now() - Start)
+      .count();
+}
 
 void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -51,6 +62,14 @@ constexpr int64_t MaxTasks = int64_t(FieldMask);
 
 /// How long an idle worker spins before it sleeps.
 constexpr auto SpinTime = std::chrono::milliseconds(2);
+/// Spins with `pause` (~2-4 us on current x86: the gap between two
+/// kernels of a step) before a spinning thread starts to yield each turn.
+/// On a machine with more runnable threads than cores, a thread that
+/// spins without yielding takes its core from whoever would run there —
+/// often this pool's other thread, which the spinner is waiting for: two
+/// threads then ran at 0.55-0.75x of one. Yielding costs a system call
+/// per turn, nothing when the core has nothing else to run.
+constexpr unsigned PauseSpins = 64;
 
 class Pool {
 public:
@@ -59,8 +78,10 @@ public:
       std::thread([this] { work(); }).detach();
   }
 
-  /// Runs tasks [0, Count) of `Fn`; Count <= MaxTasks.
-  void run(nnc_task_fn Fn, void *Ctx, int64_t Count) {
+  /// Runs tasks [0, Count) of `Fn`; Count <= MaxTasks. Returns how long
+  /// the caller waited for other threads' tasks after it had run out of
+  /// tasks to claim (ns).
+  int64_t run(nnc_task_fn Fn, void *Ctx, int64_t Count) {
     this->Fn.store(Fn, std::memory_order_relaxed);
     this->Ctx.store(Ctx, std::memory_order_relaxed);
     Done.store(0, std::memory_order_relaxed);
@@ -72,12 +93,16 @@ public:
       Generation.notify_all();
     runTasks(Gen);
     // The caller ran out of unclaimed tasks; wait for those in flight.
+    if (Done.load(std::memory_order_acquire) == Count)
+      return 0;
+    auto Start = std::chrono::steady_clock::now();
     unsigned Spins = 0;
     while (Done.load(std::memory_order_acquire) != Count)
-      if (++Spins % 256 == 0)
-        std::this_thread::yield();
-      else
+      if (++Spins < PauseSpins)
         cpuRelax();
+      else
+        std::this_thread::yield();
+    return nanosSince(Start);
   }
 
 private:
@@ -114,8 +139,12 @@ private:
       unsigned Spins = 0;
       uint64_t G;
       while ((G = Generation.load(std::memory_order_acquire)) == Seen) {
-        cpuRelax();
-        if (++Spins % 1024 != 0 ||
+        if (++Spins < PauseSpins) {
+          cpuRelax();
+          continue;
+        }
+        std::this_thread::yield();
+        if (Spins % 64 != 0 ||
             std::chrono::steady_clock::now() - Start < SpinTime)
           continue;
         // Announce the sleep before re-checking, so a caller that bumps
@@ -165,6 +194,9 @@ Pool &pool() {
 }
 
 std::mutex CallMutex;
+/// Whether jobs run on the pool or inline (PoolGovernor.h); guarded by
+/// CallMutex.
+nnc::rt::PoolGovernor Governor;
 
 } // namespace
 
@@ -191,13 +223,18 @@ extern "C" void nnc_parallel_for(nnc_task_fn Fn, void *Ctx, int64_t Count) {
       S->Fn(S->Ctx, S->Begin + Lo, S->Begin + Hi);
     }
   };
-  if (Count <= MaxTasks) {
-    pool().run(Fn, Ctx, Count);
+  auto Start = std::chrono::steady_clock::now();
+  int64_t Wait = 0;
+  if (!Governor.parallel()) {
+    Fn(Ctx, 0, Count);
+  } else if (Count <= MaxTasks) {
+    Wait = pool().run(Fn, Ctx, Count);
   } else {
     for (int64_t Begin = 0; Begin < Count; Begin += MaxTasks) {
       Shifted S{Fn, Ctx, Begin};
-      pool().run(&Shifted::run, &S, std::min(MaxTasks, Count - Begin));
+      Wait += pool().run(&Shifted::run, &S, std::min(MaxTasks, Count - Begin));
     }
   }
+  Governor.record(nanosSince(Start), Wait);
   InsideTask = false;
 }
