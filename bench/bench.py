@@ -29,7 +29,8 @@ thread spread, issue 13).
 
 usage: python3 bench/bench.py [--build DIR] [--reps N] [--quick]
                              [--convs | --convs-only] [--subset N]
-                             [--spread | --spread-only] [--spread-runs N]
+                             [--spread | --spread-only] [--spread-loaded]
+                             [--spread-runs N]
                              [--accuracy [--seeds K] [--only NAME,...]
                               [--logs DIR] [--accuracy-only]]
 """
@@ -350,6 +351,9 @@ def main():
                         "at 2 and at 1 thread: min, median, max")
     p.add_argument("--spread-only", action="store_true",
                    help="run the --spread figure alone")
+    p.add_argument("--spread-loaded", action="store_true",
+                   help="--spread also while another LeNet process trains "
+                        "on every CPU")
     p.add_argument("--spread-runs", type=int, default=8,
                    help="processes per thread count for --spread "
                         "(default 8)")
@@ -369,7 +373,7 @@ def main():
     alone = args.accuracy_only or args.convs_only or args.spread_only
     args.accuracy |= args.accuracy_only
     args.convs |= args.convs_only or not (alone or args.quick)
-    args.spread |= args.spread_only
+    args.spread |= args.spread_only or args.spread_loaded
     try:
         b.measure_peak()
         if not alone:

@@ -26,12 +26,16 @@ for the batch variants; PyTorch: `--data DIR`). Per model:
 whole processes (default 8) with NNC_NUM_THREADS=2 and =1, alternating,
 and prints the min / median / max ex/s of each: two threads are sometimes
 slower than one on a shared VM (issue 13), and this keeps it visible.
-`--spread-only` runs it alone.
+`--spread-only` runs it alone; `--spread-loaded` repeats it while another
+LeNet process trains on both CPUs (a machine with more runnable threads
+than cores, where the pool's governor must keep 2 threads from being
+slower than 1).
 """
 import gzip
 import os
 import re
 import statistics
+import subprocess
 import sys
 
 from procs import run
@@ -121,9 +125,26 @@ def family(b):
 
 def spread(b):
     """LeNet ex/s over --spread-runs one-epoch processes at 2 and 1
-    threads, alternating (issue 13: 2 threads are sometimes slower)."""
+    threads, alternating (issue 13: 2 threads are sometimes slower); with
+    --spread-loaded, the same again while another LeNet trains on both
+    CPUs."""
     exe = b.exe(b.variant("lenet", 64, "lenet_sub",
                                 data=subset(b)), "lenet_sub")
+    spread_rates(b, exe, "")
+    if not b.args.spread_loaded:
+        return
+    load = subprocess.Popen([exe, "train", "--epochs", "100000"],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, NNC_NUM_THREADS="2"))
+    try:
+        spread_rates(b, exe, ", loaded")
+    finally:
+        load.kill()
+        load.wait()
+
+
+def spread_rates(b, exe, label):
     rates = {2: [], 1: []}
     for _ in range(b.args.spread_runs):
         for t in rates:
@@ -132,7 +153,7 @@ def spread(b):
             rates[t].append(
                 max(float(m) for m in re.findall(r"([\d.]+) ex/s", out)))
     for t, r in rates.items():
-        print(f"  {f'lenet train ex/s, NNC_NUM_THREADS={t}':38s} min "
+        print(f"  {f'lenet train ex/s, NNC_NUM_THREADS={t}{label}':38s} min "
               f"{min(r):8.0f}  median {statistics.median(r):8.0f}  max "
               f"{max(r):8.0f}  ({len(r)} runs of 1 epoch, "
               f"{b.args.subset} rows)", flush=True)
