@@ -166,7 +166,7 @@ void codegen::emitRangeCall(KernelBuilder &KB, Function *RangeFn,
 
 void codegen::emitCountedLoop(IRBuilder<> &B, Value *Lo, Value *Hi,
                               function_ref<void(Value *)> Body,
-                              const Twine &Name) {
+                              const Twine &Name, const LoopHints &Hints) {
   auto *CLo = dyn_cast<ConstantInt>(Lo);
   auto *CHi = dyn_cast<ConstantInt>(Hi);
   bool Static = CLo && CHi;
@@ -187,7 +187,9 @@ void codegen::emitCountedLoop(IRBuilder<> &B, Value *Lo, Value *Hi,
   Body(IV);
   Value *Next = B.CreateAdd(IV, B.getInt64(1), Name + ".next",
                             /*HasNUW=*/true, /*HasNSW=*/true);
-  B.CreateCondBr(B.CreateICmpSLT(Next, Hi), Header, Exit);
+  BranchInst *Latch = B.CreateCondBr(B.CreateICmpSLT(Next, Hi), Header, Exit);
+  if (MDNode *Loop = loopMetadata(Ctx, Hints))
+    Latch->setMetadata(LLVMContext::MD_loop, Loop);
   IV->addIncoming(Next, B.GetInsertBlock());
   B.SetInsertPoint(Exit);
 }
@@ -244,17 +246,9 @@ Value *KernelBuilder::intrinsic(Intrinsic::ID ID, Value *X) {
   return B.CreateUnaryIntrinsic(ID, X);
 }
 
-void codegen::forLoopWithHints(KernelBuilder &KB, Value *Lo, Value *Hi,
-                               const LoopHints &Hints,
-                               function_ref<void(Value *)> Body) {
-  BasicBlock *Latch = nullptr;
-  KB.forLoop(Lo, Hi, [&](Value *IV) {
-    Body(IV);
-    Latch = KB.builder().GetInsertBlock();
-  });
-  if (!Latch || (Hints.Vectorize && Hints.Unroll))
-    return;
-  LLVMContext &Ctx = KB.context();
+MDNode *codegen::loopMetadata(LLVMContext &Ctx, const LoopHints &Hints) {
+  if (Hints.Vectorize && Hints.Unroll)
+    return nullptr;
   SmallVector<Metadata *, 3> Ops = {nullptr};
   if (!Hints.Vectorize)
     Ops.push_back(MDNode::get(
@@ -265,5 +259,5 @@ void codegen::forLoopWithHints(KernelBuilder &KB, Value *Lo, Value *Hi,
         MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.unroll.disable")}));
   MDNode *Loop = MDNode::getDistinct(Ctx, Ops);
   Loop->replaceOperandWith(0, Loop);
-  Latch->getTerminator()->setMetadata(LLVMContext::MD_loop, Loop);
+  return Loop;
 }

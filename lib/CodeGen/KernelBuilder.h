@@ -46,13 +46,28 @@ inline bool readsTransposed(const Node &N, unsigned I) {
   return kernelOperand(N, I) != N.operand(I);
 }
 
+/// What the loop optimizers may do with one loop (LLVM loop metadata).
+struct LoopHints {
+  /// May be vectorized: off for strided accesses, which vectorize into
+  /// gathers and scatters slower than scalar code on current x86 cores.
+  bool Vectorize = true;
+  /// May be unrolled (after vectorization): off where a short loop's full
+  /// unroll would make the vectorizer pick a worse, outer loop.
+  bool Unroll = true;
+};
+
 /// `for (IV = Lo; IV < Hi; ++IV) Body(IV)` over i64 at B's insert point,
 /// with blocks `Name` and `Name.exit`. Constant bounds give the loop a known
 /// trip count and no guard; a constant empty range emits nothing. The body
-/// may open blocks of its own: the latch is wherever it ends.
+/// may open blocks of its own: the latch is wherever it ends. `Hints` go
+/// on the latch's branch.
 void emitCountedLoop(llvm::IRBuilder<> &B, llvm::Value *Lo, llvm::Value *Hi,
                      llvm::function_ref<void(llvm::Value *)> Body,
-                     const llvm::Twine &Name = "loop");
+                     const llvm::Twine &Name = "loop",
+                     const LoopHints &Hints = {});
+
+/// The `!llvm.loop` node for `Hints`; null when they allow everything.
+llvm::MDNode *loopMetadata(llvm::LLVMContext &Ctx, const LoopHints &Hints);
 
 /// The promises `createKernelFunction` writes on a function and its pointer
 /// arguments; each must hold for every call the code generator emits. The
@@ -186,20 +201,12 @@ private:
   llvm::SmallVector<llvm::Value *, 2> In;
 };
 
-/// What the loop optimizers may do with one loop (LLVM loop metadata).
-struct LoopHints {
-  /// May be vectorized: off for strided accesses, which vectorize into
-  /// gathers and scatters slower than scalar code on current x86 cores.
-  bool Vectorize = true;
-  /// May be unrolled (after vectorization): off where a short loop's full
-  /// unroll would make the vectorizer pick a worse, outer loop.
-  bool Unroll = true;
-};
-
 /// KB.forLoop, with `Hints` attached to the loop.
-void forLoopWithHints(KernelBuilder &KB, llvm::Value *Lo, llvm::Value *Hi,
-                      const LoopHints &Hints,
-                      llvm::function_ref<void(llvm::Value *)> Body);
+inline void forLoopWithHints(KernelBuilder &KB, llvm::Value *Lo,
+                             llvm::Value *Hi, const LoopHints &Hints,
+                             llvm::function_ref<void(llvm::Value *)> Body) {
+  emitCountedLoop(KB.builder(), Lo, Hi, Body, "loop", Hints);
+}
 
 // The kernels, by op group; each fills the kernel of `KB.node()`.
 // KernelDispatch.cpp's emitKernelBody picks the emitter: elementwise ops by
