@@ -19,6 +19,8 @@
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
 
+#include <bit>
+
 using namespace llvm;
 using namespace nnc;
 using namespace nnc::codegen;
@@ -87,12 +89,12 @@ public:
     double A = 0, B = 0;
     Constant *Literal = null();
     if (S.Role == NNC_SLOT_PARAM || S.Role == NNC_SLOT_BUFFER) {
-      const InitSpec &I = S.N->Init;
-      InitKind = initKind(I.Kind);
-      A = I.A;
-      B = I.B;
-      if (I.Kind == InitSpec::Literal)
-        Literal = literal(S, I.Value);
+      InitializerSlot Init = initializerSlot(*S.N);
+      InitKind = Init.Slot.init_kind;
+      A = Init.Slot.init_a;
+      B = Init.Slot.init_b;
+      if (!Init.Literal.empty())
+        Literal = literal(S, Init.Literal);
     }
     return ConstantStruct::get(
         SlotTy, {str(S.Name), i32(S.Role), i32(int(S.Type.Elem)),
@@ -178,44 +180,11 @@ public:
   StructType *SlotTy, *DataTy, *AugmentTy, *TrainTy, *ModelTy;
 
 private:
-  static int32_t initKind(InitSpec::KindT K) {
-    switch (K) {
-    case InitSpec::Zeros:
-      return NNC_INIT_ZEROS;
-    case InitSpec::Ones:
-      return NNC_INIT_ONES;
-    case InitSpec::Constant:
-      return NNC_INIT_CONST;
-    case InitSpec::Uniform:
-      return NNC_INIT_UNIFORM;
-    case InitSpec::Normal:
-      return NNC_INIT_NORMAL;
-    case InitSpec::GlorotUniform:
-      return NNC_INIT_GLOROT_UNIFORM;
-    case InitSpec::HeNormal:
-      return NNC_INIT_HE_NORMAL;
-    case InitSpec::Literal:
-      return NNC_INIT_LITERAL;
-    }
-    return NNC_INIT_ZEROS;
-  }
-
-  /// The literal's numel elements in the param's dtype (padded with zeros
-  /// should the literal be short; Sema checks the count).
-  Constant *literal(const SlotInfo &S, const Tensor &V) {
-    int64_t N = S.Type.numElements();
-    Constant *Init;
-    if (S.Type.Elem == DType::F32) {
-      std::vector<float> D;
-      for (int64_t I = 0; I < N; ++I)
-        D.push_back(I < V.numElements() ? float(V.at(I)) : 0.0f);
-      Init = ConstantDataArray::get(Ctx, ArrayRef<float>(D));
-    } else {
-      std::vector<uint32_t> D;
-      for (int64_t I = 0; I < N; ++I)
-        D.push_back(I < V.numElements() ? uint32_t(int32_t(V.at(I))) : 0);
-      Init = ConstantDataArray::get(Ctx, ArrayRef<uint32_t>(D));
-    }
+  /// A literal initializer's elements (f32 or i32 bits), 64-byte aligned.
+  Constant *literal(const SlotInfo &S, ArrayRef<uint32_t> Bits) {
+    Constant *Init = S.Type.Elem == DType::F32
+                         ? ConstantDataArray::getFP(Type::getFloatTy(Ctx), Bits)
+                         : ConstantDataArray::get(Ctx, Bits);
     auto *GV = new GlobalVariable(M, Init->getType(), true,
                                   GlobalValue::PrivateLinkage, Init,
                                   "literal." + S.Name);
@@ -234,7 +203,56 @@ private:
   }
 };
 
+/// The runtime's init kind of `K` (ModelABI.h mirrors InitSpec).
+int32_t initKind(InitSpec::KindT K) {
+  switch (K) {
+  case InitSpec::Zeros:
+    return NNC_INIT_ZEROS;
+  case InitSpec::Ones:
+    return NNC_INIT_ONES;
+  case InitSpec::Constant:
+    return NNC_INIT_CONST;
+  case InitSpec::Uniform:
+    return NNC_INIT_UNIFORM;
+  case InitSpec::Normal:
+    return NNC_INIT_NORMAL;
+  case InitSpec::GlorotUniform:
+    return NNC_INIT_GLOROT_UNIFORM;
+  case InitSpec::HeNormal:
+    return NNC_INIT_HE_NORMAL;
+  case InitSpec::Literal:
+    return NNC_INIT_LITERAL;
+  }
+  return NNC_INIT_ZEROS;
+}
+
 } // namespace
+
+InitializerSlot nnc::initializerSlot(const Node &N) {
+  InitializerSlot Out;
+  nnc_slot &D = Out.Slot;
+  D.name = N.Name.c_str();
+  D.role = N.Kind == OpKind::Buffer ? NNC_SLOT_BUFFER : NNC_SLOT_PARAM;
+  D.dtype = N.dtype() == DType::F32 ? NNC_F32 : NNC_I32;
+  D.rank = int32_t(N.Type.rank());
+  D.dims = N.Type.Dims.data();
+  D.init_kind = initKind(N.Init.Kind);
+  D.init_a = N.Init.A;
+  D.init_b = N.Init.B;
+  if (N.Init.Kind != InitSpec::Literal)
+    return Out;
+  // Sema gives every literal in f32 and checks its count; the descriptor
+  // holds the param's dtype, padded with zeros should the literal be short.
+  const Tensor &V = N.Init.Value;
+  for (int64_t I = 0, E = N.Type.numElements(); I < E; ++I) {
+    double X = I < V.numElements() ? V.at(I) : 0.0;
+    Out.Literal.push_back(N.dtype() == DType::F32
+                              ? std::bit_cast<uint32_t>(float(X))
+                              : uint32_t(int32_t(X)));
+  }
+  D.literal = Out.Literal.data();
+  return Out;
+}
 
 void codegen::emitModelDesc(llvm::Module &M, const Graph &G,
                             const SlotTable &Slots, const TrainConfig *Train,

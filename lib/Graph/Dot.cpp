@@ -1,8 +1,9 @@
 //===- Dot.cpp - Graphviz dump of a graph ---------------------------------===//
 //
 // `--format=dot` draws the same graph the text dump prints: one record per
-// node, `{%name | op operands {attrs} | type}`, with ids n0, n1, ... by graph
-// position so the output is deterministic. Colours tell the parts of a
+// node, `{%name | op operands {attrs} | type}` (and `| value` under
+// `--values`), with ids n0, n1, ... by graph position so the output is
+// deterministic. Colours tell the parts of a
 // training step apart: leaves light blue, backward nodes light salmon (and
 // the edges into them red, so the gradient flow stands out), update nodes
 // plum. Scalar constants have no node of their own; they are written inline
@@ -17,8 +18,10 @@
 #include "nnc/Graph/Printer.h"
 
 #include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/SmallVector.h>
 #include <llvm/ADT/Twine.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -48,6 +51,32 @@ static std::string recordField(llvm::StringRef S) {
   return Out;
 }
 
+/// Values wrap at ", " to lines of at most this many characters, or of
+/// the widest other row of their record if that is wider.
+static constexpr size_t MinValueWidth = 24;
+
+/// `Text` as a record field broken into lines of at most `Width`
+/// characters (a longer item gets a line of its own), at the ", " between
+/// items of a list or summary.
+static std::string wrappedField(llvm::StringRef Text, size_t Width) {
+  llvm::SmallVector<llvm::StringRef, 16> Items;
+  Text.split(Items, ", ");
+  std::string Out;
+  size_t LineLength = 0;
+  for (size_t I = 0; I < Items.size(); ++I) {
+    if (I > 0 && LineLength + 2 + Items[I].size() > Width) {
+      Out += ",\\n"; // DOT's line break inside the quoted label
+      LineLength = 0;
+    } else if (I > 0) {
+      Out += ", ";
+      LineLength += 2;
+    }
+    Out += recordField(Items[I]);
+    LineLength += Items[I].size();
+  }
+  return Out;
+}
+
 static const char *fillColour(const Node &N) {
   if (N.isLeaf())
     return "lightblue";
@@ -62,7 +91,8 @@ static const char *fillColour(const Node &N) {
   return "white";
 }
 
-void nnc::printGraphDot(const Graph &G, llvm::raw_ostream &OS) {
+void nnc::printGraphDot(const Graph &G, llvm::raw_ostream &OS,
+                        NodeValueText Value) {
   NodeNamer Names(G);
   llvm::DenseMap<const Node *, std::string> Ids;
   for (size_t I = 0; I < G.size(); ++I)
@@ -76,13 +106,23 @@ void nnc::printGraphDot(const Graph &G, llvm::raw_ostream &OS) {
     const Node &N = *NPtr;
     if (!hasOwnLine(N))
       continue;
+    std::string Name = Names.ref(&N), Op = formatOp(N, Names),
+                Type = formatType(N.Type);
     std::string Label = "{";
-    Label.append(recordField(Names.ref(&N)))
+    Label.append(recordField(Name))
         .append(" | ")
-        .append(recordField(formatOp(N, Names)))
+        .append(recordField(Op))
         .append(" | ")
-        .append(recordField(formatType(N.Type)))
-        .append("}");
+        .append(recordField(Type));
+    // The value, when annotated, is one more row, wrapped to the width of
+    // the others: values do not widen the nodes, so a graph as big as
+    // LeNet's keeps its shape.
+    if (std::string V = Value ? Value(N) : ""; !V.empty()) {
+      size_t Width =
+          std::max({Name.size(), Op.size(), Type.size(), MinValueWidth});
+      Label.append(" | ").append(wrappedField(V, Width));
+    }
+    Label.append("}");
     // The fields are escaped already, so the label is quoted verbatim.
     OS << "  " << Ids[&N] << " [label=\"" << Label << '"'
        << ", style=filled, fillcolor=" << fillColour(N) << "]\n";

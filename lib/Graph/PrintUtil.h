@@ -12,7 +12,9 @@
 
 #include "nnc/Graph/Graph.h"
 
+#include <llvm/ADT/ArrayRef.h>
 #include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/STLFunctionalExtras.h>
 
 #include <string>
 
@@ -39,6 +41,11 @@ private:
 
 /// The shortest text that reads back as the same f32 (`0.25`, `2`, `1e-08`).
 std::string formatNumber(double V);
+
+/// Elements 0, 1, ... of a row-major tensor of shape `Dims`, one bracket
+/// level per dimension (`[[1, 0], [0, 1]]`); a scalar is its one element.
+std::string formatNested(llvm::ArrayRef<int64_t> Dims,
+                         llvm::function_ref<std::string(int64_t)> Elem);
 
 /// A tensor literal with nested brackets (`[[1, 0], [0, 1]]`); more than 16
 /// elements print as the first 16 of a flat list followed by `, ...`.

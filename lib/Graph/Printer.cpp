@@ -25,7 +25,10 @@
 #include <llvm/ADT/Twine.h>
 
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <functional>
+#include <limits>
 
 using namespace nnc;
 using namespace nnc::detail;
@@ -75,8 +78,32 @@ std::string detail::formatNumber(double V) {
   return std::string(Buf, End);
 }
 
-/// Largest literal printed in full; bigger ones are elided.
-static constexpr int64_t MaxLiteralElements = 16;
+/// Largest literal or value printed in full; bigger ones are elided
+/// (literals) or summarized (values).
+static constexpr int64_t MaxWholeElements = 16;
+
+std::string
+detail::formatNested(llvm::ArrayRef<int64_t> Dims,
+                     llvm::function_ref<std::string(int64_t)> Elem) {
+  if (Dims.empty())
+    return Elem(0);
+  std::string S;
+  int64_t Next = 0;
+  std::function<void(unsigned)> Emit = [&](unsigned Dim) {
+    S += '[';
+    for (int64_t I = 0; I < Dims[Dim]; ++I) {
+      if (I)
+        S += ", ";
+      if (Dim + 1 == Dims.size())
+        S += Elem(Next++);
+      else
+        Emit(Dim + 1);
+    }
+    S += ']';
+  };
+  Emit(0);
+  return S;
+}
 
 std::string detail::formatLiteral(const Tensor &T) {
   int64_t Available =
@@ -88,30 +115,14 @@ std::string detail::formatLiteral(const Tensor &T) {
   };
   if (T.Type.isScalar())
     return Count == 1 ? Elem(0) : "[]";
-  std::string S;
-  if (Count > MaxLiteralElements || Count != T.Type.numElements()) {
+  if (Count > MaxWholeElements || Count != T.Type.numElements()) {
     // Too long (or malformed) for nesting to help: a flat, elided list.
-    S += '[';
-    for (int64_t I = 0; I < std::min(Count, MaxLiteralElements); ++I)
+    std::string S = "[";
+    for (int64_t I = 0; I < std::min(Count, MaxWholeElements); ++I)
       S += (I ? ", " : "") + Elem(I);
     return S + (Count > 0 ? ", ...]" : "...]");
   }
-  // Row-major nesting: one bracket level per dimension.
-  int64_t Next = 0;
-  std::function<void(unsigned)> Emit = [&](unsigned Dim) {
-    S += '[';
-    for (int64_t I = 0; I < T.Type.Dims[Dim]; ++I) {
-      if (I)
-        S += ", ";
-      if (Dim + 1 == T.Type.rank())
-        S += Elem(Next++);
-      else
-        Emit(Dim + 1);
-    }
-    S += ']';
-  };
-  Emit(0);
-  return S;
+  return formatNested(T.Type.Dims, Elem);
 }
 
 std::string detail::formatInit(const InitSpec &I) {
@@ -187,7 +198,8 @@ std::string detail::formatOp(const Node &N, const NodeNamer &Names) {
 /// Column (0-based) where the `# line N` comment starts: column 51 1-based.
 static constexpr size_t LineCommentColumn = 50;
 
-void nnc::printGraph(const Graph &G, llvm::raw_ostream &OS) {
+void nnc::printGraph(const Graph &G, llvm::raw_ostream &OS,
+                     NodeValueText Value) {
   NodeNamer Names(G);
   OS << "graph " << G.name() << " {\n";
   bool InBackward = false, InUpdate = false;
@@ -205,6 +217,9 @@ void nnc::printGraph(const Graph &G, llvm::raw_ostream &OS) {
     }
     std::string Line = "  " + Names.ref(&N) + " = " + formatOp(N, Names) +
                        " : " + formatType(N.Type);
+    // `: TYPE = VALUE`, as a param is declared in `.nn`.
+    if (std::string V = Value ? Value(N) : ""; !V.empty())
+      Line += " = " + V;
     // After `fuse`, the kernel (loop nest) that computes the node: nodes
     // sharing a number are fused.
     std::string Comment;
@@ -251,4 +266,44 @@ std::string nnc::describeNode(const Node &N) {
   if (!N.Name.empty())
     return "%" + N.Name;
   return opSpelling(N.Kind).str();
+}
+
+/// A computed number with 6 significant digits (`%.6g`, as `EXE show`
+/// prints them); i32 values exactly.
+static std::string formatValueNumber(double V, DType Elem) {
+  char Buf[32];
+  // A zero's sign (0 * -3 is -0) tells a reader nothing but looks wrong.
+  if (V == 0)
+    V = 0;
+  if (Elem == DType::I32 && std::isfinite(V))
+    std::snprintf(Buf, sizeof(Buf), "%.0f", V);
+  else
+    std::snprintf(Buf, sizeof(Buf), "%.6g", V);
+  return Buf;
+}
+
+std::string nnc::formatValue(const EvalTensor &V) {
+  int64_t Count = V.numElements();
+  if (int64_t(V.Data.size()) != Count)
+    return "?";
+  if (Count <= MaxWholeElements)
+    return formatNested(V.Type.Dims, [&](int64_t I) {
+      return formatValueNumber(V.Data[I], V.Type.Elem);
+    });
+  // Too many numbers to read: a summary. The shape is the node's type,
+  // printed next to it. A NaN anywhere shows in all three, rather than
+  // being skipped by the comparisons.
+  double Min = V.Data[0], Max = V.Data[0], Sum = 0;
+  bool NaN = false;
+  for (double X : V.Data) {
+    NaN |= std::isnan(X);
+    Min = std::min(Min, X);
+    Max = std::max(Max, X);
+    Sum += X;
+  }
+  if (NaN)
+    Min = Max = Sum = std::numeric_limits<double>::quiet_NaN();
+  auto Num = [](double X) { return formatValueNumber(X, DType::F32); };
+  return "{min " + Num(Min) + ", mean " + Num(Sum / double(Count)) + ", max " +
+         Num(Max) + "}";
 }

@@ -109,21 +109,23 @@ void fanInOut(const std::vector<int64_t> &Dims, double &FanIn, double &FanOut) {
   FanOut = double(Dims[0]) * Receptive;
 }
 
-/// Fills one param from its initializer.
-static void initParam(SlotBuffer &B, uint64_t Seed) {
-  const nnc_slot &D = *B.Desc;
+void drawInitializer(const nnc_slot &D, void *Data, uint64_t Seed) {
+  int64_t Numel = 1;
+  for (int32_t K = 0; K < D.rank; ++K)
+    Numel *= D.dims[K];
+  bool IsF32 = D.dtype == NNC_F32;
   // One stream per (seed, name): params keep their values when others are
   // added or reordered.
   Rng R(Seed ^ hashName(D.name));
   double FanIn, FanOut;
-  fanInOut(B.shape(), FanIn, FanOut);
+  fanInOut(std::vector<int64_t>(D.dims, D.dims + D.rank), FanIn, FanOut);
   auto Fill = [&](auto Draw) {
-    for (int64_t I = 0; I < B.Numel; ++I) {
+    for (int64_t I = 0; I < Numel; ++I) {
       double V = Draw();
-      if (B.type() == DType::F32)
-        B.f32()[I] = float(V);
+      if (IsF32)
+        static_cast<float *>(Data)[I] = float(V);
       else
-        B.i32()[I] = int32_t(std::lround(V));
+        static_cast<int32_t *>(Data)[I] = int32_t(std::lround(V));
     }
   };
   switch (nnc_init_kind(D.init_kind)) {
@@ -147,17 +149,20 @@ static void initParam(SlotBuffer &B, uint64_t Seed) {
   }
   case NNC_INIT_LITERAL:
     if (D.literal)
-      std::memcpy(B.Data, D.literal, B.bytes());
+      std::memcpy(Data, D.literal, size_t(Numel) * 4);
+    else
+      Fill([] { return 0.0; });
     return;
   }
   // An init kind this runtime does not know: start from zero rather than
-  // garbage (the slot was zeroed at allocation).
+  // garbage.
+  Fill([] { return 0.0; });
 }
 
 void ModelInstance::initParams(uint64_t Seed) {
   for (SlotBuffer &B : Slots) {
     if (B.role() == NNC_SLOT_PARAM || B.role() == NNC_SLOT_BUFFER)
-      initParam(B, Seed);
+      drawInitializer(*B.Desc, B.Data, Seed);
     else if (B.role() == NNC_SLOT_STATE)
       std::memset(B.Data, 0, B.bytes());
   }

@@ -1,7 +1,7 @@
 //===- CodeGenDriver.cpp - The driver's code-generating stages ------------===//
 //
-// 1. Choose the model: `--model=NAME`, else the one with a `train` block,
-//    else the only one.
+// 1. Choose the model (ModelChoice.h): `--model=NAME`, else the one with a
+//    `train` block, else the only one.
 // 2. Differentiate every model with a loss and add its optimizer update
 //    (so `grad`/`train` exist in the executable).
 // 3. Lower the model to LLVM IR (CodeGen.h), tag it for the target CPU and
@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGenDriver.h"
+#include "ModelChoice.h"
 
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/CodeGen/CodeGen.h"
@@ -29,34 +30,6 @@
 using namespace nnc;
 
 namespace {
-
-/// Step 1. Reports an error and returns null when the choice is ambiguous.
-Graph *chooseModel(const CodeGenRequest &Req, Module &M, DiagEngine &Diags) {
-  if (!Req.Model.empty()) {
-    if (Graph *G = M.findModel(Req.Model))
-      return G;
-    Diags.error("no model named '" + Req.Model + "' in " + Req.Input);
-    return nullptr;
-  }
-  if (M.Models.empty()) {
-    Diags.error(Req.Input + " defines no model");
-    return nullptr;
-  }
-  std::vector<Graph *> Trained;
-  for (const auto &G : M.Models)
-    if (M.findTrain(G->name()))
-      Trained.push_back(G.get());
-  if (Trained.size() == 1)
-    return Trained.front();
-  if (Trained.empty() && M.Models.size() == 1)
-    return M.Models.front().get();
-  std::string Names;
-  for (const auto &G : M.Models)
-    Names += (Names.empty() ? "" : ", ") + G->name();
-  Diags.error(Req.Input + " defines several models (" + Names +
-              "); choose one with --model=NAME");
-  return nullptr;
-}
 
 /// Prints an llvm::Error as the driver's error line; returns exit status 1.
 int fail(llvm::Error E) {
@@ -137,7 +110,7 @@ void printArenaStats(const Graph &G, const ArenaStats &S,
 
 int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
                       llvm::raw_ostream &OS) {
-  Graph *G = chooseModel(Req, M, Diags);
+  Graph *G = chooseModel(M, Req.Model, Req.Input, Diags); // step 1
   if (!G)
     return 1;
   // Step 2: the training step of every model with a loss.

@@ -5,86 +5,26 @@
 // 2. With files, the one model with a loss is differentiated, its random
 //    point is drawn, and `--load` replaces the params and `--inputs` the
 //    inputs and targets with the files' tensors, each checked for name,
-//    dtype and shape.
+//    dtype and shape (LeafValues.h).
 // 3. `--out` writes the reference loss and gradients at that point, rounded
 //    to f32, in the layout of `EXE grad --out`.
 // 4. The point is checked and its table printed.
 //
 //===----------------------------------------------------------------------===//
 #include "GradCheckDriver.h"
+#include "LeafValues.h"
 
 #include "nnc/Autodiff/Autodiff.h"
 #include "nnc/Autodiff/Modes.h"
-#include "nnc/Runtime/Model.h"
 #include "nnc/Runtime/TensorFile.h"
 
-#include <llvm/ADT/STLExtras.h>
 #include <llvm/ADT/Twine.h>
 
-#include <cstring>
 #include <vector>
 
 using namespace nnc;
 
 namespace {
-
-/// The leaf `N` read from tensor `T` of `File`; false (after an error
-/// naming the file, the tensor and both types) when dtype or shape differ.
-bool leafFromTensor(const Node &N, const rt::StoredTensor &T,
-                    const std::string &File, EvalTensor &Out,
-                    DiagEngine &Diags) {
-  // The same wording as the runtime's, since users see both.
-  bool IsI32 = N.dtype() == DType::I32;
-  if ((T.Type == rt::DType::I32) != IsI32) {
-    Diags.error(File + ": tensor '" + T.Name + "' has dtype " +
-                rt::dtypeName(T.Type) + ", but the model expects " +
-                (IsI32 ? "I32" : "F32"));
-    return false;
-  }
-  if (!llvm::equal(T.Shape, N.dims())) {
-    Diags.error(File + ": tensor '" + T.Name + "' has shape " +
-                rt::shapeString(T.Shape) + ", but the model expects " +
-                formatShape(N.dims()));
-    return false;
-  }
-  Out = EvalTensor::zeros(N.Type);
-  for (int64_t I = 0, E = T.numel(); I < E; ++I) {
-    const char *Raw = T.Data.data() + I * 4;
-    if (IsI32) {
-      int32_t V;
-      std::memcpy(&V, Raw, 4);
-      Out.Data[I] = double(V);
-    } else {
-      float V;
-      std::memcpy(&V, Raw, 4);
-      Out.Data[I] = double(V);
-    }
-  }
-  return true;
-}
-
-/// Step 2: reads every leaf of `Nodes` from the safetensors file `Path`.
-bool readLeaves(llvm::ArrayRef<Node *> Nodes, const char *What,
-                const std::string &Path, EvalValues &Leaves,
-                DiagEngine &Diags) {
-  rt::Expected<rt::TensorFile> File = rt::readTensorFile(Path);
-  if (!File) {
-    Diags.error(File.takeError().message());
-    return false;
-  }
-  bool Ok = true;
-  for (const Node *N : Nodes) {
-    const rt::StoredTensor *T = File->find(N->Name);
-    if (!T) {
-      Diags.error(Path + ": missing tensor '" + N->Name + "' (" + What +
-                  " of the model)");
-      Ok = false;
-      continue;
-    }
-    Ok &= leafFromTensor(*N, *T, Path, Leaves[N], Diags);
-  }
-  return Ok;
-}
 
 /// Step 3: writes `R` to `Path` as `EXE grad` does: `loss` (f32 scalar),
 /// then `grad.NAME` per param in order. Returns false after reporting an
@@ -151,19 +91,14 @@ bool nnc::runGradCheck(Module &M, DiagEngine &Diags,
   // Dropout draws the masks `EXE grad` draws: those of the first step of
   // a run with the train block's seed.
   const TrainConfig *Train = M.findTrain(G.name());
-  for (const Node *H : G.Hypers)
-    if (H->Name == "dropout_key")
-      Leaves[H].Data[0] =
-          double(int32_t(rt::dropoutKey(Train ? Train->Seed : 0, 0)));
+  firstStepHypers(G, Train, Train ? Train->Seed : 0, Leaves);
   bool Ok = true;
-  if (!Req.Load.empty()) {
-    Ok &= readLeaves(G.Params, "a param", Req.Load, Leaves, Diags);
-    Ok &= readLeaves(G.Buffers, "a buffer", Req.Load, Leaves, Diags);
-  }
-  if (!Req.Inputs.empty()) {
-    Ok &= readLeaves(G.Inputs, "an input", Req.Inputs, Leaves, Diags);
-    Ok &= readLeaves(G.Targets, "a target", Req.Inputs, Leaves, Diags);
-  }
+  if (!Req.Load.empty())
+    Ok &= readLeaves({{G.Params, "a param"}, {G.Buffers, "a buffer"}}, Req.Load,
+                     Leaves, Diags);
+  if (!Req.Inputs.empty())
+    Ok &= readLeaves({{G.Inputs, "an input"}, {G.Targets, "a target"}},
+                     Req.Inputs, Leaves, Diags);
   if (!Ok)
     return false;
 

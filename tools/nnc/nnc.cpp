@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "CodeGenDriver.h"
 #include "GradCheckDriver.h"
+#include "ValuesDriver.h"
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Printer.h"
 #include "nnc/Parse/Parser.h"
@@ -48,6 +49,9 @@ struct Options {
   bool CheckNumerics = false; ///< --check-numerics: NaN/Inf check per op.
   /// --seed, --load, --inputs, --out of --check-grad.
   GradCheckRequest GradCheck;
+  bool Values = false; ///< --values: annotate --emit=grad with values.
+  /// --load, --inputs, --seed, --model of --values.
+  ValuesRequest ValuesAt;
   bool Run = false;
   std::string Model;                ///< --model: which model to compile.
   const char *Argv0 = "nnc";        ///< Locates the runtime library.
@@ -117,12 +121,17 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     ("check-numerics",
      "the program checks every op's output and stops at the first NaN or "
      "Inf, naming the op and its line (slower; for debugging)")
+    ("values",
+     "with --emit=grad: every node annotated with its value (train mode) "
+     "at the params of --load (default: the initializers) and the inputs "
+     "and targets of --inputs")
     ("seed", po::value(&Opts.GradCheck.Options.Seed)->value_name("S"),
-     "seed of --check-grad's random params and data (default 0)")
+     "seed of --check-grad's random params and data (default 0); of "
+     "--values' initializers (default: the train block's, as EXE init)")
     ("load", po::value(&Opts.GradCheck.Load)->value_name("W.safetensors"),
-     "--check-grad at these params instead of random ones")
+     "--check-grad or --values at these params")
     ("inputs", po::value(&Opts.GradCheck.Inputs)->value_name("X.safetensors"),
-     "--check-grad on these inputs and targets instead of random ones")
+     "--check-grad or --values on these inputs and targets")
     ("out", po::value(&Opts.GradCheck.Out)->value_name("G.safetensors"),
      "--check-grad also writes the reference loss and grad.NAME here, as "
      "the executable's grad command does");
@@ -190,9 +199,21 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
       (Opts.CheckGrad || (!Opts.Emit.empty() && !isCodeStage(Opts.Emit))))
     return Fail("--check-numerics applies to code: an executable, nnc run, "
                 "or --emit=llvm, asm or obj");
-  for (const char *Flag : {"load", "inputs", "out"})
-    if (VM.count(Flag) && !Opts.CheckGrad)
-      return Fail(std::string("--") + Flag + " applies to --check-grad");
+  Opts.Values = VM.count("values");
+  if (Opts.Values && Opts.Emit != "grad")
+    return Fail("--values applies to --emit=grad (the graph whose nodes it "
+                "annotates)");
+  for (const char *Flag : {"load", "inputs"})
+    if (VM.count(Flag) && !Opts.CheckGrad && !Opts.Values)
+      return Fail(std::string("--") + Flag +
+                  " applies to --check-grad and --emit=grad --values");
+  if (VM.count("out") && !Opts.CheckGrad)
+    return Fail("--out applies to --check-grad");
+  Opts.ValuesAt = {Opts.Input,          Opts.Model,
+                   Opts.GradCheck.Load, Opts.GradCheck.Inputs,
+                   std::nullopt,        Opts.Format == "dot"};
+  if (VM.count("seed"))
+    Opts.ValuesAt.Seed = Opts.GradCheck.Options.Seed;
   if (Opts.OptLevel > 3)
     return Fail("optimization level must be 0, 1, 2 or 3");
   Opts.Optimizer.OptLevel = Opts.OptLevel;
@@ -259,6 +280,10 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   bool Optimize = Opts.Emit == "opt";
   if ((Opts.Emit == "grad" || Optimize) && !buildTrainingSteps(*M, Diags))
     return false;
+  // One model's train-mode step with its numbers; its eval-mode graph is
+  // left out, since the values are train mode's.
+  if (Opts.Values)
+    return printGraphValues(*M, Diags, Opts.ValuesAt, OS);
   // A model with batchnorm or dropout is then two graphs, train mode and
   // eval mode (Autodiff/Modes.h); both are optimized and printed.
   std::vector<Graph *> Graphs;

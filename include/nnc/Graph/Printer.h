@@ -8,18 +8,37 @@
 #ifndef NNC_GRAPH_PRINTER_H
 #define NNC_GRAPH_PRINTER_H
 
+#include "nnc/Graph/Evaluator.h"
 #include "nnc/Graph/Graph.h"
 
+#include <llvm/ADT/STLFunctionalExtras.h>
 #include <llvm/Support/raw_ostream.h>
+
+#include <string>
 
 namespace nnc {
 
-/// The text form (see docs/design.md, "Reading a graph dump").
-void printGraph(const Graph &G, llvm::raw_ostream &OS);
+/// An optional annotation of the dumps: the value of a node as text (see
+/// formatValue), or "" to print the node as usual. `--emit=grad --values`
+/// passes the reference evaluator's values through it.
+using NodeValueText = llvm::function_ref<std::string(const Node &)>;
+
+/// The text form (see docs/design.md, "Reading a graph dump"). With
+/// `Value`, each node's line reads `%n = OP : TYPE = VALUE`.
+void printGraph(const Graph &G, llvm::raw_ostream &OS,
+                NodeValueText Value = {});
 
 /// Graphviz DOT: one record per node, backward nodes and gradient edges in
-/// their own colour. Renders with `dot -Tsvg`.
-void printGraphDot(const Graph &G, llvm::raw_ostream &OS);
+/// their own colour. Renders with `dot -Tsvg`. With `Value`, each record
+/// gets the value as its last row.
+void printGraphDot(const Graph &G, llvm::raw_ostream &OS,
+                   NodeValueText Value = {});
+
+/// A value as the annotated dumps print it, next to the node's type:
+/// numbers with 6 significant digits (`%.6g`; i32 exactly); up to 16
+/// elements whole, nested like a literal (`[[0.5, 1], [2, -3]]`), more as
+/// the summary `{min -2.5, mean 0.1, max 3}`.
+std::string formatValue(const EvalTensor &V);
 
 /// How remarks and partition errors name a value: the number of a scalar
 /// constant, `%name`, or the op ("mul").

@@ -141,6 +141,14 @@ bool allFinite(const SlotBuffer &Slot);
 Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
                         SlotBuffer &Slot);
 
+/// Fills `Data` (the numel of `Slot`'s dims, in its dtype) with the
+/// initializer of param or buffer `Slot` drawn with `Seed`: one random
+/// stream per (seed, name), so `init --seed S` gives each param the same
+/// values whatever the other params are. This is what `init` does for every
+/// param and buffer; the compiler calls it too (`nnc --emit=grad --values`
+/// starts where `init` does).
+void drawInitializer(const nnc_slot &Slot, void *Data, uint64_t Seed);
+
 /// The fan-in and fan-out Glorot and He use for a param of shape `Dims`:
 /// [in, out] for 2-D, C·R·S / K·R·S for [K, C, R, S] (any rank ≥ 3 alike),
 /// n / n for 1-D, 1 / 1 for a scalar.

@@ -1,0 +1,53 @@
+//===- LeafValues.h - Where the driver gets the values of a graph's leaves ===//
+//
+// The reference evaluator (Graph/Evaluator.h) needs a value for every leaf.
+// `--check-grad` at a given point and `--emit=grad --values` take them from
+// where an executable takes its own: params and buffers from a weights file
+// or drawn exactly as `EXE init` draws them (the runtime's own code), inputs
+// and targets from a tensor file, hypers as the first training step sets
+// them. The driver joins the runtime and the graph libraries here, so that
+// neither has to know the other (docs/design.md, "Layering").
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNC_TOOLS_LEAFVALUES_H
+#define NNC_TOOLS_LEAFVALUES_H
+
+#include "nnc/Graph/Evaluator.h"
+#include "nnc/Graph/Module.h"
+#include "nnc/Support/Diagnostics.h"
+
+#include <llvm/ADT/ArrayRef.h>
+
+#include <cstdint>
+#include <string>
+
+namespace nnc {
+
+/// Leaves of one kind that a file must hold.
+struct LeafGroup {
+  llvm::ArrayRef<Node *> Nodes;
+  const char *What; ///< "a param", "an input", ... for messages.
+};
+
+/// Reads the value of every leaf of `Groups` from the tensor file `Path`
+/// into `Leaves`, by name (other tensors in the file are ignored). Returns
+/// false after one error for an unreadable file, or one per missing or
+/// mismatched tensor, each naming the file and the tensor.
+bool readLeaves(llvm::ArrayRef<LeafGroup> Groups, const std::string &Path,
+                EvalValues &Leaves, DiagEngine &Diags);
+
+/// Every param and buffer of `G` drawn from its initializer as
+/// `EXE init --seed Seed` draws it (Runtime/Model.h, drawInitializer), so
+/// the values are those of the executable to the bit.
+void drawInitialLeaves(const Graph &G, uint64_t Seed, EvalValues &Leaves);
+
+/// The hypers of `G` as the first training step of a run seeded with `Seed`
+/// sets them: `lr` the optimizer's rate of `Train` (the schedule's factor
+/// is not applied: with a warm-up it depends on the size of the data set),
+/// `dropout_key` the key of step 0 (`EXE grad` draws its masks with it).
+void firstStepHypers(const Graph &G, const TrainConfig *Train, uint64_t Seed,
+                     EvalValues &Leaves);
+
+} // namespace nnc
+
+#endif
