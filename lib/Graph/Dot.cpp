@@ -64,7 +64,10 @@ static std::string wrappedField(llvm::StringRef Text, size_t Width) {
   std::string Out;
   size_t LineLength = 0;
   for (size_t I = 0; I < Items.size(); ++I) {
-    if (I > 0 && LineLength + 2 + Items[I].size() > Width) {
+    // The item, its ", " before and, unless it is the last, the "," a
+    // break after it would leave.
+    size_t Needed = 2 + Items[I].size() + (I + 1 < Items.size());
+    if (I > 0 && LineLength + Needed > Width) {
       Out += ",\\n"; // DOT's line break inside the quoted label
       LineLength = 0;
     } else if (I > 0) {
