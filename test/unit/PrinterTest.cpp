@@ -12,6 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 using namespace nnc;
 
 namespace {
@@ -305,6 +308,70 @@ TEST(Dot, RecordsEdgesAndInterface) {
   EXPECT_NE(S.find("n12 -> i0"), std::string::npos) << S;
   EXPECT_NE(S.find("n13 -> i2"), std::string::npos) << S; // grad W1
   EXPECT_EQ(S.substr(S.size() - 2), "}\n");
+}
+
+//===----------------------------------------------------------------------===//
+// Values (--emit=grad --values)
+//===----------------------------------------------------------------------===//
+
+EvalTensor value(TensorType T, std::vector<double> Data) {
+  return {std::move(T), std::move(Data)};
+}
+
+TEST(Values, WholeUpTo16ElementsThenSummarized) {
+  EXPECT_EQ(formatValue(value(f32({}), {0.123456789})), "0.123457");
+  EXPECT_EQ(formatValue(value(f32({2, 2}), {0.5, 1, 2, -3})),
+            "[[0.5, 1], [2, -3]]");
+  // -0 prints as 0; i32 values exactly, even past 6 digits.
+  EXPECT_EQ(formatValue(value(f32({2}), {-0.0, 1e-8})), "[0, 1e-08]");
+  EXPECT_EQ(formatValue(value(i32({2}), {1234567, -2})), "[1234567, -2]");
+  EXPECT_EQ(formatValue(value(f32({0, 3}), {})), "[]");
+  std::vector<double> Sixteen(16, 1.0), Seventeen(17, 1.0);
+  Seventeen[3] = -2;
+  Seventeen[9] = 4.25;
+  EXPECT_EQ(formatValue(value(f32({16}), Sixteen)).size(), 16 * 3u);
+  EXPECT_EQ(formatValue(value(f32({17}), Seventeen)),
+            "{min -2, mean 1.01471, max 4.25}");
+}
+
+TEST(Values, NonFiniteSummaries) {
+  std::vector<double> V(20, 1.0);
+  V[5] = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(formatValue(value(f32({20}), V)), "{min 1, mean inf, max inf}");
+  V[7] = std::nan("");
+  EXPECT_EQ(formatValue(value(f32({20}), V)), "{min nan, mean nan, max nan}");
+}
+
+TEST(Values, HookAnnotatesTextAndDot) {
+  XorGraph X;
+  auto Value = [&](const Node &N) -> std::string {
+    if (&N == X.H)
+      return "[[0.5, 0.25], [1, 2], [3, 4], [5, 6]]";
+    return &N == X.Mse ? "0.125" : "";
+  };
+  std::string S;
+  llvm::raw_string_ostream OS(S);
+  printGraph(X.G, OS, Value);
+  EXPECT_NE(
+      S.find("  %mse = mul %4, 0.125 : f32[] = 0.125            # line 15\n"),
+      std::string::npos)
+      << S;
+  EXPECT_NE(S.find("  %x = input : f32[4, 2]                          # line "
+                   "4\n"),
+            std::string::npos)
+      << S;
+  std::string D;
+  llvm::raw_string_ostream DOS(D);
+  printGraphDot(X.G, DOS, Value);
+  EXPECT_NE(D.find("{%mse | mul %4, 0.125 | f32[] | 0.125}"), std::string::npos)
+      << D;
+  // Wrapped at ", " to the record's widest row (24 at least), a trailing
+  // comma ending each broken line.
+  EXPECT_NE(D.find("{%h | sigmoid %1 | f32[4, 2] | [[0.5, 0.25], [1, 2],\\n"
+                   "[3, 4], [5, 6]]}"),
+            std::string::npos)
+      << D;
+  EXPECT_NE(D.find("{%x | input | f32[4, 2]}"), std::string::npos) << D;
 }
 
 //===----------------------------------------------------------------------===//

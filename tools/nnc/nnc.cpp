@@ -209,11 +209,13 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
                   " applies to --check-grad and --emit=grad --values");
   if (VM.count("out") && !Opts.CheckGrad)
     return Fail("--out applies to --check-grad");
-  Opts.ValuesAt = {Opts.Input,          Opts.Model,
-                   Opts.GradCheck.Load, Opts.GradCheck.Inputs,
-                   std::nullopt,        Opts.Format == "dot"};
-  if (VM.count("seed"))
+  Opts.ValuesAt.Input = Opts.Input;
+  Opts.ValuesAt.Model = Opts.Model;
+  Opts.ValuesAt.Load = Opts.GradCheck.Load;
+  Opts.ValuesAt.Inputs = Opts.GradCheck.Inputs;
+  if (VM.count("seed")) // else the train block's, as `EXE init`
     Opts.ValuesAt.Seed = Opts.GradCheck.Options.Seed;
+  Opts.ValuesAt.Dot = Opts.Format == "dot";
   if (Opts.OptLevel > 3)
     return Fail("optimization level must be 0, 1, 2 or 3");
   Opts.Optimizer.OptLevel = Opts.OptLevel;
