@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "LeafValues.h"
 
-#include "nnc/CodeGen/CodeGen.h"
+#include "nnc/CodeGen/InitializerSlot.h"
 #include "nnc/Runtime/Model.h"
 #include "nnc/Runtime/TensorFile.h"
 

@@ -21,7 +21,6 @@
 
 #include "nnc/CodeGen/Target.h"
 #include "nnc/Graph/Graph.h"
-#include "nnc/Runtime/ModelABI.h"
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
@@ -30,7 +29,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace nnc {
 
@@ -79,29 +77,6 @@ struct LoweringOptions {
 llvm::Expected<std::unique_ptr<llvm::Module>>
 lowerGraph(const Graph &G, const TrainConfig *Train, llvm::LLVMContext &Ctx,
            const LoweringOptions &Opts = {});
-
-/// A param's or buffer's initializer as the model descriptor hands it to
-/// the runtime, whose `init` draws from it (Runtime/Model.h,
-/// drawInitializer): the compiler draws the same values through it.
-struct InitializerSlot {
-  /// Name, role, dtype, dims, init kind and arguments; points into the
-  /// node and into `Literal`.
-  nnc_slot Slot{};
-  /// A literal initializer's elements in the param's dtype (f32 or i32
-  /// bits); empty for the other kinds.
-  std::vector<uint32_t> Literal;
-
-  InitializerSlot() = default;
-  // A move keeps `Slot.literal` valid (the vector's buffer moves along);
-  // a copy would not.
-  InitializerSlot(InitializerSlot &&) = default;
-  InitializerSlot &operator=(InitializerSlot &&) = default;
-  InitializerSlot(const InitializerSlot &) = delete;
-  InitializerSlot &operator=(const InitializerSlot &) = delete;
-};
-
-/// The descriptor entry of param or buffer `N`, valid while `N` lives.
-InitializerSlot initializerSlot(const Node &N);
 
 /// Symbol names of the generated module, shared with the JIT and tests.
 inline constexpr const char *ModelDescSymbol = "nnc_model_desc";
