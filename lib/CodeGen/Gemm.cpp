@@ -65,6 +65,12 @@ struct Plan {
   int64_t FullPanels,
       TailCols; // TailCols: valid columns of a last, partial panel
   int64_t FullTiles, TailRows; // TailRows: rows of a last, partial tile
+  /// A short last tile has too few accumulators to hide the FMA latency
+  /// (2 pipes x 4 cycles on current x86 cores want 8 in flight): then the
+  /// last two tiles share their rows, Hi + Lo = MR + TailRows (M = 32 on
+  /// AVX2 is 6+6+6+6+4+4, not 6+6+6+6+6+2).
+  bool SplitTail;
+  int64_t HiRows, LoRows;
   bool PackB;
   bool Parallel;
 
@@ -83,6 +89,9 @@ struct Plan {
     Tiles = (S.M + MR - 1) / MR;
     FullTiles = S.M / MR;
     TailRows = S.M % MR;
+    SplitTail = FullTiles >= 1 && TailRows != 0 && TailRows * NV < 8;
+    HiRows = (MR + TailRows + 1) / 2;
+    LoRows = MR + TailRows - HiRows;
     // Packing costs K*N copies; it pays when the strip is reused by enough
     // row tiles, and it is the only way to read a transposed B by vectors.
     PackB = S.BCol != 1 || (S.AllowPacking && Tiles >= 4);
@@ -353,23 +362,36 @@ void GemmEmitter::emitTaskBody(Value *C, Value *A, Value *Bm, Value *T) {
               TileLo, TileHi,
               [&](Value *Tile) {
                 Value *Row0 = B.CreateMul(Tile, c(MR));
+                auto Emit = [&](Value *R0, int64_t Rows) {
+                  emitTile(C, A, Strip, StripRow, R0, Col0, K0, K1, Rows, Tail);
+                };
                 if (P.TailRows == 0)
-                  return emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, MR,
-                                  Tail);
+                  return Emit(Row0, MR);
                 if (P.FullTiles == 0)
-                  return emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1,
-                                  P.TailRows, Tail);
+                  return Emit(Row0, P.TailRows);
+                // Full tiles, then the last one or two: a switch on the tile.
                 BasicBlock *Full = BasicBlock::Create(*Ctx, "tile.full", F);
-                BasicBlock *Part = BasicBlock::Create(*Ctx, "tile.tail", F);
                 BasicBlock *Join = BasicBlock::Create(*Ctx, "tile.join", F);
-                B.CreateCondBr(B.CreateICmpEQ(Tile, c(P.Tiles - 1)), Part,
-                               Full);
+                SwitchInst *Sw = B.CreateSwitch(Tile, Full);
+                auto Case = [&](int64_t Index, const char *Name,
+                                function_ref<void()> Body) {
+                  BasicBlock *BB = BasicBlock::Create(*Ctx, Name, F);
+                  Sw->addCase(B.getInt64(Index), BB);
+                  B.SetInsertPoint(BB);
+                  Body();
+                  B.CreateBr(Join);
+                };
+                if (P.SplitTail) {
+                  Case(P.Tiles - 2, "tile.hi", [&] { Emit(Row0, P.HiRows); });
+                  Case(P.Tiles - 1, "tile.lo", [&] {
+                    Emit(c((P.Tiles - 2) * MR + P.HiRows), P.LoRows);
+                  });
+                } else {
+                  Case(P.Tiles - 1, "tile.tail",
+                       [&] { Emit(Row0, P.TailRows); });
+                }
                 B.SetInsertPoint(Full);
-                emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, MR, Tail);
-                B.CreateBr(Join);
-                B.SetInsertPoint(Part);
-                emitTile(C, A, Strip, StripRow, Row0, Col0, K0, K1, P.TailRows,
-                         Tail);
+                Emit(Row0, MR);
                 B.CreateBr(Join);
                 B.SetInsertPoint(Join);
               },

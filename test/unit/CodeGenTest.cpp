@@ -643,6 +643,9 @@ std::vector<Case> gemmCases() {
         Shape{"gemm tails 13x5x37", 13, 5, 37, false, false},
         Shape{"gemm narrow 9x17x3", 9, 17, 3, false, false},
         Shape{"gemm packed 40x300x70", 40, 300, 70, false, false},
+        // 32 rows: two last tiles of 4 on AVX2 (SplitTail), 8+8+8+8 on
+        // AVX-512; 13, 9 and 19 rows split too.
+        Shape{"gemm split tail 32x40x70", 32, 40, 70, false, false},
         Shape{"gemm A^T 19x33x48", 19, 33, 48, true, false},
         Shape{"gemm B^T 11x29x50", 11, 29, 50, false, true},
         Shape{"gemm A^T B^T 35x21x17", 35, 21, 17, true, true},
