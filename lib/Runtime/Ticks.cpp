@@ -24,6 +24,8 @@ namespace nnc::rt {
 double Axis::fraction(double V) const {
   if (!(Hi > Lo))
     return 0.5;
+  if (double Span = Hi - Lo; std::isfinite(Span))
+    return (V - Lo) / Span;
   // Halves, so that neither difference overflows on a range near ±DBL_MAX.
   return (V / 2 - Lo / 2) / (Hi / 2 - Lo / 2);
 }
