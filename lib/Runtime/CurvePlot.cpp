@@ -127,6 +127,8 @@ constexpr double BottomBand = 58; ///< Epoch tick labels and axis name.
 constexpr double LegendX = Left + PlotWidth + 20;
 /// Logs with at most this many rows get a circle on every point.
 constexpr size_t MarkerRows = 40;
+/// The radius of a point's circle.
+constexpr double Dot = 3.2;
 /// Legend text longer than this many bytes is shortened.
 constexpr size_t LegendChars = 22;
 
@@ -359,7 +361,8 @@ void Drawing::curve(const Curve &C, const Frame &F) {
   size_t RunLength = 0;
   double LastX = 0, LastY = 0;
   auto Circle = [&](double Px, double Py) {
-    appendf(Circles, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.8\"/>\n", Px, Py);
+    appendf(Circles, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", Px, Py,
+            Dot);
   };
   // Ends a run of finite points: two or more make a polyline; a lone point
   // has no line through it, so it always gets a circle.
@@ -408,8 +411,8 @@ void Drawing::legend(const Panel &P, const Frame &F) {
             S.Dash ? " stroke-dasharray=\"" : "", S.Dash ? S.Dash : "",
             S.Dash ? "\"" : "");
     if (Markers)
-      appendf(Out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.8\" fill=\"%s\"/>",
-              LegendX + 14, Py, S.Colour);
+      appendf(Out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\"/>",
+              LegendX + 14, Py, Dot, S.Colour);
     appendf(Out,
             "<text x=\"%.1f\" y=\"%.1f\" dy=\"0.32em\" fill=\"#222222\">%s"
             "</text></g>\n",

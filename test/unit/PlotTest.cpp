@@ -289,7 +289,7 @@ TEST(CurvePlot, PointsMapIntoTheFrame) {
             std::string::npos)
       << Svg;
   // Short logs get a circle on each point.
-  EXPECT_EQ(count(Svg, "<circle cx=\"92.0\" cy=\"224.0\" r=\"2.8\"/>"), 1u);
+  EXPECT_EQ(count(Svg, "<circle cx=\"92.0\" cy=\"224.0\" r=\"3.2\"/>"), 1u);
 }
 
 TEST(CurvePlot, NonFiniteValuesAreGaps) {
