@@ -11,66 +11,15 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/CurvePlot.h"
 #include "nnc/Runtime/Ticks.h"
+#include "nnc/Runtime/Xml.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdarg>
-#include <cstdint>
 #include <cstdio>
 #include <limits>
 
 namespace nnc::rt {
-
-std::string xmlEscape(std::string_view S) {
-  static const char Replacement[] = "\xEF\xBF\xBD"; // U+FFFD
-  std::string Out;
-  Out.reserve(S.size());
-  size_t I = 0;
-  while (I < S.size()) {
-    unsigned char C = static_cast<unsigned char>(S[I]);
-    if (C < 0x80) {
-      // XML 1.0 allows no control character but tab, newline and return.
-      if (C < 0x20 && C != '\t' && C != '\n' && C != '\r')
-        Out += Replacement;
-      else if (C == '&')
-        Out += "&amp;";
-      else if (C == '<')
-        Out += "&lt;";
-      else if (C == '>')
-        Out += "&gt;";
-      else if (C == '"')
-        Out += "&quot;";
-      else if (C == '\'')
-        Out += "&apos;";
-      else
-        Out += char(C);
-      ++I;
-      continue;
-    }
-    // A multi-byte sequence: its length from the lead byte, then shortest
-    // form, no surrogates, at most U+10FFFF, and not U+FFFE or U+FFFF.
-    size_t Len = C >= 0xF0 ? 4 : C >= 0xE0 ? 3 : C >= 0xC0 ? 2 : 0;
-    uint32_t Code = Len == 4 ? C & 0x07 : Len == 3 ? C & 0x0F : C & 0x1F;
-    bool Ok = Len != 0 && C < 0xF5 && I + Len <= S.size();
-    for (size_t K = 1; Ok && K < Len; ++K) {
-      unsigned char Next = static_cast<unsigned char>(S[I + K]);
-      Ok = (Next & 0xC0) == 0x80;
-      Code = Code << 6 | (Next & 0x3F);
-    }
-    static const uint32_t Shortest[] = {0, 0, 0x80, 0x800, 0x10000};
-    Ok = Ok && Code >= Shortest[Len] && Code <= 0x10FFFF &&
-         !(Code >= 0xD800 && Code <= 0xDFFF) && Code != 0xFFFE &&
-         Code != 0xFFFF;
-    if (!Ok) {
-      Out += Replacement;
-      ++I;
-      continue;
-    }
-    Out.append(S.substr(I, Len));
-    I += Len;
-  }
-  return Out;
-}
 
 std::vector<Panel> curvePanels(const LogTable &T) {
   std::vector<Panel> Panels;
@@ -188,6 +137,58 @@ double valueAt(const LogColumn &C, size_t Row) {
   return Row < C.Values.size() ? C.Values[Row]
                                : std::numeric_limits<double>::quiet_NaN();
 }
+
+/// The points of one polyline, thinned: of consecutive points in one pixel
+/// column only the first, the lowest, the highest and the last are kept, in
+/// their order. The line through them covers the same pixels, and a log of
+/// a million epochs is a few thousand points instead of megabytes of SVG.
+class Polyline {
+public:
+  void add(double X, double Y) {
+    Point P{X, Y, Added++};
+    if (Open && std::floor(X) == Column) {
+      Low = Y < Low.Y ? P : Low;
+      High = Y > High.Y ? P : High;
+      Last = P;
+      return;
+    }
+    flush();
+    Open = true;
+    Column = std::floor(X);
+    First = Low = High = Last = P;
+  }
+  /// How many points were added (before thinning).
+  size_t added() const { return Added; }
+  /// The kept points, as SVG's "x,y x,y ...".
+  const std::string &points() {
+    flush();
+    return Text;
+  }
+
+private:
+  struct Point {
+    double X, Y;
+    size_t Index;
+  };
+  void flush() {
+    if (!Open)
+      return;
+    Open = false;
+    Point Kept[] = {First, Low, High, Last};
+    std::sort(std::begin(Kept), std::end(Kept),
+              [](const Point &A, const Point &B) { return A.Index < B.Index; });
+    for (size_t K = 0; K < 4; ++K)
+      if (K == 0 || Kept[K].Index != Kept[K - 1].Index)
+        appendf(Text, "%s%.1f,%.1f", Text.empty() ? "" : " ", Kept[K].X,
+                Kept[K].Y);
+  }
+
+  std::string Text;
+  size_t Added = 0;
+  bool Open = false; ///< Whether First..Last hold a column not yet written.
+  double Column = 0;
+  Point First{}, Low{}, High{}, Last{};
+};
 
 /// One panel's place on the picture and its y axis.
 struct Frame {
@@ -357,8 +358,8 @@ void Drawing::curve(const Curve &C, const Frame &F) {
   const LogColumn &Col = T.Columns[C.Column];
   Style S = styleOf(C.Set);
   std::string Series = xmlEscape(Col.Name);
-  std::string Points, Circles;
-  size_t RunLength = 0;
+  Polyline Run;
+  std::string Circles;
   double LastX = 0, LastY = 0;
   auto Circle = [&](double Px, double Py) {
     appendf(Circles, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", Px, Py,
@@ -367,17 +368,16 @@ void Drawing::curve(const Curve &C, const Frame &F) {
   // Ends a run of finite points: two or more make a polyline; a lone point
   // has no line through it, so it always gets a circle.
   auto EndRun = [&]() {
-    if (RunLength >= 2)
+    if (Run.added() >= 2)
       appendf(Out,
               "<polyline class=\"curve\" data-series=\"%s\" fill=\"none\" "
               "stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"%s%s"
               "%s points=\"%s\"/>\n",
               Series.c_str(), S.Colour, S.Dash ? " stroke-dasharray=\"" : "",
-              S.Dash ? S.Dash : "", S.Dash ? "\"" : "", Points.c_str());
-    else if (RunLength == 1 && !Markers)
+              S.Dash ? S.Dash : "", S.Dash ? "\"" : "", Run.points().c_str());
+    else if (Run.added() == 1 && !Markers)
       Circle(LastX, LastY);
-    Points.clear();
-    RunLength = 0;
+    Run = Polyline();
   };
   for (size_t R = 0; R < T.numRows(); ++R) {
     double V = valueAt(Col, R), E = xOf(R);
@@ -387,8 +387,7 @@ void Drawing::curve(const Curve &C, const Frame &F) {
     }
     LastX = px(E);
     LastY = F.py(V);
-    appendf(Points, "%s%.1f,%.1f", RunLength ? " " : "", LastX, LastY);
-    ++RunLength;
+    Run.add(LastX, LastY);
     if (Markers)
       Circle(LastX, LastY);
   }

@@ -91,16 +91,6 @@ const std::vector<CommandInfo> &commands() {
        {"--seed", "--save"},
        {"--save"},
        runInit},
-      {"plot",
-       "plot FILE.csv -o OUT.svg",
-       "Draw the curves of a `train --log` file as an SVG picture: loss,\n"
-       "each metric and the learning rate against the epoch, one panel\n"
-       "each, with their validation and test curves.\n"
-       "  -o OUT.svg       the picture to write\n",
-       {"-o"},
-       {"-o"},
-       runPlot,
-       "FILE.csv"},
       {"show",
        "show [--seed S] [--load W]",
        "Evaluate a model without inputs once and print every output, then\n"
@@ -112,6 +102,16 @@ const std::vector<CommandInfo> &commands() {
        {"--seed", "--load"},
        {},
        runShow},
+      {"plot",
+       "plot FILE.csv -o OUT.svg",
+       "Draw the curves of a `train --log` file as an SVG picture: loss,\n"
+       "each metric and the learning rate against the epoch, one panel\n"
+       "each, with their validation and test curves.\n"
+       "  -o OUT.svg       the picture to write\n",
+       {"-o"},
+       {"-o"},
+       runPlot,
+       "FILE.csv"},
   };
   return Commands;
 }

@@ -9,6 +9,7 @@
 #include "nnc/Runtime/CurvePlot.h"
 #include "nnc/Runtime/LogTable.h"
 #include "nnc/Runtime/Ticks.h"
+#include "nnc/Runtime/Xml.h"
 
 #include <gtest/gtest.h>
 
@@ -306,6 +307,31 @@ TEST(CurvePlot, NonFiniteValuesAreGaps) {
   EXPECT_EQ(count(Svg, "<circle "), 1u);
   EXPECT_EQ(Svg.find("nan"), std::string::npos);
   EXPECT_EQ(Svg.find("inf"), std::string::npos);
+}
+
+TEST(CurvePlot, LongLogsKeepTheirShapeInFewPoints) {
+  // 100000 epochs of loss 1 with one spike to 2 and one dip to 0: at most
+  // 4 points per pixel column (first, lowest, highest, last) of the 478
+  // the data spans, and the extremes among them. The y axis is 0..2, so
+  // the spike is at the top of the data (y 56.0), the dip at its bottom
+  // (y 224.0), and the rest in the middle (y 140.0).
+  std::vector<Values> Rows;
+  for (int E = 1; E <= 100000; ++E)
+    Rows.push_back({double(E), E == 31416 ? 2.0 : E == 77777 ? 0.0 : 1.0});
+  std::string Svg = curvesSvg(table({"epoch", "loss"}, Rows), "t");
+  size_t Begin = Svg.find("points=\"");
+  ASSERT_NE(Begin, std::string::npos);
+  std::string Points =
+      Svg.substr(Begin + 8, Svg.find('"', Begin + 8) - Begin - 8);
+  size_t N = count(Points, ",");
+  EXPECT_GT(N, 478u);
+  EXPECT_LE(N, 4u * 479u);
+  EXPECT_EQ(count(Points, ",56.0"), 1u);
+  EXPECT_EQ(count(Points, ",224.0"), 1u);
+  EXPECT_EQ(count(Points, ",140.0"), N - 2);
+  // The line still starts at the first epoch and ends at the last.
+  EXPECT_EQ(Points.rfind("92.0,140.0 ", 0), 0u);
+  EXPECT_EQ(Points.substr(Points.size() - 12), " 570.0,140.0");
 }
 
 TEST(CurvePlot, OneEpochIsAPointOnEveryCurve) {

@@ -50,12 +50,10 @@ std::vector<Panel> curvePanels(const LogTable &T);
 /// one polyline (with `data-series="COLUMN"`) per run of finite values of
 /// each curve — a NaN or an infinity is a gap — with circles on the points
 /// of short logs and on isolated points, and a legend naming the columns.
-/// Valid XML for any table, whatever bytes its column names hold.
+/// Of the points in one pixel column a polyline keeps the first, lowest,
+/// highest and last. Valid XML for any table, whatever bytes its column
+/// names hold.
 std::string curvesSvg(const LogTable &T, std::string_view Title);
-
-/// `S` as XML character data: markup characters escaped, and bytes that are
-/// not valid UTF-8 or not allowed in XML replaced with U+FFFD.
-std::string xmlEscape(std::string_view S);
 
 } // namespace nnc::rt
 
