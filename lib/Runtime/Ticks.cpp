@@ -96,8 +96,12 @@ Axis niceAxis(double Lo, double Hi, int MaxTicks, bool Integer) {
   // 1. A range narrower than the doubles around it can resolve is a
   // constant: widen it so that the curve is drawn across the middle.
   if (Hi - Lo <= Largest * 1e-12) {
-    double Mid = Lo / 2 + Hi / 2;
-    double D = Mid == 0 ? 1 : std::fabs(Mid) / 10;
+    // Hi - Lo is tiny here, so this is exact where Lo / 2 + Hi / 2 would
+    // round subnormal halves.
+    double Mid = Lo + (Hi - Lo) / 2;
+    double D = std::fabs(Mid) / 10;
+    if (!(D > 0)) // 0, or so close that a tenth of it underflows
+      D = 1;
     if (Integer)
       D = std::max(D, 1.0);
     double WideLo = Mid - D, WideHi = Mid + D;
@@ -134,8 +138,11 @@ Axis niceAxis(double Lo, double Hi, int MaxTicks, bool Integer) {
       A.Step = Step;
       for (int N = 0; N <= int(Last - First); ++N)
         A.Ticks.push_back((First + N) * Step + 0.0);
-      A.Lo = A.Ticks.front();
-      A.Hi = A.Ticks.back();
+      // The tolerance may leave a value a billionth of a step outside the
+      // outer ticks; the axis still takes it in, so that no point is drawn
+      // outside its frame.
+      A.Lo = std::min(A.Ticks.front(), Lo);
+      A.Hi = std::max(A.Ticks.back(), Hi);
       if (!std::isfinite(A.Lo) || !std::isfinite(A.Hi))
         return plainAxis(Lo, Hi);
       label(A, Mantissa, Power);

@@ -28,7 +28,10 @@ struct Axis {
 /// The axis of values in [Lo, Hi] (finite, Lo <= Hi) with at most
 /// `MaxTicks` (>= 3) ticks: the smallest step m * 10^k, m in {1, 2, 2.5, 5},
 /// for which the multiples of the step from the one at or below Lo to the
-/// one at or above Hi are at most MaxTicks; the axis spans exactly those.
+/// one at or above Hi are at most MaxTicks; the axis spans those (a value
+/// within a billionth of a step beyond a tick counts as on it, so that
+/// 0.3 / 0.1 = 2.9999999999999996 adds no tick, but the axis still takes
+/// it in).
 /// `Integer` axes (epochs) have integer steps. An empty range (Lo == Hi) is
 /// widened by a tenth of |Lo| on each side (by 1 when Lo is 0 or the axis
 /// is an integer one). Labels have as many decimals as the step needs;
