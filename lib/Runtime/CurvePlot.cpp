@@ -18,11 +18,15 @@
 #include <cstdarg>
 #include <cstdio>
 #include <limits>
+#include <unordered_map>
 
 namespace nnc::rt {
 
 std::vector<Panel> curvePanels(const LogTable &T) {
   std::vector<Panel> Panels;
+  // Panel index by label (a map, so that a table of many columns is not
+  // quadratic); the labels are views into T's names.
+  std::unordered_map<std::string_view, size_t> PanelOf;
   Panel Rate{"learning rate", {}};
   for (size_t I = 0; I < T.Columns.size(); ++I) {
     std::string_view Name = T.Columns[I].Name;
@@ -42,11 +46,10 @@ std::vector<Panel> curvePanels(const LogTable &T) {
         Set = S;
         Base = Name.substr(Prefix.size());
       }
-    auto It = std::find_if(Panels.begin(), Panels.end(),
-                           [&](const Panel &P) { return P.Label == Base; });
-    if (It == Panels.end())
-      It = Panels.insert(Panels.end(), Panel{std::string(Base), {}});
-    It->Curves.push_back({I, Set});
+    auto [It, New] = PanelOf.try_emplace(Base, Panels.size());
+    if (New)
+      Panels.push_back(Panel{std::string(Base), {}});
+    Panels[It->second].Curves.push_back({I, Set});
   }
   for (Panel &P : Panels)
     std::stable_sort(

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <unordered_set>
 
 namespace nnc::rt {
 
@@ -93,11 +94,14 @@ Expected<LogTable> parseLog(std::string_view Bytes, const std::string &Path) {
     if (!HaveHeader) {
       HaveHeader = true;
       bool FoundEpoch = false;
+      // A set, not a scan of the names so far: a header of a million
+      // columns must not take a million squared steps.
+      std::unordered_set<std::string_view> Names;
       for (size_t C = 0; C < Cells.size(); ++C) {
         if (Cells[C].empty())
           return Status::error(At + ": column " + std::to_string(C + 1) +
                                " of the header has no name");
-        if (T.find(Cells[C]))
+        if (!Names.insert(Cells[C]).second)
           return Status::error(At + ": the header names column " +
                                quoted(Cells[C]) + " twice");
         if (Cells[C] == "epoch") {
