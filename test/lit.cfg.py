@@ -31,6 +31,12 @@ fashion = "/usr/share/datasets/fashion-mnist"
 config.substitutions.append(("%fashion", fashion))
 if os.path.exists(os.path.join(fashion, "t10k-images-idx3-ubyte.gz")):
     config.available_features.add("fashion-mnist")
+# Debian's headless Chromium renders the pictures of `EXE plot` in
+# test/Runtime/plot-browser.test (installed by .ci/setup; see
+# docs/runtime.md, "plot").
+import shutil
+if shutil.which("chromium"):
+    config.available_features.add("chromium")
 # Tests of a full or read-only file system mount a tiny tmpfs inside a
 # private user and mount namespace (`unshare -rm`), where the system allows
 # unprivileged namespaces.

@@ -35,6 +35,9 @@ struct CommandInfo {
   /// Flags that must be given.
   std::vector<std::string_view> Required;
   Status (*Run)(const nnc_model &, const RunOptions &);
+  /// The name of the one positional argument the command takes (into
+  /// RunOptions::Operand), or null for none.
+  const char *Operand = nullptr;
 };
 
 const std::vector<CommandInfo> &commands() {
@@ -99,6 +102,16 @@ const std::vector<CommandInfo> &commands() {
        {"--seed", "--load"},
        {},
        runShow},
+      {"plot",
+       "plot FILE.csv -o OUT.svg",
+       "Draw the curves of a `train --log` file as an SVG picture: loss,\n"
+       "each metric and the learning rate against the epoch, one panel\n"
+       "each, with their validation and test curves.\n"
+       "  -o OUT.svg       the picture to write\n",
+       {"-o"},
+       {"-o"},
+       runPlot,
+       "FILE.csv"},
   };
   return Commands;
 }
@@ -201,6 +214,10 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
       std::printf("usage: %s %s\n\n%s", Prog.c_str(), Cmd->Synopsis, Cmd->Help);
       return 0;
     }
+    if (Cmd->Operand && O.Operand.empty() && !Flag.empty() && Flag[0] != '-') {
+      O.Operand = Flag;
+      continue;
+    }
     // --flag=value is the same as --flag value.
     std::optional<std::string> Inline;
     if (size_t Eq = Flag.find('=');
@@ -265,10 +282,13 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
       O.Log = Value;
     } else if (Flag == "--inputs") {
       O.Inputs = Value;
-    } else if (Flag == "--out") {
+    } else if (Flag == "--out" || Flag == "-o") {
       O.Out = Value;
     }
   }
+  if (Cmd->Operand && O.Operand.empty())
+    return usageError(Prog, std::string(Cmd->Name) + " needs " + Cmd->Operand,
+                      Cmd->Name);
   for (std::string_view R : Cmd->Required)
     if (std::find(Seen.begin(), Seen.end(), R) == Seen.end())
       return usageError(

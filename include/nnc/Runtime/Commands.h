@@ -28,6 +28,7 @@ struct RunOptions {
   std::optional<uint64_t> Seed;
   std::string Load, Save, Log, Inputs, Out;
   std::vector<std::string> Data; ///< --data: IMAGES LABELS, or FILE.csv.
+  std::string Operand;           ///< The positional argument (plot: FILE.csv).
   std::string Program; ///< The executable's name, for notes on stderr.
 };
 
@@ -47,6 +48,9 @@ Status runInit(const nnc_model &M, const RunOptions &O);
 /// output, then, if it has a loss, the loss and every `grad.NAME`. Only for
 /// models without inputs or targets, since there is no data to feed them.
 Status runShow(const nnc_model &M, const RunOptions &O);
+/// `plot FILE.csv -o OUT.svg`: the curves of a `train --log` file as an SVG
+/// picture (CurvePlot.h), written atomically.
+Status runPlot(const nnc_model &M, const RunOptions &O);
 
 } // namespace nnc::rt
 
