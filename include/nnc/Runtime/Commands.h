@@ -28,6 +28,8 @@ struct RunOptions {
   std::optional<uint64_t> Seed;
   std::string Load, Save, Log, Inputs, Out;
   std::vector<std::string> Data; ///< --data: IMAGES LABELS, or FILE.csv.
+  std::string Images;            ///< show --images: the param to draw.
+  std::string Output;            ///< -o: the picture to write.
   std::string Program; ///< The executable's name, for notes on stderr.
 };
 
@@ -46,7 +48,12 @@ Status runInit(const nnc_model &M, const RunOptions &O);
 /// the model once at its initial params (or `--load`) and prints every
 /// output, then, if it has a loss, the loss and every `grad.NAME`. Only for
 /// models without inputs or targets, since there is no data to feed them.
+/// With `--images NAME` (or `-o`) it is runShowImages instead.
 Status runShow(const nnc_model &M, const RunOptions &O);
+/// `show --load W --images NAME -o OUT.png`: the incoming weights of each
+/// unit the param NAME feeds, as a PNG grid of greyscale tiles
+/// (WeightTiles.h, docs/runtime.md).
+Status runShowImages(const nnc_model &M, const RunOptions &O);
 
 } // namespace nnc::rt
 
