@@ -231,12 +231,16 @@ int32_t paramUse(const UserMap &Users, const Node *P, const Node *V,
     return NNC_USE_NONE;
   for (auto [User, Index] : It->second) {
     // x @ W: W's columns are the units' weights; W @ x: its rows. A
-    // transpose swaps the two.
-    if (User->Kind == OpKind::MatMul && V->Type.rank() == 2)
+    // transpose swaps the two. The runtime draws the param as stored, so
+    // it must be the 2-D operand (a reshape kept [K, C], so changed nothing).
+    if (User->Kind == OpKind::MatMul && V->Type.rank() == 2 &&
+        P->Type.rank() == 2)
       return (Index == 1) != Transposed ? NNC_USE_MATMUL_COLUMNS
                                         : NNC_USE_MATMUL_ROWS;
+    // A kernel [K, C, ...]; a 2-D param viewed as [K, C, 1, 1] is a
+    // pointwise convolution, whose filter k is row k.
     if (User->Kind == OpKind::Conv2d && Index == 1 && !Transposed)
-      return NNC_USE_CONV_KERNEL;
+      return P->Type.rank() >= 3 ? NNC_USE_CONV_KERNEL : NNC_USE_MATMUL_ROWS;
     int32_t Through = NNC_USE_NONE;
     if (User->Kind == OpKind::Transpose)
       Through = paramUse(Users, P, User, !Transposed);
