@@ -84,9 +84,10 @@ Expected<nnc_param_use> unitUse(const SlotBuffer &P) {
     return Status::error(Name + " is a scalar: it holds no unit's incoming "
                                 "weights to draw");
   if (Rank == 1)
-    return Status::error(Name + " is 1-D (a bias): it holds one number per "
-                                "unit, not a unit's incoming weights; "
-                                "--images draws a 2-D weight or a conv kernel");
+    return Status::error(Name + " is 1-D (a bias or a scale): it holds one "
+                                "number per unit, not a unit's incoming "
+                                "weights; --images draws a 2-D weight or a "
+                                "conv kernel");
   if (Use == NNC_USE_NONE)
     return Status::error(Name + " feeds no matmul or convolution, so it holds "
                                 "no unit's incoming weights to draw");
