@@ -68,9 +68,9 @@ unitImageShape(int64_t Length,
 ///   as K grid rows of C columns when C > 1.
 /// Small tiles are scaled up, nearest-neighbour, by the smallest whole
 /// factor that makes their longer side at least 24 pixels, and a side still
-/// under 8 pixels (a one-row tile) is stretched to 8. Otherwise the grid
-/// is about square in pixels: the fewest columns that make it at least as
-/// wide as high (⌈√n⌉ for square tiles).
+/// under 8 pixels (a one-row tile) is stretched to at least 8. Otherwise
+/// the grid is about square in pixels: the fewest columns that make it at
+/// least as wide as high (⌈√n⌉ for square tiles).
 TileLayout tileLayout(const std::vector<int64_t> &Dims, nnc_param_use Use,
                       const std::vector<int64_t> &UnitShape);
 
