@@ -274,10 +274,8 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
       O.Log = Value;
     } else if (Flag == "--inputs") {
       O.Inputs = Value;
-    } else if (Flag == "--out") {
+    } else if (Flag == "--out" || Flag == "-o") {
       O.Out = Value;
-    } else if (Flag == "-o") {
-      O.Output = Value;
     }
   }
   for (std::string_view R : Cmd->Required)

@@ -134,7 +134,7 @@ std::string tilesAre(nnc_param_use Use, const std::vector<int64_t> &Dims) {
 Status runShowImages(const nnc_model &M, const RunOptions &O) {
   if (O.Images.empty())
     return Status::error("show -o draws a param: give --images NAME");
-  if (O.Output.empty())
+  if (O.Out.empty())
     return Status::error("show --images needs -o OUT.png");
   if (O.Load.empty())
     return Status::error("show --images needs --load W (the weights to draw)");
@@ -173,13 +173,13 @@ Status runShowImages(const nnc_model &M, const RunOptions &O) {
   Expected<std::string> Png = encodePng(renderTiles(P.f32(), L));
   if (!Png)
     return Png.takeError();
-  if (Status S = writeFileAtomically(O.Output, *Png))
+  if (Status S = writeFileAtomically(O.Out, *Png))
     return S;
   // Tile sizes as tensor shapes are written (height x width), the
   // picture's in words.
   std::printf("%s: %lld tiles of %lld x %lld weights (%s of '%s' %s) in "
               "%lld %s of %lld; %lld pixels wide, %lld high\n",
-              O.Output.c_str(), (long long)L.Count, (long long)L.Height,
+              O.Out.c_str(), (long long)L.Count, (long long)L.Height,
               (long long)L.Width, tilesAre(*Use, Dims).c_str(),
               O.Images.c_str(), shapeString(Dims).c_str(),
               (long long)L.GridRows, L.GridRows == 1 ? "row" : "rows",
