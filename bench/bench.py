@@ -106,7 +106,7 @@ class Bench:
         out = os.path.join(self.tmp, name + ".timer")
         run(["cc", "-O2", "-I", os.path.join(ROOT, "include"),
              os.path.join(ROOT, "bench", "entry_timer.c"), obj, self.runtime,
-             "-lstdc++", "-lz", "-lm", "-o", out])
+             "-lstdc++", "-lpng", "-lz", "-lm", "-o", out])
         return out
 
     # -- measuring --------------------------------------------------------

@@ -25,7 +25,7 @@ config.substitutions.append(("%{src_root}", config.nnc_src_root))
 rt_lib = os.path.join(config.nnc_obj_root, "lib", "Runtime", "libnncRuntime.a")
 config.substitutions.append(
     ("%rt_cc", "cc -O2 -I" + os.path.join(config.nnc_src_root, "include")))
-config.substitutions.append(("%rt_link", rt_lib + " -lstdc++ -lz -lm"))
+config.substitutions.append(("%rt_link", rt_lib + " -lstdc++ -lpng -lz -lm"))
 # Debian's dataset-fashion-mnist, for the tests that read the real data.
 fashion = "/usr/share/datasets/fashion-mnist"
 config.substitutions.append(("%fashion", fashion))

@@ -2,10 +2,11 @@
 //
 // The system C compiler drives the link because it knows the platform's
 // startup files and library paths; we only add the runtime archive and the
-// libraries the runtime needs (C++ standard library, zlib for gzip'd IDX
-// files, libm). The link writes a temporary file next to the destination and
-// renames it, so a failed or interrupted link never leaves a half-written
-// executable under the requested name.
+// libraries the runtime needs (C++ standard library, libpng for `show
+// --images`, zlib for gzip'd IDX files and for libpng, libm). The link
+// writes a temporary file next to the destination and renames it, so a
+// failed or interrupted link never leaves a half-written executable under
+// the requested name.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/CodeGen/Executable.h"
@@ -66,7 +67,8 @@ Error nnc::linkExecutable(ArrayRef<std::string> ObjectFiles,
                              EC.message().c_str());
   std::vector<StringRef> Args = {*CC};
   Args.insert(Args.end(), ObjectFiles.begin(), ObjectFiles.end());
-  Args.insert(Args.end(), {RuntimeLib, "-lstdc++", "-lz", "-lm", "-o", Temp});
+  Args.insert(Args.end(),
+              {RuntimeLib, "-lstdc++", "-lpng", "-lz", "-lm", "-o", Temp});
   std::string ErrMsg;
   int RC = sys::ExecuteAndWait(*CC, Args, std::nullopt, {}, 0, 0, &ErrMsg);
   if (RC != 0) {

@@ -1,7 +1,8 @@
 //===- ModelDesc.cpp - The nnc_model_desc global --------------------------===//
 //
 // Writes the runtime's view of the model (ModelABI.h) as LLVM constants: the
-// slot table (names, roles, dtypes, dims, initializers, literal values), the
+// slot table (names, roles, dtypes, dims, initializers, literal values, how
+// each param feeds a layer's units), the
 // train spec from the `train` block (with its schedule, augment list,
 // validation fraction and patience) and the entry-point pointers. The LLVM
 // struct types below mirror the C structs field by field; LLVM lays out
@@ -34,7 +35,7 @@ public:
         F64(Type::getDoubleTy(Ctx)) {
     // struct nnc_slot
     SlotTy = StructType::create(
-        Ctx, {Ptr, I32, I32, I32, Ptr, I32, F64, F64, Ptr}, "nnc_slot");
+        Ctx, {Ptr, I32, I32, I32, Ptr, I32, F64, F64, Ptr, I32}, "nnc_slot");
     // struct nnc_data_spec
     DataTy = StructType::create(
         Ctx, {I32, Ptr, Ptr, F64, Ptr, I32, I32, Ptr, Ptr, I32},
@@ -83,7 +84,8 @@ public:
                               GlobalValue::PrivateLinkage, Init, Name);
   }
 
-  Constant *slot(const SlotInfo &S) {
+  /// The slot's entry; `Use` is an nnc_param_use (params only).
+  Constant *slot(const SlotInfo &S, int32_t Use) {
     int32_t InitKind = 0;
     double A = 0, B = 0;
     Constant *Literal = null();
@@ -98,7 +100,7 @@ public:
     return ConstantStruct::get(
         SlotTy, {str(S.Name), i32(S.Role), i32(int(S.Type.Elem)),
                  i32(S.Type.rank()), i64Array(S.Type.Dims, ".dims"),
-                 i32(InitKind), f64(A), f64(B), Literal});
+                 i32(InitKind), f64(A), f64(B), Literal, i32(Use)});
   }
 
   Constant *data(const DataSpec *D) {
@@ -202,15 +204,70 @@ private:
   }
 };
 
+/// The forward nodes that use each node, with the operand index, in node
+/// order.
+using UserMap =
+    DenseMap<const Node *, SmallVector<std::pair<const Node *, unsigned>, 2>>;
+
+UserMap forwardUsers(const Graph &G) {
+  UserMap Users;
+  for (const auto &N : G.nodes())
+    if (N->Role == NodeRole::Forward)
+      for (unsigned I = 0; I < N->Operands.size(); ++I)
+        Users[N->operand(I)].push_back({N.get(), I});
+  return Users;
+}
+
+/// How the param `P` feeds a layer's units (enum nnc_param_use), seen from
+/// its value `V` (P itself, or P viewed through transposes — `Transposed`
+/// when their number is odd — and reshapes): the first forward use in node
+/// order that is a matmul operand or a convolution's kernel. Only forward
+/// nodes count: the backward graph's dy @ transpose(W) uses W the other
+/// way round.
+int32_t paramUse(const UserMap &Users, const Node *P, const Node *V,
+                 bool Transposed) {
+  auto It = Users.find(V);
+  if (It == Users.end())
+    return NNC_USE_NONE;
+  for (auto [User, Index] : It->second) {
+    // x @ W: W's columns are the units' weights; W @ x: its rows. A
+    // transpose swaps the two. The runtime draws the param as stored, so
+    // it must be the 2-D operand (a reshape kept [K, C], so changed nothing).
+    if (User->Kind == OpKind::MatMul && V->Type.rank() == 2 &&
+        P->Type.rank() == 2)
+      return (Index == 1) != Transposed ? NNC_USE_MATMUL_COLUMNS
+                                        : NNC_USE_MATMUL_ROWS;
+    // A kernel [K, C, ...]; a 2-D param viewed as [K, C, 1, 1] is a
+    // pointwise convolution, whose filter k is row k.
+    if (User->Kind == OpKind::Conv2d && Index == 1 && !Transposed)
+      return P->Type.rank() >= 3 ? NNC_USE_CONV_KERNEL : NNC_USE_MATMUL_ROWS;
+    int32_t Through = NNC_USE_NONE;
+    if (User->Kind == OpKind::Transpose)
+      Through = paramUse(Users, P, User, !Transposed);
+    // A reshape that keeps the kernel's [K, C] (conv1d views its [K, C, R]
+    // kernel as [K, C, 1, R]) leaves every filter where it was.
+    if (User->Kind == OpKind::Reshape && !Transposed && P->Type.rank() >= 2 &&
+        User->Type.rank() >= 2 && User->dims()[0] == P->dims()[0] &&
+        User->dims()[1] == P->dims()[1])
+      Through = paramUse(Users, P, User, false);
+    if (Through != NNC_USE_NONE)
+      return Through;
+  }
+  return NNC_USE_NONE;
+}
+
 } // namespace
 
 void codegen::emitModelDesc(llvm::Module &M, const Graph &G,
                             const SlotTable &Slots, const TrainConfig *Train,
                             const EntryPoints &Entries) {
   DescBuilder D(M);
+  UserMap Users = forwardUsers(G);
   std::vector<Constant *> SlotInits;
   for (const SlotInfo &S : Slots.Slots)
-    SlotInits.push_back(D.slot(S));
+    SlotInits.push_back(D.slot(S, S.Role == NNC_SLOT_PARAM
+                                      ? paramUse(Users, S.N, S.N, false)
+                                      : int32_t(NNC_USE_NONE)));
   auto *SlotArrayTy = ArrayType::get(D.SlotTy, SlotInits.size());
   auto *SlotArray = new GlobalVariable(
       M, SlotArrayTy, true, GlobalValue::PrivateLinkage,

@@ -308,6 +308,8 @@ void printSlot(const SlotBuffer &Slot) {
 } // namespace
 
 Status runShow(const nnc_model &M, const RunOptions &O) {
+  if (!O.Images.empty() || !O.Out.empty())
+    return runShowImages(M, O);
   Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
   if (!IOr)
     return IOr.takeError();

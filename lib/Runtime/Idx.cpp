@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Dataset.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -58,8 +59,11 @@ Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &Path) {
   return Bytes;
 }
 
-Expected<IdxArray> parseIdx(const std::string &Path,
-                            std::vector<uint8_t> Bytes) {
+/// Checks the header at the start of `Bytes` (magic, element type, the
+/// dimensions' count and presence) and reads the dimensions into `Dims`.
+static Status parseIdxHeader(const std::string &Path,
+                             const std::vector<uint8_t> &Bytes,
+                             std::vector<int64_t> &Dims) {
   if (Bytes.size() < 4)
     return Status::error(Path +
                          ": offset 0: file too short for an IDX "
@@ -87,14 +91,24 @@ Expected<IdxArray> parseIdx(const std::string &Path,
                          ": truncated IDX header (" + std::to_string(NDims) +
                          " dimensions need " + std::to_string(HeaderSize) +
                          " bytes)");
-  IdxArray A;
-  uint64_t Numel = 1;
+  Dims.clear();
   for (size_t I = 0; I < NDims; ++I) {
     const uint8_t *P = &Bytes[4 + 4 * I];
-    uint32_t D = uint32_t(P[0]) << 24 | uint32_t(P[1]) << 16 |
-                 uint32_t(P[2]) << 8 | uint32_t(P[3]);
-    A.Dims.push_back(D);
-    Numel *= D; // ≤ 2^32 per factor; the size check below bounds the rest.
+    Dims.push_back(uint32_t(P[0]) << 24 | uint32_t(P[1]) << 16 |
+                   uint32_t(P[2]) << 8 | uint32_t(P[3]));
+  }
+  return Status();
+}
+
+Expected<IdxArray> parseIdx(const std::string &Path,
+                            std::vector<uint8_t> Bytes) {
+  IdxArray A;
+  if (Status S = parseIdxHeader(Path, Bytes, A.Dims))
+    return S;
+  size_t HeaderSize = 4 + 4 * A.Dims.size();
+  uint64_t Numel = 1;
+  for (int64_t D : A.Dims) {
+    Numel *= uint64_t(D); // ≤ 2^32 a factor; the check below bounds it.
     if (Numel > Bytes.size())
       Numel = uint64_t(Bytes.size()) + 1;
   }
@@ -108,6 +122,30 @@ Expected<IdxArray> parseIdx(const std::string &Path,
   Bytes.erase(Bytes.begin(), Bytes.begin() + HeaderSize);
   A.Data = std::move(Bytes);
   return A;
+}
+
+Expected<std::vector<int64_t>> readIdxDims(const std::string &Path) {
+  FILE *Probe = std::fopen(Path.c_str(), "rb");
+  if (!Probe)
+    return Status::error(Path + ": " + std::strerror(errno));
+  std::fclose(Probe);
+  gzFile F = gzopen(Path.c_str(), "rb");
+  if (!F)
+    return Status::error(Path + ": cannot open");
+  // The fixed part first, then as many dimensions as it announces.
+  std::vector<uint8_t> Header(4);
+  int N = gzread(F, Header.data(), 4);
+  if (N == 4 && Header[3] > 0) {
+    Header.resize(4 + 4 * size_t(Header[3]));
+    int More = gzread(F, Header.data() + 4, unsigned(Header.size() - 4));
+    N += std::max(More, 0);
+  }
+  gzclose(F);
+  Header.resize(size_t(std::max(N, 0)));
+  std::vector<int64_t> Dims;
+  if (Status S = parseIdxHeader(Path, Header, Dims))
+    return S;
+  return Dims;
 }
 
 static Expected<IdxArray> readIdx(const std::string &Path) {

@@ -92,14 +92,19 @@ const std::vector<CommandInfo> &commands() {
        {"--save"},
        runInit},
       {"show",
-       "show [--seed S] [--load W]",
+       "show [--seed S] [--load W] [--images NAME -o OUT.png]",
        "Evaluate a model without inputs once and print every output, then\n"
        "the loss and every param's gradient (when it has a loss); for a\n"
        "model with inputs, print every param and buffer it holds. The\n"
        "default command of a model without a train block.\n"
        "  --seed S         seed of the params (default: the train block's)\n"
-       "  --load W         evaluate at these weights instead\n",
-       {"--seed", "--load"},
+       "  --load W         evaluate at these weights instead\n"
+       "With --images, draw the param NAME of W instead: the incoming\n"
+       "weights of each unit it feeds (a column of x @ NAME, a filter of a\n"
+       "conv kernel per input channel) as a PNG grid of greyscale tiles.\n"
+       "  --images NAME    the param to draw\n"
+       "  -o OUT.png       the picture to write\n",
+       {"--seed", "--load", "--images", "-o"},
        {},
        runShow},
       {"plot",
@@ -272,6 +277,10 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
       if (!parseSeed(Value, S))
         return Bad("a non-negative integer");
       O.Seed = S;
+    } else if (Flag == "--images") {
+      if (Value.empty())
+        return Bad("a param name");
+      O.Images = Value;
     } else if (Value.empty()) {
       return Bad("a file name");
     } else if (Flag == "--load") {

@@ -63,11 +63,12 @@ TEST(RuntimeRandom, RejectsMalformedState) {
 // slot; no entry points are needed to save and load.
 const int64_t DimsW[] = {2, 3}, DimsB[] = {3};
 const nnc_slot Slots[] = {
-    {"W", NNC_SLOT_PARAM, NNC_F32, 2, DimsW, NNC_INIT_UNIFORM, -1, 1, nullptr},
-    {"b", NNC_SLOT_PARAM, NNC_F32, 1, DimsB, NNC_INIT_ZEROS, 0, 0, nullptr},
-    {"W.velocity", NNC_SLOT_STATE, NNC_F32, 2, DimsW, 0, 0, 0, nullptr},
-    {"grad.W", NNC_SLOT_GRAD, NNC_F32, 2, DimsW, 0, 0, 0, nullptr},
-    {"n", NNC_SLOT_STATE, NNC_I32, 0, nullptr, 0, 0, 0, nullptr},
+    {"W", NNC_SLOT_PARAM, NNC_F32, 2, DimsW, NNC_INIT_UNIFORM, -1, 1, nullptr,
+     0},
+    {"b", NNC_SLOT_PARAM, NNC_F32, 1, DimsB, NNC_INIT_ZEROS, 0, 0, nullptr, 0},
+    {"W.velocity", NNC_SLOT_STATE, NNC_F32, 2, DimsW, 0, 0, 0, nullptr, 0},
+    {"grad.W", NNC_SLOT_GRAD, NNC_F32, 2, DimsW, 0, 0, 0, nullptr, 0},
+    {"n", NNC_SLOT_STATE, NNC_I32, 0, nullptr, 0, 0, 0, nullptr, 0},
 };
 nnc_model makeModel() {
   nnc_model M{};
@@ -244,8 +245,8 @@ TEST_F(RuntimeCheckpoint, FindsTheFirstNonFiniteSlot) {
 TEST(RuntimeNonFinite, FindsValuesInEveryPieceOfLargeSlots) {
   static const int64_t Big[] = {100003};
   static const nnc_slot BigSlots[] = {
-      {"A", NNC_SLOT_PARAM, NNC_F32, 1, Big, NNC_INIT_ZEROS, 0, 0, nullptr},
-      {"B", NNC_SLOT_STATE, NNC_F32, 1, Big, 0, 0, 0, nullptr},
+      {"A", NNC_SLOT_PARAM, NNC_F32, 1, Big, NNC_INIT_ZEROS, 0, 0, nullptr, 0},
+      {"B", NNC_SLOT_STATE, NNC_F32, 1, Big, 0, 0, 0, nullptr, 0},
   };
   nnc_model M{};
   M.abi_version = NNC_ABI_VERSION;

@@ -1010,6 +1010,9 @@ TEST(CodeGen, ModelDescriptorMatchesCLayout) {
   EXPECT_EQ(M.slots[1].init_kind, NNC_INIT_LITERAL);
   ASSERT_TRUE(M.slots[1].literal);
   EXPECT_EQ(static_cast<const float *>(M.slots[1].literal)[2], 3.0f);
+  // x @ W: W's columns are the units' weights; k is added, a bias.
+  EXPECT_EQ(M.slots[0].use, NNC_USE_MATMUL_COLUMNS);
+  EXPECT_EQ(M.slots[1].use, NNC_USE_NONE);
   EXPECT_EQ(M.slots[2].role, NNC_SLOT_INPUT);
   EXPECT_EQ(M.slots[3].role, NNC_SLOT_TARGET);
   EXPECT_EQ(M.slots[3].dtype, NNC_I32);

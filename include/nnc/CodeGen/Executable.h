@@ -4,7 +4,7 @@
 // (one per part it was compiled in, ParallelCodeGen.h) and links them with
 // the runtime library through the system C compiler:
 //
-//   cc MODEL.0.o MODEL.1.o libnncRuntime.a -lstdc++ -lz -lm -o EXE
+//   cc MODEL.0.o MODEL.1.o libnncRuntime.a -lstdc++ -lpng -lz -lm -o EXE
 //
 // The runtime library is looked up next to the running nnc first (the build
 // tree layout), then at the path configured when nnc was built.

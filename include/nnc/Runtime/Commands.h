@@ -23,6 +23,8 @@ namespace nnc::rt {
 /// Everything a command line can say; unset values fall back to the
 /// model's train block.
 struct RunOptions {
+  /// show --images: the param to draw (into -o, which is `Out`).
+  std::string Images;
   std::optional<int64_t> Epochs;
   std::optional<double> Lr;
   std::optional<uint64_t> Seed;
@@ -43,6 +45,10 @@ Status runEval(const nnc_model &M, const RunOptions &O);
 Status runPredict(const nnc_model &M, const RunOptions &O);
 Status runGrad(const nnc_model &M, const RunOptions &O);
 Status runInit(const nnc_model &M, const RunOptions &O);
+/// `show --load W --images NAME -o OUT.png`, which `show` runs when given
+/// `--images` or `-o`: the incoming weights of each unit the param NAME
+/// feeds, as a PNG grid of greyscale tiles (WeightTiles.h, docs/runtime.md).
+Status runShowImages(const nnc_model &M, const RunOptions &O);
 /// `show`, the default command of a model without a train block: evaluates
 /// the model once at its initial params (or `--load`) and prints every
 /// output, then, if it has a loss, the loss and every `grad.NAME`. Only for

@@ -142,6 +142,10 @@ Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &Path);
 Expected<IdxArray> parseIdx(const std::string &Path,
                             std::vector<uint8_t> Bytes);
 
+/// The dimensions of an IDX file (plain or gzip), read from its header
+/// alone: `show --images` wants the shape of one image, not the images.
+Expected<std::vector<int64_t>> readIdxDims(const std::string &Path);
+
 /// Loads an IDX pair (each file plain or gzip).
 Expected<Dataset> loadIdx(const std::string &Images, const std::string &Labels,
                           double Scale, const SampleLayout &Layout);

@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define NNC_ABI_VERSION 3
+#define NNC_ABI_VERSION 4
 
 enum nnc_dtype { NNC_F32 = 0, NNC_I32 = 1 };
 
@@ -67,6 +67,19 @@ enum nnc_init_kind {
   NNC_INIT_LITERAL = 7 /* `literal` holds numel floats/ints */
 };
 
+/* How a param feeds the units of a layer: which of its slices is one unit's
+ * incoming weights (`show --images`, docs/runtime.md). The code generator
+ * reads it off the param's first forward use (a matmul, through transposes,
+ * or a convolution's kernel, through reshapes). */
+enum nnc_param_use {
+  NNC_USE_NONE = 0,           /* feeds no matmul or convolution (a bias) */
+  NNC_USE_MATMUL_COLUMNS = 1, /* x @ W, W [in, out]: unit j's is column j */
+  NNC_USE_MATMUL_ROWS = 2,    /* W @ x or x @ transpose(W), W [out, in]:
+                                 unit i's is row i */
+  NNC_USE_CONV_KERNEL = 3     /* [K, C, ...]: filter k's on channel c is
+                                 w[k][c] */
+};
+
 typedef struct nnc_slot {
   const char *name; /* "W1", "h1.W", "x", "grad.W1", "loss", "lr" */
   int32_t role;     /* enum nnc_slot_role */
@@ -77,6 +90,7 @@ typedef struct nnc_slot {
   int32_t init_kind; /* enum nnc_init_kind */
   double init_a, init_b;
   const void *literal;
+  int32_t use; /* params only: enum nnc_param_use */
 } nnc_slot;
 
 /* `data = ...` / `test = ...` of the train block. */
