@@ -10,13 +10,13 @@
 //     buffers are private constants holding the weights; inputs and
 //     outputs internal 64-byte-aligned copies, since the kernels assume
 //     64-byte-aligned buffers and the caller's arrays may have any
-//     alignment; the arena an internal zero-initialized global (.bss). The
-//     slot array is itself a constant, so LLVM folds every slot load of the
-//     entry point into an address.
+//     alignment; the arena an internal zero-initialized global (.bss).
 //  4. `int MODEL_predict(in..., out...)`: claim the busy flag (a call that
 //     overlaps another returns 1 at once and writes nothing), copy the
-//     inputs in, run `predict`, copy the outputs out, release the flag,
-//     return 0.
+//     inputs in, run `predict` on the slot array (hidden from the
+//     optimizer, so that no weight is folded into the code: the kernels
+//     round exactly as the executable's), copy the outputs out, release the
+//     flag, return 0.
 //  5. Define `nnc_parallel_for`, the one runtime function kernels call (for
 //     big products), inside the object with internal linkage, as
 //     `fn(ctx, 0, count)`: the tasks run one after another on the caller's
@@ -35,6 +35,7 @@
 
 #include <llvm/ADT/DenseSet.h>
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/Verifier.h>
 
 using namespace llvm;
@@ -243,7 +244,15 @@ Expected<LibraryModule> nnc::lowerLibrary(StringRef Model, const Graph &G,
   for (unsigned I = 0; I < Inputs.size(); ++I)
     B.CreateMemCpy(Inputs[I], Align(BufferAlignment), F->getArg(I), Align(1),
                    Bytes(G.Inputs[I]));
-  B.CreateCall(*Predict, {SlotArray});
+  // The slot array passes through an empty asm statement, so that the
+  // optimizer cannot see which weights `predict` reads: folding constant
+  // weights into the kernels would round differently from the executable
+  // (a folded `w * s` loses the FMA the kernel computes `w * s + b` with).
+  Value *Opaque = B.CreateCall(
+      InlineAsm::get(FunctionType::get(Ptr, {Ptr}, false), "", "=r,0",
+                     /*hasSideEffects=*/false),
+      {SlotArray}, "slots");
+  B.CreateCall(*Predict, {Opaque});
   for (unsigned I = 0; I < Outputs.size(); ++I)
     B.CreateMemCpy(F->getArg(Inputs.size() + I), Align(1), Outputs[I],
                    Align(BufferAlignment), Bytes(G.Outputs[I].Value));

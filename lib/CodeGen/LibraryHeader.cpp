@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/CodeGen/Library.h"
 
+#include <llvm/ADT/SmallVector.h>
 #include <llvm/ADT/StringExtras.h>
 #include <llvm/ADT/StringSet.h>
 #include <llvm/Support/raw_ostream.h>
@@ -23,115 +24,29 @@ namespace {
 
 /// Keywords of C (C23) and C++ (C++23): the header is valid in both.
 bool isKeyword(StringRef S) {
-  static const StringSet<> Words = {"alignas",
-                                    "alignof",
-                                    "and",
-                                    "and_eq",
-                                    "asm",
-                                    "auto",
-                                    "bitand",
-                                    "bitor",
-                                    "bool",
-                                    "break",
-                                    "case",
-                                    "catch",
-                                    "char",
-                                    "char8_t",
-                                    "char16_t",
-                                    "char32_t",
-                                    "class",
-                                    "co_await",
-                                    "co_return",
-                                    "co_yield",
-                                    "compl",
-                                    "concept",
-                                    "const",
-                                    "const_cast",
-                                    "consteval",
-                                    "constexpr",
-                                    "constinit",
-                                    "continue",
-                                    "decltype",
-                                    "default",
-                                    "delete",
-                                    "do",
-                                    "double",
-                                    "dynamic_cast",
-                                    "else",
-                                    "enum",
-                                    "explicit",
-                                    "export",
-                                    "extern",
-                                    "false",
-                                    "float",
-                                    "for",
-                                    "friend",
-                                    "goto",
-                                    "if",
-                                    "inline",
-                                    "int",
-                                    "long",
-                                    "mutable",
-                                    "namespace",
-                                    "new",
-                                    "noexcept",
-                                    "not",
-                                    "not_eq",
-                                    "nullptr",
-                                    "operator",
-                                    "or",
-                                    "or_eq",
-                                    "private",
-                                    "protected",
-                                    "public",
-                                    "register",
-                                    "reinterpret_cast",
-                                    "requires",
-                                    "restrict",
-                                    "return",
-                                    "short",
-                                    "signed",
-                                    "sizeof",
-                                    "static",
-                                    "static_assert",
-                                    "static_cast",
-                                    "struct",
-                                    "switch",
-                                    "template",
-                                    "this",
-                                    "thread_local",
-                                    "throw",
-                                    "true",
-                                    "try",
-                                    "typedef",
-                                    "typeid",
-                                    "typename",
-                                    "typeof",
-                                    "typeof_unqual",
-                                    "union",
-                                    "unsigned",
-                                    "using",
-                                    "virtual",
-                                    "void",
-                                    "volatile",
-                                    "wchar_t",
-                                    "while",
-                                    "xor",
-                                    "xor_eq",
-                                    "_Alignas",
-                                    "_Alignof",
-                                    "_Atomic",
-                                    "_BitInt",
-                                    "_Bool",
-                                    "_Complex",
-                                    "_Decimal128",
-                                    "_Decimal32",
-                                    "_Decimal64",
-                                    "_Generic",
-                                    "_Imaginary",
-                                    "_Noreturn",
-                                    "_Static_assert",
-                                    "_Thread_local"};
+  static const StringSet<> Words = [] {
+    StringSet<> W;
+    SmallVector<StringRef, 128> List;
+    StringRef(
+        "alignas alignof and and_eq asm auto bitand bitor bool break case "
+        "catch char char8_t char16_t char32_t class co_await co_return "
+        "co_yield compl concept const const_cast consteval constexpr "
+        "constinit continue decltype default delete do double dynamic_cast "
+        "else enum explicit export extern false float for friend goto if "
+        "inline int long mutable namespace new noexcept not not_eq nullptr "
+        "operator or or_eq private protected public register "
+        "reinterpret_cast requires restrict return short signed sizeof "
+        "static static_assert static_cast struct switch template this "
+        "thread_local throw true try typedef typeid typename typeof "
+        "typeof_unqual union unsigned using virtual void volatile wchar_t "
+        "while xor xor_eq _Alignas _Alignof _Atomic _BitInt _Bool _Complex "
+        "_Decimal128 _Decimal32 _Decimal64 _Generic _Imaginary _Noreturn "
+        "_Static_assert _Thread_local")
+        .split(List, ' ');
+    for (StringRef Word : List)
+      W.insert(Word);
+    return W;
+  }();
   return Words.contains(S);
 }
 
@@ -153,6 +68,38 @@ std::string commentSafe(StringRef Text) {
     Out += C;
   }
   return Out;
+}
+
+/// Writes `Paragraphs` as one C comment, wrapped at 78 columns; a
+/// paragraph that starts with spaces is code, left as it is.
+void writeComment(raw_ostream &OS, ArrayRef<std::string> Paragraphs) {
+  const size_t Width = 78;
+  OS << "/*";
+  // The first paragraph starts on the line of "/*", each other one after an
+  // empty comment line.
+  size_t Column = 2;
+  for (const std::string &P : Paragraphs) {
+    if (&P != &Paragraphs.front()) {
+      OS << "\n *";
+      Column = Width;
+    }
+    if (StringRef(P).starts_with(" ")) {
+      OS << "\n * " << P;
+      continue;
+    }
+    SmallVector<StringRef, 64> Words;
+    StringRef(P).split(Words, ' ', -1, /*KeepEmpty=*/false);
+    for (StringRef W : Words) {
+      if (Column + 1 + W.size() > Width) {
+        OS << "\n * " << W;
+        Column = 3 + W.size();
+        continue;
+      }
+      OS << ' ' << W;
+      Column += 1 + W.size();
+    }
+  }
+  OS << "\n */\n";
 }
 
 /// One argument of MODEL_predict.
@@ -213,45 +160,39 @@ Expected<std::string> nnc::libraryHeader(const Graph &G,
   std::string Guard = "NNC_LIB_" + StringRef(Info.Model).upper() + "_H";
   std::string Text;
   raw_string_ostream OS(Text);
-  OS << "/* " << commentSafe(Info.HeaderName)
-     << " - the inference library of model '" << Info.Model << "' ("
-     << commentSafe(Info.Source) << "), written by nnc --emit=lib.\n"
-     << " * Link it with\n"
-     << " *\n"
-     << " *     cc app.c " << Obj << " -lm\n"
-     << " *\n"
-     << " * " << Fn
-     << " runs the model in eval mode (batchnorm uses its running\n"
-     << " * statistics, dropout is the identity) on one batch of " << Prefix
-     << "BATCH examples,\n"
-     << " * with the weights compiled into " << Obj
-     << ", and writes every output. Its\n"
-     << " * arguments are the model's inputs, then its outputs, in the order "
-        "the\n"
-     << " * model declares them: dense row-major (C order) arrays of float "
-        "(f32)\n"
-     << " * or int32_t (i32), with any alignment. It reads the inputs and "
-        "writes\n"
-     << " * only the outputs. It returns 0, or " << Prefix
-     << "BUSY when another call of " << Fn << "\n"
-     << " * is running (then it writes nothing).\n"
-     << " *\n"
-     << " * Threads and memory: " << Fn
-     << " computes on the calling thread (it starts\n"
-     << " * no threads), allocates nothing and does no I/O. Its working "
-        "memory,\n"
-     << " * " << Info.StaticBytes << " bytes, is static storage in " << Obj
-     << ", so calls must not overlap: from\n"
-     << " * several threads, call it under one mutex. A call that overlaps "
-        "another\n"
-     << " * (from a thread or a signal handler) is refused with " << Prefix
-     << "BUSY.\n"
-     << " *\n"
-     << " * The machine code is for CPU '" << commentSafe(Info.Cpu)
-     << "' (nnc --target-cpu=NAME chooses):\n"
-     << " * it runs on CPUs that have that one's instruction set.\n"
-     << " */\n"
-     << "#ifndef " << Guard << "\n"
+  std::string BatchMacro = Prefix + "BATCH", Busy = Prefix + "BUSY";
+  std::string Cpu = commentSafe(Info.Cpu);
+  writeComment(
+      OS,
+      {commentSafe(Info.HeaderName) + " - the inference library of model '" +
+           Info.Model + "', written by nnc --emit=lib from " +
+           commentSafe(Info.Source) + ". Link it with",
+       "    cc app.c " + Obj + " -lm",
+       Fn +
+           " runs the model in eval mode (batchnorm uses its running "
+           "statistics, dropout is the identity) on one batch of " +
+           BatchMacro + " examples, with the weights compiled into " + Obj +
+           ", and writes every output. Its arguments are the model's "
+           "inputs, then its outputs, in the order the model declares "
+           "them: dense row-major (C order) arrays of float (f32) or "
+           "int32_t (i32), with any alignment. It reads the inputs and "
+           "writes only the outputs. It returns 0, or " +
+           Busy + " when another call of " + Fn +
+           " is running (then it writes nothing).",
+       "Threads and memory: " + Fn +
+           " computes on the calling thread (it starts no threads), "
+           "allocates nothing and does no I/O. Its working memory, " +
+           std::to_string(Info.StaticBytes) + " bytes, is static storage in " +
+           Obj +
+           ", so calls must not overlap: from several threads, call it "
+           "under one mutex. A call that overlaps another (from a thread "
+           "or a signal handler) is refused with " +
+           Busy + ".",
+       "The machine code is for CPU '" + Cpu +
+           "' (nnc --target-cpu=NAME chooses another): it runs on CPUs "
+           "that have the instruction set of '" +
+           Cpu + "'."});
+  OS << "#ifndef " << Guard << "\n"
      << "#define " << Guard << "\n\n";
   if (NeedsStdint)
     OS << "#include <stdint.h>\n\n";
