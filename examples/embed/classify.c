@@ -119,24 +119,22 @@ static long flagValue(int Argc, char **Argv, int *I) {
 }
 
 int main(int Argc, char **Argv) {
-  const char *ImagesPath = NULL, *LabelsPath = NULL;
+  const char *Paths[2] = {NULL, NULL};
   long Show = 10, Outputs = 0;
+  int NumPaths = 0;
   for (int I = 1; I < Argc; ++I) {
     if (!strcmp(Argv[I], "--show"))
       Show = flagValue(Argc, Argv, &I);
     else if (!strcmp(Argv[I], "--outputs"))
       Outputs = flagValue(Argc, Argv, &I);
-    else if (!ImagesPath)
-      ImagesPath = Argv[I];
-    else if (!LabelsPath)
-      LabelsPath = Argv[I];
-    else
-      ImagesPath = NULL, I = Argc; /* too many: usage below */
+    else if (NumPaths++ < 2)
+      Paths[NumPaths - 1] = Argv[I];
   }
-  if (!ImagesPath || !LabelsPath) {
+  if (NumPaths != 2) {
     fprintf(stderr, "usage: classify IMAGES LABELS [--show N] [--outputs N]\n");
     return 2;
   }
+  const char *ImagesPath = Paths[0], *LabelsPath = Paths[1];
 
   unsigned ImageDims[3], LabelDims[3];
   int ImageRank, LabelRank;

@@ -199,7 +199,11 @@ Expected<std::string> nnc::libraryHeader(const Graph &G,
   OS << "#ifdef __cplusplus\n"
      << "extern \"C\" {\n"
      << "#endif\n\n"
-     << "/* Examples per call: the first dimension of every input. */\n"
+     << (G.Inputs.empty()
+             ? "/* The model has no inputs: each call computes the same "
+               "outputs. */\n"
+             : "/* Examples per call: the first dimension of every input. "
+               "*/\n")
      << "#define " << Prefix << "BATCH " << Batch << "\n"
      << "/* What " << Fn << " returns when another call of it is running. */\n"
      << "#define " << Prefix << "BUSY 1\n";

@@ -10,7 +10,11 @@
       significant digits: each float exactly) with the rows of tensor NAME;
       prints how many values were compared, exits 1 at the first that
       differs in any bit
+  embed-check.py accuracy LOG.csv OUTPUT.txt
+      the accuracy classify printed equals the last test_accuracy of the
+      executable's --log file (to classify's two decimals)
 """
+import csv
 import gzip
 import os
 import struct
@@ -64,11 +68,26 @@ def compare(ref, name, printed):
     print("%d values identical" % compared)
 
 
+def accuracy(log, printed):
+    with open(log) as f:
+        rows = list(csv.DictReader(f))
+    want = float(rows[-1]["test_accuracy"])
+    with open(printed) as f:
+        line = [l for l in f if l.startswith("accuracy ")][-1]
+    got = float(line.split()[1])
+    if "%.2f" % (100 * want) != "%.2f" % got:
+        sys.exit("embed-check.py: classify: accuracy %.2f %%, the "
+                 "executable: test_accuracy %s" % (got, want))
+    print("accuracy %.2f %% = test_accuracy %s" % (got, want))
+
+
 def main(argv):
     if len(argv) == 5 and argv[1] == "inputs":
         inputs(*argv[2:])
     elif len(argv) == 5 and argv[1] == "compare":
         compare(*argv[2:])
+    elif len(argv) == 4 and argv[1] == "accuracy":
+        accuracy(*argv[2:])
     else:
         sys.exit(__doc__)
 
