@@ -23,7 +23,8 @@
 //     thread. Each task writes its own elements with the same arithmetic
 //     whichever thread runs it, so the results are the executable's bit
 //     for bit, and the object needs no runtime, no threads and no C++.
-//  6. Check that nothing else of the runtime is referenced; verify.
+//  6. Check that no other function is left undefined (a runtime
+//     callback); verify.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/CodeGen/Library.h"
@@ -117,10 +118,13 @@ void defineSerialParallelFor(Module &M) {
   B.CreateRetVoid();
 }
 
-/// Step 6: a function the object would leave for the runtime to define.
-Function *runtimeReference(Module &M) {
+/// Step 6: a function the object would leave for another to define. Every
+/// kernel is defined in the module, and the math the kernels use is LLVM
+/// intrinsics (which become libm or libc calls, or instructions), so any
+/// other declaration is a runtime callback the library cannot have.
+Function *undefinedFunction(Module &M) {
   for (Function &F : M)
-    if (F.isDeclaration() && !F.isIntrinsic() && F.getName().starts_with("nnc"))
+    if (F.isDeclaration() && !F.isIntrinsic())
       return &F;
   return nullptr;
 }
@@ -262,9 +266,9 @@ Expected<LibraryModule> nnc::lowerLibrary(StringRef Model, const Graph &G,
 
   // Steps 5-6.
   defineSerialParallelFor(*M);
-  if (Function *Ref = runtimeReference(*M))
+  if (Function *Ref = undefinedFunction(*M))
     return createStringError("internal error: the library of model '%s' "
-                             "calls the runtime's '%s'",
+                             "calls '%s', which it does not define",
                              Model.str().c_str(), Ref->getName().str().c_str());
   std::string Broken;
   raw_string_ostream OS(Broken);
