@@ -7,7 +7,8 @@
 // ptr), so a signature cannot drift from the function the runtime defines.
 // `createTaskFunction` gives a function the type `nnc_parallel_for` runs
 // (`nnc_task_fn`), the same way. The code generator only names the
-// runtime's symbols; it never links the runtime.
+// runtime's symbols; it never links the runtime. An inference library
+// (Library.cpp) defines the one it needs, `nnc_parallel_for`, itself.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_LIB_CODEGEN_RUNTIMECALLS_H

@@ -2,9 +2,11 @@
 //
 // Files are read with the runtime's tensor-file code and checked leaf by
 // leaf (name, dtype, shape) with the runtime's wording, since users see
-// both. Initial params go through the runtime's drawInitializer with the
-// descriptor entry the code generator would compile (initializerSlot), so
-// there is one implementation of `init` and one mapping to it.
+// both. Values are first the bits a slot holds (what `--emit=lib` compiles
+// in), then, for the evaluator, widened to doubles (exact for f32 and i32).
+// Initial params go through the runtime's drawInitializer with the descriptor
+// entry the code generator would compile (initializerSlot), so there is one
+// implementation of `init` and one mapping to it.
 //
 //===----------------------------------------------------------------------===//
 #include "LeafValues.h"
@@ -21,26 +23,22 @@
 
 using namespace nnc;
 
-/// Widens the stored elements of `Out` (f32 or i32, 4 bytes each, at `Raw`)
-/// to doubles.
-static void widen(const char *Raw, DType Elem, EvalTensor &Out) {
-  for (int64_t I = 0, E = Out.numElements(); I < E; ++I) {
-    if (Elem == DType::I32) {
-      int32_t V;
-      std::memcpy(&V, Raw + I * 4, 4);
-      Out.Data[I] = double(V);
-    } else {
-      float V;
-      std::memcpy(&V, Raw + I * 4, 4);
-      Out.Data[I] = double(V);
-    }
-  }
+/// `Bits` (f32 or i32, one element each) widened to the doubles of a
+/// leaf of type `Type`.
+static EvalTensor widen(const std::vector<uint32_t> &Bits,
+                        const TensorType &Type) {
+  EvalTensor Out = EvalTensor::zeros(Type);
+  for (int64_t I = 0, E = Out.numElements(); I < E; ++I)
+    Out.Data[I] = Type.Elem == DType::I32
+                      ? double(std::bit_cast<int32_t>(Bits[I]))
+                      : double(std::bit_cast<float>(Bits[I]));
+  return Out;
 }
 
 /// The leaf `N` read from tensor `T` of `File`; false (after an error
 /// naming the file, the tensor and both types) when dtype or shape differ.
 static bool leafFromTensor(const Node &N, const rt::StoredTensor &T,
-                           const std::string &File, EvalTensor &Out,
+                           const std::string &File, std::vector<uint32_t> &Out,
                            DiagEngine &Diags) {
   // The same wording as the runtime's, since users see both.
   bool IsI32 = N.dtype() == DType::I32;
@@ -56,13 +54,14 @@ static bool leafFromTensor(const Node &N, const rt::StoredTensor &T,
                 formatShape(N.dims()));
     return false;
   }
-  Out = EvalTensor::zeros(N.Type);
-  widen(T.Data.data(), N.dtype(), Out);
+  Out.resize(size_t(N.Type.numElements()));
+  std::memcpy(Out.data(), T.Data.data(), Out.size() * 4);
   return true;
 }
 
-bool nnc::readLeaves(llvm::ArrayRef<LeafGroup> Groups, const std::string &Path,
-                     EvalValues &Leaves, DiagEngine &Diags) {
+bool nnc::readLeafBits(llvm::ArrayRef<LeafGroup> Groups,
+                       const std::string &Path, LeafBits &Leaves,
+                       DiagEngine &Diags) {
   rt::Expected<rt::TensorFile> File = rt::readTensorFile(Path);
   if (!File) {
     Diags.error(File.takeError().message());
@@ -83,17 +82,32 @@ bool nnc::readLeaves(llvm::ArrayRef<LeafGroup> Groups, const std::string &Path,
   return Ok;
 }
 
-void nnc::drawInitialLeaves(const Graph &G, uint64_t Seed, EvalValues &Leaves) {
+bool nnc::readLeaves(llvm::ArrayRef<LeafGroup> Groups, const std::string &Path,
+                     EvalValues &Leaves, DiagEngine &Diags) {
+  LeafBits Bits;
+  if (!readLeafBits(Groups, Path, Bits, Diags))
+    return false;
+  for (const auto &[N, B] : Bits)
+    Leaves[N] = widen(B, N->Type);
+  return true;
+}
+
+void nnc::drawInitialBits(const Graph &G, uint64_t Seed, LeafBits &Leaves) {
   for (const std::vector<Node *> *Group : {&G.Params, &G.Buffers})
     for (const Node *N : *Group) {
       InitializerSlot Init = initializerSlot(*N);
       // Four bytes per element, f32 or i32, as the runtime's slots hold.
-      std::vector<uint32_t> Storage(size_t(N->Type.numElements()));
+      std::vector<uint32_t> &Storage = Leaves[N];
+      Storage.assign(size_t(N->Type.numElements()), 0);
       rt::drawInitializer(Init.Slot, Storage.data(), Seed);
-      EvalTensor V = EvalTensor::zeros(N->Type);
-      widen(reinterpret_cast<const char *>(Storage.data()), N->dtype(), V);
-      Leaves[N] = std::move(V);
     }
+}
+
+void nnc::drawInitialLeaves(const Graph &G, uint64_t Seed, EvalValues &Leaves) {
+  LeafBits Bits;
+  drawInitialBits(G, Seed, Bits);
+  for (const auto &[N, B] : Bits)
+    Leaves[N] = widen(B, N->Type);
 }
 
 void nnc::firstStepHypers(const Graph &G, const TrainConfig *Train,

@@ -17,9 +17,11 @@
 #include "nnc/Support/Diagnostics.h"
 
 #include <llvm/ADT/ArrayRef.h>
+#include <llvm/ADT/DenseMap.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nnc {
 
@@ -28,6 +30,18 @@ struct LeafGroup {
   llvm::ArrayRef<Node *> Nodes;
   const char *What; ///< "a param", "an input", ... for messages.
 };
+
+/// Leaves' values as an executable's slots hold them: the f32 or i32 bits
+/// of each element, row-major.
+using LeafBits = llvm::DenseMap<const Node *, std::vector<uint32_t>>;
+
+/// Reads the bits of every leaf of `Groups` from the tensor file `Path`
+/// into `Leaves`, by name, with the checks and errors of `readLeaves`.
+bool readLeafBits(llvm::ArrayRef<LeafGroup> Groups, const std::string &Path,
+                  LeafBits &Leaves, DiagEngine &Diags);
+
+/// Every param and buffer of `G` as `EXE init --seed Seed` draws it, bits.
+void drawInitialBits(const Graph &G, uint64_t Seed, LeafBits &Leaves);
 
 /// Reads the value of every leaf of `Groups` from the tensor file `Path`
 /// into `Leaves`, by name (other tensors in the file are ignored). Returns

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "CodeGenDriver.h"
 #include "GradCheckDriver.h"
+#include "LibraryDriver.h"
 #include "ValuesDriver.h"
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Printer.h"
@@ -52,6 +53,8 @@ struct Options {
   bool Values = false; ///< --values: annotate --emit=grad with values.
   /// --load, --inputs, --seed, --model of --values.
   ValuesRequest ValuesAt;
+  /// -o, --load, --seed, --model, -O, --target-cpu of --emit=lib.
+  LibraryRequest Library;
   bool Run = false;
   std::string Model;                ///< --model: which model to compile.
   const char *Argv0 = "nnc";        ///< Locates the runtime library.
@@ -64,8 +67,8 @@ const char *Usage = "usage: nnc FILE.nn [options]\n"
                     "       nnc run FILE.nn [-- ARGS]\n";
 
 /// Stages `--emit` accepts, in pipeline order.
-const std::vector<std::string> EmitStages = {"tokens", "ast",  "graph", "grad",
-                                             "opt",    "llvm", "asm",   "obj"};
+const std::vector<std::string> EmitStages = {
+    "tokens", "ast", "graph", "grad", "opt", "llvm", "asm", "obj", "lib"};
 
 bool isGraphStage(llvm::StringRef S) {
   return S == "graph" || S == "grad" || S == "opt";
@@ -92,7 +95,8 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     ("help,h", "print this help and exit")
     ("version", "print the version and exit")
     ("emit", po::value(&Opts.Emit)->value_name("STAGE"),
-     "print one stage: tokens, ast, graph, grad, opt, llvm, asm, obj")
+     "print one stage: tokens, ast, graph, grad, opt, llvm, asm, obj; "
+     "or lib: a C inference library NAME.o and its header NAME.h (-o NAME.o)")
     ("format", po::value(&Opts.Format)->value_name("text|dot"),
      "graph dumps as text (default) or Graphviz DOT")
     ("output,o", po::value(&Opts.Output)->value_name("OUT"),
@@ -127,9 +131,11 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
      "and targets of --inputs")
     ("seed", po::value(&Opts.GradCheck.Options.Seed)->value_name("S"),
      "seed of --check-grad's random params and data (default 0); of "
-     "--values' initializers (default: the train block's, as EXE init)")
+     "--values' and --emit=lib's initializers (default: the train block's, "
+     "as EXE init)")
     ("load", po::value(&Opts.GradCheck.Load)->value_name("W.safetensors"),
-     "--check-grad or --values at these params")
+     "--check-grad or --values at these params; the weights --emit=lib "
+     "compiles in")
     ("inputs", po::value(&Opts.GradCheck.Inputs)->value_name("X.safetensors"),
      "--check-grad or --values on these inputs and targets")
     ("out", po::value(&Opts.GradCheck.Out)->value_name("G.safetensors"),
@@ -188,7 +194,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
                                       Opts.Emit) == EmitStages.end())
     return Fail("unknown stage '" + Opts.Emit +
                 "' for --emit (expected tokens, ast, graph, grad, opt, llvm, "
-                "asm or obj)");
+                "asm, obj or lib)");
   if (Opts.Format != "text" && Opts.Format != "dot")
     return Fail("unknown format '" + Opts.Format + "' (expected text or dot)");
   if (Opts.Format == "dot" && !isGraphStage(Opts.Emit))
@@ -203,10 +209,12 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   if (Opts.Values && Opts.Emit != "grad")
     return Fail("--values applies to --emit=grad (the graph whose nodes it "
                 "annotates)");
-  for (const char *Flag : {"load", "inputs"})
-    if (VM.count(Flag) && !Opts.CheckGrad && !Opts.Values)
-      return Fail(std::string("--") + Flag +
-                  " applies to --check-grad and --emit=grad --values");
+  bool Library = Opts.Emit == "lib";
+  if (VM.count("load") && !Opts.CheckGrad && !Opts.Values && !Library)
+    return Fail("--load applies to --check-grad, --emit=grad --values and "
+                "--emit=lib");
+  if (VM.count("inputs") && !Opts.CheckGrad && !Opts.Values)
+    return Fail("--inputs applies to --check-grad and --emit=grad --values");
   if (VM.count("out") && !Opts.CheckGrad)
     return Fail("--out applies to --check-grad");
   Opts.ValuesAt.Input = Opts.Input;
@@ -216,9 +224,16 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   if (VM.count("seed")) // else the train block's, as `EXE init`
     Opts.ValuesAt.Seed = Opts.GradCheck.Options.Seed;
   Opts.ValuesAt.Dot = Opts.Format == "dot";
+  Opts.Library.Input = Opts.Input;
+  Opts.Library.Output = Opts.Output;
+  Opts.Library.Model = Opts.Model;
+  Opts.Library.Load = Opts.GradCheck.Load;
+  Opts.Library.Seed = Opts.ValuesAt.Seed;
+  Opts.Library.TargetCpu = Opts.TargetCpu;
   if (Opts.OptLevel > 3)
     return Fail("optimization level must be 0, 1, 2 or 3");
   Opts.Optimizer.OptLevel = Opts.OptLevel;
+  Opts.Library.OptLevel = Opts.OptLevel;
   if (VM.count("passes"))
     Opts.Optimizer.PassList = Opts.Passes;
   Opts.Optimizer.PrintAfterAll = VM.count("print-after-all");
@@ -226,6 +241,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   Opts.Optimizer.Stats = VM.count("stats");
   if (std::string Why = checkPassOptions(Opts.Optimizer); !Why.empty())
     return Fail(Why);
+  Opts.Library.Optimizer = Opts.Optimizer;
   return Opts;
 }
 
@@ -277,6 +293,8 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   if (Opts.CheckGrad) {
     return runGradCheck(*M, Diags, Opts.GradCheck, OS);
   }
+  if (Opts.Emit == "lib") // writes NAME.o and NAME.h itself
+    return emitLibrary(Opts.Library, *M, Diags);
   // --emit=grad: forward + backward + update of every model with a loss;
   // --emit=opt: the same, then the graph passes on each model.
   bool Optimize = Opts.Emit == "opt";
@@ -335,9 +353,11 @@ int main(int Argc, char **Argv) {
     return 1;
   }
 
-  // An executable (no --emit) and `nnc run` write no dump; -o names the
-  // executable, which the linker creates.
-  bool MakesProgram = Opts->Run || (Opts->Emit.empty() && !Opts->CheckGrad);
+  // An executable (no --emit), `nnc run` and a library write no dump; -o
+  // names the executable, which the linker creates, or the library's
+  // object, which emitLibrary writes with its header.
+  bool MakesProgram = Opts->Run || (Opts->Emit.empty() && !Opts->CheckGrad) ||
+                      Opts->Emit == "lib";
   std::string OutPath =
       Opts->Output.empty() || MakesProgram ? "-" : Opts->Output;
   // A dump to a file is built in memory and written atomically (temporary
