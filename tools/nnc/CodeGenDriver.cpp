@@ -20,12 +20,17 @@
 #include "nnc/JIT/JIT.h"
 #include "nnc/Runtime/Callbacks.h"
 
+#include "TimeReport.h"
+
 #include <llvm/ADT/SmallString.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/FileUtilities.h>
 #include <llvm/Support/Format.h>
+#include <llvm/Support/FormatVariadic.h>
 #include <llvm/Support/Path.h>
+
+#include <optional>
 
 using namespace nnc;
 
@@ -46,9 +51,24 @@ int linkExecutableFor(const CodeGenRequest &Req, llvm::Module &Mod,
   if (Exe.empty())
     Exe = llvm::sys::path::stem(Req.Input).str();
 
-  auto Objects = compileToObjects(Mod, TO);
+  std::optional<TimeReport::Stage> Timed;
+  if (Req.Times)
+    Timed.emplace(Req.Times, "LLVM: -O pipeline and machine code");
+  std::vector<double> PartCpu;
+  auto Objects = compileToObjects(Mod, TO, &PartCpu);
   if (!Objects)
     return fail(Objects.takeError());
+  if (Timed) {
+    // Several parts ran on threads of their own: count their CPU time (a
+    // single part ran on this thread).
+    for (size_t I = 0; I < PartCpu.size(); ++I) {
+      if (PartCpu.size() > 1)
+        Timed->ExtraCpu += PartCpu[I];
+      Timed->Details.push_back(llvm::formatv("{0,9:f3}  part {1} of {2}",
+                                             PartCpu[I], I, PartCpu.size()));
+    }
+    Timed.reset();
+  }
   std::vector<std::string> ObjPaths;
   std::vector<std::unique_ptr<llvm::FileRemover>> RemoveObjs;
   for (const auto &Object : *Objects) {
@@ -68,8 +88,14 @@ int linkExecutableFor(const CodeGenRequest &Req, llvm::Module &Mod,
                                           OS.error().message().c_str()));
     ObjPaths.push_back(ObjPath.str().str());
   }
+  std::optional<TimeReport::Stage> Link;
+  double ChildCpu0 = childrenCpuSeconds();
+  if (Req.Times)
+    Link.emplace(Req.Times, "link (cc, a child process)");
   if (llvm::Error E = linkExecutable(ObjPaths, *Runtime, Exe))
     return fail(std::move(E));
+  if (Link)
+    Link->ExtraCpu = childrenCpuSeconds() - ChildCpu0;
   return 0;
 }
 
@@ -114,8 +140,16 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   if (!G)
     return 1;
   // Step 2: the training step of every model with a loss.
+  std::optional<TimeReport::Stage> Timed;
+  auto Time = [&](const char *Stage) {
+    Timed.reset();
+    if (Req.Times)
+      Timed.emplace(Req.Times, Stage);
+  };
+  Time("differentiate, optimizer update");
   if (!buildTrainingSteps(M, Diags))
     return 1;
+  Time("graph passes");
   if (!optimizeGraph(*G, Req.Optimizer, Diags)) // the -O graph passes
     return 1;
   // A model with batchnorm or dropout has an eval-mode graph of its own,
@@ -123,6 +157,7 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   Graph *EvalG = M.findEvalModel(G->name());
   if (EvalG && !optimizeGraph(*EvalG, Req.Optimizer, Diags))
     return 1;
+  Time("lower to LLVM IR");
 
   // Step 3.
   nnc::TargetOptions TO;
@@ -143,6 +178,7 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   auto Mod = lowerGraph(*G, M.findTrain(G->name()), *Ctx, LO);
   if (!Mod)
     return fail(Mod.takeError());
+  Timed.reset();
   if (Req.Optimizer.Stats) // after the graph passes' own --stats lines
     printArenaStats(*G, Arena, llvm::errs());
   if (Req.Run) // the JIT optimizes for the host itself
@@ -151,8 +187,10 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
     return linkExecutableFor(Req, **Mod, TO, *G);
 
   // Step 4 for the dumps: the module whole.
+  Time("LLVM: -O pipeline");
   configureModule(**Mod, **TM);
   optimizeModule(**Mod, **TM, Req.OptLevel);
+  Time("print or machine code");
   if (Req.Emit == "llvm") {
     (*Mod)->print(OS, nullptr);
     return 0;

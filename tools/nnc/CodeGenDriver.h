@@ -21,6 +21,8 @@
 
 namespace nnc {
 
+class TimeReport;
+
 /// The command-line settings the code-generating stages read.
 struct CodeGenRequest {
   std::string Emit;   ///< "llvm", "asm", "obj", or empty: executable / run.
@@ -37,6 +39,8 @@ struct CodeGenRequest {
   /// --check-numerics: the generated code checks every kernel's output for
   /// NaN/Inf (Runtime/Numerics.h).
   bool CheckNumerics = false;
+  /// --time-report: where each stage's time goes (null: not timed).
+  TimeReport *Times = nullptr;
 };
 
 /// True for `--emit` stages this file handles.

@@ -9,6 +9,7 @@
 #include "CodeGenDriver.h"
 #include "GradCheckDriver.h"
 #include "LibraryDriver.h"
+#include "TimeReport.h"
 #include "ValuesDriver.h"
 #include "nnc/Autodiff/Optimizer.h"
 #include "nnc/Graph/Printer.h"
@@ -48,6 +49,7 @@ struct Options {
   bool SplitInputFile = false;
   bool CheckGrad = false; ///< --check-grad: compare with finite differences.
   bool CheckNumerics = false; ///< --check-numerics: NaN/Inf check per op.
+  bool TimeReport = false;    ///< --time-report: time per stage.
   /// --seed, --load, --inputs, --out of --check-grad.
   GradCheckRequest GradCheck;
   bool Values = false; ///< --values: annotate --emit=grad with values.
@@ -109,6 +111,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
      "print the graph to stderr after every graph pass")
     ("verify-each", "verify the graph after every graph pass")
     ("stats", "print to stderr what each graph pass changed")
+    ("time-report", "print to stderr the wall and CPU time of each stage")
     ("Rpass", po::value(&Opts.Optimizer.RemarkFilters)->composing()
                   ->value_name("REGEX"),
      "remarks from the graph passes whose name matches REGEX "
@@ -239,6 +242,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   Opts.Optimizer.PrintAfterAll = VM.count("print-after-all");
   Opts.Optimizer.VerifyEach = VM.count("verify-each");
   Opts.Optimizer.Stats = VM.count("stats");
+  Opts.TimeReport = VM.count("time-report");
   if (std::string Why = checkPassOptions(Opts.Optimizer); !Why.empty())
     return Fail(Why);
   Opts.Library.Optimizer = Opts.Optimizer;
@@ -274,7 +278,10 @@ std::vector<std::string> splitInput(llvm::StringRef Text) {
 /// Runs the pipeline on one buffer up to the requested stage. Returns
 /// false if any error was reported.
 bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
-                   llvm::raw_ostream &OS) {
+                   llvm::raw_ostream &OS, TimeReport *Times) {
+  std::optional<TimeReport::Stage> Timed;
+  if (Times)
+    Timed.emplace(Times, "parse");
   if (Opts.Emit == "tokens") {
     printTokens(Diags, BufferId, OS);
     return !Diags.hadErrors();
@@ -286,8 +293,12 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
     printAST(*File, OS);
     return true;
   }
+  Timed.reset();
+  if (Times)
+    Timed.emplace(Times, "check (types, shapes, forward graph)");
   std::string BaseDir = llvm::sys::path::parent_path(Opts.Input).str();
   std::unique_ptr<Module> M = analyze(*File, Diags, BaseDir);
+  Timed.reset();
   if (!M || Diags.hadErrors())
     return false;
   if (Opts.CheckGrad) {
@@ -330,6 +341,7 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
                        Opts.TargetCpu, Opts.Model,    Opts.Run,   Opts.RunArgs,
                        Opts.Argv0,     Opts.Optimizer};
     Req.CheckNumerics = Opts.CheckNumerics;
+    Req.Times = Times;
     return generateCode(Req, *M, Diags, OS) == 0;
   }
   Diags.error("--emit=" + Opts.Emit + " is not implemented yet");
@@ -345,6 +357,10 @@ int main(int Argc, char **Argv) {
     return ExitCode;
 
   DiagEngine Diags;
+  std::optional<TimeReport> Report;
+  if (Opts->TimeReport)
+    Report.emplace();
+  TimeReport *Times = Report ? &*Report : nullptr;
   auto BufferOrErr = llvm::MemoryBuffer::getFileOrSTDIN(
       Opts->Input, /*IsText=*/false, /*RequiresNullTerminator=*/true);
   if (std::error_code EC = BufferOrErr.getError()) {
@@ -375,12 +391,14 @@ int main(int Argc, char **Argv) {
       DiagEngine ChunkDiags;
       unsigned Id = ChunkDiags.addBuffer(
           llvm::MemoryBuffer::getMemBufferCopy(Chunk, Opts->Input));
-      Ok &= compileBuffer(*Opts, ChunkDiags, Id, OS);
+      Ok &= compileBuffer(*Opts, ChunkDiags, Id, OS, Times);
       OS << "// -----\n";
     }
   } else {
     unsigned Id = Diags.addBuffer(std::move(*BufferOrErr));
-    Ok = compileBuffer(*Opts, Diags, Id, OS);
+    Ok = compileBuffer(*Opts, Diags, Id, OS, Times);
+    if (Times)
+      Times->print(llvm::errs());
   }
   if (!Ok)
     return 1;

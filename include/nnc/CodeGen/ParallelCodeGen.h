@@ -31,9 +31,11 @@ using ObjectFiles = std::vector<std::unique_ptr<llvm::MemoryBuffer>>;
 
 /// Optimizes `M` for `Opts` and compiles it to object code, on up to
 /// `Opts.Threads` threads. `M` is consumed: it is optimized in place or cut
-/// up. The result does not depend on the timing of the threads.
-llvm::Expected<ObjectFiles> compileToObjects(llvm::Module &M,
-                                             const TargetOptions &Opts);
+/// up. The result does not depend on the timing of the threads. With
+/// `PartCpuSeconds`, each part's CPU time is stored there (--time-report).
+llvm::Expected<ObjectFiles>
+compileToObjects(llvm::Module &M, const TargetOptions &Opts,
+                 std::vector<double> *PartCpuSeconds = nullptr);
 
 } // namespace nnc
 
