@@ -9,11 +9,12 @@
 //
 // The governor decides from measurements, per window of jobs:
 //
-// * in parallel mode, each window records how long the caller waited for
-//   tasks in flight after it ran out of tasks to claim. That wait is a few
-//   percent of the time on an idle machine, so nothing else happens there.
-//   When it exceeds `SuspectWait` of the window, the next window runs
-//   inline as a probe;
+// * in parallel mode, each window records how much longer than one of its
+//   own tasks the caller waited for tasks in flight after it ran out of
+//   tasks to claim. On an idle machine the other threads finish their last
+//   task within about one task's time, so that excess is ~0 and nothing
+//   else happens. When it exceeds `SuspectWait` of the window, the next
+//   window runs inline as a probe;
 // * a probe's window time is compared with the window before it (windows
 //   have equal job counts, and a model's jobs repeat every step, so
 //   windows do the same work); the faster mode stays for `Stay` windows,
@@ -37,7 +38,7 @@ public:
   static constexpr int64_t WindowJobs = 64;
   /// The wait for tasks in flight, as a fraction of a parallel window's
   /// time, above which inline execution is tried.
-  static constexpr double SuspectWait = 0.25;
+  static constexpr double SuspectWait = 0.10;
   /// Inline execution wins when its window is this much faster (so that
   /// noise does not flip the mode).
   static constexpr double Margin = 0.05;
@@ -47,8 +48,8 @@ public:
   /// Whether the next job runs on all threads (else inline on the caller).
   bool parallel() const { return Parallel; }
 
-  /// Records a finished job: its time and, for a parallel job, the part of
-  /// it the caller spent waiting for other threads' tasks (nanoseconds).
+  /// Records a finished job: its time and, for a parallel job, its excess
+  /// wait for other threads' tasks (nanoseconds).
   void record(int64_t JobNanos, int64_t WaitNanos);
 
   /// Windows run inline so far (for tests and statistics).

@@ -78,9 +78,11 @@ public:
       std::thread([this] { work(); }).detach();
   }
 
-  /// Runs tasks [0, Count) of `Fn`; Count <= MaxTasks. Returns how long
-  /// the caller waited for other threads' tasks after it had run out of
-  /// tasks to claim (ns).
+  /// Runs tasks [0, Count) of `Fn`; Count <= MaxTasks. Returns how much
+  /// longer than one of its own tasks the caller waited for other threads'
+  /// tasks after it had run out of tasks to claim (ns): a balanced job
+  /// waits less than a task; a thread descheduled in the middle of a task
+  /// makes the caller wait far longer (PoolGovernor.h).
   int64_t run(nnc_task_fn Fn, void *Ctx, int64_t Count) {
     this->Fn.store(Fn, std::memory_order_relaxed);
     this->Ctx.store(Ctx, std::memory_order_relaxed);
@@ -91,18 +93,20 @@ public:
     Generation.store(Gen, std::memory_order_seq_cst);
     if (Sleepers.load(std::memory_order_seq_cst) > 0)
       Generation.notify_all();
-    runTasks(Gen);
+    auto Start = std::chrono::steady_clock::now();
+    int64_t Own = runTasks(Gen);
     // The caller ran out of unclaimed tasks; wait for those in flight.
     if (Done.load(std::memory_order_acquire) == Count)
       return 0;
-    auto Start = std::chrono::steady_clock::now();
+    auto WaitStart = std::chrono::steady_clock::now();
+    int64_t OwnTask = Own ? nanosSince(Start) / Own : 0;
     unsigned Spins = 0;
     while (Done.load(std::memory_order_acquire) != Count)
       if (++Spins < PauseSpins)
         cpuRelax();
       else
         std::this_thread::yield();
-    return nanosSince(Start);
+    return std::max<int64_t>(0, nanosSince(WaitStart) - OwnTask);
   }
 
 private:
@@ -113,18 +117,21 @@ private:
   /// job; they are used only after a claim in job `Gen` succeeds, and that
   /// job cannot end (nor a newer one start) before the claimed task is
   /// done, so a successful claim means they were job Gen's.
-  void runTasks(uint64_t Gen) {
+  /// Returns how many tasks this thread ran.
+  int64_t runTasks(uint64_t Gen) {
     nnc_task_fn F = Fn.load(std::memory_order_relaxed);
     void *C = Ctx.load(std::memory_order_relaxed);
     uint64_t Cur = Claim.load(std::memory_order_acquire);
+    int64_t Ran = 0;
     for (;;) {
       uint64_t Task = Cur & FieldMask, N = Cur >> CountShift & FieldMask;
       if (Cur >> GenShift != (Gen & 0xffffffffu) || Task >= N)
-        return;
+        return Ran;
       if (!Claim.compare_exchange_weak(Cur, Cur + 1, std::memory_order_acq_rel))
         continue;
       F(C, int64_t(Task), int64_t(Task) + 1);
       Done.fetch_add(1, std::memory_order_release);
+      ++Ran;
       Cur = Claim.load(std::memory_order_acquire);
     }
   }
