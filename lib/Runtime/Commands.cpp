@@ -308,7 +308,7 @@ void printSlot(const SlotBuffer &Slot) {
 } // namespace
 
 Status runShow(const nnc_model &M, const RunOptions &O) {
-  if (!O.Images.empty() || !O.Out.empty())
+  if (!O.Images.empty() || !O.Out.empty() || O.Units)
     return runShowImages(M, O);
   Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
   if (!IOr)

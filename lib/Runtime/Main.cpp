@@ -92,7 +92,7 @@ const std::vector<CommandInfo> &commands() {
        {"--save"},
        runInit},
       {"show",
-       "show [--seed S] [--load W] [--images NAME -o OUT.png]",
+       "show [--seed S] [--load W] [--images NAME [--units N] -o OUT.png]",
        "Evaluate a model without inputs once and print every output, then\n"
        "the loss and every param's gradient (when it has a loss); for a\n"
        "model with inputs, print every param and buffer it holds. The\n"
@@ -103,8 +103,9 @@ const std::vector<CommandInfo> &commands() {
        "weights of each unit it feeds (a column of x @ NAME, a filter of a\n"
        "conv kernel per input channel) as a PNG grid of greyscale tiles.\n"
        "  --images NAME    the param to draw\n"
+       "  --units N        only the first N units (all when there are fewer)\n"
        "  -o OUT.png       the picture to write\n",
-       {"--seed", "--load", "--images", "-o"},
+       {"--seed", "--load", "--images", "--units", "-o"},
        {},
        runShow},
       {"plot",
@@ -281,6 +282,11 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
       if (Value.empty())
         return Bad("a param name");
       O.Images = Value;
+    } else if (Flag == "--units") {
+      int64_t N;
+      if (!parseInt(Value, N) || N < 1)
+        return Bad("a positive integer");
+      O.Units = N;
     } else if (Value.empty()) {
       return Bad("a file name");
     } else if (Flag == "--load") {

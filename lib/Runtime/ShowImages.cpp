@@ -20,6 +20,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
+#include <string>
 
 namespace nnc::rt {
 namespace {
@@ -120,20 +122,32 @@ std::vector<std::vector<int64_t>> imageShapes(const nnc_model &M,
   return Shapes;
 }
 
-/// What the tiles are, for the summary line.
-std::string tilesAre(nnc_param_use Use, const std::vector<int64_t> &Dims) {
+/// What the tiles are, for the summary line: "the columns", or "the first
+/// 64 of the 256 columns" when --units keeps fewer units than there are.
+std::string tilesAre(nnc_param_use Use, const std::vector<int64_t> &Dims,
+                     std::optional<int64_t> Kept) {
+  int64_t Units = Use == NNC_USE_MATMUL_COLUMNS ? Dims[1] : Dims[0];
+  std::string Which = "the ";
+  if (Kept && *Kept < Units)
+    Which = "the first " + (*Kept == 1 ? "" : std::to_string(*Kept) + " ") +
+            "of the " + std::to_string(Units) + " ";
   if (Use == NNC_USE_MATMUL_COLUMNS)
-    return "the columns";
+    return Which + "columns";
   if (Use == NNC_USE_MATMUL_ROWS)
-    return "the rows";
-  return Dims[1] > 1 ? "each filter on each input channel" : "the filters";
+    return Which + "rows";
+  if (Dims[1] == 1)
+    return Which + "filters";
+  return Which == "the " ? "each filter on each input channel"
+                         : Which + "filters, each on each input channel";
 }
 
 } // namespace
 
 Status runShowImages(const nnc_model &M, const RunOptions &O) {
   if (O.Images.empty())
-    return Status::error("show -o draws a param: give --images NAME");
+    return Status::error(std::string("show ") +
+                         (O.Out.empty() ? "--units" : "-o") +
+                         " draws a param: give --images NAME");
   if (O.Out.empty())
     return Status::error("show --images needs -o OUT.png");
   if (O.Load.empty())
@@ -163,7 +177,7 @@ Status runShowImages(const nnc_model &M, const RunOptions &O) {
   if (*Use != NNC_USE_CONV_KERNEL)
     UnitShape = unitImageShape(
         *Use == NNC_USE_MATMUL_COLUMNS ? Dims[0] : Dims[1], imageShapes(M, I));
-  TileLayout L = tileLayout(Dims, *Use, UnitShape);
+  TileLayout L = tileLayout(Dims, *Use, UnitShape, O.Units.value_or(0));
   int64_t Width = imageWidth(L), Height = imageHeight(L);
   if (Width > MaxPixels / Height)
     return Status::error("'" + O.Images + "' would make a picture of " +
@@ -177,10 +191,11 @@ Status runShowImages(const nnc_model &M, const RunOptions &O) {
     return S;
   // Tile sizes as tensor shapes are written (height x width), the
   // picture's in words.
-  std::printf("%s: %lld tiles of %lld x %lld weights (%s of '%s' %s) in "
+  std::printf("%s: %lld %s of %lld x %lld weights (%s of '%s' %s) in "
               "%lld %s of %lld; %lld pixels wide, %lld high\n",
-              O.Out.c_str(), (long long)L.Count, (long long)L.Height,
-              (long long)L.Width, tilesAre(*Use, Dims).c_str(),
+              O.Out.c_str(), (long long)L.Count,
+              L.Count == 1 ? "tile" : "tiles", (long long)L.Height,
+              (long long)L.Width, tilesAre(*Use, Dims, O.Units).c_str(),
               O.Images.c_str(), shapeString(Dims).c_str(),
               (long long)L.GridRows, L.GridRows == 1 ? "row" : "rows",
               (long long)L.GridCols, (long long)Width, (long long)Height);

@@ -49,7 +49,10 @@ unitImageShape(int64_t Length,
 }
 
 TileLayout tileLayout(const std::vector<int64_t> &Dims, nnc_param_use Use,
-                      const std::vector<int64_t> &UnitShape) {
+                      const std::vector<int64_t> &UnitShape, int64_t MaxUnits) {
+  auto Kept = [&](int64_t Units) {
+    return MaxUnits > 0 ? std::min(Units, MaxUnits) : Units;
+  };
   TileLayout L;
   switch (Use) {
   case NNC_USE_MATMUL_COLUMNS:
@@ -59,7 +62,7 @@ TileLayout tileLayout(const std::vector<int64_t> &Dims, nnc_param_use Use,
     int64_t Units = Columns ? Dims[1] : Dims[0];
     int64_t Length = Columns ? Dims[0] : Dims[1];
     assert(UnitShape[0] * UnitShape[1] == Length && "a unit's weights");
-    L.Count = Units;
+    L.Count = Kept(Units);
     L.Height = UnitShape[0];
     L.Width = UnitShape[1];
     // Unit j's weights: W[:, j] (stride out) or W[j, :] (contiguous).
@@ -72,7 +75,7 @@ TileLayout tileLayout(const std::vector<int64_t> &Dims, nnc_param_use Use,
     int64_t FilterNumel = 1;
     for (size_t I = 2; I < Dims.size(); ++I)
       FilterNumel *= Dims[I];
-    L.Count = Dims[0] * Dims[1];
+    L.Count = Kept(Dims[0]) * Dims[1];
     L.Width = Dims.back();
     L.Height = L.Width ? FilterNumel / L.Width : 0;
     L.TileStep = FilterNumel;
@@ -80,7 +83,7 @@ TileLayout tileLayout(const std::vector<int64_t> &Dims, nnc_param_use Use,
     // Filters by channels, as the kernel is indexed, when there are
     // channels to tell apart.
     if (Dims[1] > 1) {
-      L.GridRows = Dims[0];
+      L.GridRows = Kept(Dims[0]);
       L.GridCols = Dims[1];
     }
     break;

@@ -211,6 +211,45 @@ TEST(WeightTiles, RowsAndKernelsTakeContiguousTiles) {
   EXPECT_EQ(rowsOf(renderTiles(K, L)), Grid);
 }
 
+TEST(WeightTiles, MaxUnitsKeepsTheFirstUnits) {
+  // --units 64 of W : [784, 256]: 64 tiles in an 8 x 8 grid, column j
+  // still read with the stride of the full weight.
+  TileLayout L = tileLayout({784, 256}, NNC_USE_MATMUL_COLUMNS, {28, 28}, 64);
+  EXPECT_EQ(L.Count, 64);
+  EXPECT_EQ(L.TileStep, 1);
+  EXPECT_EQ(L.PixelStep, 256);
+  EXPECT_EQ(L.GridRows, 8);
+  EXPECT_EQ(L.GridCols, 8);
+  EXPECT_EQ(imageWidth(L), 8 * 28 + 7);
+  // More units than there are, or 0: every unit.
+  EXPECT_EQ(tileLayout({784, 256}, NNC_USE_MATMUL_COLUMNS, {28, 28}, 300).Count,
+            256);
+  EXPECT_EQ(tileLayout({784, 256}, NNC_USE_MATMUL_COLUMNS, {28, 28}, 0).Count,
+            256);
+  // Rows: the first rows, contiguous.
+  L = tileLayout({10, 9}, NNC_USE_MATMUL_ROWS, {3, 3}, 4);
+  EXPECT_EQ(L.Count, 4);
+  EXPECT_EQ(L.TileStep, 9);
+  EXPECT_EQ(L.GridCols, 2);
+  EXPECT_EQ(L.GridRows, 2);
+  // A kernel keeps whole filters: 4 of LeNet's 16, each on its 6 channels.
+  L = tileLayout({16, 6, 5, 5}, NNC_USE_CONV_KERNEL, {}, 4);
+  EXPECT_EQ(L.Count, 24);
+  EXPECT_EQ(L.GridRows, 4);
+  EXPECT_EQ(L.GridCols, 6);
+
+  // The kept tiles are drawn as they are in the full picture: W : [2, 3]
+  // by columns, its first two of three units.
+  const float W[] = {0, 5, 1, /**/ 1, 4, 1};
+  L = tileLayout({2, 3}, NNC_USE_MATMUL_COLUMNS, {1, 2}, 2);
+  ASSERT_EQ(L.Count, 2);
+  L.ZoomX = L.ZoomY = 1;
+  L.GridRows = 1;
+  L.GridCols = 2;
+  std::vector<std::vector<int>> Rows = {{0, 255, 0, 255, 0}};
+  EXPECT_EQ(rowsOf(renderTiles(W, L)), Rows);
+}
+
 TEST(WeightTiles, ZoomRepeatsEachWeightAsABlock) {
   const float W[] = {0, 1};
   TileLayout L = tileLayout({2, 1}, NNC_USE_MATMUL_COLUMNS, {1, 2});

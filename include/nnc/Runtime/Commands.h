@@ -25,6 +25,8 @@ namespace nnc::rt {
 struct RunOptions {
   /// show --images: the param to draw (into -o, which is `Out`).
   std::string Images;
+  /// show --images --units N: draw only the first N units.
+  std::optional<int64_t> Units;
   std::optional<int64_t> Epochs;
   std::optional<double> Lr;
   std::optional<uint64_t> Seed;

@@ -70,9 +70,12 @@ unitImageShape(int64_t Length,
 /// factor that makes their longer side at least 24 pixels, and a side still
 /// under 8 pixels (a one-row tile) is stretched to at least 8. Otherwise
 /// the grid is about square in pixels: the fewest columns that make it at
-/// least as wide as high (⌈√n⌉ for square tiles).
+/// least as wide as high (⌈√n⌉ for square tiles). `MaxUnits` > 0 keeps only
+/// the first MaxUnits units (columns, rows, or filters with all their
+/// channels), laid out as if there were no others; 0 keeps every unit.
 TileLayout tileLayout(const std::vector<int64_t> &Dims, nnc_param_use Use,
-                      const std::vector<int64_t> &UnitShape);
+                      const std::vector<int64_t> &UnitShape,
+                      int64_t MaxUnits = 0);
 
 /// The picture's size in pixels: the tiles at their zoom with TileGap
 /// pixels between neighbours and no outer border.

@@ -8,13 +8,14 @@ no imaging library) and checks them against the weights they draw.
   png.py grid FILE TILE_W TILE_H
       "R rows of C, N tiles": the picture is a grid of TILE_W x TILE_H
       cells with 1-pixel gaps of grey 0; a cell that is not all 0 is a tile.
-  png.py expect FILE WEIGHTS NAME UNITS TILE_H TILE_W ZOOM_X ZOOM_Y COLS
+  png.py expect FILE WEIGHTS NAME UNITS TILE_H TILE_W ZOOM_X ZOOM_Y COLS [KEPT]
       recomputes every pixel from tensor NAME of the safetensors file
       WEIGHTS (docs/runtime.md, "`show --images`"): UNITS is `columns`
       (unit j is column j of [in, out]), `rows` (row i of [out, in]) or
       `kernel` (filter k on channel c of [K, C, ...], tile k*C + c); each
       tile normalised to 0..255, each weight a ZOOM_X x ZOOM_Y block, COLS
-      tiles per grid row. Prints "ok: N tiles" or the first wrong pixel.
+      tiles per grid row; with KEPT (`--units`), only the first KEPT units.
+      Prints "ok: N tiles" or the first wrong pixel.
 """
 import math
 import os
@@ -108,7 +109,7 @@ def grid(path, tw, th):
     print("%d rows of %d, %d tiles" % (nrows, cols, tiles))
 
 
-def expect(path, weights, name, units, th, tw, zx, zy, cols):
+def expect(path, weights, name, units, th, tw, zx, zy, cols, kept=0):
     w, h, rows = read_png(path)
     tensors, _ = st.read(weights)
     if name not in tensors:
@@ -124,6 +125,9 @@ def expect(path, weights, name, units, th, tw, zx, zy, cols):
     else:
         count = shape[0] * shape[1]
         tile = lambda t: values[t * n:(t + 1) * n]
+    if kept:
+        per_unit = shape[1] if units == "kernel" else 1
+        count = min(count, kept * per_unit)
     cw, ch = tw * zx, th * zy
     nrows = (count + cols - 1) // cols
     want_w, want_h = cols * cw + cols - 1, nrows * ch + nrows - 1
@@ -155,7 +159,7 @@ def main():
     elif cmd == "grid":
         grid(args[0], int(args[1]), int(args[2]))
     elif cmd == "expect":
-        expect(args[0], args[1], args[2], args[3], *map(int, args[4:9]))
+        expect(args[0], args[1], args[2], args[3], *map(int, args[4:]))
     else:
         fail("unknown command " + cmd)
 
