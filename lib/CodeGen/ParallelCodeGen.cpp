@@ -96,8 +96,10 @@ nnc::compileToObjects(Module &M, const nnc::TargetOptions &Opts,
       double Cpu0 = threadCpuSeconds();
       auto Done = make_scope_exit([&] { Cpu[I] = threadCpuSeconds() - Cpu0; });
       LLVMContext Ctx;
+      // The reference keeps only a view of the name: keep the name alive.
+      std::string Name = M.getModuleIdentifier() + "." + std::to_string(I);
       MemoryBufferRef Ref(StringRef(Bitcode[I].data(), Bitcode[I].size()),
-                          M.getModuleIdentifier() + "." + std::to_string(I));
+                          Name);
       auto Part = parseBitcodeFile(Ref, Ctx);
       if (!Part) {
         Errors[I] = Part.takeError();
