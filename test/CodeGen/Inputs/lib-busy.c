@@ -44,6 +44,11 @@ static void allocate(struct Outs *O) {
     O->Out[I] = calloc(OutSizes[I], 4);
 }
 
+static void release(struct Outs *O) {
+  for (size_t I = 0; I < NUM_OUT; ++I)
+    free(O->Out[I]);
+}
+
 /* One call with the outputs of `O`, first poisoned. Returns the library's
  * status; 0 only if the outputs are the reference's. */
 static int callOnce(struct Outs *O) {
@@ -70,6 +75,7 @@ static void *hammer(void *Unused) {
   allocate(&Mine);
   while (!atomic_load(&Stop))
     callOnce(&Mine);
+  release(&Mine); /* LeakSanitizer runs on this program in CI */
   return NULL;
 }
 
@@ -104,6 +110,10 @@ int main(void) {
   }
   atomic_store(&Stop, 1);
   pthread_join(Other, NULL);
+  release(&Mine);
+  release(&Reference);
+  for (size_t I = 0; I < NUM_IN; ++I)
+    free(In[I]);
   if (atomic_load(&Failed))
     return 1;
   if (!Refused || !Agreed) {
