@@ -1,0 +1,243 @@
+//===- DataParallel.cpp - Agreement and averaging across ranks ------------===//
+//
+// The average of one step (GradientAverager::average), for N ranks and a
+// packed vector of n floats per rank (gradients, buffers, loss, metrics,
+// failure flag), with c = n/N rounded up to 16 floats:
+//   1. pack: copy the slots into one vector, zero-padded to N·c;
+//   2. all-to-all: rank r receives slice r (c floats) of every rank;
+//   3. reduce: rank r adds its N slices in rank order and divides by N —
+//      the only arithmetic, the same on every rank for the same slice;
+//   4. all-gather: every rank receives every reduced slice;
+//   5. unpack into the slots.
+// Each rank sends and receives (N−1)/N·n floats in step 2 and again in
+// step 4: the 2·(N−1)/N of a ring all-reduce, without leaving the order of
+// the additions to MPI (docs/distributed.md has the cost model).
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/DataParallel.h"
+#include "nnc/Runtime/Random.h"
+
+#include <bit>
+#include <cstring>
+
+namespace nnc::rt {
+
+Status Team::agree(Status Local) const {
+  if (!distributed())
+    return Local;
+  int32_t Mine = Local ? 1 : 0;
+  std::vector<int32_t> All(static_cast<size_t>(size()));
+  World->allGather(&Mine, All.data(), sizeof(Mine));
+  int First = -1;
+  for (int R = 0; R < size() && First < 0; ++R)
+    if (All[size_t(R)])
+      First = R;
+  if (First < 0)
+    return Status();
+  // The lowest failing rank's message, to every rank.
+  std::string Msg = rank() == First ? Local.message() : "";
+  uint64_t Length = Msg.size();
+  World->broadcast(&Length, sizeof(Length), First);
+  Msg.resize(size_t(Length));
+  World->broadcast(Msg.data(), Msg.size(), First);
+  if (First == 0)
+    return Status::error(Msg);
+  return Status::error("rank " + std::to_string(First) + ": " + Msg);
+}
+
+static std::string showValue(const SharedValue &V, uint64_t X) {
+  if (!V.Hash)
+    return std::to_string(X);
+  char Buf[24];
+  std::snprintf(Buf, sizeof(Buf), "%016llx", (unsigned long long)X);
+  return Buf;
+}
+
+Status Team::checkSame(const std::vector<SharedValue> &Items) const {
+  if (!distributed() || Items.empty())
+    return Status();
+  size_t N = Items.size();
+  std::vector<uint64_t> Mine, All(N * size_t(size()));
+  for (const SharedValue &V : Items)
+    Mine.push_back(V.Value);
+  World->allGather(Mine.data(), All.data(), N * sizeof(uint64_t));
+  for (size_t K = 0; K < N; ++K)
+    for (int R = 1; R < size(); ++R) {
+      uint64_t Theirs = All[size_t(R) * N + K];
+      if (Theirs == All[K])
+        continue;
+      return Status::error(
+          "the ranks disagree on " + Items[K].What + ": rank " +
+          std::to_string(R) + " has " + showValue(Items[K], Theirs) +
+          ", rank 0 has " + showValue(Items[K], All[K]) +
+          "; every rank must run the same executable with the same command "
+          "line and the same files");
+    }
+  return Status();
+}
+
+void Team::sumInRankOrder(std::vector<double> &Values) const {
+  if (!distributed())
+    return;
+  size_t N = Values.size();
+  std::vector<double> All(N * size_t(size()));
+  World->allGather(Values.data(), All.data(), N * sizeof(double));
+  for (size_t K = 0; K < N; ++K) {
+    Values[K] = All[K];
+    for (int R = 1; R < size(); ++R)
+      Values[K] += All[size_t(R) * N + K];
+  }
+}
+
+Expected<GradientAverager> GradientAverager::create(ModelInstance &I,
+                                                    const Team &T) {
+  GradientAverager A(T);
+  for (nnc_slot_role Role : {NNC_SLOT_GRAD, NNC_SLOT_BUFFER})
+    for (SlotBuffer *S : I.withRole(Role)) {
+      if (S->type() != DType::F32)
+        return Status::error("slot '" + std::string(S->name()) +
+                             "' is i32, but data-parallel training averages "
+                             "the gradients and buffers, which must be f32");
+      A.Parts.push_back(S);
+      A.Total += size_t(S->Numel);
+    }
+  A.Loss = I.withRole(NNC_SLOT_LOSS).front();
+  A.Metrics = I.withRole(NNC_SLOT_METRIC);
+  A.Total += 1 + A.Metrics.size() + 1; // loss, metrics, failure flag
+  size_t N = size_t(T.size());
+  A.Chunk = ((A.Total + N - 1) / N + 15) / 16 * 16;
+  A.Send.assign(N * A.Chunk, 0.0f);
+  A.Recv.assign(N * A.Chunk, 0.0f);
+  A.Mine.assign(A.Chunk, 0.0f);
+  return A;
+}
+
+void GradientAverager::average(bool LocalFailure, Means &Out) {
+  // 1. Pack (the padding after Total stays zero).
+  float *Packed = Send.data();
+  for (SlotBuffer *S : Parts) {
+    std::memcpy(Packed, S->f32(), S->bytes());
+    Packed += S->Numel;
+  }
+  *Packed++ = float(Loss->scalar());
+  for (SlotBuffer *M : Metrics)
+    *Packed++ = float(M->scalar());
+  *Packed++ = LocalFailure ? 1.0f : 0.0f;
+
+  // 2.-4. Slice r of every rank to rank r, summed in rank order, back to
+  // every rank.
+  Communicator &C = *T->communicator();
+  size_t Bytes = Chunk * sizeof(float);
+  C.allToAll(Send.data(), Recv.data(), Bytes);
+  std::memcpy(Mine.data(), Recv.data(), Bytes);
+  int N = T->size();
+  for (int R = 1; R < N; ++R) {
+    const float *Slice = Recv.data() + size_t(R) * Chunk;
+    for (size_t K = 0; K < Chunk; ++K)
+      Mine[K] += Slice[K];
+  }
+  float Ranks = float(N);
+  for (float &V : Mine)
+    V /= Ranks;
+  C.allGather(Mine.data(), Send.data(), Bytes);
+
+  // 5. Unpack.
+  const float *In = Send.data();
+  for (SlotBuffer *S : Parts) {
+    std::memcpy(S->f32(), In, S->bytes());
+    In += S->Numel;
+  }
+  Out.Loss = double(*In++);
+  Out.Metrics.resize(Metrics.size());
+  for (double &M : Out.Metrics)
+    M = double(*In++);
+  Out.AnyFailure = *In++ != 0.0f;
+}
+
+namespace {
+
+/// Hashes values one after another.
+struct Hasher {
+  uint64_t H = 0x6e6e63; // "nnc"
+  void bytes(const void *P, size_t N) { H = hashBytes(P, N, H); }
+  void u64(uint64_t V) { bytes(&V, sizeof(V)); }
+  void f64(double V) { u64(std::bit_cast<uint64_t>(V)); }
+  void str(const char *S) {
+    u64(S ? std::strlen(S) + 1 : 0);
+    if (S)
+      bytes(S, std::strlen(S));
+  }
+  void data(const nnc_data_spec &D) {
+    u64(uint64_t(D.kind));
+    str(D.images);
+    str(D.labels);
+    f64(D.scale);
+    str(D.path);
+    u64(uint64_t(D.num_input_cols));
+    if (D.input_cols)
+      bytes(D.input_cols, size_t(D.num_input_cols) * 8);
+    u64(uint64_t(D.num_target_cols));
+    if (D.target_cols)
+      bytes(D.target_cols, size_t(D.num_target_cols) * 8);
+    u64(uint64_t(D.header));
+  }
+};
+
+} // namespace
+
+uint64_t modelFingerprint(const nnc_model &M) {
+  Hasher H;
+  H.str(M.name);
+  H.u64(uint64_t(M.batch));
+  H.u64(uint64_t(M.num_slots));
+  for (int32_t S = 0; S < M.num_slots; ++S) {
+    const nnc_slot &D = M.slots[S];
+    H.str(D.name);
+    H.u64(uint64_t(D.role) << 32 | uint32_t(D.dtype));
+    H.u64(uint64_t(D.rank));
+    int64_t Numel = 1;
+    for (int32_t K = 0; K < D.rank; ++K) {
+      H.u64(uint64_t(D.dims[K]));
+      Numel *= D.dims[K];
+    }
+    H.u64(uint64_t(D.init_kind));
+    H.f64(D.init_a);
+    H.f64(D.init_b);
+    if (D.init_kind == NNC_INIT_LITERAL && D.literal)
+      H.bytes(D.literal, size_t(Numel) * 4);
+  }
+  const nnc_train_spec &T = M.train;
+  H.u64(uint64_t(T.present));
+  H.data(T.data);
+  H.data(T.test);
+  H.u64(uint64_t(T.optimizer));
+  for (double V : {T.lr, T.momentum, T.weight_decay, T.beta1, T.beta2, T.eps,
+                   T.schedule_gamma, T.validation})
+    H.f64(V);
+  for (int64_t V : {T.epochs, int64_t(T.shuffle), int64_t(T.seed),
+                    int64_t(T.schedule), T.schedule_every, T.schedule_warmup,
+                    int64_t(T.num_augments), T.early_stop})
+    H.u64(uint64_t(V));
+  for (int32_t K = 0; K < T.num_augments && T.augments; ++K) {
+    H.u64(uint64_t(T.augments[K].kind));
+    H.u64(uint64_t(T.augments[K].padding));
+  }
+  return H.H;
+}
+
+uint64_t startFingerprint(ModelInstance &I, const TrainProgress &P) {
+  Hasher H;
+  for (SlotBuffer &S : I.slots())
+    if (S.role() == NNC_SLOT_PARAM || S.role() == NNC_SLOT_STATE ||
+        S.role() == NNC_SLOT_BUFFER)
+      H.bytes(S.Data, S.bytes());
+  H.u64(uint64_t(P.Epoch));
+  H.u64(P.Seed);
+  std::string Stream = P.ShuffleRng.saveState();
+  H.bytes(Stream.data(), Stream.size());
+  H.bytes(P.Order.data(), P.Order.size() * sizeof(int64_t));
+  H.f64(P.BestValLoss);
+  return H.H;
+}
+
+} // namespace nnc::rt

@@ -1,0 +1,166 @@
+//===- Mpi.cpp - Open MPI, loaded when mpirun started the process ---------===//
+//
+// The C API is declared here by hand, as Open MPI's ABI defines it, so that
+// the runtime builds without MPI's headers and executables run without its
+// library: handles (MPI_Comm, MPI_Datatype, MPI_Errhandler) are pointers to
+// the library's predefined objects — `MPI_COMM_WORLD` is the address of the
+// global `ompi_mpi_comm_world` — so they are looked up with dlsym like the
+// functions. That ties this file to Open MPI (MPICH's handles are
+// integers); docs/distributed.md weighs this against linking -lmpi.
+//
+// Calls return their error codes (MPI_ERRORS_RETURN on the world
+// communicator) so that a failure is reported with the rank and the call
+// before the job is aborted, instead of MPI's default abort.
+//
+//===----------------------------------------------------------------------===//
+#include "nnc/Runtime/Mpi.h"
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+
+namespace nnc::rt {
+
+bool launchedByMpi() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK");
+}
+
+int launcherRank() {
+  for (const char *Var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK"})
+    if (const char *V = std::getenv(Var))
+      return std::atoi(V);
+  return 0;
+}
+
+namespace {
+using Handle = void *; // MPI_Comm, MPI_Datatype, MPI_Errhandler
+constexpr int MpiSuccess = 0;
+constexpr int MpiThreadFunneled = 1;
+constexpr int MpiMaxErrorString = 256;
+} // namespace
+
+struct Communicator::Library {
+  int (*InitThread)(int *, char ***, int, int *);
+  int (*Finalize)();
+  int (*CommRank)(Handle, int *);
+  int (*CommSize)(Handle, int *);
+  int (*CommSetErrhandler)(Handle, Handle);
+  int (*Allgather)(const void *, int, Handle, void *, int, Handle, Handle);
+  int (*Alltoall)(const void *, int, Handle, void *, int, Handle, Handle);
+  int (*Bcast)(void *, int, Handle, int, Handle);
+  int (*Abort)(Handle, int);
+  int (*ErrorString)(int, char *, int *);
+  Handle World, Byte, ErrorsReturn;
+};
+
+/// The soname of Open MPI 3.0 to 5.x.
+static const char MpiLibrary[] = "libmpi.so.40";
+
+Expected<std::unique_ptr<Communicator>>
+Communicator::join(std::string Program) {
+  // RTLD_GLOBAL: Open MPI's plugins, which it dlopens itself, resolve
+  // their references to libmpi through the global namespace.
+  void *Dl = dlopen(MpiLibrary, RTLD_NOW | RTLD_GLOBAL);
+  if (!Dl)
+    return Status::error(
+        std::string("launched by mpirun, but Open MPI's library cannot be "
+                    "loaded (") +
+        dlerror() + "); install Open MPI (Debian: openmpi-bin)");
+  auto L = std::make_unique<Library>();
+  std::string Missing;
+  auto Get = [&](auto &Field, const char *Name) {
+    void *Sym = dlsym(Dl, Name);
+    if (!Sym && Missing.empty())
+      Missing = Name;
+    Field = reinterpret_cast<std::remove_reference_t<decltype(Field)>>(Sym);
+  };
+  Get(L->InitThread, "MPI_Init_thread");
+  Get(L->Finalize, "MPI_Finalize");
+  Get(L->CommRank, "MPI_Comm_rank");
+  Get(L->CommSize, "MPI_Comm_size");
+  Get(L->CommSetErrhandler, "MPI_Comm_set_errhandler");
+  Get(L->Allgather, "MPI_Allgather");
+  Get(L->Alltoall, "MPI_Alltoall");
+  Get(L->Bcast, "MPI_Bcast");
+  Get(L->Abort, "MPI_Abort");
+  Get(L->ErrorString, "MPI_Error_string");
+  Get(L->World, "ompi_mpi_comm_world");
+  Get(L->Byte, "ompi_mpi_byte");
+  Get(L->ErrorsReturn, "ompi_mpi_errors_return");
+  if (!Missing.empty())
+    return Status::error(std::string(MpiLibrary) + " has no symbol '" +
+                         Missing + "': it is not Open MPI's library");
+
+  // Only the main thread calls MPI; the thread pool's workers never do.
+  int Provided = 0;
+  if (L->InitThread(nullptr, nullptr, MpiThreadFunneled, &Provided) !=
+      MpiSuccess)
+    return Status::error("MPI_Init_thread failed");
+  std::unique_ptr<Communicator> C(new Communicator());
+  C->Lib = std::move(L);
+  C->Program = std::move(Program);
+  Library &Lib = *C->Lib;
+  if (int E = Lib.CommSetErrhandler(Lib.World, Lib.ErrorsReturn))
+    C->fail("MPI_Comm_set_errhandler", E);
+  if (int E = Lib.CommRank(Lib.World, &C->Rank))
+    C->fail("MPI_Comm_rank", E);
+  if (int E = Lib.CommSize(Lib.World, &C->Size))
+    C->fail("MPI_Comm_size", E);
+  return C;
+}
+
+Communicator::~Communicator() {
+  if (Lib)
+    Lib->Finalize();
+}
+
+void Communicator::fail(const char *Call, int Code) {
+  char Text[MpiMaxErrorString] = "";
+  int Len = 0;
+  if (Lib->ErrorString(Code, Text, &Len) != MpiSuccess)
+    std::snprintf(Text, sizeof(Text), "error code %d", Code);
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s: error: rank %d: %s failed: %s\n", Program.c_str(),
+               Rank, Call, Text);
+  abort(1);
+}
+
+int Communicator::count(const char *Call, size_t Bytes) {
+  if (Bytes <= size_t(INT_MAX))
+    return int(Bytes);
+  std::fflush(stdout);
+  std::fprintf(stderr,
+               "%s: error: rank %d: %s of %zu bytes per rank is beyond MPI's "
+               "int counts\n",
+               Program.c_str(), Rank, Call, Bytes);
+  abort(1);
+}
+
+void Communicator::allGather(const void *Send, void *Recv, size_t Bytes) {
+  int N = count("MPI_Allgather", Bytes);
+  if (int E =
+          Lib->Allgather(Send, N, Lib->Byte, Recv, N, Lib->Byte, Lib->World))
+    fail("MPI_Allgather", E);
+}
+
+void Communicator::allToAll(const void *Send, void *Recv, size_t Bytes) {
+  int N = count("MPI_Alltoall", Bytes);
+  if (int E = Lib->Alltoall(Send, N, Lib->Byte, Recv, N, Lib->Byte, Lib->World))
+    fail("MPI_Alltoall", E);
+}
+
+void Communicator::broadcast(void *Data, size_t Bytes, int Root) {
+  int N = count("MPI_Bcast", Bytes);
+  if (int E = Lib->Bcast(Data, N, Lib->Byte, Root, Lib->World))
+    fail("MPI_Bcast", E);
+}
+
+void Communicator::abort(int Code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  Lib->Abort(Lib->World, Code);
+  std::_Exit(Code); // MPI_Abort does not return; this is for the compiler.
+}
+
+} // namespace nnc::rt
