@@ -40,7 +40,7 @@
 extern "C" {
 #endif
 
-#define NNC_ABI_VERSION 4
+#define NNC_ABI_VERSION 5
 
 enum nnc_dtype { NNC_F32 = 0, NNC_I32 = 1 };
 
