@@ -49,6 +49,8 @@ struct Communicator::Library {
   int (*Allgather)(const void *, int, Handle, void *, int, Handle, Handle);
   int (*Alltoall)(const void *, int, Handle, void *, int, Handle, Handle);
   int (*Bcast)(void *, int, Handle, int, Handle);
+  int (*Sendrecv)(const void *, int, Handle, int, int, void *, int, Handle, int,
+                  int, Handle, void *);
   int (*Abort)(Handle, int);
   int (*ErrorString)(int, char *, int *);
   Handle World, Byte, ErrorsReturn;
@@ -83,6 +85,7 @@ Communicator::join(std::string Program) {
   Get(L->Allgather, "MPI_Allgather");
   Get(L->Alltoall, "MPI_Alltoall");
   Get(L->Bcast, "MPI_Bcast");
+  Get(L->Sendrecv, "MPI_Sendrecv");
   Get(L->Abort, "MPI_Abort");
   Get(L->ErrorString, "MPI_Error_string");
   Get(L->World, "ompi_mpi_comm_world");
@@ -148,6 +151,15 @@ void Communicator::allToAll(const void *Send, void *Recv, size_t Bytes) {
   int N = count("MPI_Alltoall", Bytes);
   if (int E = Lib->Alltoall(Send, N, Lib->Byte, Recv, N, Lib->Byte, Lib->World))
     fail("MPI_Alltoall", E);
+}
+
+void Communicator::exchange(const void *Send, void *Recv, size_t Bytes,
+                            int Peer) {
+  int N = count("MPI_Sendrecv", Bytes);
+  // Tag 0 both ways; MPI_STATUS_IGNORE is a null pointer in Open MPI.
+  if (int E = Lib->Sendrecv(Send, N, Lib->Byte, Peer, 0, Recv, N, Lib->Byte,
+                            Peer, 0, Lib->World, nullptr))
+    fail("MPI_Sendrecv", E);
 }
 
 void Communicator::broadcast(void *Data, size_t Bytes, int Root) {

@@ -111,9 +111,10 @@ private:
   std::vector<SlotBuffer *> Metrics;
   size_t Total = 0;
   size_t Chunk = 0; ///< Floats each rank reduces (a multiple of 16).
-  /// N·Chunk floats each: this rank's values, and the N slices of its
-  /// chunk; then the reduced chunk.
-  std::vector<float> Send, Recv, Mine;
+  /// N·Chunk floats each: this rank's values (and, from more than two
+  /// ranks, everyone's means), and what it receives; then the reduced
+  /// chunk.
+  std::vector<float> Send, Recv, Reduced;
 };
 
 /// A hash of everything the descriptor says about the model: slots (names,

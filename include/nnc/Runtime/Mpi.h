@@ -56,6 +56,9 @@ public:
   /// Every rank sends bytes [r · Bytes, (r + 1) · Bytes) of `Send` to rank
   /// r; `Recv` receives rank r's at r · Bytes.
   void allToAll(const void *Send, void *Recv, size_t Bytes);
+  /// Sends `Bytes` from `Send` to rank `Peer` while receiving as many from
+  /// it into `Recv` (both ranks call it, naming each other).
+  void exchange(const void *Send, void *Recv, size_t Bytes, int Peer);
   /// Rank `Root`'s `Bytes` at `Data` to every rank.
   void broadcast(void *Data, size_t Bytes, int Root);
   /// Ends every process of the job with exit status `Code`.
