@@ -372,7 +372,6 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   // One step's loss and metrics: this process's, or the ranks' means.
   std::vector<double> StepMetrics(Metrics.size());
   GradientAverager::Means Mean;
-  double Prof[5] = {0, 0, 0, 0, 0};
   // Rank r takes rows r·B ... r·B + B − 1 of each global batch of N·B.
   int64_t Global = B * T.size(), Offset = B * T.rank();
   int64_t Steps = Train.size() / Global;
@@ -405,7 +404,6 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       if (S == 0)
         Stats.Lr = Rate;
       I.setLearningRate(Rate);
-      auto Tp0 = Clock::now();
       Aug.Position = S * Global + Offset;
       Train.fillBatch(P.Order.data() + S * Global + Offset, B, L,
                       Setup.Augment.empty() ? nullptr : &Aug);
@@ -413,7 +411,6 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       // the single-process run.
       I.setDropoutKey(P.Seed, Step * T.size() + T.rank());
       double StepLoss;
-      auto Tp1 = Clock::now(); Prof[0] += std::chrono::duration<double>(Tp1 - Tp0).count();
       if (!T.distributed()) {
         M.train_step(I.slotPointers());
         StepLoss = Loss->scalar();
@@ -421,17 +418,13 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
           StepMetrics[K] = Metrics[K]->scalar();
       } else {
         M.train_grad(I.slotPointers());
-        auto Tq = Clock::now(); Prof[1] += std::chrono::duration<double>(Tq - Tp1).count();
         std::string Cause = takeNumericsFailure();
         Setup.Averager->average(!Cause.empty(), Mean);
-        auto Tr = Clock::now(); Prof[2] += std::chrono::duration<double>(Tr - Tq).count();
         if (Mean.AnyFailure)
           return T.agree(Cause.empty() ? Status()
                                        : divergence(O, E, S + 1, 0, nullptr,
                                                     SavedEpoch, Cause));
-        auto Ts = Clock::now();
         M.apply_update(I.slotPointers());
-        Prof[3] += std::chrono::duration<double>(Clock::now() - Ts).count();
         StepLoss = Mean.Loss;
         StepMetrics = Mean.Metrics;
       }
@@ -441,9 +434,7 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       // Checked after every step, so a non-finite value is caught where it
       // appears and never reaches a checkpoint. The ranks share the loss
       // and the params, so they all stop here alike.
-      auto Tu = Clock::now();
       SlotBuffer *Bad = I.firstNonFinite();
-      Prof[4] += std::chrono::duration<double>(Clock::now() - Tu).count();
       if (!std::isfinite(StepLoss) || Bad)
         return divergence(O, E, S + 1, StepLoss, Bad, SavedEpoch);
       Stats.Loss += StepLoss;
@@ -514,8 +505,6 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       break;
     }
   }
-  if (getenv("NNC_PROF"))
-    std::fprintf(stderr, "rank %d: fill %.3f grad %.3f avg %.3f apply %.3f scan %.3f s\n", T.rank(), Prof[0], Prof[1], Prof[2], Prof[3], Prof[4]);
   // No epoch ran (--epochs 0, or a checkpoint already at the target): the
   // file still gets the state as it stands.
   if (NoEpoch && !O.Save.empty())
