@@ -16,9 +16,12 @@
 #include "nnc/Runtime/Mpi.h"
 
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
+#include <unistd.h>
 
 namespace nnc::rt {
 
@@ -55,6 +58,22 @@ struct Communicator::Library {
   int (*ErrorString)(int, char *, int *);
   Handle World, Byte, ErrorsReturn;
 };
+
+/// What a rank says when mpirun stops it: written by the SIGTERM handler,
+/// so prepared beforehand (a handler may only call async-signal-safe
+/// functions such as write).
+static char StopNote[512];
+
+/// mpirun ends every rank with SIGTERM when one of them dies or fails, or
+/// when the job is cancelled. Saying so on each rank's stderr tells the
+/// user that this rank did not fail by itself; the files it writes are
+/// atomic, so a save cut short leaves the last complete checkpoint.
+static void onStop(int Signal) {
+  ssize_t Ignored = write(STDERR_FILENO, StopNote, std::strlen(StopNote));
+  (void)Ignored;
+  std::signal(Signal, SIG_DFL);
+  std::raise(Signal);
+}
 
 /// The soname of Open MPI 3.0 to 5.x.
 static const char MpiLibrary[] = "libmpi.so.40";
@@ -110,10 +129,18 @@ Communicator::join(std::string Program) {
     C->fail("MPI_Comm_rank", E);
   if (int E = Lib.CommSize(Lib.World, &C->Size))
     C->fail("MPI_Comm_size", E);
+  std::snprintf(StopNote, sizeof(StopNote),
+                "%s: error: rank %d: stopped by mpirun (SIGTERM): another "
+                "rank failed or the job was cancelled\n",
+                C->Program.c_str(), C->Rank);
+  std::signal(SIGTERM, onStop);
   return C;
 }
 
 Communicator::~Communicator() {
+  // The command is over: a rank that mpirun ends while the others finish
+  // (one of them returned a failure) has nothing to add.
+  std::signal(SIGTERM, SIG_DFL);
   if (Lib)
     Lib->Finalize();
 }
