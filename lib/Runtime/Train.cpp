@@ -363,7 +363,10 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   std::optional<Dataset> &Test = Setup.Test;
   const int64_t Epochs = Setup.Epochs, Patience = Setup.Patience;
   std::vector<std::string> Names = metricNames(I);
-  ProgressReporter Progress(stdout, isatty(STDOUT_FILENO), Epochs, Names);
+  // mpirun hands its ranks a pseudo-terminal whether or not it writes to
+  // one, so a job prints epoch lines only, never the live bar.
+  bool Live = isatty(STDOUT_FILENO) && !T.communicator();
+  ProgressReporter Progress(stdout, Live, Epochs, Names);
 
   std::vector<SlotBuffer *> Metrics = I.withRole(NNC_SLOT_METRIC);
   SlotBuffer *Loss = I.withRole(NNC_SLOT_LOSS).front();
