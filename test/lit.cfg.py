@@ -56,3 +56,24 @@ with tempfile.TemporaryDirectory() as probe:
 cache = os.path.join(config.nnc_obj_root, "CMakeCache.txt")
 if os.path.exists(cache) and "NNC_SANITIZE:BOOL=ON" in open(cache).read():
     config.available_features.add("asan")
+# Data-parallel training (test/Distributed, docs/distributed.md) runs under
+# Open MPI's mpirun. As root (CI) it needs --allow-run-as-root; two ranks
+# on a machine with fewer free cores need --oversubscribe; and since lit
+# runs several jobs at once, ranks are not bound to cores and yield the
+# CPU while they wait, so two jobs never spin against each other on one
+# core. Without Open MPI's mpirun the tests are UNSUPPORTED.
+mpirun = shutil.which("mpirun")
+if mpirun:
+    try:
+        version = subprocess.run([mpirun, "--version"], capture_output=True,
+                                 text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        version = ""
+    if "Open MPI" in version:
+        config.available_features.add("mpi")
+        config.substitutions.append(
+            ("%mpirun", mpirun + " --allow-run-as-root --oversubscribe"
+             " --bind-to none --mca mpi_yield_when_idle 1"))
+        for var in ("HOME", "TMPDIR"):
+            if var in os.environ:
+                config.environment[var] = os.environ[var]

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """close.py - are the weights of two safetensors files equal up to rounding?
 
-  close.py A B RTOL ATOL
+  close.py A B RTOL ATOL [NAME...]
 
-Compares every param and buffer (not the optimizer's state.* entries nor
+Compares every param and buffer (or only the tensors NAME...) (not the optimizer's state.* entries nor
 the checkpoint's nnc/ tensors) of A with the same tensor of B, element by
 element, as numpy.allclose does: |a - b| <= ATOL + RTOL * |b|. Prints the
 largest relative difference of each tensor and, for every tensor that is
@@ -27,6 +27,12 @@ def main():
     a_path, b_path, rtol, atol = sys.argv[1], sys.argv[2], float(
         sys.argv[3]), float(sys.argv[4])
     a, b = weights(a_path), weights(b_path)
+    only = sys.argv[5:]
+    if only:
+        a = {k: v for k, v in a.items() if k in only}
+        b = {k: v for k, v in b.items() if k in only}
+        if sorted(a) != sorted(only):
+            sys.exit("%s does not hold %s" % (a_path, only))
     if sorted(a) != sorted(b):
         sys.exit("the files hold different tensors: %s vs %s" %
                  (sorted(a), sorted(b)))
