@@ -12,8 +12,8 @@
 // Each rank sends and receives (N−1)/N·n floats in step 2 and again in
 // step 4: the 2·(N−1)/N of a ring all-reduce, without leaving the order of
 // the additions to MPI (docs/distributed.md has the cost model). Two ranks
-// instead swap their whole vectors in one MPI_Sendrecv and both add them,
-// rank 0's first: as many bytes, one round trip instead of two.
+// skip the packing and the slicing: each sends its slots as they are and
+// adds what it receives (averagePair), as many bytes in one round trip.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/DataParallel.h"
@@ -100,13 +100,24 @@ Expected<GradientAverager> GradientAverager::create(ModelInstance &I,
         return Status::error("slot '" + std::string(S->name()) +
                              "' is i32, but data-parallel training averages "
                              "the gradients and buffers, which must be f32");
-      A.Parts.push_back(S);
-      A.Total += size_t(S->Numel);
+      A.Parts.push_back({S->Data, S->bytes()});
     }
   A.Loss = I.withRole(NNC_SLOT_LOSS).front();
   A.Metrics = I.withRole(NNC_SLOT_METRIC);
-  A.Total += 1 + A.Metrics.size() + 1; // loss, metrics, failure flag
+  A.Tail.assign(1 + A.Metrics.size() + 1, 0.0f); // loss, metrics, flag
+  A.Parts.push_back({A.Tail.data(), A.Tail.size() * sizeof(float)});
+  for (const Communicator::Piece &P : A.Parts)
+    A.Total += P.Bytes / sizeof(float);
   size_t N = size_t(T.size());
+  if (N == 2) {
+    A.Recv.assign(A.Total, 0.0f);
+    float *At = A.Recv.data();
+    for (const Communicator::Piece &P : A.Parts) {
+      A.RecvParts.push_back({At, P.Bytes});
+      At += P.Bytes / sizeof(float);
+    }
+    return A;
+  }
   A.Chunk = ((A.Total + N - 1) / N + 15) / 16 * 16;
   A.Send.assign(N * A.Chunk, 0.0f);
   A.Recv.assign(N * A.Chunk, 0.0f);
@@ -114,78 +125,68 @@ Expected<GradientAverager> GradientAverager::create(ModelInstance &I,
   return A;
 }
 
-/// Dst[k] = (Slices[0][k] + Slices[1][k] + ...) / Div for k < Count: the
-/// ranks' values added in rank order (one slice: a copy, Div 1).
-static void addInRankOrder(float *Dst, const std::vector<const float *> &Slices,
-                           size_t Offset, size_t Count, float Div) {
-  const float *First = Slices[0] + Offset;
-  for (size_t K = 0; K < Count; ++K)
-    Dst[K] = First[K];
-  for (size_t R = 1; R < Slices.size(); ++R) {
-    const float *Slice = Slices[R] + Offset;
-    for (size_t K = 0; K < Count; ++K)
-      Dst[K] += Slice[K];
-  }
-  if (Div != 1.0f)
-    for (size_t K = 0; K < Count; ++K)
-      Dst[K] /= Div;
+void GradientAverager::average(bool LocalFailure, Means &Out) {
+  float *Values = Tail.data();
+  *Values++ = float(Loss->scalar());
+  for (SlotBuffer *M : Metrics)
+    *Values++ = float(M->scalar());
+  *Values++ = LocalFailure ? 1.0f : 0.0f;
+  if (T->size() == 2)
+    averagePair();
+  else
+    averageMany();
+  Out.Loss = double(Tail[0]);
+  Out.Metrics.resize(Metrics.size());
+  for (size_t K = 0; K < Metrics.size(); ++K)
+    Out.Metrics[K] = double(Tail[1 + K]);
+  Out.AnyFailure = Tail.back() != 0.0f;
 }
 
-void GradientAverager::average(bool LocalFailure, Means &Out) {
+void GradientAverager::averagePair() {
+  // Each rank sends its slots as they are and receives the other's; the
+  // mean (a + b) / 2 is the same bits on both, since a + b == b + a. As
+  // many bytes cross as in steps 2-4 below (2·(N−1)/N = 1 vector each way)
+  // in one round trip instead of two, and nothing is packed.
+  T->communicator()->exchange(Parts, RecvParts, 1 - T->rank());
+  const float *Theirs = Recv.data();
+  for (const Communicator::Piece &P : Parts) {
+    float *Mine = static_cast<float *>(P.Data);
+    size_t Count = P.Bytes / sizeof(float);
+    for (size_t K = 0; K < Count; ++K)
+      Mine[K] = (Mine[K] + Theirs[K]) * 0.5f;
+    Theirs += Count;
+  }
+}
+
+void GradientAverager::averageMany() {
   // 1. Pack (the padding after Total stays zero).
   float *Packed = Send.data();
-  for (SlotBuffer *S : Parts) {
-    std::memcpy(Packed, S->f32(), S->bytes());
-    Packed += S->Numel;
+  for (const Communicator::Piece &P : Parts) {
+    std::memcpy(Packed, P.Data, P.Bytes);
+    Packed += P.Bytes / sizeof(float);
   }
-  *Packed++ = float(Loss->scalar());
-  for (SlotBuffer *M : Metrics)
-    *Packed++ = float(M->scalar());
-  *Packed++ = LocalFailure ? 1.0f : 0.0f;
-
+  // 2. Slice r of every rank to rank r.
   Communicator &C = *T->communicator();
+  size_t Bytes = Chunk * sizeof(float);
+  C.allToAll(Send.data(), Recv.data(), Bytes);
+  // 3. The slice's mean, added in rank order.
   int N = T->size();
-  std::vector<const float *> Slices;
-  float Div = 1;
-  if (N == 2) {
-    // Two ranks swap everything in one round and each adds both vectors,
-    // rank 0's first: the same bytes on the wire as steps 2-4 below
-    // (2·(N−1)/N = 1 vector each way), one synchronization instead of
-    // two, which is what costs most on a busy machine.
-    C.exchange(Send.data(), Recv.data(), Total * sizeof(float), 1 - T->rank());
-    Slices = T->rank() == 0
-                 ? std::vector<const float *>{Send.data(), Recv.data()}
-                 : std::vector<const float *>{Recv.data(), Send.data()};
-    Div = 2;
-  } else {
-    // 2.-4. Slice r of every rank to rank r, summed in rank order, back to
-    // every rank.
-    size_t Bytes = Chunk * sizeof(float);
-    C.allToAll(Send.data(), Recv.data(), Bytes);
-    std::vector<const float *> Mine;
-    for (int R = 0; R < N; ++R)
-      Mine.push_back(Recv.data() + size_t(R) * Chunk);
-    addInRankOrder(Reduced.data(), Mine, 0, Chunk, float(N));
-    C.allGather(Reduced.data(), Send.data(), Bytes);
-    Slices = {Send.data()};
+  std::memcpy(Reduced.data(), Recv.data(), Bytes);
+  for (int R = 1; R < N; ++R) {
+    const float *Slice = Recv.data() + size_t(R) * Chunk;
+    for (size_t K = 0; K < Chunk; ++K)
+      Reduced[K] += Slice[K];
   }
-
-  // 5. Unpack (for two ranks, adding as it goes).
-  size_t At = 0;
-  for (SlotBuffer *S : Parts) {
-    addInRankOrder(S->f32(), Slices, At, size_t(S->Numel), Div);
-    At += size_t(S->Numel);
+  float Ranks = float(N);
+  for (float &V : Reduced)
+    V /= Ranks;
+  // 4. Every slice to every rank; 5. unpack.
+  C.allGather(Reduced.data(), Send.data(), Bytes);
+  const float *In = Send.data();
+  for (const Communicator::Piece &P : Parts) {
+    std::memcpy(P.Data, In, P.Bytes);
+    In += P.Bytes / sizeof(float);
   }
-  float Tail[3];
-  Out.Metrics.resize(Metrics.size());
-  auto Next = [&]() {
-    addInRankOrder(Tail, Slices, At++, 1, Div);
-    return double(Tail[0]);
-  };
-  Out.Loss = Next();
-  for (double &M : Out.Metrics)
-    M = Next();
-  Out.AnyFailure = Next() != 0.0;
 }
 
 namespace {

@@ -52,8 +52,9 @@ struct Communicator::Library {
   int (*Allgather)(const void *, int, Handle, void *, int, Handle, Handle);
   int (*Alltoall)(const void *, int, Handle, void *, int, Handle, Handle);
   int (*Bcast)(void *, int, Handle, int, Handle);
-  int (*Sendrecv)(const void *, int, Handle, int, int, void *, int, Handle, int,
-                  int, Handle, void *);
+  int (*Isend)(const void *, int, Handle, int, int, Handle, Handle *);
+  int (*Irecv)(void *, int, Handle, int, int, Handle, Handle *);
+  int (*Waitall)(int, Handle *, void *);
   int (*Abort)(Handle, int);
   int (*ErrorString)(int, char *, int *);
   Handle World, Byte, ErrorsReturn;
@@ -104,7 +105,9 @@ Communicator::join(std::string Program) {
   Get(L->Allgather, "MPI_Allgather");
   Get(L->Alltoall, "MPI_Alltoall");
   Get(L->Bcast, "MPI_Bcast");
-  Get(L->Sendrecv, "MPI_Sendrecv");
+  Get(L->Isend, "MPI_Isend");
+  Get(L->Irecv, "MPI_Irecv");
+  Get(L->Waitall, "MPI_Waitall");
   Get(L->Abort, "MPI_Abort");
   Get(L->ErrorString, "MPI_Error_string");
   Get(L->World, "ompi_mpi_comm_world");
@@ -180,13 +183,23 @@ void Communicator::allToAll(const void *Send, void *Recv, size_t Bytes) {
     fail("MPI_Alltoall", E);
 }
 
-void Communicator::exchange(const void *Send, void *Recv, size_t Bytes,
-                            int Peer) {
-  int N = count("MPI_Sendrecv", Bytes);
-  // Tag 0 both ways; MPI_STATUS_IGNORE is a null pointer in Open MPI.
-  if (int E = Lib->Sendrecv(Send, N, Lib->Byte, Peer, 0, Recv, N, Lib->Byte,
-                            Peer, 0, Lib->World, nullptr))
-    fail("MPI_Sendrecv", E);
+void Communicator::exchange(const std::vector<Piece> &Send,
+                            const std::vector<Piece> &Recv, int Peer) {
+  // Piece K travels under tag K; receives are posted first, so every
+  // message finds its buffer waiting.
+  Requests.assign(Send.size() + Recv.size(), nullptr);
+  for (size_t K = 0; K < Recv.size(); ++K)
+    if (int E = Lib->Irecv(Recv[K].Data, count("MPI_Irecv", Recv[K].Bytes),
+                           Lib->Byte, Peer, int(K), Lib->World, &Requests[K]))
+      fail("MPI_Irecv", E);
+  for (size_t K = 0; K < Send.size(); ++K)
+    if (int E = Lib->Isend(Send[K].Data, count("MPI_Isend", Send[K].Bytes),
+                           Lib->Byte, Peer, int(K), Lib->World,
+                           &Requests[Recv.size() + K]))
+      fail("MPI_Isend", E);
+  // MPI_STATUSES_IGNORE is a null pointer in Open MPI.
+  if (int E = Lib->Waitall(int(Requests.size()), Requests.data(), nullptr))
+    fail("MPI_Waitall", E);
 }
 
 void Communicator::broadcast(void *Data, size_t Bytes, int Root) {

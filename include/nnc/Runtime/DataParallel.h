@@ -98,23 +98,28 @@ public:
   /// `LocalFailure`: this rank's numerics check failed.
   void average(bool LocalFailure, Means &Out);
 
-  /// Floats in one reduction (before padding): grads, buffers, loss,
-  /// metrics and the failure flag.
-  size_t floats() const { return Total; }
-
 private:
   explicit GradientAverager(const Team &T) : T(&T) {}
+  /// Two ranks: each sends its values and adds the other's.
+  void averagePair();
+  /// More ranks: each reduces a slice and gathers the others' slices.
+  void averageMany();
 
   const Team *T;
-  std::vector<SlotBuffer *> Parts; ///< Grads, then buffers.
+  /// What is averaged: every grad slot, every buffer slot, then `Tail`.
+  std::vector<Communicator::Piece> Parts;
   SlotBuffer *Loss = nullptr;
   std::vector<SlotBuffer *> Metrics;
-  size_t Total = 0;
-  size_t Chunk = 0; ///< Floats each rank reduces (a multiple of 16).
-  /// N·Chunk floats each: this rank's values (and, from more than two
-  /// ranks, everyone's means), and what it receives; then the reduced
-  /// chunk.
+  /// The loss, the metrics and the failure flag (1 or 0).
+  std::vector<float> Tail;
+  size_t Total = 0; ///< Floats in Parts.
+  size_t Chunk = 0; ///< More ranks: floats each reduces (a multiple of 16).
+  /// Two ranks: Recv holds the other's values (Total floats), arriving in
+  /// the pieces RecvParts. More ranks: N·Chunk floats each, this rank's
+  /// values packed (then everyone's means) and the slices it receives;
+  /// Reduced, Chunk floats, the slice it reduces.
   std::vector<float> Send, Recv, Reduced;
+  std::vector<Communicator::Piece> RecvParts;
 };
 
 /// A hash of everything the descriptor says about the model: slots (names,

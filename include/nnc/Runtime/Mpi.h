@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace nnc::rt {
 
@@ -56,9 +57,17 @@ public:
   /// Every rank sends bytes [r · Bytes, (r + 1) · Bytes) of `Send` to rank
   /// r; `Recv` receives rank r's at r · Bytes.
   void allToAll(const void *Send, void *Recv, size_t Bytes);
-  /// Sends `Bytes` from `Send` to rank `Peer` while receiving as many from
-  /// it into `Recv` (both ranks call it, naming each other).
-  void exchange(const void *Send, void *Recv, size_t Bytes, int Peer);
+  /// Bytes at an address: one message of `exchange`.
+  struct Piece {
+    void *Data;
+    size_t Bytes;
+  };
+  /// Sends each of `Send` to rank `Peer` while receiving as many pieces of
+  /// the same sizes from it into `Recv` (both ranks call it, naming each
+  /// other); every message is posted at once (MPI_Isend, MPI_Irecv), so
+  /// the pieces need not be one buffer and cost one round trip together.
+  void exchange(const std::vector<Piece> &Send, const std::vector<Piece> &Recv,
+                int Peer);
   /// Rank `Root`'s `Bytes` at `Data` to every rank.
   void broadcast(void *Data, size_t Bytes, int Root);
   /// Ends every process of the job with exit status `Code`.
@@ -74,6 +83,7 @@ private:
   int count(const char *Call, size_t Bytes);
 
   std::unique_ptr<Library> Lib;
+  std::vector<void *> Requests; ///< exchange's MPI_Requests, kept.
   std::string Program;
   int Rank = 0, Size = 1;
 };
