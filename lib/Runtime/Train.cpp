@@ -48,6 +48,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <new>
 #include <optional>
 #include <unistd.h>
 
@@ -338,16 +339,27 @@ Status evaluateSet(ModelInstance &I, const Dataset &D, const SampleLayout &L,
   return Status();
 }
 
+/// The outcome of one stage of the setup on this rank, running out of
+/// memory included: an exception would leave the other ranks waiting for
+/// this one in Team::agree.
+template <typename StageFn> Status outcome(StageFn Stage) {
+  try {
+    return Stage();
+  } catch (const std::bad_alloc &) {
+    return Status::error("out of memory");
+  }
+}
+
 } // namespace
 
 Status runTrain(const nnc_model &M, const RunOptions &O) {
   Team T(O.World);
   TrainSetup Setup;
-  if (Status E = T.agree(loadRun(M, O, T, Setup)))
+  if (Status E = T.agree(outcome([&] { return loadRun(M, O, T, Setup); })))
     return E;
   if (Status E = T.checkSame(sharedInputs(M, Setup)))
     return E;
-  if (Status E = T.agree(startRun(M, O, T, Setup)))
+  if (Status E = T.agree(outcome([&] { return startRun(M, O, T, Setup); })))
     return E;
   if (Status E =
           T.checkSame({{"the starting weights and progress (hash; "
