@@ -185,16 +185,20 @@ void Communicator::allToAll(const void *Send, void *Recv, size_t Bytes) {
 
 void Communicator::exchange(const std::vector<Piece> &Send,
                             const std::vector<Piece> &Recv, int Peer) {
-  // Piece K travels under tag K; receives are posted first, so every
-  // message finds its buffer waiting.
+  // Piece K travels under tag K mod 2^15 (MPI promises tags up to
+  // 32767); pieces that share a tag still pair up in order, since MPI
+  // matches messages of one sender and tag in the order they were sent
+  // and posted. Receives are posted first, so every message finds its
+  // buffer waiting.
+  auto Tag = [](size_t K) { return int(K % 32768); };
   Requests.assign(Send.size() + Recv.size(), nullptr);
   for (size_t K = 0; K < Recv.size(); ++K)
     if (int E = Lib->Irecv(Recv[K].Data, count("MPI_Irecv", Recv[K].Bytes),
-                           Lib->Byte, Peer, int(K), Lib->World, &Requests[K]))
+                           Lib->Byte, Peer, Tag(K), Lib->World, &Requests[K]))
       fail("MPI_Irecv", E);
   for (size_t K = 0; K < Send.size(); ++K)
     if (int E = Lib->Isend(Send[K].Data, count("MPI_Isend", Send[K].Bytes),
-                           Lib->Byte, Peer, int(K), Lib->World,
+                           Lib->Byte, Peer, Tag(K), Lib->World,
                            &Requests[Recv.size() + K]))
       fail("MPI_Isend", E);
   // MPI_STATUSES_IGNORE is a null pointer in Open MPI.
