@@ -1,25 +1,33 @@
 //===- DataParallel.cpp - Agreement and averaging across ranks ------------===//
 //
-// The average of one step (GradientAverager::average), for N ranks and a
-// packed vector of n floats per rank (gradients, buffers, loss, metrics,
-// failure flag), with c = n/N rounded up to 16 floats:
-//   1. pack: copy the slots into one vector, zero-padded to N·c;
-//   2. all-to-all: rank r receives slice r (c floats) of every rank;
-//   3. reduce: rank r adds its N slices in rank order and divides by N —
-//      the only arithmetic, the same on every rank for the same slice;
-//   4. all-gather: every rank receives every reduced slice;
-//   5. unpack into the slots.
-// Each rank sends and receives (N−1)/N·n floats in step 2 and again in
-// step 4: the 2·(N−1)/N of a ring all-reduce, without leaving the order of
-// the additions to MPI (docs/distributed.md has the cost model). Two ranks
-// skip the packing and the slicing: each sends its slots as they are and
-// adds what it receives (averagePair), as many bytes in one round trip.
+// The average of one step (GradientAverager::average) adds the ranks'
+// values (gradients, buffers, loss, metrics, failure flag: a vector of n
+// floats per rank) in rank order and divides by N — on every path the same
+// operations on the same numbers, so the bits do not depend on the path:
+//   - ranks all on one machine (averageShared): each rank's train_grad
+//     writes into its own segment of memory the machine's ranks share;
+//     after a barrier, rank r reduces slice r of every segment and writes
+//     the means into all of them; after a second barrier every segment
+//     holds every mean. No copies into or out of message buffers.
+//   - two ranks on two machines (averagePair): each sends its slots as
+//     they are (one message per slot, posted at once) and adds what it
+//     receives.
+//   - more ranks on several machines (averageMany), with c = n/N rounded
+//     up to 16 floats: pack the slots into one vector, zero-padded to N·c;
+//     all-to-all (rank r receives slice r of every rank); reduce the slice;
+//     all-gather the reduced slices; unpack.
+// Each rank sends and receives 2·(N−1)/N of a vector: the volume of a ring
+// all-reduce, without leaving the order of the additions to MPI
+// (docs/distributed.md has the cost model).
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/DataParallel.h"
 #include "nnc/Runtime/Random.h"
 
+#include <algorithm>
 #include <bit>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace nnc::rt {
@@ -100,38 +108,90 @@ Expected<GradientAverager> GradientAverager::create(ModelInstance &I,
         return Status::error("slot '" + std::string(S->name()) +
                              "' is i32, but data-parallel training averages "
                              "the gradients and buffers, which must be f32");
-      A.Parts.push_back({S->Data, S->bytes()});
+      A.Slots.push_back(S);
     }
   A.Loss = I.withRole(NNC_SLOT_LOSS).front();
   A.Metrics = I.withRole(NNC_SLOT_METRIC);
-  A.Tail.assign(1 + A.Metrics.size() + 1, 0.0f); // loss, metrics, flag
-  A.Parts.push_back({A.Tail.data(), A.Tail.size() * sizeof(float)});
-  for (const Communicator::Piece &P : A.Parts)
-    A.Total += P.Bytes / sizeof(float);
-  size_t N = size_t(T.size());
-  if (N == 2) {
-    A.Recv.assign(A.Total, 0.0f);
-    float *At = A.Recv.data();
-    for (const Communicator::Piece &P : A.Parts) {
-      A.RecvParts.push_back({At, P.Bytes});
-      At += P.Bytes / sizeof(float);
-    }
-    return A;
-  }
-  A.Chunk = ((A.Total + N - 1) / N + 15) / 16 * 16;
-  A.Send.assign(N * A.Chunk, 0.0f);
-  A.Recv.assign(N * A.Chunk, 0.0f);
-  A.Reduced.assign(A.Chunk, 0.0f);
+  A.TailFloats = 1 + A.Metrics.size() + 1; // loss, metrics, flag
   return A;
 }
 
+/// Rounds `Floats` up to whole cache lines (16 floats, 64 bytes).
+static size_t wholeLines(size_t Floats) { return (Floats + 15) / 16 * 16; }
+
+/// Whether the ranks of one machine may average in shared memory (the
+/// default; `NNC_MPI_SHARED=0` sends messages instead, to compare).
+static bool sharedMemoryWanted() {
+  const char *Env = std::getenv("NNC_MPI_SHARED");
+  return !Env || std::strcmp(Env, "0") != 0;
+}
+
+void GradientAverager::connect(ModelInstance &I) {
+  Communicator &C = *T->communicator();
+  size_t N = size_t(T->size());
+  // One machine: a segment per rank holding its slots (each from a whole
+  // cache line) and the tail. Every rank decides alike: the environment
+  // is the launcher's, the machine count MPI's.
+  if (sharedMemoryWanted() && C.allOnOneMachine()) {
+    SegmentFloats = 0;
+    for (SlotBuffer *S : Slots)
+      SegmentFloats += wholeLines(size_t(S->Numel));
+    SegmentFloats = wholeLines(SegmentFloats + TailFloats);
+    std::vector<void *> Raw = C.sharedSegments(SegmentFloats * sizeof(float));
+    bool Aligned = true;
+    for (void *P : Raw)
+      Aligned &= reinterpret_cast<uintptr_t>(P) % 64 == 0;
+    if (Aligned) {
+      for (void *P : Raw)
+        Segments.push_back(static_cast<float *>(P));
+      float *Mine = Segments[size_t(T->rank())];
+      std::memset(Mine, 0, SegmentFloats * sizeof(float));
+      size_t At = 0;
+      for (SlotBuffer *S : Slots) {
+        I.relocate(*S, Mine + At);
+        At += wholeLines(size_t(S->Numel));
+      }
+      Tail = Mine + At;
+      // Slices of whole cache lines, so that no two ranks write one line.
+      size_t Lines = SegmentFloats / 16, R = size_t(T->rank());
+      SliceBegin = Lines * R / N * 16;
+      SliceEnd = Lines * (R + 1) / N * 16;
+      C.sharedBarrier();
+      return;
+    }
+    // Misaligned segments (not Open MPI's way): messages, from the slots.
+  }
+  TailStorage.assign(TailFloats, 0.0f);
+  Tail = TailStorage.data();
+  for (SlotBuffer *S : Slots)
+    Parts.push_back({S->Data, S->bytes()});
+  Parts.push_back({Tail, TailFloats * sizeof(float)});
+  for (const Communicator::Piece &P : Parts)
+    Total += P.Bytes / sizeof(float);
+  if (N == 2) {
+    Recv.assign(Total, 0.0f);
+    float *At = Recv.data();
+    for (const Communicator::Piece &P : Parts) {
+      RecvParts.push_back({At, P.Bytes});
+      At += P.Bytes / sizeof(float);
+    }
+    return;
+  }
+  Chunk = wholeLines((Total + N - 1) / N);
+  Send.assign(N * Chunk, 0.0f);
+  Recv.assign(N * Chunk, 0.0f);
+  Reduced.assign(Chunk, 0.0f);
+}
+
 void GradientAverager::average(bool LocalFailure, Means &Out) {
-  float *Values = Tail.data();
+  float *Values = Tail;
   *Values++ = float(Loss->scalar());
   for (SlotBuffer *M : Metrics)
     *Values++ = float(M->scalar());
   *Values++ = LocalFailure ? 1.0f : 0.0f;
-  if (T->size() == 2)
+  if (!Segments.empty())
+    averageShared();
+  else if (T->size() == 2)
     averagePair();
   else
     averageMany();
@@ -139,21 +199,52 @@ void GradientAverager::average(bool LocalFailure, Means &Out) {
   Out.Metrics.resize(Metrics.size());
   for (size_t K = 0; K < Metrics.size(); ++K)
     Out.Metrics[K] = double(Tail[1 + K]);
-  Out.AnyFailure = Tail.back() != 0.0f;
+  Out.AnyFailure = Tail[TailFloats - 1] != 0.0f;
+}
+
+void GradientAverager::averageShared() {
+  // Every rank's train_grad wrote into its own segment; once all have, each
+  // reduces its slice of every segment — the ranks' values added in rank
+  // order and divided by N, the same operations as averageMany — and
+  // writes the mean into every segment; once all have, each segment holds
+  // every mean. Per rank, 2·(N−1)/N of a vector crosses between cores, as
+  // in a ring, with no copy into message buffers.
+  Communicator &C = *T->communicator();
+  C.sharedBarrier();
+  size_t N = Segments.size();
+  float Ranks = float(N);
+  constexpr size_t Block = 256;
+  float Sum[Block];
+  for (size_t Begin = SliceBegin; Begin < SliceEnd; Begin += Block) {
+    size_t Count = std::min(Block, SliceEnd - Begin);
+    const float *First = Segments[0] + Begin;
+    for (size_t K = 0; K < Count; ++K)
+      Sum[K] = First[K];
+    for (size_t R = 1; R < N; ++R) {
+      const float *Theirs = Segments[R] + Begin;
+      for (size_t K = 0; K < Count; ++K)
+        Sum[K] += Theirs[K];
+    }
+    for (size_t K = 0; K < Count; ++K)
+      Sum[K] /= Ranks;
+    for (size_t R = 0; R < N; ++R)
+      std::memcpy(Segments[R] + Begin, Sum, Count * sizeof(float));
+  }
+  C.sharedBarrier();
 }
 
 void GradientAverager::averagePair() {
   // Each rank sends its slots as they are and receives the other's; the
   // mean (a + b) / 2 is the same bits on both, since a + b == b + a. As
-  // many bytes cross as in steps 2-4 below (2·(N−1)/N = 1 vector each way)
-  // in one round trip instead of two, and nothing is packed.
+  // many bytes cross as in averageMany (2·(N−1)/N = 1 vector each way) in
+  // one round trip instead of two, and nothing is packed.
   T->communicator()->exchange(Parts, RecvParts, 1 - T->rank());
   const float *Theirs = Recv.data();
   for (const Communicator::Piece &P : Parts) {
     float *Mine = static_cast<float *>(P.Data);
     size_t Count = P.Bytes / sizeof(float);
     for (size_t K = 0; K < Count; ++K)
-      Mine[K] = (Mine[K] + Theirs[K]) * 0.5f;
+      Mine[K] = (Mine[K] + Theirs[K]) / 2.0f;
     Theirs += Count;
   }
 }

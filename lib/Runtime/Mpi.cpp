@@ -15,8 +15,10 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Mpi.h"
 
+#include <cassert>
 #include <climits>
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +43,8 @@ using Handle = void *; // MPI_Comm, MPI_Datatype, MPI_Errhandler
 constexpr int MpiSuccess = 0;
 constexpr int MpiThreadFunneled = 1;
 constexpr int MpiMaxErrorString = 256;
+constexpr int MpiCommTypeShared = 0; // the first of Open MPI's split types
+constexpr int MpiModeNoCheck = 1;
 } // namespace
 
 struct Communicator::Library {
@@ -56,8 +60,17 @@ struct Communicator::Library {
   int (*Irecv)(void *, int, Handle, int, int, Handle, Handle *);
   int (*Waitall)(int, Handle *, void *);
   int (*Abort)(Handle, int);
+  int (*Barrier)(Handle);
+  int (*CommSplitType)(Handle, int, int, Handle, Handle *);
+  int (*CommFree)(Handle *);
+  int (*WinAllocateShared)(ptrdiff_t, int, Handle, Handle, void *, Handle *);
+  int (*WinSharedQuery)(Handle, int, ptrdiff_t *, int *, void *);
+  int (*WinLockAll)(int, Handle);
+  int (*WinUnlockAll)(Handle);
+  int (*WinSync)(Handle);
+  int (*WinFree)(Handle *);
   int (*ErrorString)(int, char *, int *);
-  Handle World, Byte, ErrorsReturn;
+  Handle World, Byte, ErrorsReturn, InfoNull;
 };
 
 /// What a rank says when mpirun stops it: written by the SIGTERM handler,
@@ -109,10 +122,20 @@ Communicator::join(std::string Program) {
   Get(L->Irecv, "MPI_Irecv");
   Get(L->Waitall, "MPI_Waitall");
   Get(L->Abort, "MPI_Abort");
+  Get(L->Barrier, "MPI_Barrier");
+  Get(L->CommSplitType, "MPI_Comm_split_type");
+  Get(L->CommFree, "MPI_Comm_free");
+  Get(L->WinAllocateShared, "MPI_Win_allocate_shared");
+  Get(L->WinSharedQuery, "MPI_Win_shared_query");
+  Get(L->WinLockAll, "MPI_Win_lock_all");
+  Get(L->WinUnlockAll, "MPI_Win_unlock_all");
+  Get(L->WinSync, "MPI_Win_sync");
+  Get(L->WinFree, "MPI_Win_free");
   Get(L->ErrorString, "MPI_Error_string");
   Get(L->World, "ompi_mpi_comm_world");
   Get(L->Byte, "ompi_mpi_byte");
   Get(L->ErrorsReturn, "ompi_mpi_errors_return");
+  Get(L->InfoNull, "ompi_mpi_info_null");
   if (!Missing.empty())
     return Status::error(std::string(MpiLibrary) + " has no symbol '" +
                          Missing + "': it is not Open MPI's library");
@@ -144,8 +167,59 @@ Communicator::~Communicator() {
   // The command is over: a rank that mpirun ends while the others finish
   // (one of them returned a failure) has nothing to add.
   std::signal(SIGTERM, SIG_DFL);
-  if (Lib)
-    Lib->Finalize();
+  if (!Lib)
+    return;
+  if (Window) {
+    Lib->WinUnlockAll(Window);
+    Lib->WinFree(&Window);
+  }
+  if (Machine)
+    Lib->CommFree(&Machine);
+  Lib->Finalize();
+}
+
+bool Communicator::allOnOneMachine() {
+  if (!Machine)
+    if (int E = Lib->CommSplitType(Lib->World, MpiCommTypeShared, 0,
+                                   Lib->InfoNull, &Machine))
+      fail("MPI_Comm_split_type", E);
+  int Local = 0;
+  if (int E = Lib->CommSize(Machine, &Local))
+    fail("MPI_Comm_size", E);
+  return Local == Size;
+}
+
+std::vector<void *> Communicator::sharedSegments(size_t Bytes) {
+  assert(!Window && allOnOneMachine() && "one shared block per job");
+  Bytes = (Bytes + 63) / 64 * 64;
+  void *Mine = nullptr;
+  // Open MPI maps the segments one after another from a page; with sizes
+  // in multiples of 64 bytes each starts 64-byte aligned (the caller
+  // checks, since the slot ABI needs it).
+  if (int E = Lib->WinAllocateShared(ptrdiff_t(Bytes), 1, Lib->InfoNull,
+                                     Machine, &Mine, &Window))
+    fail("MPI_Win_allocate_shared", E);
+  // One passive epoch for the whole run; MPI_Win_sync then orders the
+  // loads and stores around each barrier.
+  if (int E = Lib->WinLockAll(MpiModeNoCheck, Window))
+    fail("MPI_Win_lock_all", E);
+  std::vector<void *> Segments(static_cast<size_t>(Size));
+  for (int R = 0; R < Size; ++R) {
+    ptrdiff_t Got = 0;
+    int Unit = 0;
+    if (int E = Lib->WinSharedQuery(Window, R, &Got, &Unit, &Segments[R]))
+      fail("MPI_Win_shared_query", E);
+  }
+  return Segments;
+}
+
+void Communicator::sharedBarrier() {
+  if (int E = Lib->WinSync(Window))
+    fail("MPI_Win_sync", E);
+  if (int E = Lib->Barrier(Machine))
+    fail("MPI_Barrier", E);
+  if (int E = Lib->WinSync(Window))
+    fail("MPI_Win_sync", E);
 }
 
 void Communicator::fail(const char *Call, int Code) {

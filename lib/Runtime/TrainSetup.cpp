@@ -221,9 +221,14 @@ Status setUpRun(const nnc_model &M, const RunOptions &O, const Team &T,
     return E;
   if (Status E = T.agree(outcome([&] { return startRun(M, O, T, S); })))
     return E;
-  return T.checkSame({{"the starting weights and progress (hash; --load "
-                       "differs between the ranks?)",
-                       startFingerprint(*S.Instance, *S.Progress)}});
+  if (Status E = T.checkSame({{"the starting weights and progress (hash; "
+                               "--load differs between the ranks?)",
+                               startFingerprint(*S.Instance, *S.Progress)}}))
+    return E;
+  // Collective: only now that every rank is known to get here.
+  if (S.Averager)
+    S.Averager->connect(*S.Instance);
+  return Status();
 }
 
 } // namespace nnc::rt

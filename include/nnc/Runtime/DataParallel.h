@@ -85,7 +85,14 @@ private:
 class GradientAverager {
 public:
   /// Fails when a grad or buffer slot is not f32 (nothing to average).
+  /// Local: every rank gets the same answer for the same model.
   static Expected<GradientAverager> create(ModelInstance &I, const Team &T);
+  /// Chooses how to average (collective, so only once the ranks agree):
+  /// ranks all on one machine average in memory they share, and `I`'s grad
+  /// and buffer slots move into it, so train_grad writes where the other
+  /// ranks read; `NNC_MPI_SHARED=0` (or ranks on several machines) keeps
+  /// them in place and sends messages. Every way gives the same bits.
+  void connect(ModelInstance &I);
 
   /// The job's means of one step.
   struct Means {
@@ -104,15 +111,26 @@ private:
   void averagePair();
   /// More ranks: each reduces a slice and gathers the others' slices.
   void averageMany();
+  /// One machine: each rank reduces a slice of every rank's segment.
+  void averageShared();
 
   const Team *T;
-  /// What is averaged: every grad slot, every buffer slot, then `Tail`.
+  /// What is averaged: every grad slot, every buffer slot, then the tail.
+  std::vector<SlotBuffer *> Slots;
   std::vector<Communicator::Piece> Parts;
   SlotBuffer *Loss = nullptr;
   std::vector<SlotBuffer *> Metrics;
-  /// The loss, the metrics and the failure flag (1 or 0).
-  std::vector<float> Tail;
+  /// The tail: the loss, the metrics and the failure flag (1 or 0), in
+  /// TailStorage or, shared, at the end of this rank's segment.
+  std::vector<float> TailStorage;
+  float *Tail = nullptr;
+  size_t TailFloats = 0;
   size_t Total = 0; ///< Floats in Parts.
+  /// One machine: every rank's segment (the slots, each from a multiple of
+  /// 16 floats, then the tail), and the floats [SliceBegin, SliceEnd)
+  /// this rank reduces.
+  std::vector<float *> Segments;
+  size_t SegmentFloats = 0, SliceBegin = 0, SliceEnd = 0;
   size_t Chunk = 0; ///< More ranks: floats each reduces (a multiple of 16).
   /// Two ranks: Recv holds the other's values (Total floats), arriving in
   /// the pieces RecvParts. More ranks: N·Chunk floats each, this rank's

@@ -70,6 +70,18 @@ public:
                 int Peer);
   /// Rank `Root`'s `Bytes` at `Data` to every rank.
   void broadcast(void *Data, size_t Bytes, int Root);
+  /// True when every rank runs on this machine (MPI_Comm_split_type with
+  /// MPI_COMM_TYPE_SHARED gives one group).
+  bool allOnOneMachine();
+  /// Memory all ranks of one machine map (MPI_Win_allocate_shared): one
+  /// segment of `Bytes` per rank, 64-byte aligned; element r is rank r's
+  /// segment, as this process sees it. Collective; the memory lives until
+  /// the communicator is destroyed. Only when allOnOneMachine().
+  std::vector<void *> sharedSegments(size_t Bytes);
+  /// Orders the ranks' accesses to the shared segments: what any rank
+  /// wrote before the call is what every rank reads after it (MPI_Win_sync
+  /// around a barrier of the machine's ranks).
+  void sharedBarrier();
   /// Ends every process of the job with exit status `Code`.
   [[noreturn]] void abort(int Code);
 
@@ -83,6 +95,8 @@ private:
   int count(const char *Call, size_t Bytes);
 
   std::unique_ptr<Library> Lib;
+  void *Machine = nullptr;      ///< The ranks on this machine (an MPI_Comm).
+  void *Window = nullptr;       ///< sharedSegments' MPI_Win.
   std::vector<void *> Requests; ///< exchange's MPI_Requests, kept.
   std::string Program;
   int Rank = 0, Size = 1;
