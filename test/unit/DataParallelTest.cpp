@@ -147,6 +147,23 @@ TEST(DataParallel, StartFingerprintFollowsWeightsAndProgress) {
   EXPECT_EQ(H, startFingerprint(**I, P));
 }
 
+TEST(DataParallel, RelocatedSlotsKeepTheirValues) {
+  Desc D;
+  auto I = ModelInstance::create(&D.M);
+  ASSERT_TRUE(bool(I));
+  (*I)->initParams(1);
+  SlotBuffer &B = *(*I)->find("b");
+  std::vector<float> Before(B.f32(), B.f32() + B.Numel);
+  alignas(64) static float Elsewhere[16];
+  (*I)->relocate(B, Elsewhere);
+  EXPECT_EQ(B.Data, static_cast<void *>(Elsewhere));
+  EXPECT_EQ((*I)->slotPointers()[1], static_cast<void *>(Elsewhere));
+  EXPECT_EQ(std::vector<float>(Elsewhere, Elsewhere + 4), Before);
+  // The instance frees what it allocated, not the caller's memory (a
+  // sanitizer build would report a bad free here).
+  I->reset();
+}
+
 /// eval_step of a model whose loss is the mean of its target rows and
 /// whose metric is the mean of its inputs' first column: per-row means, as
 /// the every-row evaluation needs.
