@@ -138,10 +138,15 @@ void GradientAverager::connect(ModelInstance &I) {
       SegmentFloats += wholeLines(size_t(S->Numel));
     SegmentFloats = wholeLines(SegmentFloats + TailFloats);
     std::vector<void *> Raw = C.sharedSegments(SegmentFloats * sizeof(float));
-    bool Aligned = true;
+    // The slot ABI wants 64-byte alignment; every rank must take the same
+    // path, so they decide on what all of them see.
+    int32_t Aligned = 1;
     for (void *P : Raw)
       Aligned &= reinterpret_cast<uintptr_t>(P) % 64 == 0;
-    if (Aligned) {
+    std::vector<int32_t> Everyone(N);
+    C.allGather(&Aligned, Everyone.data(), sizeof(Aligned));
+    if (std::all_of(Everyone.begin(), Everyone.end(),
+                    [](int32_t A) { return A != 0; })) {
       for (void *P : Raw)
         Segments.push_back(static_cast<float *>(P));
       float *Mine = Segments[size_t(T->rank())];
