@@ -44,8 +44,17 @@ EntryEmitter::EntryEmitter(const Graph &G, Module &M, const SlotTable &Slots,
     Position[N.get()] = Position.size();
 }
 
+EntryEmitter::GivenMap EntryEmitter::givenMap(ArrayRef<EntryResult> Given) {
+  GivenMap Map;
+  for (const EntryResult &R : Given)
+    if (R.Value)
+      Map.try_emplace(R.Value, R.Slot);
+  return Map;
+}
+
 std::vector<const Node *>
-EntryEmitter::neededNodes(ArrayRef<EntryResult> Results) const {
+EntryEmitter::neededNodes(ArrayRef<EntryResult> Results,
+                          const GivenMap &Given) const {
   DenseSet<const Node *> Needed;
   std::vector<const Node *> Work;
   for (const EntryResult &R : Results)
@@ -54,7 +63,7 @@ EntryEmitter::neededNodes(ArrayRef<EntryResult> Results) const {
   while (!Work.empty()) {
     const Node *N = Work.back();
     Work.pop_back();
-    if (!Needed.insert(N).second)
+    if (!Needed.insert(N).second || Given.count(N))
       continue;
     // Kernel operands: a transpose a matmul reads in place is not computed.
     for (unsigned I = 0; I < N->Operands.size(); ++I)
@@ -65,6 +74,17 @@ EntryEmitter::neededNodes(ArrayRef<EntryResult> Results) const {
     if (Needed.count(N.get()))
       Order.push_back(N.get());
   return Order;
+}
+
+std::vector<const Node *>
+EntryEmitter::leavesRead(ArrayRef<EntryResult> Results,
+                         ArrayRef<EntryResult> Given) const {
+  GivenMap Map = givenMap(Given);
+  std::vector<const Node *> Leaves;
+  for (const Node *N : neededNodes(Results, Map))
+    if (N->isLeaf() && !Map.count(N))
+      Leaves.push_back(N);
+  return Leaves;
 }
 
 GlobalVariable *EntryEmitter::globalFor(const Node *N) {
@@ -92,13 +112,17 @@ GlobalVariable *EntryEmitter::globalFor(const Node *N) {
 Error EntryEmitter::planStorage(ArrayRef<const Node *> Order,
                                 std::vector<KernelUnit> &Units,
                                 ArrayRef<EntryResult> Results,
-                                StorageMap &Store, ArenaStats &Plan) {
+                                const GivenMap &Given, StorageMap &Store,
+                                ArenaStats &Plan) {
   // Storage kinds; `Owner` maps an alias (reshape) to the node owning its
   // storage.
   DenseMap<const Node *, const Node *> Owner;
   for (const Node *N : Order) {
     Storage S;
-    if (N->isLeaf()) {
+    if (auto It = Given.find(N); It != Given.end()) {
+      S.Kind = Storage::Slot;
+      S.SlotIdx = It->second;
+    } else if (N->isLeaf()) {
       if (N->Kind == OpKind::Const) {
         S.Kind = isImmediate(N) ? Storage::Immediate : Storage::Global;
         S.G = S.Kind == Storage::Global ? globalFor(N) : nullptr;
@@ -188,9 +212,11 @@ Error EntryEmitter::planStorage(ArrayRef<const Node *> Order,
 }
 
 Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
-                                             ArrayRef<EntryResult> Results) {
+                                             ArrayRef<EntryResult> Results,
+                                             ArrayRef<EntryResult> Given) {
   // 1. The nodes the results need.
-  std::vector<const Node *> Order = neededNodes(Results);
+  GivenMap GivenSlots = givenMap(Given);
+  std::vector<const Node *> Order = neededNodes(Results, GivenSlots);
 
   // 2-3. Kernels (fused or single nodes), storage and the arena plan.
   DenseSet<const Node *> ResultValues;
@@ -199,8 +225,8 @@ Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
       ResultValues.insert(R.Value);
   Expected<std::vector<KernelUnit>> UnitsOr = buildUnits(
       Order,
-      [](const Node *N) {
-        return !N->isLeaf() &&
+      [&](const Node *N) {
+        return !N->isLeaf() && !GivenSlots.count(N) &&
                !(aliasesOperand(N->Kind) && !isImmediate(N->operand(0)));
       },
       [&](const Node *N) { return ResultValues.count(N) != 0; });
@@ -209,7 +235,7 @@ Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
   std::vector<KernelUnit> &Units = *UnitsOr;
   StorageMap Store;
   ArenaStats Plan;
-  if (Error E = planStorage(Order, Units, Results, Store, Plan))
+  if (Error E = planStorage(Order, Units, Results, GivenSlots, Store, Plan))
     return E;
 
   // 4. The function.

@@ -1,7 +1,8 @@
 //===- EntryEmitter.h - The entry points of one model ---------------------===//
 //
 // Private to the code generator. An entry point (train_step, eval_step,
-// predict, grad) is `void f(void **slots)`: it runs the kernels its results
+// predict, grad, train_grad, apply_update) is `void f(void **slots)`: it
+// runs the kernels its results
 // need, on buffers in slots, in the arena (the TEMP slot) or in constant
 // globals, and copies each result into its slot (EntryEmitter.cpp has the
 // steps). One EntryEmitter emits all entry points of a module, so that they
@@ -42,9 +43,16 @@ public:
   EntryEmitter(const Graph &G, llvm::Module &M, const SlotTable &Slots,
                NumericsChecker *Numerics);
 
-  /// Emits the entry point `Name` writing `Results`.
+  /// Emits the entry point `Name` writing `Results`. Each of `Given` is a
+  /// value the entry reads from its slot instead of computing it (the
+  /// gradients apply_update receives): its operands are not needed.
   llvm::Expected<llvm::Function *>
-  emitEntry(llvm::StringRef Name, llvm::ArrayRef<EntryResult> Results);
+  emitEntry(llvm::StringRef Name, llvm::ArrayRef<EntryResult> Results,
+            llvm::ArrayRef<EntryResult> Given = {});
+
+  /// The leaves an entry point writing `Results` from `Given` would read.
+  std::vector<const Node *> leavesRead(llvm::ArrayRef<EntryResult> Results,
+                                       llvm::ArrayRef<EntryResult> Given) const;
 
   /// Bytes of arena the largest entry point needs.
   int64_t arenaBytes() const { return ArenaBytes; }
@@ -69,15 +77,21 @@ private:
   };
   using StorageMap = llvm::DenseMap<const Node *, Storage>;
 
-  /// The nodes `Results` need, in topological order.
-  std::vector<const Node *>
-  neededNodes(llvm::ArrayRef<EntryResult> Results) const;
+  /// Value -> the slot it is read from (an entry's `Given`).
+  using GivenMap = llvm::DenseMap<const Node *, unsigned>;
+  static GivenMap givenMap(llvm::ArrayRef<EntryResult> Given);
+
+  /// The nodes `Results` need, in topological order; a node of `Given` is
+  /// needed but its operands are not.
+  std::vector<const Node *> neededNodes(llvm::ArrayRef<EntryResult> Results,
+                                        const GivenMap &Given) const;
   /// Fills `Store` for every node of `Order`, planning the arena (and the
   /// in-place outputs of `Units`); `Plan` receives the plan's figures.
   llvm::Error planStorage(llvm::ArrayRef<const Node *> Order,
                           std::vector<KernelUnit> &Units,
                           llvm::ArrayRef<EntryResult> Results,
-                          StorageMap &Store, ArenaStats &Plan);
+                          const GivenMap &Given, StorageMap &Store,
+                          ArenaStats &Plan);
   /// The private global holding a non-scalar constant.
   llvm::GlobalVariable *globalFor(const Node *N);
 

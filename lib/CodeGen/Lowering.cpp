@@ -8,8 +8,11 @@
 //  2. Emit each entry point the model has (EntryEmitter.cpp) from its
 //     results: train_step writes the loss, the metrics and the updates of
 //     params, state and buffers; eval_step the loss and metrics; predict
-//     the outputs; grad the loss and every param's gradient. train_step and
-//     grad come from the (train-mode) graph, eval_step and predict from the
+//     the outputs; grad the loss and every param's gradient; train_grad
+//     and apply_update are train_step in two halves, for data-parallel
+//     training (docs/distributed.md). train_step, grad, train_grad and
+//     apply_update come from the (train-mode) graph, eval_step and predict
+//     from the
 //     eval-mode graph when the model has one (Opts.EvalGraph), through a
 //     second emitter on the same slots.
 //  3. Size the arena slot for the largest entry point, and write the model
@@ -79,6 +82,37 @@ Expected<SlotTable> codegen::mapSlotTable(const SlotTable &Train,
     T.LeafSlot[N.get()] = unsigned(It - Train.Slots.begin());
   }
   return T;
+}
+
+/// train_step in two halves for data-parallel training (ModelABI.h,
+/// docs/distributed.md): train_grad writes the loss, the metrics, every
+/// gradient into its grad slot and the buffers' new values; apply_update
+/// reads the gradients back from those slots and writes the new params and
+/// optimizer state. Both stay null when the update reads more than the
+/// params, state, buffers, hyperparameters and gradients (then averaging
+/// the gradients would not be enough to keep the processes in step).
+static Error emitSplitTrainStep(const Graph &G, const SlotTable &Slots,
+                                EntryEmitter &Emitter, EntryPoints &E) {
+  std::vector<EntryResult> Grad{{G.Loss, Slots.Loss}}, Given, Apply;
+  for (size_t I = 0; I < G.Metrics.size(); ++I)
+    Grad.push_back({G.Metrics[I].Value, Slots.Metrics[I]});
+  for (size_t I = 0; I < Slots.Grads.size(); ++I) {
+    Grad.push_back({G.Grads[I], Slots.Grads[I]});
+    Given.push_back({G.Grads[I], Slots.Grads[I]});
+  }
+  for (const Update &U : G.Updates) {
+    unsigned Slot = Slots.LeafSlot.lookup(U.Target);
+    bool IsBuffer = Slots.Slots[Slot].Role == NNC_SLOT_BUFFER;
+    (IsBuffer ? Grad : Apply).push_back({U.NewValue, Slot, /*IsUpdate=*/true});
+  }
+  for (const Node *Leaf : Emitter.leavesRead(Apply, Given))
+    if (Leaf->Kind == OpKind::Input || Leaf->Kind == OpKind::Target)
+      return Error::success();
+  if (Error Err =
+          Emitter.emitEntry("nnc.train_grad", Grad).moveInto(E.TrainGrad))
+    return Err;
+  return Emitter.emitEntry("nnc.apply_update", Apply, Given)
+      .moveInto(E.ApplyUpdate);
 }
 
 Expected<std::unique_ptr<Module>> nnc::lowerGraph(const Graph &G,
@@ -152,6 +186,9 @@ Expected<std::unique_ptr<Module>> nnc::lowerGraph(const Graph &G,
     if (Error Err = Emitter.emitEntry("nnc.grad", Grads).moveInto(E.Grad))
       return Err;
   }
+  if (E.TrainStep)
+    if (Error Err = emitSplitTrainStep(G, Slots, Emitter, E))
+      return Err;
 
   // The arena slot is f32[n]; the runtime allocates it 64-byte aligned.
   int64_t ArenaBytes = std::max(Emitter.arenaBytes(), EvalEmitter.arenaBytes());

@@ -59,7 +59,7 @@ llvm::Expected<SlotTable> mapSlotTable(const SlotTable &Train,
 /// The entry points of the model (null where the model has none).
 struct EntryPoints {
   llvm::Function *TrainStep = nullptr, *EvalStep = nullptr, *Predict = nullptr,
-                 *Grad = nullptr;
+                 *Grad = nullptr, *TrainGrad = nullptr, *ApplyUpdate = nullptr;
 };
 
 /// Emits `nnc_model_desc` (external, the runtime's view of the model).

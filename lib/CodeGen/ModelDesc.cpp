@@ -55,7 +55,7 @@ public:
                                  "nnc_train_spec");
     // struct nnc_model
     ModelTy = StructType::create(
-        Ctx, {I32, Ptr, I64, I32, Ptr, TrainTy, Ptr, Ptr, Ptr, Ptr},
+        Ctx, {I32, Ptr, I64, I32, Ptr, TrainTy, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr},
         "nnc_model");
   }
 
@@ -277,10 +277,11 @@ void codegen::emitModelDesc(llvm::Module &M, const Graph &G,
   // one batch of one example (the runtime requires a positive batch).
   int64_t Batch = G.BatchSize > 0 ? G.BatchSize : 1;
   Constant *Model = ConstantStruct::get(
-      D.ModelTy, {D.i32(NNC_ABI_VERSION), D.str(G.name()), D.i64(Batch),
-                  D.i32(SlotInits.size()), SlotArray, D.train(Train),
-                  D.fn(Entries.TrainStep), D.fn(Entries.EvalStep),
-                  D.fn(Entries.Predict), D.fn(Entries.Grad)});
+      D.ModelTy,
+      {D.i32(NNC_ABI_VERSION), D.str(G.name()), D.i64(Batch),
+       D.i32(SlotInits.size()), SlotArray, D.train(Train),
+       D.fn(Entries.TrainStep), D.fn(Entries.EvalStep), D.fn(Entries.Predict),
+       D.fn(Entries.Grad), D.fn(Entries.TrainGrad), D.fn(Entries.ApplyUpdate)});
   new GlobalVariable(M, D.ModelTy, true, GlobalValue::ExternalLinkage, Model,
                      ModelDescSymbol);
 }

@@ -129,6 +129,16 @@ Dataset Dataset::select(const std::vector<int64_t> &Rows) const {
   return D;
 }
 
+uint64_t Dataset::fingerprint() const {
+  uint64_t H = hashBytes(&Count, sizeof(Count), 0);
+  H = hashBytes(ImageShape.data(), ImageShape.size() * 8, H);
+  H = hashBytes(Pixels.data(), Pixels.size(), H);
+  H = hashBytes(InputRows.data(), InputRows.size() * 4, H);
+  H = hashBytes(&Scale, sizeof(Scale), H);
+  H = hashBytes(Labels.data(), Labels.size() * 4, H);
+  return hashBytes(TargetRows.data(), TargetRows.size() * 4, H);
+}
+
 /// The validation stream is derived from the seed by a constant of its
 /// own, so the split never shifts the other streams' draws.
 static constexpr uint64_t ValidationStream = 0x76616c6964ULL; // "valid"

@@ -18,8 +18,9 @@
 
 namespace nnc::rt {
 
-EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
-                    std::vector<int64_t> &Rows) {
+EvalResult evaluateShare(ModelInstance &I, const Dataset &D,
+                         const SampleLayout &L, std::vector<int64_t> &Rows,
+                         int64_t Part, int64_t Parts) {
   std::vector<SlotBuffer *> Metrics = I.withRole(NNC_SLOT_METRIC);
   SlotBuffer *Loss = I.withRole(NNC_SLOT_LOSS).front();
   EvalResult R;
@@ -35,15 +36,16 @@ EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
       R.Metrics[M] += Weight * Metrics[M]->scalar();
     return R.Failure.empty();
   };
-  // 1. Full batches.
+  // 1. Full batches: this part's share of them.
   int64_t Full = N / B, Rest = N % B;
-  for (int64_t S = 0; S < Full; ++S) {
+  for (int64_t S = Part; S < Full; S += Parts) {
     for (int64_t J = 0; J < B; ++J)
       Rows[size_t(J)] = S * B + J;
     if (!Run(1.0))
       return R;
   }
-  if (Rest > 0) {
+  // The partial batch counts as batch number `Full`.
+  if (Rest > 0 && Full % Parts == Part) {
     // 2. The partial batch, padded with its last row.
     int64_t Last = N - 1;
     for (int64_t J = 0; J < B; ++J)
@@ -55,6 +57,11 @@ EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
     if (!Run(-double(B - Rest) / double(B)))
       return R;
   }
+  R.Examples = N;
+  return R;
+}
+
+void finishEvaluation(EvalResult &R, int64_t N, int64_t B) {
   // (Σ + share) · B / N, written so that without a partial batch it is
   // exactly the mean over the batches.
   double Batches = double(N) / double(B);
@@ -64,6 +71,13 @@ EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
       M /= Batches;
   }
   R.Examples = N;
+}
+
+EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
+                    std::vector<int64_t> &Rows) {
+  EvalResult R = evaluateShare(I, D, L, Rows, 0, 1);
+  if (R.Failure.empty())
+    finishEvaluation(R, D.size(), I.batch());
   return R;
 }
 

@@ -5,11 +5,14 @@
 // trains and one without inputs is shown. Exit status: 0 success,
 // 1 a failed run (bad data or tensor file, I/O error), 2 a usage error
 // (unknown command or flag, a missing or malformed flag value). Errors read
-// "EXE: error: MESSAGE".
+// "EXE: error: MESSAGE". Under mpirun (docs/distributed.md) `train` runs
+// on every rank together, any other command on rank 0 alone, and only
+// rank 0 prints.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Callbacks.h"
 #include "nnc/Runtime/Commands.h"
+#include "nnc/Runtime/Mpi.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -133,6 +137,8 @@ void printUsage(FILE *Out, const std::string &Prog) {
 /// A usage error: message, pointer to help, exit 2.
 int usageError(const std::string &Prog, const std::string &Msg,
                const char *Command) {
+  if (launcherRank() != 0)
+    return 2; // every rank has the same command line; rank 0 says it
   std::fprintf(stderr, "%s: error: %s\n", Prog.c_str(), Msg.c_str());
   std::fprintf(stderr, "run '%s %s--help' for usage\n", Prog.c_str(),
                Command ? (std::string(Command) + " ").c_str() : "");
@@ -201,7 +207,8 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
                         nullptr);
   }
   if (Args[0] == "--help" || Args[0] == "-h" || Args[0] == "help") {
-    printUsage(stdout, Prog);
+    if (launcherRank() == 0)
+      printUsage(stdout, Prog);
     return 0;
   }
   const CommandInfo *Cmd = nullptr;
@@ -210,6 +217,10 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
       Cmd = &C;
   if (!Cmd)
     return usageError(Prog, "unknown command '" + Args[0] + "'", nullptr);
+  // Under mpirun only `train` is a job of all ranks.
+  bool Distributed = launchedByMpi() && Cmd->Run == runTrain;
+  if (launchedByMpi() && !Distributed && launcherRank() != 0)
+    return 0;
 
   RunOptions O;
   O.Program = Prog;
@@ -217,7 +228,9 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
   for (size_t K = 1; K < Args.size(); ++K) {
     std::string Flag = Args[K];
     if (Flag == "--help" || Flag == "-h") {
-      std::printf("usage: %s %s\n\n%s", Prog.c_str(), Cmd->Synopsis, Cmd->Help);
+      if (launcherRank() == 0)
+        std::printf("usage: %s %s\n\n%s", Prog.c_str(), Cmd->Synopsis,
+                    Cmd->Help);
       return 0;
     }
     if (Cmd->Operand && O.Operand.empty() && !Flag.empty() && Flag[0] != '-') {
@@ -309,6 +322,17 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
       return usageError(
           Prog, std::string(Cmd->Name) + " needs " + std::string(R), Cmd->Name);
 
+  std::unique_ptr<Communicator> World;
+  if (Distributed) {
+    Expected<std::unique_ptr<Communicator>> W = Communicator::join(Prog);
+    if (!W) {
+      std::fprintf(stderr, "%s: error: %s\n", Prog.c_str(),
+                   W.takeError().message().c_str());
+      return 1;
+    }
+    World = std::move(*W);
+    O.World = World.get();
+  }
   Status S;
   try {
     S = Cmd->Run(*Model, O);
@@ -318,12 +342,14 @@ int runMain(const nnc_model *Model, int Argc, char **Argv) {
     // whose slots do not fit), so that it ends in a message, not an abort.
     S = Status::error("out of memory");
   }
-  if (S) {
+  if (!S)
+    return 0;
+  // A job's errors are every rank's (DataParallel.h, Team::agree).
+  if (!World || World->rank() == 0) {
     std::fflush(stdout);
     std::fprintf(stderr, "%s: error: %s\n", Prog.c_str(), S.message().c_str());
-    return 1;
   }
-  return 0;
+  return 1;
 }
 
 } // namespace

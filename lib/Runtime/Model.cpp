@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -61,14 +62,24 @@ ModelInstance::create(const nnc_model *M) {
     std::memset(B.Data, 0, Size ? Size : 64);
     I->Slots.push_back(B);
   }
-  for (SlotBuffer &B : I->Slots)
+  for (SlotBuffer &B : I->Slots) {
     I->Pointers.push_back(B.Data);
+    I->Allocations.push_back(B.Data);
+  }
   return I;
 }
 
 ModelInstance::~ModelInstance() {
-  for (SlotBuffer &B : Slots)
-    std::free(B.Data);
+  for (void *P : Allocations)
+    std::free(P);
+}
+
+void ModelInstance::relocate(SlotBuffer &Slot, void *Memory) {
+  size_t Index = size_t(&Slot - Slots.data());
+  assert(Index < Slots.size() && "not a slot of this instance");
+  std::memcpy(Memory, Slot.Data, Slot.bytes());
+  Slot.Data = Memory;
+  Pointers[Index] = Memory;
 }
 
 SlotBuffer *ModelInstance::find(std::string_view Name) {

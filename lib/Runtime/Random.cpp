@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Random.h"
 
+#include <bit>
 #include <cassert>
 #include <cmath>
 #include <cstring>
@@ -28,6 +29,23 @@ uint64_t hashName(std::string_view S) {
     H *= 0x100000001b3ULL;
   }
   return H;
+}
+
+uint64_t hashBytes(const void *Data, size_t Bytes, uint64_t Seed) {
+  constexpr uint64_t K1 = 0x87c37b91114253d5ULL, K2 = 0x4cf5ad432745937fULL;
+  const auto *P = static_cast<const unsigned char *>(Data);
+  uint64_t H = Seed ^ (uint64_t(Bytes) * 0x9e3779b97f4a7c15ULL);
+  size_t I = 0;
+  for (; I + 8 <= Bytes; I += 8) {
+    uint64_t W;
+    std::memcpy(&W, P + I, 8);
+    H = std::rotl(H ^ (W * K1), 31) * K2;
+  }
+  uint64_t Tail = 0;
+  if (Bytes > I)
+    std::memcpy(&Tail, P + I, Bytes - I);
+  H = std::rotl(H ^ (Tail * K1), 31) * K2;
+  return splitMix64(H);
 }
 
 uint64_t counterKey(uint64_t Seed, uint64_t A, uint64_t B) {

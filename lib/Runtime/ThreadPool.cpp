@@ -35,6 +35,7 @@
 #include <mutex>
 #include <sched.h>
 #include <thread>
+#include <unistd.h>
 
 namespace {
 
@@ -182,11 +183,19 @@ int defaultThreads() {
     if (End != Env && *End == '\0' && V > 0)
       return int(V < 256 ? V : 256);
   }
+  int Cpus = int(std::thread::hardware_concurrency());
   cpu_set_t Set;
   if (sched_getaffinity(0, sizeof(Set), &Set) == 0 && CPU_COUNT(&Set) > 0)
-    return CPU_COUNT(&Set);
-  unsigned H = std::thread::hardware_concurrency();
-  return H ? int(H) : 1;
+    Cpus = CPU_COUNT(&Set);
+  // The ranks of an mpirun job on one machine share its CPUs
+  // (docs/distributed.md): unless mpirun bound this rank to some of them,
+  // it takes an equal share, so 2 ranks on 2 cores run 1 thread each.
+  if (const char *Env = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) {
+    long Ranks = std::strtol(Env, nullptr, 10);
+    if (Ranks > 1 && Cpus >= sysconf(_SC_NPROCESSORS_ONLN))
+      Cpus = int(Cpus / Ranks);
+  }
+  return Cpus > 0 ? Cpus : 1;
 }
 
 int threadCount() {

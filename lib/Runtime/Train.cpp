@@ -1,7 +1,8 @@
 //===- Train.cpp - The `train` command ------------------------------------===//
 //
 // The epoch loop:
-//   1. Create the slots, load the data (and the test set, if any). --load
+//   1. (TrainSetup.cpp) Create the slots, load the data (and the test set, if
+//   any). --load
 //      is read first: a checkpoint's seed is the run's seed, since the
 //      validation split and the augmentation depend on it. Hold out the
 //      validation rows (`validation = f`), draw the params from the seed,
@@ -28,13 +29,24 @@
 // Evaluation (Evaluate.cpp) covers every row of the validation and test
 // sets.
 //
+// Under mpirun (docs/distributed.md) each rank does all of the above on
+// its own B rows of every global batch of N·B, with train_grad, the
+// average of the ranks' gradients (DataParallel.h) and apply_update in
+// place of train_step; the ranks check at the start that they agree on
+// the batch, the model, the data, the settings and the starting weights;
+// rank 0 alone prints, logs and saves. Without mpirun the Team is this
+// process alone and every agreement is free.
+//
 #include "nnc/Runtime/Checkpoint.h"
 #include "nnc/Runtime/Commands.h"
+#include "nnc/Runtime/DataParallel.h"
 #include "nnc/Runtime/Evaluate.h"
 #include "nnc/Runtime/Model.h"
 #include "nnc/Runtime/Numerics.h"
 #include "nnc/Runtime/Progress.h"
 #include "nnc/Runtime/Schedule.h"
+
+#include "TrainSetup.h"
 
 #include <chrono>
 #include <cmath>
@@ -89,156 +101,67 @@ Status divergence(const RunOptions &O, int64_t Epoch, int64_t Step, double Loss,
   return Status::error(Msg + checkpointNote(O, SavedEpoch));
 }
 
-/// What `runTrain` trains on: the training rows and, with `validation = f`,
-/// the held-out rows.
-struct TrainData {
-  Dataset Train;
-  std::optional<Dataset> Val;
-};
-
-/// Holds out the validation rows of `All` (none for `Fraction` 0) and
-/// checks that a batch remains for training.
-Expected<TrainData> splitTrainData(Dataset All, const DataSource &Src,
-                                   double Fraction, uint64_t Seed,
-                                   int64_t Batch) {
-  TrainData D;
-  if (Fraction <= 0) {
-    D.Train = std::move(All);
-  } else {
-    std::vector<int64_t> TrainRows, HeldRows;
-    splitValidation(All.size(), Fraction, Seed, TrainRows, HeldRows);
-    if (HeldRows.empty()) {
-      char Text[32];
-      std::snprintf(Text, sizeof(Text), "%g", Fraction);
-      return Status::error(Src.describe() + ": validation = " + Text + " of " +
-                           std::to_string(All.size()) +
-                           " examples holds out none");
-    }
-    D.Val = All.select(HeldRows);
-    D.Train = All.select(TrainRows);
+/// Evaluates `D` (the validation or test set, `What`) after epoch `E`:
+/// each rank its share of the batches, the sums added up in rank order.
+Status evaluateSet(ModelInstance &I, const Dataset &D, const SampleLayout &L,
+                   std::vector<int64_t> &Rows, const Team &T, EvalResult &R,
+                   const char *What, int64_t E, const RunOptions &O,
+                   int64_t SavedEpoch) {
+  R = evaluateShare(I, D, L, Rows, T.rank(), T.size());
+  Status Local;
+  if (!R.Failure.empty())
+    Local =
+        Status::error(R.Failure + " (" + What + " after epoch " +
+                      std::to_string(E) + ")" + checkpointNote(O, SavedEpoch));
+  if (T.distributed()) {
+    // Every rank adds up the same numbers; a failure anywhere shows in the
+    // sum.
+    std::vector<double> Sums{R.Loss};
+    Sums.insert(Sums.end(), R.Metrics.begin(), R.Metrics.end());
+    Sums.push_back(Local ? 1.0 : 0.0);
+    T.sumInRankOrder(Sums);
+    if (Sums.back() != 0)
+      return T.agree(std::move(Local));
+    R.Loss = Sums[0];
+    std::copy(Sums.begin() + 1, Sums.end() - 1, R.Metrics.begin());
+  } else if (Local) {
+    return Local;
   }
-  if (D.Train.size() < Batch)
-    return Status::error(Src.describe() + ": the training set has " +
-                         std::to_string(D.Train.size()) + " examples" +
-                         (D.Val ? " besides the " +
-                                      std::to_string(D.Val->size()) +
-                                      " held out for validation"
-                                : "") +
-                         ", fewer than one batch of " + std::to_string(Batch));
-  return D;
+  finishEvaluation(R, D.size(), I.batch());
+  return Status();
 }
 
 } // namespace
 
 Status runTrain(const nnc_model &M, const RunOptions &O) {
-  if (Status S = checkTrainable(M, "train"))
-    return S;
-  Expected<std::unique_ptr<ModelInstance>> IOr = ModelInstance::create(&M);
-  if (!IOr)
-    return IOr.takeError();
-  ModelInstance &I = **IOr;
-  Expected<SampleLayout> L = sampleLayout(I);
-  if (!L)
-    return L.takeError();
-  const nnc_train_spec &Spec = M.train;
-  bool HasSpec = Spec.present != 0;
-  int64_t Epochs = O.Epochs ? *O.Epochs : HasSpec ? Spec.epochs : 1;
-  uint64_t Seed = O.Seed ? *O.Seed : HasSpec ? Spec.seed : 0;
-  double Lr = O.Lr ? *O.Lr : Spec.lr;
-  bool Shuffle = HasSpec ? Spec.shuffle != 0 : true;
-  int64_t B = I.batch();
-  Expected<LrSchedule> Schedule = LrSchedule::fromSpec(Spec);
-  if (!Schedule)
-    return Schedule.takeError();
-  Expected<std::vector<Augmentation>> Augment = augmentationsFromSpec(Spec);
-  if (!Augment)
-    return Augment.takeError();
-  double Validation = HasSpec ? Spec.validation : 0;
-  int64_t Patience = HasSpec ? Spec.early_stop : 0;
-  if (!(Validation >= 0 && Validation < 1) || Patience < 0 ||
-      (Patience > 0 && Validation == 0))
-    return Status::error("invalid model descriptor: validation " +
-                         std::to_string(Validation) + ", early_stop " +
-                         std::to_string(Patience));
+  Team T(O.World);
+  TrainSetup Setup;
+  if (Status E = setUpRun(M, O, T, Setup))
+    return E;
 
-  nnc_data_spec NoData{};
-  Expected<DataSource> Src =
-      resolveData(M, O.Data, HasSpec ? Spec.data : NoData);
-  if (!Src)
-    return Src.takeError();
-  if (Src->K == DataSource::None)
-    return Status::error("model '" + std::string(M.name) +
-                         "' has no training data; give --data");
-  Expected<Dataset> All = loadData(*Src, *L);
-  if (!All)
-    return All.takeError();
-  if (!Augment->empty())
-    if (Status S = All->checkAugmentable(Src->describe()))
-      return S;
-  DataSource TestSrc = DataSource::fromSpec(HasSpec ? Spec.test : NoData);
-  std::optional<Dataset> Test;
-  if (TestSrc.K != DataSource::None) {
-    Expected<Dataset> T = loadEvalSet(TestSrc, *L, "test set");
-    if (!T)
-      return T.takeError();
-    Test = std::move(*T);
-  }
-
-  // A checkpoint's seed is the run's: the split depends on it.
-  std::optional<TensorFile> LoadFile;
-  if (!O.Load.empty()) {
-    Expected<TensorFile> F = readTensorFile(O.Load);
-    if (!F)
-      return F.takeError();
-    Expected<std::optional<uint64_t>> Saved = checkpointSeed(*F);
-    if (!Saved)
-      return Saved.takeError();
-    Seed = Saved->value_or(Seed);
-    LoadFile = std::move(*F);
-  }
-  Expected<TrainData> Data =
-      splitTrainData(std::move(*All), *Src, Validation, Seed, B);
-  if (!Data)
-    return Data.takeError();
-  Dataset &Train = Data->Train;
-  std::optional<Dataset> &Val = Data->Val;
-
-  I.initParams(Seed);
-  TrainProgress P(Seed, Train.size());
-  if (LoadFile) {
-    bool Resumed;
-    std::string Note;
-    if (Status S = loadCheckpoint(I, *LoadFile, P, Resumed, Note))
-      return S;
-    if (!Note.empty())
-      std::fprintf(stderr, "%s: note: %s\n", O.Program.c_str(), Note.c_str());
-    if (Resumed && P.Epoch >= Epochs)
-      std::printf("%s has finished %lld epochs; the target is %lld "
-                  "(--epochs counts from the start), so there is nothing "
-                  "to train\n",
-                  O.Load.c_str(), (long long)P.Epoch, (long long)Epochs);
-    else if (Resumed)
-      std::printf("resuming from %s after epoch %lld of %lld\n", O.Load.c_str(),
-                  (long long)P.Epoch, (long long)Epochs);
-  }
-  if (Status S = I.setHypers(Spec, Lr))
-    return S;
-  if (Val)
-    std::printf("validation: %lld of %lld examples held out\n",
-                (long long)Val->size(),
-                (long long)(Val->size() + Train.size()));
-
+  ModelInstance &I = *Setup.Instance;
+  const SampleLayout &L = Setup.L;
+  TrainProgress &P = *Setup.Progress;
+  Dataset &Train = Setup.Data->Train;
+  std::optional<Dataset> &Val = Setup.Data->Val;
+  std::optional<Dataset> &Test = Setup.Test;
+  const int64_t Epochs = Setup.Epochs, Patience = Setup.Patience;
   std::vector<std::string> Names = metricNames(I);
-  CsvLog Log;
-  if (!O.Log.empty())
-    if (Status S = Log.open(O.Log, Names, Val.has_value(), Test.has_value()))
-      return S;
-  ProgressReporter Progress(stdout, isatty(STDOUT_FILENO), Epochs, Names);
+  // mpirun hands its ranks a pseudo-terminal whether or not it writes to
+  // one, so a job prints epoch lines only, never the live bar.
+  bool Live = isatty(STDOUT_FILENO) && !T.communicator();
+  ProgressReporter Progress(stdout, Live, Epochs, Names);
 
   std::vector<SlotBuffer *> Metrics = I.withRole(NNC_SLOT_METRIC);
   SlotBuffer *Loss = I.withRole(NNC_SLOT_LOSS).front();
+  int64_t B = I.batch();
   std::vector<int64_t> Rows(static_cast<size_t>(B));
-  int64_t Steps = Train.size() / B;
+  // One step's loss and metrics: this process's, or the ranks' means.
+  std::vector<double> StepMetrics(Metrics.size());
+  GradientAverager::Means Mean;
+  // Rank r takes rows r·B ... r·B + B − 1 of each global batch of N·B.
+  int64_t Global = B * T.size(), Offset = B * T.rank();
+  int64_t Steps = Train.size() / Global;
   // The last epoch whose checkpoint this run wrote, for the divergence
   // message (-1: none yet).
   int64_t SavedEpoch = -1;
@@ -246,12 +169,16 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   // is the best epoch's, see Checkpoint.h) and the epochs since.
   int64_t BestEpoch = std::isfinite(P.BestValLoss) ? P.Epoch : 0;
   int64_t SinceBest = 0;
-  BatchAugment Aug{&*Augment, P.Seed, 0, 0};
+  BatchAugment Aug{&Setup.Augment, P.Seed, 0, 0};
   bool NoEpoch = P.Epoch >= Epochs;
+  // Rank 0 writes the checkpoint; every rank learns whether it could.
+  auto Save = [&]() {
+    return T.agree(T.leader() ? saveCheckpoint(I, O.Save, P) : Status());
+  };
 
   for (int64_t E = P.Epoch + 1; E <= Epochs; ++E) {
     Clock::time_point Start = Clock::now();
-    if (Shuffle)
+    if (Setup.Shuffle)
       for (size_t K = P.Order.size() - 1; K > 0; --K)
         std::swap(P.Order[K], P.Order[P.ShuffleRng.below(K + 1)]);
     EpochStats Stats;
@@ -260,55 +187,74 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
     Aug.Epoch = E;
     for (int64_t S = 0; S < Steps; ++S) {
       int64_t Step = (E - 1) * Steps + S; // global, 0-based
-      double Rate = Lr * Schedule->factor(Step, Steps, Epochs);
+      double Rate = Setup.Lr * Setup.Schedule.factor(Step, Steps, Epochs);
       if (S == 0)
         Stats.Lr = Rate;
       I.setLearningRate(Rate);
-      Aug.Position = S * B;
-      Train.fillBatch(P.Order.data() + S * B, B, *L,
-                      Augment->empty() ? nullptr : &Aug);
-      I.setDropoutKey(P.Seed, Step);
-      M.train_step(I.slotPointers());
+      Aug.Position = S * Global + Offset;
+      Train.fillBatch(P.Order.data() + S * Global + Offset, B, L,
+                      Setup.Augment.empty() ? nullptr : &Aug);
+      // Each rank its own dropout masks; rank 0 of one process those of
+      // the single-process run.
+      I.setDropoutKey(P.Seed, Step * T.size() + T.rank());
+      double StepLoss;
+      if (!T.distributed()) {
+        M.train_step(I.slotPointers());
+        StepLoss = Loss->scalar();
+        for (size_t K = 0; K < Metrics.size(); ++K)
+          StepMetrics[K] = Metrics[K]->scalar();
+      } else {
+        M.train_grad(I.slotPointers());
+        std::string Cause = takeNumericsFailure();
+        Setup.Averager->average(!Cause.empty(), Mean);
+        if (Mean.AnyFailure)
+          return T.agree(Cause.empty() ? Status()
+                                       : divergence(O, E, S + 1, 0, nullptr,
+                                                    SavedEpoch, Cause));
+        M.apply_update(I.slotPointers());
+        StepLoss = Mean.Loss;
+        StepMetrics = Mean.Metrics;
+      }
       // --check-numerics: the op that made the first non-finite value.
       if (std::string Cause = takeNumericsFailure(); !Cause.empty())
-        return divergence(O, E, S + 1, Loss->scalar(), nullptr, SavedEpoch,
-                          Cause);
+        return divergence(O, E, S + 1, StepLoss, nullptr, SavedEpoch, Cause);
       // Checked after every step, so a non-finite value is caught where it
-      // appears and never reaches a checkpoint.
-      double StepLoss = Loss->scalar();
+      // appears and never reaches a checkpoint. The ranks share the loss
+      // and the params, so they all stop here alike.
       SlotBuffer *Bad = I.firstNonFinite();
       if (!std::isfinite(StepLoss) || Bad)
         return divergence(O, E, S + 1, StepLoss, Bad, SavedEpoch);
       Stats.Loss += StepLoss;
       for (size_t K = 0; K < Metrics.size(); ++K)
-        Stats.Metrics[K] += Metrics[K]->scalar();
-      Progress.step(E, S + 1, Steps, Stats.Loss / double(S + 1), (S + 1) * B,
-                    secondsSince(Start));
+        Stats.Metrics[K] += StepMetrics[K];
+      if (T.leader())
+        Progress.step(E, S + 1, Steps, Stats.Loss / double(S + 1),
+                      (S + 1) * Global, secondsSince(Start));
     }
     Stats.Loss /= double(Steps);
     for (double &V : Stats.Metrics)
       V /= double(Steps);
-    Stats.Examples = Steps * B;
+    Stats.Examples = Steps * Global;
     Stats.TrainSeconds = secondsSince(Start);
     for (auto [Set, What] :
          {std::pair{&Val, "validation set"}, std::pair{&Test, "test set"}}) {
       if (!*Set)
         continue;
-      EvalResult R = evaluate(I, **Set, *L, Rows);
-      if (!R.Failure.empty())
-        return Status::error(R.Failure + " (" + What + " after epoch " +
-                             std::to_string(E) + ")" +
-                             checkpointNote(O, SavedEpoch));
+      EvalResult R;
+      if (Status Err =
+              evaluateSet(I, **Set, L, Rows, T, R, What, E, O, SavedEpoch))
+        return Err;
       bool IsVal = Set == &Val;
       (IsVal ? Stats.HasVal : Stats.HasTest) = true;
       (IsVal ? Stats.ValLoss : Stats.TestLoss) = R.Loss;
       (IsVal ? Stats.ValMetrics : Stats.TestMetrics) = R.Metrics;
     }
     Stats.Seconds = secondsSince(Start);
-    Progress.endEpoch(Stats);
+    if (T.leader())
+      Progress.endEpoch(Stats);
     if (!O.Log.empty())
-      if (Status S = Log.row(Stats))
-        return S;
+      if (Status Err = T.agree(T.leader() ? Setup.Log.row(Stats) : Status()))
+        return Err;
     P.Epoch = E;
     // Early stopping keeps the best epoch: only a strictly lower validation
     // loss counts (a NaN never does).
@@ -324,11 +270,13 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
     // interrupted run keeps its progress; the write is atomic, so the file
     // is always a complete epoch's checkpoint.
     if (!O.Save.empty() && (Patience == 0 || Improved)) {
-      if (Status S = saveCheckpoint(I, O.Save, P))
-        return S;
+      if (Status Err = Save())
+        return Err;
       SavedEpoch = E;
     }
     if (Patience > 0 && SinceBest >= Patience) {
+      if (!T.leader())
+        break;
       std::printf("stopping early after epoch %lld: val_loss has not "
                   "improved for %lld epochs; the best is epoch %lld",
                   (long long)E, (long long)SinceBest, (long long)BestEpoch);
@@ -347,8 +295,8 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   // No epoch ran (--epochs 0, or a checkpoint already at the target): the
   // file still gets the state as it stands.
   if (NoEpoch && !O.Save.empty())
-    if (Status S = saveCheckpoint(I, O.Save, P))
-      return S;
+    if (Status Err = Save())
+      return Err;
   return Status();
 }
 

@@ -755,6 +755,34 @@ void runAll(const std::vector<Case> &Cs) {
   }
 }
 
+/// train_grad then apply_update, on fresh slots holding `Leaves`: the
+/// same values train_step writes (the evaluator's `All`), the gradients in
+/// their slots in between, and train_grad alone moves no param or state.
+void checkSplitStep(const nnc_model &M, const Graph &G,
+                    const EvalValues &Leaves, EvalValues &All,
+                    const std::string &At) {
+  ASSERT_TRUE(M.train_grad && M.apply_update);
+  Slots S(M);
+  setLeaves(S, G, Leaves);
+  M.train_grad(S.ptrs());
+  expectClose(S.get("loss"), All[G.Loss], "train_grad's loss" + At);
+  for (const NamedValue &V : G.Metrics)
+    expectClose(S.get(V.Name), All[V.Value], "train_grad's " + V.Name + At);
+  for (size_t I = 0; I < G.Params.size(); ++I) {
+    expectClose(S.get("grad." + G.Params[I]->Name), All[G.Grads[I]],
+                "train_grad of " + G.Params[I]->Name + At);
+    expectClose(S.get(G.Params[I]->Name), Leaves.at(G.Params[I]),
+                G.Params[I]->Name + " after train_grad" + At);
+  }
+  for (const Node *St : G.States)
+    expectClose(S.get(St->Name), Leaves.at(St),
+                St->Name + " after train_grad" + At);
+  M.apply_update(S.ptrs());
+  for (const Update &U : G.Updates)
+    expectClose(S.get(U.Target->Name), All[U.NewValue],
+                "new " + U.Target->Name + " from the halves" + At);
+}
+
 /// train_step: every new param and state value equals the evaluator's, the
 /// update reads the old values throughout (p and its velocity change
 /// together), and loss and metric are written.
@@ -799,6 +827,46 @@ void checkTrainStep(const OptimizerSpec &Opt) {
     for (const Update &U : B.G.Updates)
       expectClose(S.get(U.Target->Name), All[U.NewValue],
                   "new " + U.Target->Name + At);
+    checkSplitStep(*J->model(), B.G, Leaves, All, At);
+  }
+}
+
+/// The optimizer reads the gradients from their slots in apply_update:
+/// with every grad slot doubled after train_grad (as if the other rank's
+/// gradient were three times this one's), plain SGD moves each param by
+/// twice as much.
+TEST(CodeGen, ApplyUpdateReadsTheGradSlots) {
+  Builder B;
+  B.LeavesAreParams = true;
+  Node *W = B.leaf(f32({3, 4}), "W");
+  B.LeavesAreParams = false;
+  Node *X = B.leaf(f32({5, 3}), "x");
+  Node *Y = B.op(OpKind::Tanh, {B.op(OpKind::MatMul, {X, W})});
+  B.G.Loss =
+      B.op(OpKind::ReduceSum, {B.op(OpKind::Mul, {Y, Y})}, axis(ALL_AXES));
+  B.G.LossName = "L";
+  DiagEngine Diags;
+  ASSERT_TRUE(differentiate(B.G, Diags));
+  buildOptimizerUpdate(B.G, OptimizerSpec());
+  EvalValues Leaves = randomLeaves(B.G, Ranges(), 46);
+  for (Node *H : B.G.Hypers)
+    Leaves[H].Data.assign(1, 0.1);
+  EvalValues All = evaluate(B.G, Leaves);
+  for (unsigned OptLevel : {0u, 2u}) {
+    auto J = compile(B.G, OptLevel);
+    ASSERT_TRUE(J);
+    Slots S(*J->model());
+    setLeaves(S, B.G, Leaves);
+    J->model()->train_grad(S.ptrs());
+    EvalTensor Doubled = All[B.G.Grads[0]];
+    for (double &V : Doubled.Data)
+      V *= 2;
+    S.set("grad.W", Doubled);
+    J->model()->apply_update(S.ptrs());
+    EvalTensor Want = Leaves[W];
+    for (size_t I = 0; I < Want.Data.size(); ++I)
+      Want.Data[I] -= 0.1 * Doubled.Data[I];
+    expectClose(S.get("W"), Want, "W at -O" + std::to_string(OptLevel));
   }
 }
 
@@ -879,6 +947,8 @@ TEST(CodeGen, TrainAndEvalModes) {
     for (const Update &U : B.G.Updates)
       expectClose(S.get(U.Target->Name), All[U.NewValue],
                   "new " + U.Target->Name + At);
+    // train_grad moves the running statistics, apply_update the params.
+    checkSplitStep(*J->model(), B.G, Leaves, All, At);
   }
 }
 

@@ -20,6 +20,8 @@
 
 namespace nnc::rt {
 
+class Communicator;
+
 /// Everything a command line can say; unset values fall back to the
 /// model's train block.
 struct RunOptions {
@@ -34,6 +36,9 @@ struct RunOptions {
   std::vector<std::string> Data; ///< --data: IMAGES LABELS, or FILE.csv.
   std::string Operand;           ///< The positional argument (plot: FILE.csv).
   std::string Program; ///< The executable's name, for notes on stderr.
+  /// The job's processes when mpirun started this one (`train` only;
+  /// docs/distributed.md), else null.
+  Communicator *World = nullptr;
 };
 
 /// The data set `--data` names (or, when empty, `Fallback`), in the form

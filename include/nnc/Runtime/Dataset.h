@@ -92,6 +92,9 @@ public:
 
   /// The examples `Rows` (in that order) as a data set of their own.
   Dataset select(const std::vector<int64_t> &Rows) const;
+  /// A hash of every example (inputs and targets as stored), by which the
+  /// ranks of an MPI job check that they read the same data.
+  uint64_t fingerprint() const;
   /// Fails unless the examples are images with a height and a width, which
   /// augmentation needs; `Where` names the data in the message.
   Status checkAugmentable(const std::string &Where) const;

@@ -44,6 +44,18 @@ struct EvalResult {
 EvalResult evaluate(ModelInstance &I, const Dataset &D, const SampleLayout &L,
                     std::vector<int64_t> &Rows);
 
+/// Steps 1-3 of `evaluate` over the batches numbered Part, Part + Parts,
+/// ... (the partial batch is number ⌊N/B⌋): the weighted sums of the
+/// values, not yet divided. The ranks of an MPI job each take one part
+/// and add their sums up (DataParallel.h).
+EvalResult evaluateShare(ModelInstance &I, const Dataset &D,
+                         const SampleLayout &L, std::vector<int64_t> &Rows,
+                         int64_t Part, int64_t Parts);
+
+/// Step 4 of `evaluate`: the sums of all parts of a data set of `N` rows,
+/// at batch `B`, into means.
+void finishEvaluation(EvalResult &R, int64_t N, int64_t B);
+
 /// Loads a data set to evaluate (every row counts, so one row is enough);
 /// `What` names it in messages ("test set").
 Expected<Dataset> loadEvalSet(const DataSource &Src, const SampleLayout &L,

@@ -103,6 +103,13 @@ public:
                      const std::vector<TensorRef> &Extra = {},
                      const std::map<std::string, std::string> &Meta = {});
 
+  /// Moves `Slot`'s values to `Memory` (its bytes, 64-byte aligned, owned
+  /// by the caller and alive as long as the entry points run) and points
+  /// the entry points there: data-parallel training places the gradients
+  /// and buffers in memory the ranks of one machine share
+  /// (DataParallel.h). The instance still frees only what it allocated.
+  void relocate(SlotBuffer &Slot, void *Memory);
+
   /// The first PARAM or STATE slot (in slot order) holding a NaN or an
   /// infinity, or null when all of them are finite. Training calls it after
   /// every step, so it covers what a step writes (gradients live in the
@@ -115,6 +122,8 @@ private:
   const nnc_model *Model;
   std::vector<SlotBuffer> Slots;
   std::vector<void *> Pointers;
+  /// What create allocated (a relocated slot's first buffer included).
+  std::vector<void *> Allocations;
   /// A piece of firstNonFinite's scan: Count floats of slot Slot.
   struct ScanPiece {
     const uint32_t *Bits;

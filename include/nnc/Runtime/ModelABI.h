@@ -18,9 +18,15 @@
  *   predict       param buffer input            output
  *   grad          param buffer hyper input      loss grad
  *                 target
+ *   train_grad    param buffer hyper input      loss metric grad buffer
+ *                 target
+ *   apply_update  param state hyper grad        param state
  *
- * train_step and grad run the model in train mode, eval_step and predict
- * in eval mode (batchnorm, dropout); grad leaves the buffers unchanged.
+ * train_step, grad and train_grad run the model in train mode, eval_step
+ * and predict in eval mode (batchnorm, dropout); grad leaves the buffers
+ * unchanged. train_grad followed by apply_update is train_step cut where
+ * the gradients are complete, so that data-parallel training can average
+ * them across processes in between (docs/distributed.md).
  *
  * Plain C so that the generated code's side is simple to emit with LLVM.
  *
@@ -34,7 +40,7 @@
 extern "C" {
 #endif
 
-#define NNC_ABI_VERSION 4
+#define NNC_ABI_VERSION 5
 
 enum nnc_dtype { NNC_F32 = 0, NNC_I32 = 1 };
 
@@ -152,6 +158,11 @@ typedef struct nnc_model {
   nnc_entry eval_step; /* null when the model has no loss */
   nnc_entry predict;
   nnc_entry grad; /* null when the model has no loss or no param */
+  /* train_step in two halves (see the table above); both null when there
+   * is no train_step, or when its update reads more than the params, state,
+   * buffers, hyperparameters and gradients */
+  nnc_entry train_grad;
+  nnc_entry apply_update;
 } nnc_model;
 
 /* The runtime functions the generated code calls, `nnc_main` among them,

@@ -7,7 +7,8 @@
 // start to end, so results do not depend on the number of threads.
 //
 // `NNC_NUM_THREADS` (a positive integer) overrides the default, which is the
-// number of CPUs this process may run on.
+// number of CPUs this process may run on (under mpirun, unless it bound the
+// rank to some CPUs, those divided by the ranks on the machine).
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_RUNTIME_PARALLEL_H

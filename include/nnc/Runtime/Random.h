@@ -11,6 +11,7 @@
 #ifndef NNC_RUNTIME_RANDOM_H
 #define NNC_RUNTIME_RANDOM_H
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,12 @@ uint64_t splitMix64(uint64_t &State);
 /// FNV-1a hash of `S`; used to derive one independent stream per param name
 /// so that adding a param does not change the others' initial values.
 uint64_t hashName(std::string_view S);
+
+/// A 64-bit hash of the `Bytes` bytes at `Data`, continuing from `Seed`.
+/// It reads 8 bytes at a time, so a data set hashes in milliseconds (the
+/// ranks of an MPI job compare their data by it, DataParallel.h); not
+/// meant to resist collisions made on purpose.
+uint64_t hashBytes(const void *Data, size_t Bytes, uint64_t Seed);
 
 /// A key for the counter (`A`, `B`) under `Seed`: three rounds of
 /// splitmix64, each mixing in one input. Counter-based draws (augmentation:
