@@ -99,7 +99,12 @@ TEST(DataParallel, ModelFingerprintFollowsTheModelNotItsAddresses) {
   };
   Differs([](Desc &C) { C.M.batch = 8; }, "batch");
   Differs([](Desc &C) { C.Slots[1].dims = Dims5; }, "a param's shape");
-  Differs([](Desc &C) { C.Slots[1].rank = 2; }, "a param's rank");
+  Differs(
+      [](Desc &C) {
+        C.Slots[1].rank = 2; // [4] -> [4, 2]: dims must have two entries
+        C.Slots[1].dims = DimsRow;
+      },
+      "a param's rank");
   Differs([](Desc &C) { C.Slots[1].init_b = 2; }, "an initializer");
   Differs([](Desc &C) { C.Slots[3].dtype = NNC_I32; }, "a target's dtype");
   Differs([](Desc &C) { C.Slots[2].name = "y"; }, "a slot's name");
