@@ -78,11 +78,16 @@ if mpirun:
         # plugins that did, so those leaks can be neither named nor
         # suppressed. ASan's and UBSan's other checks stay on, and the
         # runtime's own leaks show in every other test.
+        # mpirun's own environment too: `-x` reaches only the first app
+        # context of an MPMD line (`-np 1 A : -np 1 B`), local ranks inherit.
+        launcher = mpirun
         if "asan" in config.available_features:
             import shlex
-            flags += " -x ASAN_OPTIONS=" + shlex.quote(
+            options = shlex.quote(
                 os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
-        config.substitutions.append(("%mpirun", mpirun + flags))
+            flags += " -x ASAN_OPTIONS=" + options
+            launcher = "env ASAN_OPTIONS=" + options + " " + mpirun
+        config.substitutions.append(("%mpirun", launcher + flags))
         for var in ("HOME", "TMPDIR"):
             if var in os.environ:
                 config.environment[var] = os.environ[var]
