@@ -1,6 +1,7 @@
 # lit configuration for nnc. Tests are .nn files (and .test scripts) with
 # RUN: lines; %nnc is the compiler under test, %examples the examples/ folder.
 import os
+import subprocess
 import lit.formats
 
 config.name = "nnc"
@@ -31,6 +32,16 @@ fashion = "/usr/share/datasets/fashion-mnist"
 config.substitutions.append(("%fashion", fashion))
 if os.path.exists(os.path.join(fashion, "t10k-images-idx3-ubyte.gz")):
     config.available_features.add("fashion-mnist")
+# ONNX import tests build their models with Debian's python3-onnx (the
+# system Python, whatever python3 is first on the PATH) and score against
+# libonnx-testdata (test/onnx; installed by .ci/setup).
+onnx_python = "/usr/bin/python3"
+if subprocess.call([onnx_python, "-c", "import onnx"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("onnx")
+config.substitutions.append(("%onnx_python", onnx_python))
+if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
+    config.available_features.add("onnx-testdata")
 # Debian's headless Chromium renders the pictures of `EXE plot` in
 # test/Runtime/plot-browser.test (installed by .ci/setup; see
 # docs/runtime.md, "plot").

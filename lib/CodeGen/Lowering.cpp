@@ -51,9 +51,13 @@ SlotTable codegen::buildSlotTable(const Graph &G) {
   AddLeaves(G.Buffers, NNC_SLOT_BUFFER);
   AddLeaves(G.Hypers, NNC_SLOT_HYPER);
   AddLeaves(G.Inputs, NNC_SLOT_INPUT);
+  for (const Node *N : G.Inputs)
+    T.Slots[T.LeafSlot[N]].Stored = N->Stored;
   AddLeaves(G.Targets, NNC_SLOT_TARGET);
-  for (const NamedValue &V : G.Outputs)
+  for (const NamedValue &V : G.Outputs) {
     T.Outputs.push_back(Add(V.Name, NNC_SLOT_OUTPUT, V.Value->Type, V.Value));
+    T.Slots.back().Stored = V.Stored;
+  }
   if (G.Loss)
     T.Loss = Add("loss", NNC_SLOT_LOSS, G.Loss->Type, G.Loss);
   for (const NamedValue &V : G.Metrics)

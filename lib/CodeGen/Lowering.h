@@ -34,6 +34,8 @@ struct SlotInfo {
   /// The leaf this slot holds (param, state, hyper, input, target), or the
   /// value written into it (output, loss, metric, grad); null for TEMP.
   const Node *N = nullptr;
+  /// Inputs and outputs: how tensor files store the slot.
+  FileType Stored = FileType::Native;
 };
 
 struct SlotTable {

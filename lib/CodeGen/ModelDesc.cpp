@@ -27,6 +27,12 @@ using namespace nnc::codegen;
 
 namespace {
 
+// nnc_file_dtype mirrors FileType value for value.
+static_assert(int(FileType::F64) == NNC_FILE_F64 &&
+              int(FileType::I64) == NNC_FILE_I64 &&
+              int(FileType::U64) == NNC_FILE_U64 &&
+              int(FileType::Bool) == NNC_FILE_BOOL);
+
 class DescBuilder {
 public:
   explicit DescBuilder(llvm::Module &M)
@@ -35,7 +41,8 @@ public:
         F64(Type::getDoubleTy(Ctx)) {
     // struct nnc_slot
     SlotTy = StructType::create(
-        Ctx, {Ptr, I32, I32, I32, Ptr, I32, F64, F64, Ptr, I32}, "nnc_slot");
+        Ctx, {Ptr, I32, I32, I32, Ptr, I32, F64, F64, Ptr, I32, I32},
+        "nnc_slot");
     // struct nnc_data_spec
     DataTy = StructType::create(
         Ctx, {I32, Ptr, Ptr, F64, Ptr, I32, I32, Ptr, Ptr, I32},
@@ -98,9 +105,10 @@ public:
         Literal = literal(S, Init.Literal);
     }
     return ConstantStruct::get(
-        SlotTy, {str(S.Name), i32(S.Role), i32(int(S.Type.Elem)),
-                 i32(S.Type.rank()), i64Array(S.Type.Dims, ".dims"),
-                 i32(InitKind), f64(A), f64(B), Literal, i32(Use)});
+        SlotTy,
+        {str(S.Name), i32(S.Role), i32(int(S.Type.Elem)), i32(S.Type.rank()),
+         i64Array(S.Type.Dims, ".dims"), i32(InitKind), f64(A), f64(B), Literal,
+         i32(Use), i32(int(S.Stored))});
   }
 
   Constant *data(const DataSpec *D) {
@@ -274,8 +282,8 @@ void codegen::emitModelDesc(llvm::Module &M, const Graph &G,
       ConstantArray::get(SlotArrayTy, SlotInits), "nnc_slots");
 
   // A model without inputs or targets has no batch dimension; it runs as
-  // one batch of one example (the runtime requires a positive batch).
-  int64_t Batch = G.BatchSize > 0 ? G.BatchSize : 1;
+  // one batch of one example. An unbatched model says so with batch 0.
+  int64_t Batch = G.Unbatched ? 0 : G.BatchSize > 0 ? G.BatchSize : 1;
   Constant *Model = ConstantStruct::get(
       D.ModelTy,
       {D.i32(NNC_ABI_VERSION), D.str(G.name()), D.i64(Batch),

@@ -152,6 +152,7 @@ std::unique_ptr<Graph> Graph::clone(std::string NewName) const {
     M->Init = N->Init;
     M->Value = N->Value;
     M->Kernel = N->Kernel;
+    M->Stored = N->Stored;
     Copy[N.get()] = M;
   }
   auto Map = [&](const std::vector<Node *> &From, std::vector<Node *> &To) {
@@ -169,12 +170,13 @@ std::unique_ptr<Graph> Graph::clone(std::string NewName) const {
   C->LossName = LossName;
   C->LossLoc = LossLoc;
   for (const NamedValue &V : Outputs)
-    C->Outputs.push_back({V.Name, Copy.lookup(V.Value), V.Loc});
+    C->Outputs.push_back({V.Name, Copy.lookup(V.Value), V.Loc, V.Stored});
   for (const NamedValue &V : Metrics)
     C->Metrics.push_back({V.Name, Copy.lookup(V.Value), V.Loc});
   for (const Update &U : Updates)
     C->Updates.push_back({Copy.lookup(U.Target), Copy.lookup(U.NewValue)});
   C->BatchSize = BatchSize;
+  C->Unbatched = Unbatched;
   return C;
 }
 

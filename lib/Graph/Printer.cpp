@@ -21,6 +21,7 @@
 
 #include "nnc/Graph/Printer.h"
 
+#include <llvm/ADT/StringExtras.h>
 #include <llvm/ADT/StringSet.h>
 #include <llvm/ADT/Twine.h>
 
@@ -37,6 +38,17 @@ using namespace nnc::detail;
 // Shared naming and formatting (PrintUtil.h)
 //===----------------------------------------------------------------------===//
 
+std::string nnc::spellName(llvm::StringRef Name) {
+  // Dotted names (`h1.W`, `d.W1`) read as they are; anything else that is
+  // no identifier is quoted as `.nn` source quotes it (`input.1` stays, a
+  // name `0` from ONNX becomes `0`, distinct from the temporary %0).
+  bool Plain = !Name.empty() && (llvm::isAlpha(Name[0]) || Name[0] == '_') &&
+               llvm::all_of(Name, [](char C) {
+                 return llvm::isAlnum(C) || C == '_' || C == '.';
+               });
+  return Plain ? Name.str() : "`" + Name.str() + "`";
+}
+
 NodeNamer::NodeNamer(const Graph &G) {
   llvm::StringSet<> Used;
   unsigned NextNumber = 0;
@@ -45,7 +57,8 @@ NodeNamer::NodeNamer(const Graph &G) {
     if (!hasOwnLine(N))
       continue;
     if (N.Name.empty()) {
-      // Numbers cannot clash with names: names are identifiers.
+      // Numbers cannot clash with names: those that are no identifiers
+      // are quoted.
       Names[&N] = (llvm::Twine("%") + llvm::Twine(NextNumber++)).str();
       continue;
     }
@@ -53,7 +66,7 @@ NodeNamer::NodeNamer(const Graph &G) {
     for (unsigned Suffix = 1; Used.contains(Name); ++Suffix)
       Name = N.Name + "." + std::to_string(Suffix);
     Used.insert(Name);
-    Names[&N] = (llvm::Twine("%") + Name).str();
+    Names[&N] = "%" + spellName(Name);
   }
 }
 
@@ -240,9 +253,11 @@ void nnc::printGraph(const Graph &G, llvm::raw_ostream &OS,
   if (G.Loss)
     OS << "  loss " << Names.ref(G.Loss) << '\n';
   for (const NamedValue &V : G.Outputs)
-    OS << "  output " << V.Name << " = " << Names.ref(V.Value) << '\n';
+    OS << "  output " << spellName(V.Name) << " = " << Names.ref(V.Value)
+       << '\n';
   for (const NamedValue &V : G.Metrics)
-    OS << "  metric " << V.Name << " = " << Names.ref(V.Value) << '\n';
+    OS << "  metric " << spellName(V.Name) << " = " << Names.ref(V.Value)
+       << '\n';
   for (size_t I = 0; I < G.Grads.size(); ++I) {
     std::string Name = I < G.Params.size() && G.Params[I]
                            ? G.Params[I]->Name
@@ -264,7 +279,7 @@ std::string nnc::describeNode(const Node &N) {
     return Ec == std::errc() ? std::string(Buf, End) : "?";
   }
   if (!N.Name.empty())
-    return "%" + N.Name;
+    return "%" + spellName(N.Name);
   return opSpelling(N.Kind).str();
 }
 

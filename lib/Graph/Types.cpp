@@ -15,6 +15,51 @@ const char *nnc::dtypeName(DType T) {
   return "?";
 }
 
+namespace {
+struct ElementTypeName {
+  const char *Name;
+  DType Computed;
+  FileType Stored;
+};
+// clang-format off
+constexpr ElementTypeName ElementTypes[] = {
+    {"f32", DType::F32, FileType::Native}, {"i32", DType::I32, FileType::Native},
+    {"f64", DType::F32, FileType::F64},    {"f16", DType::F32, FileType::F16},
+    {"bf16", DType::F32, FileType::BF16},  {"bool", DType::F32, FileType::Bool},
+    {"i64", DType::I32, FileType::I64},    {"i16", DType::I32, FileType::I16},
+    {"i8", DType::I32, FileType::I8},      {"u8", DType::I32, FileType::U8},
+    {"u16", DType::I32, FileType::U16},    {"u32", DType::I32, FileType::U32},
+    {"u64", DType::I32, FileType::U64},
+};
+// clang-format on
+} // namespace
+
+const char *nnc::fileTypeName(FileType T) {
+  if (T == FileType::Native)
+    return "";
+  for (const ElementTypeName &E : ElementTypes)
+    if (E.Stored == T)
+      return E.Name;
+  return "?";
+}
+
+std::optional<std::pair<DType, FileType>>
+nnc::elementTypeFromName(llvm::StringRef Name) {
+  for (const ElementTypeName &E : ElementTypes)
+    if (Name == E.Name)
+      return std::make_pair(E.Computed, E.Stored);
+  return std::nullopt;
+}
+
+DType nnc::computeType(FileType T, DType Native) {
+  if (T == FileType::Native)
+    return Native;
+  for (const ElementTypeName &E : ElementTypes)
+    if (E.Stored == T)
+      return E.Computed;
+  return Native;
+}
+
 int64_t TensorType::numElements() const {
   int64_t N = 1;
   for (int64_t D : Dims)

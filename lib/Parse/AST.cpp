@@ -61,6 +61,8 @@ const char *nnc::ast::stmtKindName(StmtKind K) {
     return "metric";
   case StmtKind::Return:
     return "return";
+  case StmtKind::Unbatched:
+    return "unbatched";
   }
   return "?";
 }

@@ -84,7 +84,7 @@ void ASTPrinter::printTrain(const TrainDecl &T) {
 
 void ASTPrinter::printStmt(const Stmt &S, unsigned Indent) {
   indent(Indent) << (S.Kind == StmtKind::Let ? "let" : stmtKindName(S.Kind));
-  if (S.Kind != StmtKind::Return)
+  if (S.Kind != StmtKind::Return && S.Kind != StmtKind::Unbatched)
     OS << ' ' << S.Name;
   if (S.Type) {
     OS << " : " << S.Type->DType;

@@ -85,7 +85,7 @@ static bool isIdentChar(char C) { return llvm::isAlnum(C) || C == '_'; }
 /// anything else is one stray-character error.
 static bool startsToken(char C) {
   return isIdentStart(C) || llvm::isDigit(C) ||
-         llvm::StringRef(" \t\r\n#\".()[]{},:;=!<>+-*/@^").contains(C);
+         llvm::StringRef(" \t\r\n#\"`.()[]{},:;=!<>+-*/@^").contains(C);
 }
 
 Lexer::Lexer(DiagEngine &Diags, unsigned BufferId) : Diags(Diags) {
@@ -211,6 +211,8 @@ Token Lexer::lexToken() {
     return lexStray(Start);
   case '"':
     return lexString(Start);
+  case '`':
+    return lexQuotedName(Start);
   case '.':
     if (Cur != End && llvm::isDigit(*Cur))
       return lexNumber(Start);
@@ -315,6 +317,43 @@ Token Lexer::lexString(const char *Start) {
   return T;
 }
 
+/// `name`: any printable characters but a backquote (bytes of UTF-8
+/// included), so that names from other tools (ONNX's `input.1`,
+/// `onnx::Gemm_7`) stay names in `.nn` source (docs/language.md, "Lexical
+/// rules").
+Token Lexer::lexQuotedName(const char *Start) {
+  auto Printable = [](char C) {
+    return (C >= ' ' && C != '`' && C != 0x7f) ||
+           static_cast<unsigned char>(C) >= 0x80;
+  };
+  while (Cur != End && Printable(*Cur))
+    ++Cur;
+  if (Cur == End || *Cur == '\n') {
+    Token T = make(TokenKind::Error, Start);
+    Diags.error(T.Loc, "unterminated `name`");
+    return T;
+  }
+  if (*Cur != '`') {
+    // Skip the rest of the name, so its end starts no new one.
+    while (Cur != End && *Cur != '`' && *Cur != '\n')
+      ++Cur;
+    if (Cur != End && *Cur == '`')
+      ++Cur;
+    Token T = make(TokenKind::Error, Start);
+    Diags.error(T.Loc, "a `name` may not contain control characters");
+    return T;
+  }
+  ++Cur;
+  Token T = make(TokenKind::Ident, Start);
+  T.Text = T.Text.drop_front().drop_back();
+  T.Quoted = true;
+  if (T.Text.empty()) {
+    Diags.error(T.Loc, "empty `name`");
+    T.Kind = TokenKind::Error;
+  }
+  return T;
+}
+
 Token Lexer::lexStray(const char *Start) {
   // One error for a whole run of unusable bytes (e.g. a UTF-8 sequence or a
   // block of binary data), not one per byte.
@@ -350,7 +389,7 @@ void nnc::printTokens(DiagEngine &Diags, unsigned BufferId,
     if (!T.is(TokenKind::Newline) && !T.is(TokenKind::Eof)) {
       // Printable text as written (so string tokens read as in the source);
       // only bytes a terminal cannot show are escaped.
-      OS << " '";
+      OS << (T.Quoted ? " '`" : " '");
       for (char C : T.Text) {
         if (llvm::isPrint(C))
           OS << C;
@@ -358,7 +397,7 @@ void nnc::printTokens(DiagEngine &Diags, unsigned BufferId,
           OS << "\\x" << llvm::hexdigit((unsigned char)C >> 4, true)
              << llvm::hexdigit(C & 15, true);
       }
-      OS << '\'';
+      OS << (T.Quoted ? "`'" : "'");
     }
     OS << '\n';
     if (T.is(TokenKind::Eof))

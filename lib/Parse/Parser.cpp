@@ -12,7 +12,8 @@
 //              | ('input' | 'target') NAME ':' type
 //              | ('param' | 'const') NAME ':' type '=' expr
 //              | ('loss' | 'metric') NAME '=' expr
-//              | 'output' NAME ['=' expr]
+//              | 'output' NAME [':' NAME] ['=' expr]
+//              | 'unbatched'
 //              | 'return' expr                       (fn bodies only)
 //              | NAME '=' expr
 //   type      := NAME ['[' [expr (',' expr)*] ']']
@@ -294,7 +295,11 @@ bool Parser::parseStmt(std::vector<Stmt> &Body, bool InFn) {
         {"target", StmtKind::Target}, {"param", StmtKind::Param},
         {"const", StmtKind::Const},   {"loss", StmtKind::Loss},
         {"output", StmtKind::Output}, {"metric", StmtKind::Metric},
-        {"return", StmtKind::Return}};
+        {"return", StmtKind::Return}, {"unbatched", StmtKind::Unbatched}};
+    // `unbatched` came later than the others: `unbatched = x` stays the
+    // binding it was before.
+    if (First.Quoted || (Word == "unbatched" && peek().is(TokenKind::Assign)))
+      return false;
     for (auto &[Spelling, Kind] : Keywords) {
       if (Word == Spelling) {
         K = Kind;
@@ -332,6 +337,10 @@ bool Parser::parseStmt(std::vector<Stmt> &Body, bool InFn) {
 
   S.Kind = Kind;
   advance(); // the keyword
+  if (Kind == StmtKind::Unbatched) {
+    Body.push_back(std::move(S));
+    return true;
+  }
   if (Kind == StmtKind::Return) {
     if (!InFn) {
       Diags.error(First.Loc, "'return' is only allowed inside a fn");
@@ -370,6 +379,12 @@ bool Parser::parseStmt(std::vector<Stmt> &Body, bool InFn) {
     break;
   }
   case StmtKind::Output:
+    // `output y : i64`: how tensor files store it (an element type only).
+    if (consumeIf(TokenKind::Colon)) {
+      S.Type = std::make_unique<TypeExpr>();
+      if (!parseName(S.Type->DType, S.Type->Loc, "an element type such as i64"))
+        return false;
+    }
     if (!consumeIf(TokenKind::Assign))
       break;
     S.Value = parseExpr();
@@ -387,6 +402,7 @@ bool Parser::parseStmt(std::vector<Stmt> &Body, bool InFn) {
     break;
   case StmtKind::Let:
   case StmtKind::Return:
+  case StmtKind::Unbatched:
     assert(false && "handled above");
     break;
   }

@@ -112,9 +112,10 @@ private:
   SourceLoc endOfPrevious() const {
     const Token &Prev = Tokens[Pos - 1];
     SourceLoc Loc = Prev.Loc;
-    Loc.Ptr = llvm::SMLoc::getFromPointer(Prev.Loc.Ptr.getPointer() +
-                                          Prev.Text.size());
-    Loc.Col += Prev.Text.size();
+    // A `quoted name`'s text leaves out its two backquotes.
+    size_t Width = Prev.Text.size() + (Prev.Quoted ? 2 : 0);
+    Loc.Ptr = llvm::SMLoc::getFromPointer(Prev.Loc.Ptr.getPointer() + Width);
+    Loc.Col += Width;
     return Loc;
   }
   static std::string describe(const Token &T);

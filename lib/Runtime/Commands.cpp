@@ -5,11 +5,14 @@
 // a model with inputs as the params and buffers it holds).
 // `predict` accepts any number N of examples: it runs them in chunks of the
 // model's batch size, pads the last chunk with copies of its last row and
-// trims the outputs back to N rows. `grad` takes exactly one batch, since the
+// trims the outputs back to N rows; an unbatched model (batch 0) takes each
+// input whole and runs once. Inputs and outputs travel in their files'
+// element types (FileTypes.h). `grad` takes exactly one batch, since the
 // gradient of a padded batch would not be the gradient of the user's data.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Commands.h"
+#include "nnc/Runtime/FileTypes.h"
 #include "nnc/Runtime/Model.h"
 #include "nnc/Runtime/Numerics.h"
 
@@ -71,9 +74,10 @@ std::vector<int64_t> rowShape(const SlotBuffer &S) {
 Status checkRows(const std::string &Path, const StoredTensor &T,
                  const SlotBuffer &S, int64_t &N) {
   std::string Prefix = Path + ": tensor '" + T.Name + "'";
-  if (T.Type != S.type())
+  if (T.Type != fileType(*S.Desc))
     return Status::error(Prefix + " has dtype " + dtypeName(T.Type) +
-                         ", but the model expects " + dtypeName(S.type()));
+                         ", but the model expects " +
+                         dtypeName(fileType(*S.Desc)));
   std::vector<int64_t> Want = rowShape(S);
   std::vector<int64_t> Got = T.Shape;
   if (!Got.empty())
@@ -99,7 +103,11 @@ Status openWithInputs(const nnc_model &M, const RunOptions &O,
   if (!IOr)
     return IOr.takeError();
   Instance = std::move(*IOr);
-  if (Status S = Instance->loadWeights(O.Load, /*WithState=*/false))
+  // Without weights, the initializers (compiled-in weights of an imported
+  // model, or drawn as `init` draws them).
+  if (O.Load.empty())
+    Instance->initParams(runSeed(M, O));
+  else if (Status S = Instance->loadWeights(O.Load, /*WithState=*/false))
     return S;
   if (O.Inputs.empty())
     return Status::error("missing --inputs X.safetensors");
@@ -118,6 +126,64 @@ const StoredTensor *findOrFail(const TensorFile &F, const SlotBuffer &S,
   return T;
 }
 
+/// The outputs as `predict` writes them: each in its file's element type,
+/// batched ones cut to `N` rows (`Batched[K]`; N < 0: none is).
+Status writeOutputs(const nnc_model &M, const std::string &Path,
+                    const std::vector<SlotBuffer *> &Outputs,
+                    const std::vector<std::vector<char>> &Results,
+                    const std::vector<bool> &Batched, int64_t N) {
+  std::vector<std::vector<char>> Stored(Outputs.size());
+  std::vector<TensorRef> Refs;
+  for (size_t K = 0; K < Outputs.size(); ++K) {
+    std::vector<int64_t> Shape = Outputs[K]->shape();
+    if (Batched[K])
+      Shape[0] = N;
+    int64_t Numel = int64_t(Results[K].size() / 4);
+    DType To = fileType(*Outputs[K]->Desc);
+    Stored[K] = toFileType(Results[K].data(), Numel, Outputs[K]->type(), To);
+    Refs.push_back(
+        {std::string(Outputs[K]->name()), To, Shape, Stored[K].data()});
+  }
+  return writeTensorFile(Path, Refs, {{"model", M.name}});
+}
+
+/// `predict` of an unbatched model: every input whole, at its declared
+/// shape, one run.
+Status predictWhole(const nnc_model &M, ModelInstance &I, const TensorFile &In,
+                    const std::string &Out) {
+  for (SlotBuffer *S : I.withRole(NNC_SLOT_INPUT)) {
+    Status Err;
+    const StoredTensor *T = findOrFail(In, *S, Err);
+    if (Err)
+      return Err;
+    std::string Prefix = In.Path + ": tensor '" + T->Name + "'";
+    if (T->Type != fileType(*S->Desc))
+      return Status::error(Prefix + " has dtype " + dtypeName(T->Type) +
+                           ", but the model expects " +
+                           dtypeName(fileType(*S->Desc)));
+    if (T->Shape != S->shape())
+      return Status::error(Prefix + " has shape " + shapeString(T->Shape) +
+                           ", but the model expects " +
+                           shapeString(S->shape()) +
+                           " (an unbatched model takes its inputs whole)");
+    std::vector<char> Data;
+    if (Status E = toComputeType(Prefix, *T, S->type(), Data))
+      return E;
+    std::memcpy(S->Data, Data.data(), Data.size());
+  }
+  M.predict(I.slotPointers());
+  if (std::string Failure = takeNumericsFailure(); !Failure.empty())
+    return Status::error(Failure);
+  std::vector<SlotBuffer *> Outputs = I.withRole(NNC_SLOT_OUTPUT);
+  std::vector<std::vector<char>> Results;
+  for (SlotBuffer *S : Outputs) {
+    const char *P = static_cast<const char *>(S->Data);
+    Results.emplace_back(P, P + S->bytes());
+  }
+  return writeOutputs(M, Out, Outputs, Results,
+                      std::vector<bool>(Outputs.size(), false), -1);
+}
+
 } // namespace
 
 Status runPredict(const nnc_model &M, const RunOptions &O) {
@@ -132,8 +198,12 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
     return S;
   ModelInstance &I = *Instance;
   int64_t B = I.batch();
+  if (B == 0)
+    return predictWhole(M, I, *In, O.Out);
   std::vector<SlotBuffer *> Inputs = I.withRole(NNC_SLOT_INPUT);
   std::vector<const StoredTensor *> Tensors;
+  // Each input's data in the slot's dtype.
+  std::vector<std::vector<char>> Data;
   int64_t N = -1;
   for (SlotBuffer *S : Inputs) {
     Status Err;
@@ -142,6 +212,10 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
       return Err;
     int64_t Rows;
     if (Status E = checkRows(In->Path, *T, *S, Rows))
+      return E;
+    Data.emplace_back();
+    if (Status E = toComputeType(In->Path + ": tensor '" + T->Name + "'", *T,
+                                 S->type(), Data.back()))
       return E;
     if (N >= 0 && Rows != N)
       return Status::error(In->Path + ": tensor '" + T->Name + "' has " +
@@ -176,7 +250,7 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
         std::memset(Dst, 0, size_t(B) * RowBytes);
         continue;
       }
-      std::memcpy(Dst, Tensors[K]->Data.data() + size_t(Start) * RowBytes,
+      std::memcpy(Dst, Data[K].data() + size_t(Start) * RowBytes,
                   size_t(Count) * RowBytes);
       // The padding repeats the last real row: rows a real example could
       // hold, so they cannot overflow or fail a --check-numerics check
@@ -202,15 +276,7 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
     if (N == 0)
       break;
   }
-  std::vector<TensorRef> Refs;
-  for (size_t K = 0; K < Outputs.size(); ++K) {
-    std::vector<int64_t> Shape = Outputs[K]->shape();
-    if (Batched[K])
-      Shape[0] = N;
-    Refs.push_back({std::string(Outputs[K]->name()), Outputs[K]->type(), Shape,
-                    Results[K].data()});
-  }
-  return writeTensorFile(O.Out, Refs, {{"model", M.name}});
+  return writeOutputs(M, O.Out, Outputs, Results, Batched, N);
 }
 
 Status runGrad(const nnc_model &M, const RunOptions &O) {

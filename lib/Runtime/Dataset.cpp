@@ -17,6 +17,10 @@
 namespace nnc::rt {
 
 Expected<SampleLayout> sampleLayout(ModelInstance &M) {
+  if (M.batch() == 0)
+    return Status::error("model '" + std::string(M.model().name) +
+                         "' is unbatched: its inputs are taken whole, not "
+                         "batch by batch from a data set");
   std::vector<SlotBuffer *> Inputs = M.withRole(NNC_SLOT_INPUT);
   std::vector<SlotBuffer *> Targets = M.withRole(NNC_SLOT_TARGET);
   if (Inputs.size() != 1 || Targets.size() != 1)

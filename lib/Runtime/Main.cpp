@@ -74,11 +74,17 @@ const std::vector<CommandInfo> &commands() {
        {"--load"},
        runEval},
       {"predict",
-       "predict --load W --inputs X.safetensors --out Y.safetensors",
-       "Run inference on every input tensor in X (any number of rows) and\n"
-       "write every output to Y.\n",
-       {"--load", "--inputs", "--out"},
-       {"--load", "--inputs", "--out"},
+       "predict [--load W] [--seed S] --inputs X.safetensors "
+       "--out Y.safetensors",
+       "Run inference on every input tensor in X (any number of rows; an\n"
+       "unbatched model takes each whole) and write every output to Y.\n"
+       "  --load W         the weights (default: the params' initializers,\n"
+       "                   drawn as init does: an imported ONNX model's\n"
+       "                   own weights)\n"
+       "  --seed S         seed of those initializers (default: the train\n"
+       "                   block's)\n",
+       {"--load", "--seed", "--inputs", "--out"},
+       {"--inputs", "--out"},
        runPredict},
       {"grad",
        "grad --load W --inputs X.safetensors --out G.safetensors",

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Model.h"
+#include "nnc/Runtime/FileTypes.h"
 #include "nnc/Runtime/Parallel.h"
 #include "nnc/Runtime/Random.h"
 
@@ -30,7 +31,7 @@ ModelInstance::create(const nnc_model *M) {
     return Bad("ABI version " + std::to_string(M->abi_version) +
                ", but this runtime implements version " +
                std::to_string(NNC_ABI_VERSION));
-  if (M->batch <= 0)
+  if (M->batch < 0) // 0: unbatched
     return Bad("batch size " + std::to_string(M->batch));
   if (M->num_slots < 0 || (M->num_slots > 0 && !M->slots))
     return Bad("no slot table");
@@ -44,6 +45,12 @@ ModelInstance::create(const nnc_model *M) {
       return Bad("slot '" + Name + "' has dtype " + std::to_string(D.dtype));
     if (D.role < NNC_SLOT_PARAM || D.role > NNC_SLOT_BUFFER)
       return Bad("slot '" + Name + "' has role " + std::to_string(D.role));
+    if (D.file_dtype < NNC_FILE_NATIVE || D.file_dtype > NNC_FILE_BOOL ||
+        (D.file_dtype != NNC_FILE_NATIVE &&
+         computeType(fileType(D)) != DType(D.dtype)))
+      return Bad("slot '" + Name + "' has file dtype " +
+                 std::to_string(D.file_dtype) + " for dtype " +
+                 std::to_string(D.dtype));
     if (D.rank < 0 || (D.rank > 0 && !D.dims))
       return Bad("slot '" + Name + "' has no dims");
     SlotBuffer B;
@@ -242,14 +249,22 @@ void ModelInstance::setLearningRate(double Lr) {
 Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
                         SlotBuffer &Slot) {
   std::string Prefix = Path + ": tensor '" + T.Name + "'";
-  if (T.Type != Slot.type())
+  DType Stored = fileType(*Slot.Desc);
+  if (T.Type != Stored)
     return Status::error(Prefix + " has dtype " + dtypeName(T.Type) +
-                         ", but the model expects " + dtypeName(Slot.type()));
+                         ", but the model expects " + dtypeName(Stored));
   if (T.Shape != Slot.shape())
     return Status::error(Prefix + " has shape " + shapeString(T.Shape) +
                          ", but the model expects " +
                          shapeString(Slot.shape()));
-  std::memcpy(Slot.Data, T.Data.data(), Slot.bytes());
+  if (Stored == Slot.type()) {
+    std::memcpy(Slot.Data, T.Data.data(), Slot.bytes());
+    return Status();
+  }
+  std::vector<char> Data;
+  if (Status S = toComputeType(Prefix, T, Slot.type(), Data))
+    return S;
+  std::memcpy(Slot.Data, Data.data(), Slot.bytes());
   return Status();
 }
 

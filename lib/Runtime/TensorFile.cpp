@@ -28,14 +28,35 @@ namespace nnc::rt {
 static_assert(std::endian::native == std::endian::little,
               "tensor files are little-endian and copied as is");
 
+namespace {
+struct DTypeInfo {
+  DType Type;
+  const char *Name;
+  uint64_t Size;
+};
+constexpr DTypeInfo DTypes[] = {
+    {DType::F32, "F32", 4},   {DType::I32, "I32", 4},   {DType::F64, "F64", 8},
+    {DType::F16, "F16", 2},   {DType::BF16, "BF16", 2}, {DType::I64, "I64", 8},
+    {DType::I16, "I16", 2},   {DType::I8, "I8", 1},     {DType::U8, "U8", 1},
+    {DType::U16, "U16", 2},   {DType::U32, "U32", 4},   {DType::U64, "U64", 8},
+    {DType::Bool, "BOOL", 1},
+};
+const DTypeInfo *infoOf(DType T) {
+  for (const DTypeInfo &I : DTypes)
+    if (I.Type == T)
+      return &I;
+  return nullptr;
+}
+} // namespace
+
 const char *dtypeName(DType T) {
-  switch (T) {
-  case DType::F32:
-    return "F32";
-  case DType::I32:
-    return "I32";
-  }
-  return "?";
+  const DTypeInfo *I = infoOf(T);
+  return I ? I->Name : "?";
+}
+
+uint64_t dtypeSize(DType T) {
+  const DTypeInfo *I = infoOf(T);
+  return I ? I->Size : 4;
 }
 
 std::string shapeString(const std::vector<int64_t> &Shape) {
@@ -157,15 +178,18 @@ Status parseEntry(const std::string &Path, const std::string &Name,
     return Bad("missing key 'data_offsets'");
   if (DT->K != JsonValue::Kind::String)
     return Bad("'dtype' is not a string");
-  if (DT->Str == "F32")
-    T.Type = DType::F32;
-  else if (DT->Str == "I32")
-    T.Type = DType::I32;
-  else
-    return Bad("unsupported dtype '" + DT->Str + "' (expected F32 or I32)");
+  const DTypeInfo *Known = nullptr;
+  for (const DTypeInfo &I : DTypes)
+    if (DT->Str == I.Name)
+      Known = &I;
+  if (!Known)
+    return Bad("unsupported dtype '" + DT->Str +
+               "' (expected F32, I32, F64, F16, BF16, I64, I16, I8, U8, U16, "
+               "U32, U64 or BOOL)");
+  T.Type = Known->Type;
   if (Shape->K != JsonValue::Kind::Array)
     return Bad("'shape' is not an array");
-  // Bound the element count so numel * 4 cannot overflow.
+  // Bound the element count so numel * 8 cannot overflow.
   uint64_t Numel = 1;
   for (const JsonValue &D : Shape->Elements) {
     if (D.K != JsonValue::Kind::Number || !D.IsInteger || D.Integer < 0)
@@ -188,10 +212,10 @@ Status parseEntry(const std::string &Path, const std::string &Name,
   if (R.Begin > R.End || R.End > DataSize)
     return Bad(OffsetText + " out of range (the data section has " +
                std::to_string(DataSize) + " bytes)");
-  if (R.End - R.Begin != Numel * 4)
+  if (R.End - R.Begin != Numel * Known->Size)
     return Bad(OffsetText + " hold " + std::to_string(R.End - R.Begin) +
                " bytes, but " + dtypeName(T.Type) + shapeString(T.Shape) +
-               " needs " + std::to_string(Numel * 4));
+               " needs " + std::to_string(Numel * Known->Size));
   return Status();
 }
 
@@ -307,7 +331,7 @@ std::string encodeTensorFile(const std::vector<TensorRef> &Tensors,
   }
   uint64_t Offset = 0;
   for (const TensorRef &T : Tensors) {
-    uint64_t Size = 4;
+    uint64_t Size = dtypeSize(T.Type);
     for (int64_t D : T.Shape)
       Size *= uint64_t(D);
     Sep();
@@ -333,7 +357,7 @@ std::string encodeTensorFile(const std::vector<TensorRef> &Tensors,
   Out += Header;
   Out.reserve(Out.size() + Offset);
   for (const TensorRef &T : Tensors) {
-    uint64_t Size = 4;
+    uint64_t Size = dtypeSize(T.Type);
     for (int64_t D : T.Shape)
       Size *= uint64_t(D);
     Out.append(static_cast<const char *>(T.Data), Size);

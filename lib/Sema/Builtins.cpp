@@ -283,6 +283,11 @@ const std::vector<BuiltinInfo> &table() {
       {"reshape", {tensor("x"), {"shape", K::Shape, true}}, lowerReshape},
       {"flatten", {tensor("x")}, lowerFlatten},
       {"concat", {tensors("tensors", 2), optInt("axis", 0, true)}, lowerConcat},
+      {"slice",
+       {tensor("x"), reqInt("axis"), reqInt("start"), reqInt("end")},
+       lowerSlice},
+      {"f32", {tensor("x")}, lowerCastTo<DType::F32>},
+      {"i32", {tensor("x")}, lowerCastTo<DType::I32>},
       // classification
       {"softmax",
        {tensor("x"), optInt("axis", -1)},

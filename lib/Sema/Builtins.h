@@ -80,6 +80,13 @@ Val lowerBatchNorm(Analyzer &A, const ast::CallExpr &Call,
                    llvm::ArrayRef<Arg> Args);
 Val lowerDropout(Analyzer &A, const ast::CallExpr &Call,
                  llvm::ArrayRef<Arg> Args);
+/// TensorOps.cpp: f32(x), i32(x).
+template <DType To>
+Val lowerCastTo(Analyzer &A, const ast::CallExpr &Call,
+                llvm::ArrayRef<Arg> Args);
+/// TensorOps.cpp: slice(x, axis, start, end).
+Val lowerSlice(Analyzer &A, const ast::CallExpr &Call,
+               llvm::ArrayRef<Arg> Args);
 /// Concat.cpp: concat of `Args[0].Items` along `Args[1]`.
 Val lowerConcat(Analyzer &A, const ast::CallExpr &Call,
                 llvm::ArrayRef<Arg> Args);

@@ -10,20 +10,16 @@
 #include "SemaImpl.h"
 
 #include <llvm/ADT/StringExtras.h>
+#include <llvm/Support/Path.h>
 
 #include <functional>
 
 using namespace nnc;
 using namespace nnc::sema;
 
-std::optional<TensorType> Analyzer::resolveType(const ast::TypeExpr &T) {
-  std::optional<DType> Elem;
-  if (T.DType == "f32")
-    Elem = DType::F32;
-  else if (T.DType == "i32")
-    Elem = DType::I32;
-  else
-    error(T.Loc, "unknown element type '" + T.DType + "'; expected f32 or i32");
+std::optional<TensorType> Analyzer::resolveType(const ast::TypeExpr &T,
+                                                FileType *Stored) {
+  std::optional<DType> Elem = resolveElementType(T, Stored);
   Shape Dims;
   bool Ok = Elem.has_value();
   for (const ast::ExprPtr &D : T.Dims) {
@@ -39,10 +35,65 @@ std::optional<TensorType> Analyzer::resolveType(const ast::TypeExpr &T) {
   return Result;
 }
 
+std::optional<DType> Analyzer::resolveElementType(const ast::TypeExpr &T,
+                                                  FileType *Stored) {
+  auto Named = elementTypeFromName(T.DType);
+  if (!Named) {
+    error(T.Loc, "unknown element type '" + T.DType + "'; expected f32 or i32" +
+                     (Stored ? " (or, for a tensor file's data, f64, f16, "
+                               "bf16, bool, i64, i16, i8, u8, u16, u32 or u64)"
+                             : ""));
+    return std::nullopt;
+  }
+  if (Named->second != FileType::Native && !Stored) {
+    error(T.Loc, "'" + T.DType +
+                     "' is a tensor file's element type, which only inputs "
+                     "and outputs may have; expected f32 or i32");
+    return std::nullopt;
+  }
+  if (Stored)
+    *Stored = Named->second;
+  return Named->first;
+}
+
 bool sema::isInitializerName(llvm::StringRef Name) {
   return Name == "zeros" || Name == "ones" || Name == "const" ||
          Name == "uniform" || Name == "normal" || Name == "glorot_uniform" ||
-         Name == "he_normal";
+         Name == "he_normal" || Name == "load";
+}
+
+std::optional<Tensor> Analyzer::loadTensor(const ast::CallExpr &C,
+                                           const std::string &Name,
+                                           const TensorType &Want) {
+  if (C.Args.size() != 1 || !C.Kwargs.empty() ||
+      C.Args[0]->Kind != ast::ExprKind::String) {
+    error(C.CalleeLoc, "load takes one argument, the tensor file's name as a "
+                       "string: load(\"weights.safetensors\")");
+    return std::nullopt;
+  }
+  std::string Path = static_cast<const ast::StringExpr &>(*C.Args[0]).Value;
+  if (!Path.empty() && !llvm::sys::path::is_absolute(Path) &&
+      !BaseDir.empty()) {
+    llvm::SmallString<256> Full(BaseDir);
+    llvm::sys::path::append(Full, Path);
+    Path = std::string(Full);
+  }
+  if (!Read) {
+    error(C.CalleeLoc, "load(...) cannot read tensor files here");
+    return std::nullopt;
+  }
+  llvm::Expected<Tensor> T = Read(Path, Name);
+  if (!T) {
+    error(C.Args[0]->Loc, llvm::toString(T.takeError()));
+    return std::nullopt;
+  }
+  if (T->Type != Want) {
+    error(C.Args[0]->Loc, "tensor '" + Name + "' of '" + Path + "' is " +
+                              formatType(T->Type) + ", but '" + Name +
+                              "' is declared " + formatType(Want));
+    return std::nullopt;
+  }
+  return std::move(*T);
 }
 
 /// Binds the arguments of `uniform(lo, hi)`-style initializer calls, by
@@ -91,9 +142,9 @@ bool Analyzer::lowerInit(const ast::Expr *E, Node *N, SourceLoc DeclLoc) {
     error(DeclLoc, "param '" + N->Name + "' needs an initializer");
     return false;
   }
-  static const char *const Names[] = {"zeros",    "ones",   "const",
-                                      "uniform",  "normal", "glorot_uniform",
-                                      "he_normal"};
+  static const char *const Names[] = {"zeros",     "ones",   "const",
+                                      "uniform",   "normal", "glorot_uniform",
+                                      "he_normal", "load"};
   auto Unknown = [&](llvm::StringRef Name, SourceLoc Loc) {
     std::vector<std::string> Candidates(std::begin(Names), std::end(Names));
     error(Loc,
@@ -135,6 +186,14 @@ bool Analyzer::lowerInit(const ast::Expr *E, Node *N, SourceLoc DeclLoc) {
       if (!bindInitArgs(*this, C, {}, V))
         return false;
       Init.Kind = *K;
+      return true;
+    }
+    if (C.Callee == "load") {
+      std::optional<Tensor> T = loadTensor(C, N->Name, N->Type);
+      if (!T)
+        return false;
+      Init.Kind = InitSpec::Literal;
+      Init.Value = std::move(*T);
       return true;
     }
     if (C.Callee == "const") {
@@ -201,7 +260,7 @@ bool Analyzer::lowerInit(const ast::Expr *E, Node *N, SourceLoc DeclLoc) {
   case ast::ExprKind::Bool:
     error(E->Loc, "expected an initializer (zeros, ones, const(v), "
                   "uniform(lo, hi), normal(mean, std), glorot_uniform, "
-                  "he_normal or a tensor literal)");
+                  "he_normal, load(FILE) or a tensor literal)");
     return false;
   }
   return false;
@@ -274,7 +333,9 @@ static const char *leafWord(ast::StmtKind K) { return ast::stmtKindName(K); }
 Node *Analyzer::declareLeaf(const ast::Stmt &S) {
   if (!S.Type)
     return nullptr; // The parser reported it.
-  std::optional<TensorType> T = resolveType(*S.Type);
+  FileType Stored = FileType::Native;
+  std::optional<TensorType> T =
+      resolveType(*S.Type, S.Kind == ast::StmtKind::Input ? &Stored : nullptr);
   if (!T)
     return nullptr;
   bool InFn = frame().Fn != nullptr;
@@ -282,14 +343,15 @@ Node *Analyzer::declareLeaf(const ast::Stmt &S) {
   case ast::StmtKind::Input:
   case ast::StmtKind::Target: {
     bool IsInput = S.Kind == ast::StmtKind::Input;
-    if (T->isScalar()) {
+    if (G->Unbatched) {
+      // Taken whole: no batch dimension to agree on.
+    } else if (T->isScalar()) {
       error(S.Type->Loc, llvm::Twine(leafWord(S.Kind)) + " '" + S.Name +
                              "' needs a batch dimension (its first), but it "
                              "has type " +
                              formatType(*T));
       return nullptr;
-    }
-    if (G->BatchSize == 0) {
+    } else if (G->BatchSize == 0) {
       G->BatchSize = T->Dims[0];
       BatchName = S.Name;
       BatchLoc = S.Type->Dims[0]->Loc;
@@ -306,6 +368,7 @@ Node *Analyzer::declareLeaf(const ast::Stmt &S) {
     Node *N =
         G->create(IsInput ? OpKind::Input : OpKind::Target, *T, {}, S.NameLoc);
     N->Name = S.Name;
+    N->Stored = Stored;
     LeafNames.insert(S.Name);
     (IsInput ? G->Inputs : G->Targets).push_back(N);
     return N;
@@ -332,7 +395,13 @@ Node *Analyzer::declareLeaf(const ast::Stmt &S) {
       error(S.NameLoc, "const '" + S.Name + "' needs a value");
       return nullptr;
     }
-    std::optional<Tensor> V = tensorLiteral(*S.Value, T->Elem);
+    std::string Name = InFn ? fnLeafName(S.Name) : S.Name;
+    std::optional<Tensor> V;
+    if (S.Value->Kind == ast::ExprKind::Call &&
+        static_cast<const ast::CallExpr &>(*S.Value).Callee == "load")
+      V = loadTensor(static_cast<const ast::CallExpr &>(*S.Value), Name, *T);
+    else
+      V = tensorLiteral(*S.Value, T->Elem);
     if (!V)
       return nullptr;
     if (V->Type.Dims != T->Dims) {
@@ -342,7 +411,7 @@ Node *Analyzer::declareLeaf(const ast::Stmt &S) {
       return nullptr;
     }
     Node *N = G->constant(std::move(*V), S.NameLoc);
-    N->Name = InFn ? fnLeafName(S.Name) : S.Name;
+    N->Name = Name;
     if (!InFn)
       LeafNames.insert(S.Name);
     return N;
@@ -353,6 +422,7 @@ Node *Analyzer::declareLeaf(const ast::Stmt &S) {
   case ast::StmtKind::Output:
   case ast::StmtKind::Metric:
   case ast::StmtKind::Return:
+  case ast::StmtKind::Unbatched:
     break;
   }
   assert(false && "declareLeaf called on a non-declaration");

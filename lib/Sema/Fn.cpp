@@ -70,6 +70,7 @@ static bool allowedInFn(ast::StmtKind K) {
   case ast::StmtKind::Loss:
   case ast::StmtKind::Output:
   case ast::StmtKind::Metric:
+  case ast::StmtKind::Unbatched:
     return false;
   }
   return false;

@@ -24,8 +24,11 @@ using namespace nnc;
 using namespace nnc::sema;
 
 std::unique_ptr<Module> nnc::analyze(const ast::File &File, DiagEngine &Diags,
-                                     llvm::StringRef BaseDir) {
-  return Analyzer(File, Diags, BaseDir).run();
+                                     llvm::StringRef BaseDir,
+                                     TensorReader Read) {
+  Analyzer A(File, Diags, BaseDir);
+  A.Read = std::move(Read);
+  return A.run();
 }
 
 //===----------------------------------------------------------------------===//
@@ -191,6 +194,19 @@ std::unique_ptr<Graph> Analyzer::analyzeModel(const ast::ModelDecl &MD) {
   Work = 0;
   Aborted = false;
   BatchName.clear();
+  // `unbatched` holds for the whole body wherever it is written, so that
+  // the inputs before it are checked as it says.
+  SourceLoc FirstUnbatched;
+  for (const ast::Stmt &S : MD.Body) {
+    if (S.Kind != ast::StmtKind::Unbatched)
+      continue;
+    if (G->Unbatched) {
+      error(S.Loc, "'unbatched' is given twice");
+      note(FirstUnbatched, "the first is here");
+    }
+    G->Unbatched = true;
+    FirstUnbatched = S.Loc;
+  }
   for (const ast::Stmt &S : MD.Body) {
     if (Aborted)
       break;
@@ -286,8 +302,24 @@ void Analyzer::analyzeStmt(const ast::Stmt &S) {
     } else {
       unknownName(S.Name, S.NameLoc);
     }
-    if (N)
-      G->Outputs.push_back({S.Name, N, S.NameLoc});
+    if (!N)
+      return;
+    // `output y : i64`: the value is computed in the type's compute dtype
+    // and stored in files as written.
+    FileType Stored = FileType::Native;
+    if (S.Type) {
+      std::optional<DType> Want = resolveElementType(*S.Type, &Stored);
+      if (!Want)
+        return;
+      if (*Want != N->dtype()) {
+        error(S.Type->Loc, "output '" + S.Name + "' is stored as " +
+                               S.Type->DType + ", which holds " +
+                               dtypeName(*Want) + " values, but it has type " +
+                               formatType(N->Type));
+        return;
+      }
+    }
+    G->Outputs.push_back({S.Name, N, S.NameLoc, Stored});
     return;
   }
   case ast::StmtKind::Metric: {
@@ -309,6 +341,9 @@ void Analyzer::analyzeStmt(const ast::Stmt &S) {
   case ast::StmtKind::Return:
     // In a fn, expandFn evaluates the return; here it is misplaced.
     error(S.Loc, "'return' outside a fn");
+    return;
+  case ast::StmtKind::Unbatched:
+    // analyzeModel read it before the first statement.
     return;
   }
 }

@@ -169,11 +169,22 @@ public:
   std::string uniqueLeafName(std::string Name);
 
   //===--- Declarations (Decls.cpp) ---------------------------------------===//
-  std::optional<TensorType> resolveType(const ast::TypeExpr &T);
+  /// The type `T` spells. With `Stored`, a tensor file's element type
+  /// (i64, bool, ...) is allowed too and returned there.
+  std::optional<TensorType> resolveType(const ast::TypeExpr &T,
+                                        FileType *Stored = nullptr);
+  /// The element type alone (dims ignored), with `Stored` as above.
+  std::optional<DType> resolveElementType(const ast::TypeExpr &T,
+                                          FileType *Stored);
   /// Fills `N->Init` from a param initializer; false after an error.
   bool lowerInit(const ast::Expr *E, Node *N, SourceLoc DeclLoc);
   /// A tensor literal (nested lists of constant numbers) of dtype `Elem`.
   std::optional<Tensor> tensorLiteral(const ast::Expr &E, DType Elem);
+  /// `load(FILE)`: the tensor named `Name` in FILE, which must have type
+  /// `Want`; nullopt after an error.
+  std::optional<Tensor> loadTensor(const ast::CallExpr &C,
+                                   const std::string &Name,
+                                   const TensorType &Want);
   Node *declareLeaf(const ast::Stmt &S);
 
   //===--- Compile-time numbers (ConstExpr.cpp) ---------------------------===//
@@ -247,6 +258,7 @@ public:
   const ast::File &File;
   DiagEngine &Diags;
   llvm::StringRef BaseDir;
+  TensorReader Read; ///< For `load(FILE)`; may be empty.
   llvm::StringMap<const ast::FnDecl *> Fns;
   llvm::StringSet<> RecursiveFns; ///< Reported once; never expanded.
   /// Fns whose expansion reported an error. Later calls fail at once and

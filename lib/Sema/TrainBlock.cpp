@@ -355,6 +355,12 @@ void Analyzer::analyzeTrain(const ast::TrainDecl &T, Module &M) {
           "model '" + T.Model + "' has no loss, so it cannot be trained");
     note(Decl->second.first->NameLoc, "model '" + T.Model + "' is here");
   }
+  if (G && G->Unbatched) {
+    error(T.ModelLoc, "model '" + T.Model +
+                          "' is unbatched, so it cannot be trained: training "
+                          "feeds its inputs batch by batch");
+    note(Decl->second.first->NameLoc, "model '" + T.Model + "' is here");
+  }
 
   // 2.-4. The keys.
   llvm::StringMap<SourceLoc> Seen;

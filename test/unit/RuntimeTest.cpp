@@ -151,10 +151,10 @@ TEST_F(RuntimeFiles, TensorFileValidation) {
        "tensor 'W': missing key 'data_offsets'"},
       {header("{\"W\":{\"shape\":[1],\"data_offsets\":[0,4]}}", "abcd"),
        "tensor 'W': missing key 'dtype'"},
-      {header("{\"W\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,"
+      {header("{\"W\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,"
               "8]}}",
               "abcdefgh"),
-       "unsupported dtype 'F64'"},
+       "unsupported dtype 'C64'"},
       {header("{\"W\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,"
               "4]}}",
               "abcd"),

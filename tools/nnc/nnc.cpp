@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "CodeGenDriver.h"
 #include "GradCheckDriver.h"
+#include "ImportDriver.h"
 #include "LibraryDriver.h"
 #include "TimeReport.h"
 #include "ValuesDriver.h"
@@ -63,14 +64,16 @@ struct Options {
   std::vector<std::string> RunArgs; ///< After `--` in `nnc run`.
   /// -O, --passes, --print-after-all, --verify-each, --stats, -Rpass.
   PassOptions Optimizer;
+  /// Reads the tensors of `load(FILE)` initializers.
+  TensorReader Read;
 };
 
-const char *Usage = "usage: nnc FILE.nn [options]\n"
-                    "       nnc run FILE.nn [-- ARGS]\n";
+const char *Usage = "usage: nnc FILE.nn|FILE.onnx [options]\n"
+                    "       nnc run FILE.nn|FILE.onnx [-- ARGS]\n";
 
 /// Stages `--emit` accepts, in pipeline order.
 const std::vector<std::string> EmitStages = {
-    "tokens", "ast", "graph", "grad", "opt", "llvm", "asm", "obj", "lib"};
+    "nn", "tokens", "ast", "graph", "grad", "opt", "llvm", "asm", "obj", "lib"};
 
 bool isGraphStage(llvm::StringRef S) {
   return S == "graph" || S == "grad" || S == "opt";
@@ -98,7 +101,9 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     ("version", "print the version and exit")
     ("emit", po::value(&Opts.Emit)->value_name("STAGE"),
      "print one stage: tokens, ast, graph, grad, opt, llvm, asm, obj; "
-     "or lib: a C inference library NAME.o and its header NAME.h (-o NAME.o)")
+     "or lib: a C inference library NAME.o and its header NAME.h (-o NAME.o); "
+     "or nn: an ONNX model as .nn source (-o M.nn also writes its weights "
+     "to M.safetensors)")
     ("format", po::value(&Opts.Format)->value_name("text|dot"),
      "graph dumps as text (default) or Graphviz DOT")
     ("output,o", po::value(&Opts.Output)->value_name("OUT"),
@@ -196,8 +201,10 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   if (!Opts.Emit.empty() && std::find(EmitStages.begin(), EmitStages.end(),
                                       Opts.Emit) == EmitStages.end())
     return Fail("unknown stage '" + Opts.Emit +
-                "' for --emit (expected tokens, ast, graph, grad, opt, llvm, "
-                "asm, obj or lib)");
+                "' for --emit (expected nn, tokens, ast, graph, grad, opt, "
+                "llvm, asm, obj or lib)");
+  if (Opts.Emit == "nn" && !isOnnxPath(Opts.Input))
+    return Fail("--emit=nn applies to ONNX models (FILE.onnx)");
   if (Opts.Format != "text" && Opts.Format != "dot")
     return Fail("unknown format '" + Opts.Format + "' (expected text or dot)");
   if (Opts.Format == "dot" && !isGraphStage(Opts.Emit))
@@ -297,7 +304,7 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   if (Times)
     Timed.emplace(Times, "check (types, shapes, forward graph)");
   std::string BaseDir = llvm::sys::path::parent_path(Opts.Input).str();
-  std::unique_ptr<Module> M = analyze(*File, Diags, BaseDir);
+  std::unique_ptr<Module> M = analyze(*File, Diags, BaseDir, Opts.Read);
   Timed.reset();
   if (!M || Diags.hadErrors())
     return false;
@@ -386,7 +393,29 @@ int main(int Argc, char **Argv) {
                               : BufferOS;
 
   bool Ok = true;
-  if (Opts->SplitInputFile) {
+  // An ONNX model becomes .nn source, compiled like any other (or, with
+  // --emit=nn, written out with its weights).
+  Opts->Read = makeTensorReader(nullptr, "");
+  if (isOnnxPath(Opts->Input)) {
+    std::string Weights =
+        weightsPathFor(Opts->Emit == "nn" ? OutPath : "", Opts->Input);
+    std::string WeightsFile = llvm::sys::path::filename(Weights).str();
+    std::optional<ImportedModel> Imported =
+        importModel(Opts->Input, (*BufferOrErr)->getBuffer(), WeightsFile);
+    if (!Imported)
+      return 1;
+    if (Opts->Emit == "nn") {
+      if (!writeWeights(*Imported, Weights))
+        return 1;
+      OS << Imported->Source;
+    } else {
+      auto Shared = std::make_shared<ImportedModel>(std::move(*Imported));
+      Opts->Read = makeTensorReader(Shared, WeightsFile);
+      unsigned Id = Diags.addBuffer(llvm::MemoryBuffer::getMemBufferCopy(
+          Shared->Source, Opts->Input + ".nn"));
+      Ok = compileBuffer(*Opts, Diags, Id, OS);
+    }
+  } else if (Opts->SplitInputFile) {
     for (const std::string &Chunk : splitInput((*BufferOrErr)->getBuffer())) {
       DiagEngine ChunkDiags;
       unsigned Id = ChunkDiags.addBuffer(

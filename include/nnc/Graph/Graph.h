@@ -41,7 +41,7 @@ struct InitSpec {
     Normal,        ///< normal(A = mean, B = std)
     GlorotUniform, ///< U(-l, l), l = sqrt(6 / (fan_in + fan_out))
     HeNormal,      ///< N(0, sqrt(2 / fan_in))
-    Literal,       ///< a tensor literal, in `Value`
+    Literal,       ///< a tensor literal, in `Value`; also `load(FILE)`
   } Kind = Zeros;
   double A = 0, B = 0;
   Tensor Value;
@@ -66,6 +66,9 @@ public:
   InitSpec Init;
   /// Const only: its value.
   Tensor Value;
+  /// Input only: how tensor files store it, when not as its dtype
+  /// (`input x : i64[3]` is computed in i32 and read from I64 data).
+  FileType Stored = FileType::Native;
   /// The kernel (one loop nest, one generated function) this node is
   /// computed in, as partitioned by the `fuse` pass; nodes with equal ids
   /// are fused. -1: not partitioned (leaves, aliasing reshapes, or a graph
@@ -93,6 +96,8 @@ struct NamedValue {
   std::string Name;
   Node *Value;
   SourceLoc Loc;
+  /// Outputs: how tensor files store it (`output y : i64`).
+  FileType Stored = FileType::Native;
 };
 
 /// At the end of a training step, `Target` (a Param, State or Buffer leaf)
@@ -157,8 +162,11 @@ public:
   /// mode), then the optimizer's updates of params and state.
   std::vector<Update> Updates;
   /// The batch dimension: the first dim of every input and target (0 when
-  /// the model has no inputs).
+  /// the model has no inputs, or is unbatched).
   int64_t BatchSize = 0;
+  /// `unbatched`: inputs are taken whole at their declared shapes, and
+  /// `predict` runs the graph once (docs/language.md, "Model statements").
+  bool Unbatched = false;
 
 private:
   std::string Name;

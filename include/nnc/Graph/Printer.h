@@ -40,6 +40,11 @@ void printGraphDot(const Graph &G, llvm::raw_ostream &OS,
 /// the summary `{min -2.5, mean 0.1, max 3}`.
 std::string formatValue(const EvalTensor &V);
 
+/// A value's name as dumps spell it: as it is when it is an identifier
+/// (dots allowed, `h1.W`), else between backquotes, as `.nn` source
+/// writes names from other tools (`input.1`).
+std::string spellName(llvm::StringRef Name);
+
 /// How remarks and partition errors name a value: the number of a scalar
 /// constant, `%name`, or the op ("mul").
 std::string describeNode(const Node &N);

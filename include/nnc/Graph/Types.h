@@ -9,10 +9,12 @@
 
 #include <llvm/ADT/ArrayRef.h>
 #include <llvm/ADT/SmallVector.h>
+#include <llvm/ADT/StringRef.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace nnc {
 
@@ -20,6 +22,35 @@ enum class DType : uint8_t { F32, I32 };
 
 /// "f32" / "i32".
 const char *dtypeName(DType T);
+
+/// How a tensor file stores an input or an output that nnc computes in f32
+/// or i32 (docs/language.md, "Types"): the element types of models from
+/// other tools (ONNX). Native is the computed type itself; the floating
+/// types and Bool (0/1) are computed in f32, the integer types in i32.
+enum class FileType : uint8_t {
+  Native,
+  F64,
+  F16,
+  BF16,
+  I64,
+  I16,
+  I8,
+  U8,
+  U16,
+  U32,
+  U64,
+  Bool,
+};
+
+/// "f64", "i64", "bool", ...; "" for Native.
+const char *fileTypeName(FileType T);
+/// The element type a declaration spells `Name` ("f32", "i64", "bool",
+/// ...): the computed type and how files store it; nullopt if no such
+/// type exists.
+std::optional<std::pair<DType, FileType>>
+elementTypeFromName(llvm::StringRef Name);
+/// The type a value stored as `T` is computed in.
+DType computeType(FileType T, DType Native);
 
 using Shape = llvm::SmallVector<int64_t, 4>;
 

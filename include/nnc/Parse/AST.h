@@ -126,9 +126,11 @@ struct CallExpr : Expr {
 
 //===--- Types ------------------------------------------------------------===//
 
-/// `f32[B, 784]`, `i32[B]`, `f32` (scalar).
+/// `f32[B, 784]`, `i32[B]`, `f32` (scalar), `i64[3]`.
 struct TypeExpr {
-  std::string DType; ///< "f32" or "i32" (anything else is diagnosed by sema).
+  /// "f32", "i32", or a file's element type such as "i64" (sema checks
+  /// which are allowed where).
+  std::string DType;
   SourceLoc Loc;
   /// Each entry an integer expression (literal, dim name, fn argument).
   std::vector<ExprPtr> Dims;
@@ -137,16 +139,17 @@ struct TypeExpr {
 //===--- Statements -------------------------------------------------------===//
 
 enum class StmtKind : uint8_t {
-  Dim,    ///< dim B = 64
-  Input,  ///< input x : f32[B, 2]
-  Target, ///< target t : i32[B]
-  Param,  ///< param W : f32[2, 2] = uniform(-1, 1)
-  Const,  ///< const K : f32[3] = [1, 2, 3]
-  Let,    ///< name = expr
-  Loss,   ///< loss name = expr
-  Output, ///< output name  |  output name = expr
-  Metric, ///< metric name = expr
-  Return, ///< return expr (fn bodies only)
+  Dim,       ///< dim B = 64
+  Input,     ///< input x : f32[B, 2]
+  Target,    ///< target t : i32[B]
+  Param,     ///< param W : f32[2, 2] = uniform(-1, 1)
+  Const,     ///< const K : f32[3] = [1, 2, 3]
+  Let,       ///< name = expr
+  Loss,      ///< loss name = expr
+  Output,    ///< output name  |  output name = expr
+  Metric,    ///< metric name = expr
+  Return,    ///< return expr (fn bodies only)
+  Unbatched, ///< unbatched (inputs taken whole, no batch dimension)
 };
 
 /// "dim", "input", ..., "binding" for Let.
@@ -157,7 +160,8 @@ struct Stmt {
   SourceLoc Loc;    ///< Of the statement's first token.
   std::string Name; ///< Declared/bound name (empty for Return).
   SourceLoc NameLoc;
-  /// Input/Target/Param/Const only.
+  /// Input/Target/Param/Const; Output when written `output y : i64` (an
+  /// element type alone, no dims).
   std::unique_ptr<TypeExpr> Type;
   /// Dim: the size. Param: the initializer. Const: the literal.
   /// Let/Loss/Metric/Return: the expression. Output: the expression, or

@@ -38,6 +38,7 @@ private:
   Token make(TokenKind K, const char *Start) const;
   Token lexNumber(const char *Start);
   Token lexString(const char *Start);
+  Token lexQuotedName(const char *Start);
   Token lexStray(const char *Start);
 
   DiagEngine &Diags;

@@ -23,7 +23,7 @@
 namespace nnc {
 
 enum class TokenKind : uint8_t {
-  Ident,   ///< [A-Za-z_][A-Za-z0-9_]*, keywords included.
+  Ident,   ///< [A-Za-z_][A-Za-z0-9_]*, keywords included, or `any name`.
   Number,  ///< 12, 0.5, 1e-3, .5
   String,  ///< "..." with \" and \\ escapes.
   Newline, ///< A line break outside ( ) and [ ]: ends a statement.
@@ -71,6 +71,9 @@ struct Token {
   bool IsInteger = false;
   /// String: the contents with escapes resolved.
   std::string StrValue;
+  /// Ident: written between backquotes (`input.1`); `Text` is then the
+  /// name inside them, and the name is never a keyword.
+  bool Quoted = false;
   /// Nothing but blanks and comments precede it on its line. The parser's
   /// recovery uses this to find statement starts after an unclosed `(`,
   /// when the lexer has (wrongly) dropped the newlines in between.
@@ -79,7 +82,7 @@ struct Token {
   bool is(TokenKind K) const { return Kind == K; }
   /// An identifier spelled `Name` (how the parser recognizes keywords).
   bool isIdent(llvm::StringRef Name) const {
-    return Kind == TokenKind::Ident && Text == Name;
+    return Kind == TokenKind::Ident && !Quoted && Text == Name;
   }
 };
 

@@ -40,9 +40,28 @@
 extern "C" {
 #endif
 
-#define NNC_ABI_VERSION 5
+#define NNC_ABI_VERSION 6
 
 enum nnc_dtype { NNC_F32 = 0, NNC_I32 = 1 };
+
+/* How tensor files store an input or output whose values the model
+ * computes as its dtype (mirrors nnc::FileType): NATIVE is the dtype
+ * itself; the floating types and BOOL (0/1) are computed in f32, the
+ * integer types in i32 (`input x : i64[3]`, docs/language.md). */
+enum nnc_file_dtype {
+  NNC_FILE_NATIVE = 0,
+  NNC_FILE_F64 = 1,
+  NNC_FILE_F16 = 2,
+  NNC_FILE_BF16 = 3,
+  NNC_FILE_I64 = 4,
+  NNC_FILE_I16 = 5,
+  NNC_FILE_I8 = 6,
+  NNC_FILE_U8 = 7,
+  NNC_FILE_U16 = 8,
+  NNC_FILE_U32 = 9,
+  NNC_FILE_U64 = 10,
+  NNC_FILE_BOOL = 11
+};
 
 enum nnc_slot_role {
   NNC_SLOT_PARAM = 0,  /* trainable; initialized by `init` (see nnc_init) */
@@ -96,7 +115,8 @@ typedef struct nnc_slot {
   int32_t init_kind; /* enum nnc_init_kind */
   double init_a, init_b;
   const void *literal;
-  int32_t use; /* params only: enum nnc_param_use */
+  int32_t use;        /* params only: enum nnc_param_use */
+  int32_t file_dtype; /* inputs and outputs: enum nnc_file_dtype */
 } nnc_slot;
 
 /* `data = ...` / `test = ...` of the train block. */
@@ -148,7 +168,8 @@ typedef void (*nnc_entry)(void **slots);
 typedef struct nnc_model {
   int32_t abi_version; /* NNC_ABI_VERSION */
   const char *name;
-  int64_t batch; /* the batch dimension */
+  int64_t batch; /* the batch dimension; 0: the model is unbatched (predict
+                    takes every input whole, at its declared shape) */
   int32_t num_slots;
   const nnc_slot *slots;
   nnc_train_spec train;

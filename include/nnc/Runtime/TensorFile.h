@@ -3,10 +3,13 @@
 // Weights, inputs, outputs and gradients all travel as safetensors files
 // (docs/runtime.md, "Tensor files"): an 8-byte little-endian header length, a
 // JSON header mapping each name to {dtype, shape, data_offsets} (plus an
-// optional "__metadata__" of strings), then the raw little-endian data. Only
-// F32 and I32 exist in nnc. Reading validates everything before any value is
-// used; writing is atomic (temp file in the same folder, fsync, rename), so a
-// killed process never leaves a half-written file under the final name.
+// optional "__metadata__" of strings), then the raw little-endian data. The
+// model computes in F32 and I32; the other element types are those of
+// models imported from ONNX, whose inputs and outputs files keep (converted
+// to and from F32/I32 by FileTypes.h). Reading validates everything before any
+// value is used; writing is atomic (temp file in the same folder, fsync,
+// rename), so a killed process never leaves a half-written file under the final
+// name.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_RUNTIME_TENSORFILE_H
@@ -22,16 +25,34 @@
 
 namespace nnc::rt {
 
-/// Element types of tensor files; the values match enum nnc_dtype.
-enum class DType : int32_t { F32 = 0, I32 = 1 };
+/// Element types of tensor files; F32 and I32 match enum nnc_dtype, the
+/// others are only ever stored (docs/runtime.md, "Tensor files").
+enum class DType : int32_t {
+  F32 = 0,
+  I32 = 1,
+  F64,
+  F16,
+  BF16,
+  I64,
+  I16,
+  I8,
+  U8,
+  U16,
+  U32,
+  U64,
+  Bool,
+};
 
-/// "F32" / "I32", as in the header.
+/// "F32", "I32", "I64", "BOOL", ..., as in the header.
 const char *dtypeName(DType T);
+/// Bytes per element.
+uint64_t dtypeSize(DType T);
 
 /// "[2, 3]"; "[]" for a scalar.
 std::string shapeString(const std::vector<int64_t> &Shape);
 
-/// One tensor read from a file; `Data` holds numel * 4 bytes in host order.
+/// One tensor read from a file; `Data` holds numel * dtypeSize(Type) bytes
+/// in host order.
 struct StoredTensor {
   std::string Name;
   DType Type = DType::F32;
@@ -57,7 +78,7 @@ struct TensorFile {
 /// the wrong size or overlapping.
 Expected<TensorFile> readTensorFile(const std::string &Path);
 
-/// A tensor to write: `Data` points at numel * 4 bytes.
+/// A tensor to write: `Data` points at numel * dtypeSize(Type) bytes.
 struct TensorRef {
   std::string Name;
   DType Type;

@@ -34,6 +34,12 @@ import math
 import struct
 import sys
 
+# struct formats of the dtypes (nnc computes in F32 and I32; the others are
+# the element types of imported ONNX models' inputs and outputs).
+FMT = {"F32": "f", "I32": "i", "F64": "d", "F16": "e", "I64": "q",
+       "I16": "h", "I8": "b", "U8": "B", "U16": "H", "U32": "I", "U64": "Q",
+       "BOOL": "?"}
+
 
 def read(path):
     with open(path, "rb") as f:
@@ -46,9 +52,10 @@ def read(path):
             continue
         a, b = e["data_offsets"]
         raw = data[8 + n + a:8 + n + b]
-        fmt = {"F32": "f", "I32": "i"}[e["dtype"]]
+        fmt = FMT[e["dtype"]]
+        count = len(raw) // struct.calcsize(fmt)
         out[name] = (e["dtype"], e["shape"],
-                     list(struct.unpack("<%d%s" % (len(raw) // 4, fmt), raw)))
+                     list(struct.unpack("<%d%s" % (count, fmt), raw)))
     return out
 
 
@@ -64,8 +71,7 @@ def write(path, tensors, meta=None):
     if meta:
         header["__metadata__"] = meta
     for name, (dtype, shape, values) in tensors.items():
-        fmt = {"F32": "f", "I32": "i"}[dtype]
-        raw = struct.pack("<%d%s" % (len(values), fmt), *values)
+        raw = struct.pack("<%d%s" % (len(values), FMT[dtype]), *values)
         header[name] = {"dtype": dtype, "shape": shape,
                         "data_offsets": [len(blob), len(blob) + len(raw)]}
         blob += raw
@@ -81,7 +87,7 @@ def parse_spec(spec):
     n = 1
     for d in shape:
         n *= d
-    conv = float if dtype == "F32" else int
+    conv = float if dtype in ("F32", "F64", "F16") else int
     vals = [conv(x) for x in values.split(",")] if values else [0]
     return name, (dtype, shape, (vals * n)[:n])
 
