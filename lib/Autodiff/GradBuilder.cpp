@@ -85,6 +85,15 @@ Node *GradBuilder::transpose(Node *X) {
               TensorType(X->dtype(), {X->dims()[1], X->dims()[0]}), {X});
 }
 
+Node *GradBuilder::permute(Node *X, uint64_t Perm) {
+  Shape Dims;
+  for (unsigned K = 0; K < X->Type.rank(); ++K)
+    Dims.push_back(X->dims()[permAxis(Perm, K)]);
+  Attrs A;
+  A.Perm = Perm;
+  return make(OpKind::Permute, TensorType(X->dtype(), Dims), {X}, A);
+}
+
 Node *GradBuilder::slice(Node *X, int64_t Axis, int64_t Offset, int64_t Size) {
   assert(Axis >= 0 && Axis < int64_t(X->Type.rank()) && "bad axis");
   int64_t Len = X->dims()[Axis];

@@ -61,6 +61,8 @@ public:
   Node *broadcastTo(Node *X, llvm::ArrayRef<int64_t> Dims);
   /// Swaps the two axes of a 2-D tensor.
   Node *transpose(Node *X);
+  /// Result axis K is X's axis permAxis(Perm, K).
+  Node *permute(Node *X, uint64_t Perm);
   /// `Size` elements of `X` along `Axis` from `Offset` on; `X` itself when
   /// that is all of it.
   Node *slice(Node *X, int64_t Axis, int64_t Offset, int64_t Size);

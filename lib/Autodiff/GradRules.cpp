@@ -279,6 +279,16 @@ Adjoints gradBroadcast(GradContext &C) {
 // y = x^T: dx = dy^T
 Adjoints gradTranspose(GradContext &C) { return {C.B.transpose(C.DY)}; }
 
+// y = permute(x, p) moves x's axis p[k] to axis k: dx = permute(dy, p^-1),
+// which moves each back.
+Adjoints gradPermute(GradContext &C) {
+  unsigned Rank = C.DY->Type.rank();
+  int64_t Inverse[MaxPermRank];
+  for (unsigned K = 0; K < Rank; ++K)
+    Inverse[permAxis(C.N.A.Perm, K)] = K;
+  return {C.B.permute(C.DY, packPerm(Inverse, Rank))};
+}
+
 // y = x[o : o + n] along the axis: y's elements go back where they came
 // from and the rest of x gets 0, dx = dy padded with zeros to x's length:
 // concat(zeros[o], dy, zeros[len - o - n]), the zeros a broadcast 0 (a

@@ -298,6 +298,12 @@ void codegen::emitElementwise(KernelBuilder &KB) {
       // out[r, c] = x[c, r]
       assert(Op->Type.rank() == 2 && "transpose of a non-matrix");
       Nest.Strides.push_back({1, Op->dims()[1]});
+    } else if (N.Kind == OpKind::Permute) {
+      // out[i0, ..., in] = x at index i_k along axis Perm[k]
+      SmallVector<int64_t, 4> Own = contiguousStrides(Op->dims()), Read;
+      for (unsigned K = 0; K < OutDims.size(); ++K)
+        Read.push_back(Own[permAxis(N.A.Perm, K)]);
+      Nest.Strides.push_back(Read);
     } else if (N.Kind == OpKind::Slice) {
       // out[..., j, ...] = x[..., Offset + j, ...]
       Nest.Strides.push_back(contiguousStrides(Op->dims()));

@@ -74,6 +74,15 @@ Map operandMap(const Node &Y, unsigned I, const Map &MY) {
   const Node *Op = Y.operand(I);
   if (Y.Kind == OpKind::Transpose)
     return {{MY.Dim[1], MY.Dim[0]}, {MY.Shift[1], MY.Shift[0]}};
+  if (Y.Kind == OpKind::Permute) {
+    // Operand axis Perm[k] runs along result axis k.
+    Map M = MY;
+    for (unsigned K = 0; K < MY.Dim.size(); ++K) {
+      M.Dim[permAxis(Y.A.Perm, K)] = MY.Dim[K];
+      M.Shift[permAxis(Y.A.Perm, K)] = MY.Shift[K];
+    }
+    return M;
+  }
   if (Y.Kind == OpKind::Slice) {
     Map M = MY;
     M.Shift[Y.A.Axis] += Y.A.Offset;

@@ -30,6 +30,7 @@ void codegen::emitKernelBody(KernelBuilder &KB) {
   case KernelOp::Reshape: // materialized only when it cannot alias
   case KernelOp::Broadcast:
   case KernelOp::Transpose:
+  case KernelOp::Permute:
   case KernelOp::Slice:
     return emitElementwise(KB);
   case KernelOp::Concat:

@@ -192,6 +192,8 @@ EvalTensor nnc::evaluateOp(const Node &N,
     return broadcastTo(*Ops[0], R);
   case OpKind::Transpose:
     return transpose(*Ops[0], R);
+  case OpKind::Permute:
+    return permute(*Ops[0], A.Perm, R);
   case OpKind::Slice:
     return slice(*Ops[0], A.Axis, A.Offset, R);
   case OpKind::Concat:

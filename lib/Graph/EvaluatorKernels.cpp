@@ -130,6 +130,27 @@ EvalTensor eval::transpose(const EvalTensor &X, const TensorType &R) {
   return Out;
 }
 
+EvalTensor eval::permute(const EvalTensor &X, uint64_t Perm,
+                         const TensorType &R) {
+  unsigned Rank = R.rank();
+  // X's row-major strides, read along each result axis.
+  std::vector<int64_t> Own(Rank, 1), Read(Rank);
+  for (unsigned K = Rank; K-- > 1;)
+    Own[K - 1] = Own[K] * X.Type.Dims[K];
+  for (unsigned K = 0; K < Rank; ++K)
+    Read[K] = Own[permAxis(Perm, K)];
+  EvalTensor Out = EvalTensor::zeros(R);
+  for (int64_t I = 0; I < R.numElements(); ++I) {
+    int64_t Rest = I, From = 0;
+    for (unsigned K = Rank; K-- > 0;) {
+      From += (Rest % R.Dims[K]) * Read[K];
+      Rest /= R.Dims[K];
+    }
+    Out.Data[I] = X.Data[From];
+  }
+  return Out;
+}
+
 EvalTensor eval::slice(const EvalTensor &X, int64_t Axis, int64_t Offset,
                        const TensorType &R) {
   EvalTensor Out = EvalTensor::zeros(R);

@@ -30,6 +30,8 @@ EvalTensor mapBinary(const EvalTensor &X, const EvalTensor &Y,
 EvalTensor broadcastTo(const EvalTensor &X, const TensorType &R);
 EvalTensor reshape(const EvalTensor &X, const TensorType &R);
 EvalTensor transpose(const EvalTensor &X, const TensorType &R);
+/// Result axis K is X's axis permAxis(Perm, K).
+EvalTensor permute(const EvalTensor &X, uint64_t Perm, const TensorType &R);
 /// R's length along `Axis` elements of X from `Offset` on.
 EvalTensor slice(const EvalTensor &X, int64_t Axis, int64_t Offset,
                  const TensorType &R);

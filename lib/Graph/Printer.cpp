@@ -187,6 +187,12 @@ std::string detail::formatAttrs(const Node &N) {
     Add("eps = " + formatNumber(N.A.Eps));
   if (Mask & ATTR_STREAM)
     Add("stream = " + std::to_string(N.A.Stream));
+  if (Mask & ATTR_PERM) {
+    std::string P = "perm = [";
+    for (unsigned K = 0; K < N.Type.rank(); ++K)
+      P += (K ? ", " : "") + std::to_string(permAxis(N.A.Perm, K));
+    Add(P + "]");
+  }
   return S.empty() ? S : S + "}";
 }
 

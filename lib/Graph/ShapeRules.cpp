@@ -121,6 +121,25 @@ Result ruleTranspose(const Query &Q) {
   return TensorType(X.Elem, {X.Dims[1], X.Dims[0]});
 }
 
+Result rulePermute(const Query &Q) {
+  const TensorType &X = Q.Ops[0];
+  unsigned Rank = X.rank();
+  if (Rank > MaxPermRank || (Rank < MaxPermRank && Q.A.Perm >> (4 * Rank)))
+    return Q.Fail("permute of " + ty(X) +
+                  ": the permutation has another "
+                  "rank");
+  Shape Out;
+  unsigned Seen = 0;
+  for (unsigned K = 0; K < Rank; ++K) {
+    unsigned From = permAxis(Q.A.Perm, K);
+    if (From >= Rank || (Seen & (1u << From)))
+      return Q.Fail("permute of " + ty(X) + ": not a permutation");
+    Seen |= 1u << From;
+    Out.push_back(X.Dims[From]);
+  }
+  return TensorType(X.Elem, Out);
+}
+
 Result ruleSlice(const Query &Q) {
   const TensorType &X = Q.Ops[0];
   const Attrs &A = Q.A;

@@ -28,6 +28,7 @@
 #include <llvm/ADT/StringSet.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,6 +127,11 @@ public:
   /// Binds `Expr` to a fresh name derived from the node's first output and
   /// `Hint`, and returns the name: for an intermediate used more than once.
   std::string temp(const std::string &Expr, llvm::StringRef Hint);
+  /// The `.nn` expression of a constant the importer makes (a literal, or
+  /// a const from the weights file when large), named after `Hint`.
+  llvm::Expected<std::string> constant(OnnxType Elem, const Shape &Dims,
+                                       std::vector<double> Data,
+                                       llvm::StringRef Hint);
 
   // Attributes (Attributes.cpp); a wrong attribute type is an error.
   const onnx::AttributeProto *attr(llvm::StringRef Name) const;
@@ -162,6 +168,8 @@ private:
   unsigned NodeIndex = 0;
   /// Every value by ONNX name.
   std::map<std::string, Value> Values;
+  /// Constants the importer made (`constant`), kept for their names.
+  std::vector<std::unique_ptr<Value>> Made;
   /// Spellings given out (unquoted), for uniqueness.
   llvm::StringSet<> Taken;
   std::string Body;

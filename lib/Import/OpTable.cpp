@@ -17,6 +17,10 @@ OpHandler onnx_import::findHandler(llvm::StringRef OpType) {
     registerElementwiseOps(R);
     registerArithmeticOps(R);
     registerShapeOps(R);
+    registerTensorOps(R);
+    registerReduceOps(R);
+    registerNNOps(R);
+    registerConvOps(R);
     return R;
   }();
   auto It = Registry.find(OpType);

@@ -20,6 +20,10 @@ using OpRegistry = llvm::StringMap<OpHandler>;
 void registerElementwiseOps(OpRegistry &R);
 void registerArithmeticOps(OpRegistry &R);
 void registerShapeOps(OpRegistry &R);
+void registerTensorOps(OpRegistry &R);
+void registerReduceOps(OpRegistry &R);
+void registerNNOps(OpRegistry &R);
+void registerConvOps(OpRegistry &R);
 
 /// A reference that may be repeated in an expression as it is: a name or
 /// a number, not a compound expression.

@@ -79,7 +79,7 @@ Expected<Shape> legacyShape(Importer &I, const Value &A, const Value &B) {
 }
 
 struct BinaryOp {
-  const char *Pattern; ///< The expression, with `$a` and `$b` (once each).
+  const char *Pattern; ///< The expression, with `$a` and `$b`.
   double (*Fold)(double, double);
 };
 
@@ -125,9 +125,19 @@ Error binary(Importer &I, const BinaryOp &Op, OnnxType Elem = -1,
   std::string BText = *BE;
   if (Bv.Dims != (*B)->Dims)
     BText = "reshape(" + BText + ", " + dimsText(Bv.Dims) + ")";
-  std::string Expr = Op.Pattern;
-  Expr.replace(Expr.find("$a"), 2, *AE);
-  Expr.replace(Expr.find("$b"), 2, BText);
+  std::string Expr = Op.Pattern, AText = *AE;
+  // An operand the pattern repeats is bound once.
+  auto Repeated = [&](const char *Key) {
+    return Expr.find(Key) != Expr.rfind(Key);
+  };
+  if (Repeated("$a") && !isSimpleRef(AText))
+    AText = I.temp(AText, "a");
+  if (Repeated("$b") && !isSimpleRef(BText))
+    BText = I.temp(BText, "b");
+  for (size_t P; (P = Expr.find("$a")) != std::string::npos;)
+    Expr.replace(P, 2, AText);
+  for (size_t P; (P = Expr.find("$b")) != std::string::npos;)
+    Expr.replace(P, 2, BText);
   return I.define(0, Expr, T, *Out);
 }
 
@@ -180,12 +190,23 @@ Error opPow(Importer &I) {
   Expected<Value *> A = I.in(0);
   if (!A)
     return A.takeError();
-  if (!isFloatType((*A)->Elem))
-    return I.unsupported("integer powers");
+  Expected<Value *> B = I.in(1);
+  if (!B)
+    return B.takeError();
+  auto Fold = [](double A, double B) {
+    return double(std::pow(float(A), float(B)));
+  };
+  // The exponent may be of another type (from opset 12): the power is
+  // taken in f32; an integer base's result is rounded back.
+  bool IntExp = !isFloatType((*B)->Elem);
+  if (isFloatType((*A)->Elem))
+    return binary(I, {IntExp ? "pow($a, f32($b))" : "pow($a, $b)", Fold}, -1,
+                  true);
   return binary(
       I,
-      {"pow($a, $b)",
-       [](double A, double B) { return double(std::pow(float(A), float(B))); }},
+      {IntExp ? "i32(round(pow(f32($a), f32($b))))"
+              : "i32(round(pow(f32($a), $b)))",
+       [](double A, double B) { return std::nearbyint(std::pow(A, B)); }},
       -1, true);
 }
 
@@ -257,6 +278,154 @@ Error opNot(Importer &I) {
   return I.define(0, "(" + *XE + " == 0)", Bool, (*X)->Dims);
 }
 
+/// Sum/Mean/Max/Min of any number of inputs: the binary op folded left
+/// (NumPy broadcasting from opset 8 on; the same shapes before).
+Error variadic(Importer &I, const char *Pattern, bool Mean) {
+  if (Error E = I.checkAttrs({"consumed_inputs"}))
+    return E;
+  if (I.numInputs() == 0)
+    return I.fail("it has no inputs");
+  std::string Expr;
+  Shape Out;
+  OnnxType Elem = 0;
+  for (unsigned K = 0; K < I.numInputs(); ++K) {
+    Expected<Value *> V = I.in(K);
+    if (!V)
+      return V.takeError();
+    Expected<std::string> E = I.use(**V);
+    if (!E)
+      return E.takeError();
+    if (K == 0) {
+      Expr = *E;
+      Out = (*V)->Dims;
+      Elem = (*V)->Elem;
+      continue;
+    }
+    std::optional<Shape> S = broadcastShapes(Out, (*V)->Dims);
+    if (!S || (I.opset() < 8 && *S != Out))
+      return I.fail("cannot broadcast " + dimsText(Out) + " and " +
+                    dimsText((*V)->Dims));
+    Out = *S;
+    std::string Next = Pattern;
+    Next.replace(Next.find("$a"), 2, Expr);
+    Next.replace(Next.find("$b"), 2, *E);
+    Expr = Next;
+  }
+  if (Mean) {
+    if (!isFloatType(Elem))
+      return I.unsupported("element type " + onnxTypeName(Elem));
+    Expr = "(" + Expr + " / " + numberText(I.numInputs(), false) + ")";
+  }
+  if (I.numInputs() == 1)
+    return I.alias(0, **I.in(0));
+  return I.define(0, Expr, Elem, Out);
+}
+
+Error opSum(Importer &I) { return variadic(I, "($a + $b)", false); }
+Error opMean(Importer &I) { return variadic(I, "($a + $b)", true); }
+Error opMax(Importer &I) { return variadic(I, "max($a, $b)", false); }
+Error opMin(Importer &I) { return variadic(I, "min($a, $b)", false); }
+
+/// Clip: min(max(x, lo), hi); bounds are attributes before opset 11,
+/// optional inputs after (any tensor broadcasting to x).
+Error opClip(Importer &I) {
+  if (Error E = I.checkAttrs({"min", "max", "consumed_inputs"}))
+    return E;
+  Expected<Value *> X = I.in(0);
+  if (!X)
+    return X.takeError();
+  Expected<std::string> XE = I.use(**X);
+  if (!XE)
+    return XE.takeError();
+  std::string Expr = *XE;
+  auto Bound = [&](const char *Name, unsigned Input, const char *Fn) -> Error {
+    std::string B;
+    if (I.opset() < 11) {
+      if (!I.attr(Name))
+        return Error::success();
+      Expected<double> V = I.attrFloat(Name, 0);
+      if (!V)
+        return V.takeError();
+      B = numberText(float(*V), !isFloatType((*X)->Elem));
+    } else {
+      if (!I.has(Input))
+        return Error::success();
+      Expected<Value *> V = I.in(Input);
+      if (!V)
+        return V.takeError();
+      Expected<std::string> E = I.use(**V);
+      if (!E)
+        return E.takeError();
+      B = *E;
+    }
+    Expr = std::string(Fn) + "(" + Expr + ", " + B + ")";
+    return Error::success();
+  };
+  if (Error E = Bound("min", 1, "max"))
+    return E;
+  if (Error E = Bound("max", 2, "min"))
+    return E;
+  return I.define(0, Expr, (*X)->Elem, (*X)->Dims);
+}
+
+/// Where(c, a, b) = c a + (1 - c) b with c 0/1 (exact for finite values;
+/// an infinity or NaN in the branch not taken leaks in, see docs/onnx.md).
+Error opWhere(Importer &I) {
+  if (Error E = I.checkAttrs({}))
+    return E;
+  std::vector<Value *> V;
+  std::vector<std::string> E;
+  for (unsigned K = 0; K < 3; ++K) {
+    Expected<Value *> In = I.in(K);
+    if (!In)
+      return In.takeError();
+    Expected<std::string> Ex = I.use(**In);
+    if (!Ex)
+      return Ex.takeError();
+    V.push_back(*In);
+    E.push_back(*Ex);
+  }
+  std::optional<Shape> S = broadcastShapes(V[0]->Dims, V[1]->Dims);
+  if (S)
+    S = broadcastShapes(*S, V[2]->Dims);
+  if (!S)
+    return I.fail("cannot broadcast " + dimsText(V[0]->Dims) + ", " +
+                  dimsText(V[1]->Dims) + " and " + dimsText(V[2]->Dims));
+  // c is f32 0/1; integer branches need it as i32.
+  std::string C = V[1]->computed() == DType::I32
+                      ? I.temp("i32(" + E[0] + ")", "cond")
+                  : isSimpleRef(E[0]) ? E[0]
+                                      : I.temp(E[0], "cond");
+  return I.define(0,
+                  "(" + C + " * " + E[1] + " + (1 - " + C + ") * " + E[2] + ")",
+                  V[1]->Elem, *S);
+}
+
+/// Mod: fmod = 1 keeps the dividend's sign (a - b trunc(a / b)); fmod = 0,
+/// integers only, the divisor's (a - b floor(a / b)).
+Error opMod(Importer &I) {
+  if (Error E = I.checkAttrs({"fmod"}))
+    return E;
+  Expected<int64_t> Fmod = I.attrInt("fmod", 0);
+  if (!Fmod)
+    return Fmod.takeError();
+  Expected<Value *> A = I.in(0);
+  if (!A)
+    return A.takeError();
+  if (isFloatType((*A)->Elem) && !*Fmod)
+    return I.fail("fmod = 0 needs integer operands");
+  if (isFloatType((*A)->Elem))
+    return I.unsupported("floating-point fmod");
+  if (*Fmod)
+    return binary(I,
+                  {"($a - $b * i32(f32($a) / f32($b)))",
+                   [](double A, double B) { return B ? std::fmod(A, B) : 0; }});
+  return binary(
+      I, {"($a - $b * i32(floor(f32($a) / f32($b))))", [](double A, double B) {
+            return B ? A - B * std::floor(A / B) : 0;
+          }});
+}
+
 } // namespace
 
 void onnx_import::registerArithmeticOps(OpRegistry &R) {
@@ -274,4 +443,11 @@ void onnx_import::registerArithmeticOps(OpRegistry &R) {
   R["Or"] = opOr;
   R["Xor"] = opXor;
   R["Not"] = opNot;
+  R["Sum"] = opSum;
+  R["Mean"] = opMean;
+  R["Max"] = opMax;
+  R["Min"] = opMin;
+  R["Clip"] = opClip;
+  R["Where"] = opWhere;
+  R["Mod"] = opMod;
 }

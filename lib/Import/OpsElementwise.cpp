@@ -75,6 +75,9 @@ UNARY(Cos, "cos", nullptr)
 UNARY(Erf, "erf", nullptr)
 UNARY(Softplus, "softplus", nullptr)
 UNARY(Sqrt, "sqrt", [](double V) { return std::sqrt(V); })
+UNARY(Floor, "floor", [](double V) { return std::floor(V); })
+UNARY(Ceil, "ceil", [](double V) { return std::ceil(V); })
+UNARY(Round, "round", [](double V) { return std::nearbyint(V); })
 UNARY(Abs, "abs", [](double V) { return std::fabs(V); })
 #undef UNARY
 
@@ -172,6 +175,9 @@ void onnx_import::registerElementwiseOps(OpRegistry &R) {
   R["Softplus"] = opSoftplus;
   R["Sqrt"] = opSqrt;
   R["Abs"] = opAbs;
+  R["Floor"] = opFloor;
+  R["Ceil"] = opCeil;
+  R["Round"] = opRound;
   R["Neg"] = opNeg;
   R["Sign"] = opSign;
   R["Reciprocal"] = opReciprocal;

@@ -228,6 +228,22 @@ Expected<std::string> Importer::use(Value &V) {
   return V.Ref;
 }
 
+Expected<std::string> Importer::constant(OnnxType Elem, const Shape &Dims,
+                                         std::vector<double> Data,
+                                         llvm::StringRef Hint) {
+  auto V = std::make_unique<Value>();
+  V->Elem = Elem;
+  V->Dims = Dims;
+  V->Data = std::move(Data);
+  std::string Base = Node->output_size() && !Node->output(0).empty()
+                         ? Node->output(0)
+                         : "t" + std::to_string(NodeIndex);
+  V->OnnxName = Base + "." + Hint.str();
+  V->NnName = uniqueName(V->OnnxName);
+  Made.push_back(std::move(V));
+  return use(*Made.back());
+}
+
 Expected<std::string> Importer::useIn(unsigned K) {
   Expected<Value *> V = in(K);
   if (!V)

@@ -255,6 +255,9 @@ const std::vector<BuiltinInfo> &table() {
       {"gelu", {tensor("x")}, lowerUnary<OpKind::Gelu>},
       {"silu", {tensor("x")}, lowerUnary<OpKind::Silu>},
       {"square", {tensor("x")}, lowerSquare},
+      {"floor", {tensor("x")}, lowerRounding<0>},
+      {"ceil", {tensor("x")}, lowerRounding<1>},
+      {"round", {tensor("x")}, lowerRounding<2>},
       {"leaky_relu",
        {tensor("x"), optFloat("alpha", 0.01)},
        lowerAlpha<OpKind::LeakyRelu>},
@@ -286,6 +289,9 @@ const std::vector<BuiltinInfo> &table() {
       {"slice",
        {tensor("x"), reqInt("axis"), reqInt("start"), reqInt("end")},
        lowerSlice},
+      {"permute", {tensor("x"), {"axes", K::Ints, true}}, lowerPermute},
+      {"full", {{"shape", K::Ints, true}, reqFloat("value")}, lowerFull},
+      {"broadcast", {tensor("x"), {"shape", K::Ints, true}}, lowerBroadcast},
       {"f32", {tensor("x")}, lowerCastTo<DType::F32>},
       {"i32", {tensor("x")}, lowerCastTo<DType::I32>},
       // classification
@@ -476,6 +482,20 @@ Val Analyzer::lowerBuiltin(const BuiltinInfo &B, const ast::CallExpr &Call) {
         Bad = true;
       }
       break;
+    case ParamKind::Ints: {
+      if (E->Kind != ast::ExprKind::List) {
+        error(E->Loc, "expected a list of integers such as [0, 2, 1]");
+        Bad = true;
+        break;
+      }
+      for (const ast::ExprPtr &D :
+           static_cast<const ast::ListExpr &>(*E).Elements) {
+        std::optional<int64_t> V = evalInt(*D, "axis");
+        Bad |= !V;
+        A.Dims.push_back(V.value_or(0));
+      }
+      break;
+    }
     case ParamKind::Shape: {
       if (E->Kind != ast::ExprKind::List) {
         error(E->Loc, "expected a shape such as [4, 3]");

@@ -25,6 +25,7 @@ enum class ParamKind : uint8_t {
   Float,  ///< A compile-time number (alpha, margin).
   Bool,   ///< true / false (keepdims).
   Shape,  ///< A list of compile-time integers, one may be -1 (reshape).
+  Ints,   ///< A list of compile-time integers of any sign (axes).
 };
 
 struct BuiltinParam {
@@ -87,6 +88,17 @@ Val lowerCastTo(Analyzer &A, const ast::CallExpr &Call,
 /// TensorOps.cpp: slice(x, axis, start, end).
 Val lowerSlice(Analyzer &A, const ast::CallExpr &Call,
                llvm::ArrayRef<Arg> Args);
+/// TensorOps.cpp: permute(x, [axes]).
+Val lowerPermute(Analyzer &A, const ast::CallExpr &Call,
+                 llvm::ArrayRef<Arg> Args);
+/// TensorOps.cpp: full([dims], value), broadcast(x, [dims]).
+Val lowerFull(Analyzer &A, const ast::CallExpr &Call, llvm::ArrayRef<Arg> Args);
+Val lowerBroadcast(Analyzer &A, const ast::CallExpr &Call,
+                   llvm::ArrayRef<Arg> Args);
+/// Rounding.cpp: floor(x) (Mode 0), ceil(x) (1), round(x) (2).
+template <int Mode>
+Val lowerRounding(Analyzer &A, const ast::CallExpr &Call,
+                  llvm::ArrayRef<Arg> Args);
 /// Concat.cpp: concat of `Args[0].Items` along `Args[1]`.
 Val lowerConcat(Analyzer &A, const ast::CallExpr &Call,
                 llvm::ArrayRef<Arg> Args);

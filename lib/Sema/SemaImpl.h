@@ -113,7 +113,7 @@ struct Arg {
   Val V;         ///< Tensor parameters.
   int64_t I = 0; ///< Integer options (axis, stride, n, ...).
   double F = 0;  ///< Float options (alpha, margin).
-  Shape Dims;    ///< `reshape` shapes (may hold one -1).
+  Shape Dims;    ///< `reshape` shapes (may hold one -1); lists of axes.
   /// A variadic tensor parameter: one bound argument per tensor given, in
   /// order (`V` and `Loc` above are the first's).
   std::vector<Arg> Items;

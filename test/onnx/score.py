@@ -48,6 +48,9 @@ ST_DTYPES = {
     np.dtype("uint16"): "U16", np.dtype("uint32"): "U32",
     np.dtype("uint64"): "U64", np.dtype("bool"): "BOOL",
 }
+# bfloat16 travels as its 16 bits, under a NumPy dtype of its own.
+BF16 = np.dtype([("bf16", "<u2")])
+ST_DTYPES[BF16] = "BF16"
 NP_DTYPES = {v: k for k, v in ST_DTYPES.items()}
 
 
@@ -80,7 +83,18 @@ def read_safetensors(path):
         dtype = NP_DTYPES[entry["dtype"]]
         out[name] = np.frombuffer(raw[8 + n + begin:8 + n + end],
                                   dtype=dtype).reshape(entry["shape"])
+        if dtype == BF16:
+            out[name] = bf16_to_float(out[name]["bf16"])
     return out
+
+
+def is_bf16(values, name):
+    return any(v.name == name and v.type.tensor_type.elem_type ==
+               onnx.TensorProto.BFLOAT16 for v in values)
+
+
+def bf16_to_float(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
 def graph_io(model):
@@ -137,6 +151,10 @@ def try_case(nnc, folder, timeout):
                 with open(p, "rb") as f:
                     t.ParseFromString(f.read())
                 array = numpy_helper.to_array(t)
+                if is_bf16(model.graph.input, name):
+                    # numpy has no bfloat16: the test data holds the bits
+                    # (as UINT16), which go to the file as BF16.
+                    array = array.astype(np.uint16).view(BF16)
                 if array.dtype not in ST_DTYPES:
                     return "error", f"input '{name}' is {array.dtype}"
                 tensors.append((name, array))
@@ -161,6 +179,8 @@ def try_case(nnc, folder, timeout):
                 with open(os.path.join(d, f"output_{k}.pb"), "rb") as f:
                     t.ParseFromString(f.read())
                 want = numpy_helper.to_array(t)
+                if is_bf16(model.graph.output, name):
+                    want = bf16_to_float(want.astype(np.uint16))
                 if name not in got:
                     return "wrong", f"{s}: no output '{name}'"
                 why = close(got[name], want)

@@ -286,6 +286,15 @@ TEST(AutodiffGrad, ReshapeBroadcastTranspose) {
     OpGraph T;
     EXPECT_GRADS_MATCH(T, T.op(OpKind::Transpose, {T.param({3, 5})}));
   }
+  // permute's adjoint is the inverse permutation (not the same one: a
+  // 3-cycle tells them apart).
+  {
+    OpGraph T;
+    Attrs A;
+    int64_t P[] = {1, 2, 0};
+    A.Perm = packPerm(P, 3);
+    EXPECT_GRADS_MATCH(T, T.op(OpKind::Permute, {T.param({2, 3, 4})}, A));
+  }
 }
 
 // slice at the start, inside and at the end of each axis (its adjoint is

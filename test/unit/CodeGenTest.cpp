@@ -394,6 +394,25 @@ std::vector<Case> shapeAndKernelCases() {
   Cs.push_back({"transpose", [](Builder &B) {
                   return B.op(OpKind::Transpose, {B.leaf(f32({3, 5}), "a")});
                 }});
+  // permute: a 3-D reorder read by a fused product, a 4-D one of i32.
+  Cs.push_back({"permute", [](Builder &B) {
+                  Attrs A;
+                  int64_t P[] = {2, 0, 1};
+                  A.Perm = packPerm(P, 3);
+                  Node *X =
+                      B.op(OpKind::Permute, {B.leaf(f32({3, 4, 5}), "a")}, A);
+                  return B.op(OpKind::Mul, {X, B.leaf(f32({5, 3, 4}), "b")});
+                }});
+  Cs.push_back({"permute i32",
+                [](Builder &B) {
+                  Attrs A;
+                  int64_t P[] = {3, 1, 0, 2};
+                  A.Perm = packPerm(P, 4);
+                  Node *X = B.op(OpKind::Permute,
+                                 {B.leaf(i32({2, 3, 4, 5}), "a")}, A);
+                  return B.typed(OpKind::Cast, f32({5, 3, 2, 4}), {X});
+                },
+                nonDiff(), false});
   // slice: each axis of a 4-D tensor, at the start, inside and at the end
   // (so its gradient, concat with broadcast zeros, has zeros on either side,
   // both or neither), and an i32 one.

@@ -102,6 +102,7 @@ enum : unsigned {
   ATTR_RATE = 1u << 7,   ///< batchnorm momentum, dropout probability
   ATTR_EPS = 1u << 8,    ///< batchnorm epsilon
   ATTR_STREAM = 1u << 9, ///< which random stream a dropout mask draws from
+  ATTR_PERM = 1u << 10,  ///< permute: which operand axis each result axis is
 };
 
 /// Trait bits for the Traits column of Ops.def (see there for each).
@@ -133,9 +134,26 @@ struct Attrs {
   double Rate = 0;    ///< batchnorm momentum, dropout probability.
   double Eps = 0;     ///< batchnorm epsilon.
   int64_t Stream = 0; ///< dropout mask: its call site's random stream.
+  /// permute: result axis K is operand axis (Perm >> 4K) & 15 (permAxis),
+  /// so a permutation of up to MaxPermRank axes fits in one field.
+  uint64_t Perm = 0;
 
   bool operator==(const Attrs &O) const = default;
 };
+
+/// The largest rank a permute can reorder.
+constexpr unsigned MaxPermRank = 16;
+/// The operand axis that result axis `K` of a permute reads.
+inline unsigned permAxis(uint64_t Perm, unsigned K) {
+  return unsigned(Perm >> (4 * K)) & 15;
+}
+/// The packed form of `Axes` (each below MaxPermRank) for Attrs::Perm.
+inline uint64_t packPerm(const int64_t *Axes, unsigned Rank) {
+  uint64_t P = 0;
+  for (unsigned K = 0; K < Rank; ++K)
+    P |= uint64_t(Axes[K] & 15) << (4 * K);
+  return P;
+}
 
 /// The op's name in dumps ("matmul").
 llvm::StringRef opSpelling(OpKind K);
