@@ -21,6 +21,8 @@ OpHandler onnx_import::findHandler(llvm::StringRef OpType) {
     registerReduceOps(R);
     registerNNOps(R);
     registerConvOps(R);
+    registerGatherOps(R);
+    registerConvTransposeOps(R);
     return R;
   }();
   auto It = Registry.find(OpType);

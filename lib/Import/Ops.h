@@ -24,6 +24,15 @@ void registerTensorOps(OpRegistry &R);
 void registerReduceOps(OpRegistry &R);
 void registerNNOps(OpRegistry &R);
 void registerConvOps(OpRegistry &R);
+void registerGatherOps(OpRegistry &R);
+void registerConvTransposeOps(OpRegistry &R);
+
+/// Output 0 is `X` cast to `Elem` (Cast, CastLike).
+llvm::Error castTo(Importer &I, Value &X, OnnxType Elem);
+/// Output 0 is Gather of `X` at indices `Idx` computed at run time, along
+/// `Axis` (OpsGather.cpp).
+llvm::Error gatherComputedIndices(Importer &I, Value &X, Value &Idx,
+                                  int64_t Axis);
 
 /// A reference that may be repeated in an expression as it is: a name or
 /// a number, not a compound expression.

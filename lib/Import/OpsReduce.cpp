@@ -9,7 +9,8 @@
 //   ReduceLogSum = log(sum x),
 //   ReduceLogSumExp = m + log(sum exp(x - m)) with m = max x (no overflow),
 //   ReduceProd = the product of the axis's slices (axes up to 64 long).
-// ArgMin is the arg-max of -x (ties: the first); Softmax, LogSoftmax and
+// ArgMin is the arg-max of -x (ties: the first; with select_last_index,
+// the first of x reversed, counted from the end); Softmax, LogSoftmax and
 // Hardmax before opset 13 work on x flattened to 2-D at `axis`, after it
 // along `axis`; Hardmax is one_hot(argmax), its class axis moved back.
 //
@@ -237,8 +238,6 @@ Error argReduce(Importer &I, bool Min) {
   Expected<int64_t> Last = I.attrInt("select_last_index", 0);
   if (!Last)
     return Last.takeError();
-  if (*Last)
-    return I.unsupported("select_last_index = 1");
   int64_t Rank = int64_t((*X)->Dims.size());
   Expected<int64_t> AxisAttr = I.attrInt("axis", 0);
   if (!AxisAttr)
@@ -258,10 +257,24 @@ Error argReduce(Importer &I, bool Min) {
   else
     Out.erase(Out.begin() + *Axis);
   std::string Operand = Min ? "-" + *XE : *XE;
-  return I.define(0,
-                  "argmax(" + Operand + ", axis = " + std::to_string(*Axis) +
-                      (*KeepDims ? ", keepdims = true)" : ")"),
-                  Int64, Out);
+  int64_t Len = (*X)->Dims[*Axis];
+  if (*Last && Len > 1) {
+    // The last extreme is the first of x reversed along the axis, counted
+    // from the end.
+    if (Len > 64)
+      return I.unsupported("select_last_index along axes longer than 64");
+    std::string Src = isSimpleRef(Operand) ? Operand : I.temp(Operand, "x");
+    Operand = "concat(";
+    for (int64_t K = Len; K-- > 0;)
+      Operand += "slice(" + Src + ", " + std::to_string(*Axis) + ", " +
+                 std::to_string(K) + ", " + std::to_string(K + 1) + "), ";
+    Operand += "axis = " + std::to_string(*Axis) + ")";
+  }
+  std::string Expr = "argmax(" + Operand + ", axis = " + std::to_string(*Axis) +
+                     (*KeepDims ? ", keepdims = true)" : ")");
+  if (*Last && Len > 1)
+    Expr = "(" + std::to_string(Len - 1) + " - " + Expr + ")";
+  return I.define(0, Expr, Int64, Out);
 }
 
 Error opArgMax(Importer &I) { return argReduce(I, false); }

@@ -332,32 +332,35 @@ Error opCast(Importer &I) {
   Expected<int64_t> To = I.attrInt("to", 0);
   if (!To)
     return To.takeError();
-  std::optional<ElemInfo> Info = elemInfo(OnnxType(*To));
+  return castTo(I, **X, OnnxType(*To));
+}
+
+} // namespace
+
+Error onnx_import::castTo(Importer &I, Value &X, OnnxType Elem) {
+  std::optional<ElemInfo> Info = elemInfo(Elem);
   if (!Info)
-    return I.unsupported("casts to " + onnxTypeName(OnnxType(*To)));
-  OnnxType Elem = OnnxType(*To);
-  if ((*X)->isConst()) {
-    std::vector<double> D = *(*X)->Data;
+    return I.unsupported("casts to " + onnxTypeName(Elem));
+  if (X.isConst()) {
+    std::vector<double> D = *X.Data;
     for (double &V : D)
       V = Elem == Bool                               ? double(V != 0)
           : Info->Computed == DType::I32             ? std::trunc(V)
           : Elem == onnx::TensorProto_DataType_FLOAT ? double(float(V))
                                                      : V;
-    return I.defineConst(0, Elem, (*X)->Dims, std::move(D));
+    return I.defineConst(0, Elem, X.Dims, std::move(D));
   }
-  Expected<std::string> XE = I.use(**X);
+  Expected<std::string> XE = I.use(X);
   if (!XE)
     return XE.takeError();
-  if (Elem == Bool && (*X)->Elem != Bool)
-    return I.define(0, "(" + *XE + " != 0)", Elem, (*X)->Dims);
-  if (Info->Computed == (*X)->computed())
-    return I.define(0, *XE, Elem, (*X)->Dims);
+  if (Elem == Bool && X.Elem != Bool)
+    return I.define(0, "(" + *XE + " != 0)", Elem, X.Dims);
+  if (Info->Computed == X.computed())
+    return I.define(0, *XE, Elem, X.Dims);
   return I.define(0,
                   (Info->Computed == DType::F32 ? "f32(" : "i32(") + *XE + ")",
-                  Elem, (*X)->Dims);
+                  Elem, X.Dims);
 }
-
-} // namespace
 
 void onnx_import::registerShapeOps(OpRegistry &R) {
   R["Identity"] = opIdentity;

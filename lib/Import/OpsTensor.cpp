@@ -361,6 +361,8 @@ Error opGather(Importer &I) {
   Expected<int64_t> Axis = normAxis(I, *AxisAttr, Rank);
   if (!Axis)
     return Axis.takeError();
+  if (!(*Idx)->isConst())
+    return gatherComputedIndices(I, **X, **Idx, *Axis);
   Expected<std::vector<int64_t>> Ix = I.intsIn(1, "indices");
   if (!Ix)
     return Ix.takeError();
