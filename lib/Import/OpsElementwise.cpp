@@ -11,6 +11,7 @@
 #include "Ops.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace nnc;
 using namespace nnc::onnx_import;
@@ -161,6 +162,112 @@ Error opCelu(Importer &I) {
                     {{"alpha", 1.0}});
 }
 
+/// Trigonometry and hyperbolic functions nnc has no primitive for, from
+/// exp, log, sqrt, sin and cos. atan reduces its argument twice by the
+/// half-angle identity atan(x) = 2 atan(x / (1 + sqrt(1 + x^2))), to
+/// |u| < tan(pi/8), where seven terms of its series are within 1e-6.
+constexpr const char *AtanOf = "(4.0 * (($u) - ($u)^3 / 3.0 + ($u)^5 / 5.0 - "
+                               "($u)^7 / 7.0 + ($u)^9 / 9.0 - ($u)^11 / 11.0 + "
+                               "($u)^13 / 13.0))";
+
+Error opTan(Importer &I) { return unaryExpr(I, "(sin($x) / cos($x))"); }
+Error opSinh(Importer &I) {
+  return unaryExpr(I, "((exp($x) - exp(-$x)) / 2.0)");
+}
+Error opCosh(Importer &I) {
+  return unaryExpr(I, "((exp($x) + exp(-$x)) / 2.0)");
+}
+/// sign(x) log(|x| + sqrt(x^2 + 1)): no cancellation for negative x.
+Error opAsinh(Importer &I) {
+  return unaryExpr(I, "((step($x) - step(-$x)) * log(abs($x) + "
+                      "sqrt(square($x) + 1.0)))");
+}
+Error opAcosh(Importer &I) {
+  return unaryExpr(I, "log($x + sqrt(square($x) - 1.0))");
+}
+Error opAtanh(Importer &I) {
+  return unaryExpr(I, "(0.5 * log((1.0 + $x) / (1.0 - $x)))");
+}
+
+/// `AtanOf` of the argument in `Pattern` ($x), reduced twice.
+Error atanLike(Importer &I, llvm::StringRef Arg, llvm::StringRef Outer) {
+  Expected<Value *> X = I.in(0);
+  if (!X)
+    return X.takeError();
+  if (!isFloatType((*X)->Elem))
+    return I.unsupported("element type " + onnxTypeName((*X)->Elem));
+  Expected<std::string> XE = I.use(**X);
+  if (!XE)
+    return XE.takeError();
+  std::string Xn = isSimpleRef(*XE) ? *XE : I.temp(*XE, "x");
+  auto Sub = [&](std::string P, const char *Key, const std::string &V) {
+    for (size_t At; (At = P.find(Key)) != std::string::npos;)
+      P.replace(At, std::strlen(Key), V);
+    return P;
+  };
+  std::string T = I.temp(Sub(Arg.str(), "$x", Xn), "t");
+  std::string H1 = I.temp(T + " / (1.0 + sqrt(1.0 + square(" + T + ")))", "h");
+  std::string U = I.temp(H1 + " / (1.0 + sqrt(1.0 + square(" + H1 + ")))", "u");
+  std::string Atan = Sub(AtanOf, "$u", U);
+  return I.define(0, Sub(Outer.str(), "$a", Atan), (*X)->Elem, (*X)->Dims);
+}
+
+Error opAtan(Importer &I) { return atanLike(I, "$x", "$a"); }
+/// asin(x) = 2 atan(x / (1 + sqrt(1 - x^2))), finite at x = +-1.
+Error opAsin(Importer &I) {
+  return atanLike(I, "($x / (1.0 + sqrt(1.0 - square($x))))", "(2.0 * $a)");
+}
+Error opAcos(Importer &I) {
+  return atanLike(I, "($x / (1.0 + sqrt(1.0 - square($x))))",
+                  "(1.57079637 - 2.0 * $a)");
+}
+
+/// NaN is the one value unequal to itself.
+Error opIsNaN(Importer &I) {
+  if (Error E = I.checkAttrs({}))
+    return E;
+  Expected<Value *> X = I.in(0);
+  if (!X)
+    return X.takeError();
+  Expected<std::string> XE = I.use(**X);
+  if (!XE)
+    return XE.takeError();
+  std::string Xn = isSimpleRef(*XE) ? *XE : I.temp(*XE, "x");
+  return I.define(0, "(" + Xn + " != " + Xn + ")",
+                  onnx::TensorProto_DataType_BOOL, (*X)->Dims);
+}
+
+/// Beyond the largest finite f32 is infinity.
+Error opIsInf(Importer &I) {
+  if (Error E = I.checkAttrs({"detect_negative", "detect_positive"}))
+    return E;
+  Expected<int64_t> Neg = I.attrInt("detect_negative", 1),
+                    Pos = I.attrInt("detect_positive", 1);
+  if (!Neg)
+    return Neg.takeError();
+  if (!Pos)
+    return Pos.takeError();
+  Expected<Value *> X = I.in(0);
+  if (!X)
+    return X.takeError();
+  Expected<std::string> XE = I.use(**X);
+  if (!XE)
+    return XE.takeError();
+  std::string Test = *Neg && *Pos ? "(abs(" + *XE + ") > 3.40282347e38)"
+                     : *Pos       ? "(" + *XE + " > 3.40282347e38)"
+                     : *Neg       ? "(" + *XE + " < (-3.40282347e38))"
+                                  : "(" + *XE + " != " + *XE + ") * 0";
+  return I.define(0, Test, onnx::TensorProto_DataType_BOOL, (*X)->Dims);
+}
+
+/// Shrink: x + bias below -lambd, x - bias above lambd, else 0.
+Error opShrink(Importer &I) {
+  return activation(I,
+                    "(($x + $bias) * ($x < -$lambd) + ($x - $bias) * "
+                    "($x > $lambd))",
+                    {{"bias", 0.0}, {"lambd", 0.5}});
+}
+
 } // namespace
 
 void onnx_import::registerElementwiseOps(OpRegistry &R) {
@@ -189,4 +296,16 @@ void onnx_import::registerElementwiseOps(OpRegistry &R) {
   R["HardSwish"] = opHardSwish;
   R["ThresholdedRelu"] = opThresholdedRelu;
   R["Celu"] = opCelu;
+  R["Tan"] = opTan;
+  R["Sinh"] = opSinh;
+  R["Cosh"] = opCosh;
+  R["Asinh"] = opAsinh;
+  R["Acosh"] = opAcosh;
+  R["Atanh"] = opAtanh;
+  R["Atan"] = opAtan;
+  R["Asin"] = opAsin;
+  R["Acos"] = opAcos;
+  R["IsNaN"] = opIsNaN;
+  R["IsInf"] = opIsInf;
+  R["Shrink"] = opShrink;
 }

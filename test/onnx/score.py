@@ -116,7 +116,8 @@ def close(got, want):
                          rtol=RTOL, atol=ATOL, equal_nan=True)
     if ok:
         return None
-    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
     return f"values differ (max abs diff {np.nanmax(diff):.3g})"
 
 
