@@ -40,6 +40,10 @@ if subprocess.call([onnx_python, "-c", "import onnx"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("onnx")
 config.substitutions.append(("%onnx_python", onnx_python))
+# test/onnx/pytorch.test exports models with Debian's python3-torch.
+if subprocess.call([onnx_python, "-c", "import torch, torch.onnx"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("torch")
 if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
     config.available_features.add("onnx-testdata")
 # Debian's headless Chromium renders the pictures of `EXE plot` in

@@ -415,7 +415,9 @@ Error opMod(Importer &I) {
   if (isFloatType((*A)->Elem) && !*Fmod)
     return I.fail("fmod = 0 needs integer operands");
   if (isFloatType((*A)->Elem))
-    return I.unsupported("floating-point fmod");
+    // The quotient truncated by the cast (|a / b| < 2^31).
+    return binary(I, {"($a - $b * f32(i32($a / $b)))",
+                      [](double A, double B) { return std::fmod(A, B); }});
   if (*Fmod)
     return binary(I,
                   {"($a - $b * i32(f32($a) / f32($b)))",
