@@ -400,8 +400,12 @@ int main(int Argc, char **Argv) {
     std::string Weights =
         weightsPathFor(Opts->Emit == "nn" ? OutPath : "", Opts->Input);
     std::string WeightsFile = llvm::sys::path::filename(Weights).str();
+    std::optional<TimeReport::Stage> Timed;
+    if (Times)
+      Timed.emplace(Times, "import (ONNX to .nn)");
     std::optional<ImportedModel> Imported =
         importModel(Opts->Input, (*BufferOrErr)->getBuffer(), WeightsFile);
+    Timed.reset();
     if (!Imported)
       return 1;
     if (Opts->Emit == "nn") {
@@ -413,8 +417,10 @@ int main(int Argc, char **Argv) {
       Opts->Read = makeTensorReader(Shared, WeightsFile);
       unsigned Id = Diags.addBuffer(llvm::MemoryBuffer::getMemBufferCopy(
           Shared->Source, Opts->Input + ".nn"));
-      Ok = compileBuffer(*Opts, Diags, Id, OS);
+      Ok = compileBuffer(*Opts, Diags, Id, OS, Times);
     }
+    if (Times)
+      Times->print(llvm::errs());
   } else if (Opts->SplitInputFile) {
     for (const std::string &Chunk : splitInput((*BufferOrErr)->getBuffer())) {
       DiagEngine ChunkDiags;
