@@ -238,6 +238,8 @@ Error Importer::declareInputs() {
         return importError(What + " has dimension " + llvm::Twine(K) +
                            " of size " + llvm::Twine(D.dim_value()) +
                            "; nnc needs sizes of at least 1");
+      if (V.numel() > MaxTensorElements / D.dim_value())
+        return importError(What + " is too large (more than 2^40 elements)");
       V.Dims.push_back(D.dim_value());
     }
     V.Ref = V.NnName;

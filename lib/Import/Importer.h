@@ -176,6 +176,13 @@ private:
   ImportedModel Result;
 };
 
+/// The most elements a value the importer computes itself (a folded
+/// constant, a mask) may have; larger ones are left to the generated code
+/// (or refused), so no model makes the importer allocate without bound.
+constexpr int64_t MaxFolded = int64_t(1) << 24;
+/// Whether a value of dims `Dims` is small enough to compute here.
+bool foldable(llvm::ArrayRef<int64_t> Dims);
+
 /// Decodes an initializer or Constant value: element type, dims and
 /// contents (Tensors.cpp). Errors say what is malformed.
 llvm::Error decodeTensor(const onnx::TensorProto &T, OnnxType &Elem,

@@ -105,7 +105,7 @@ Error binary(Importer &I, const BinaryOp &Op, OnnxType Elem = -1,
   if (!Out)
     return Out.takeError();
   OnnxType T = Elem < 0 ? (*A)->Elem : Elem;
-  if ((*A)->isConst() && (*B)->isConst()) {
+  if ((*A)->isConst() && (*B)->isConst() && foldable(*Out)) {
     Value Bc = **B;
     Bc.Dims = Bv.Dims;
     int64_t N = 1;

@@ -411,6 +411,8 @@ Error pool(Importer &I, bool Max) {
       }
       PerAxis[A].push_back(double(N));
     }
+  if (!foldable(Shape(Out.begin(), Out.end())))
+    return I.unsupported("average pools of more than 2^24 outputs per plane");
   std::vector<double> Counts(1, 1.0);
   for (size_t A = 0; A < S; ++A) {
     std::vector<double> Next;

@@ -266,6 +266,8 @@ Error opTrilu(Importer &I) {
   if (!Upper)
     return Upper.takeError();
   int64_t N = D[D.size() - 2], M = D.back();
+  if (!foldable({N, M}))
+    return I.unsupported("masks of more than 2^24 elements");
   std::vector<double> Mask;
   for (int64_t R = 0; R < N; ++R)
     for (int64_t C = 0; C < M; ++C)

@@ -134,8 +134,17 @@ Error opConstantOfShape(Importer &I) {
       return I.fail("shape " + dimsText(*Dims) + " is invalid or too large");
     N *= D;
   }
-  return I.defineConst(0, Elem, Shape(Dims->begin(), Dims->end()),
-                       std::vector<double>(N, Fill));
+  Shape Out(Dims->begin(), Dims->end());
+  if (foldable(Out))
+    return I.defineConst(0, Elem, Out, std::vector<double>(N, Fill));
+  // Too large to hold here: a `full` the generated code computes.
+  std::optional<ElemInfo> Info = elemInfo(Elem);
+  if (!Info)
+    return I.unsupported("element type " + onnxTypeName(Elem));
+  std::string Full =
+      "full(" + dimsText(Out) + ", " + numberText(Fill, false) + ")";
+  return I.define(0, Info->Computed == DType::I32 ? "i32(" + Full + ")" : Full,
+                  Elem, Out);
 }
 
 /// The input's dims (opset 15: the `start`/`end` range of them).

@@ -87,7 +87,7 @@ Error opTranspose(Importer &I) {
     Seen[A] = true;
     Out.push_back((*X)->Dims[A]);
   }
-  if ((*X)->isConst()) {
+  if ((*X)->isConst() && foldable(Out)) {
     Shape In = (*X)->Dims;
     return I.defineConst(0, (*X)->Elem, Out,
                          remap(**X, Out, [&](const std::vector<int64_t> &C) {
@@ -141,7 +141,7 @@ Error opConcat(Importer &I) {
   }
   if (Parts.size() == 1)
     return I.alias(0, *Parts[0]);
-  if (AllConst) {
+  if (AllConst && foldable(Out)) {
     // Outer blocks, each the parts' blocks in turn.
     int64_t Outer = product(Shape(Out.begin(), Out.begin() + *Axis));
     std::vector<double> D;
@@ -179,7 +179,7 @@ Error defineSlice(Importer &I, unsigned K, Value &X, int64_t Axis,
                   int64_t Start, int64_t End) {
   Shape Out = X.Dims;
   Out[Axis] = End - Start;
-  if (X.isConst()) {
+  if (X.isConst() && foldable(Out)) {
     Shape In = X.Dims;
     return I.defineConst(K, X.Elem, Out,
                          remap(X, Out, [&](const std::vector<int64_t> &C) {
@@ -324,7 +324,7 @@ Error opSlice(Importer &I) {
   Shape Out = (*X)->Dims;
   for (auto [A, S, E] : Cuts)
     Out[A] = E - S;
-  if ((*X)->isConst()) {
+  if ((*X)->isConst() && foldable(Out)) {
     Shape In = (*X)->Dims;
     return I.defineConst(0, (*X)->Elem, Out,
                          remap(**X, Out, [&](const std::vector<int64_t> &C) {
@@ -377,7 +377,7 @@ Error opGather(Importer &I) {
   Shape Out((*X)->Dims.begin(), (*X)->Dims.begin() + *Axis);
   Out.append((*Idx)->Dims.begin(), (*Idx)->Dims.end());
   Out.append((*X)->Dims.begin() + *Axis + 1, (*X)->Dims.end());
-  if ((*X)->isConst()) {
+  if ((*X)->isConst() && foldable(Out)) {
     Shape In = (*X)->Dims;
     size_t IRank = (*Idx)->Dims.size();
     return I.defineConst(
@@ -432,7 +432,7 @@ Error opExpand(Importer &I) {
   if (!Out)
     return I.fail("cannot expand " + dimsText((*X)->Dims) + " to " +
                   dimsText(*S));
-  if ((*X)->isConst()) {
+  if ((*X)->isConst() && foldable(*Out)) {
     Value Xc = **X;
     Shape In = Xc.Dims;
     size_t Lead = Out->size() - In.size();
@@ -472,7 +472,7 @@ Error opTile(Importer &I) {
       return I.fail("repeats " + dimsText(*R) + " must be positive");
     Out[K] *= (*R)[K];
   }
-  if ((*X)->isConst()) {
+  if ((*X)->isConst() && foldable(Out)) {
     Shape In = (*X)->Dims;
     return I.defineConst(0, (*X)->Elem, Out,
                          remap(**X, Out, [&](const std::vector<int64_t> &C) {

@@ -74,6 +74,16 @@ DType Value::computed() const {
   return I ? I->Computed : DType::F32;
 }
 
+bool onnx_import::foldable(llvm::ArrayRef<int64_t> Dims) {
+  int64_t N = 1;
+  for (int64_t D : Dims) {
+    if (D < 0 || (D > 0 && N > MaxFolded / D))
+      return false;
+    N *= D;
+  }
+  return N <= MaxFolded;
+}
+
 int64_t Value::numel() const {
   int64_t N = 1;
   for (int64_t D : Dims)
