@@ -428,6 +428,25 @@ Error opMod(Importer &I) {
           }});
 }
 
+/// BitShift of unsigned integers: x times or divided by 2^y (rounded
+/// down), through f32 (exact below 2^24).
+Error opBitShift(Importer &I) {
+  if (Error E = I.checkAttrs({"direction"}))
+    return E;
+  Expected<std::string> Dir = I.attrString("direction", "");
+  if (!Dir)
+    return Dir.takeError();
+  if (*Dir == "LEFT")
+    return binary(I, {"i32(f32($a) * pow(2.0, f32($b)))",
+                      [](double A, double B) { return A * std::pow(2.0, B); }});
+  if (*Dir == "RIGHT")
+    return binary(
+        I, {"i32(floor(f32($a) / pow(2.0, f32($b))))", [](double A, double B) {
+              return std::floor(A / std::pow(2.0, B));
+            }});
+  return I.fail("direction '" + *Dir + "' is neither LEFT nor RIGHT");
+}
+
 } // namespace
 
 void onnx_import::registerArithmeticOps(OpRegistry &R) {
@@ -452,4 +471,5 @@ void onnx_import::registerArithmeticOps(OpRegistry &R) {
   R["Clip"] = opClip;
   R["Where"] = opWhere;
   R["Mod"] = opMod;
+  R["BitShift"] = opBitShift;
 }

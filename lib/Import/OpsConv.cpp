@@ -542,6 +542,47 @@ Error opPad(Importer &I) {
   return I.define(0, Expr, (*X)->Elem, D);
 }
 
+/// LRN: x / (bias + alpha / size * (sum of x^2 over a window of `size`
+/// channels))^beta, the window's sum from shifted slices as in the pools.
+Error opLRN(Importer &I) {
+  if (Error E = I.checkAttrs({"alpha", "beta", "bias", "size"}))
+    return E;
+  Expected<Value *> X = I.in(0);
+  if (!X)
+    return X.takeError();
+  const Shape &D = (*X)->Dims;
+  if (D.size() < 2)
+    return I.fail("x " + dimsText(D) + " has no channel axis");
+  Expected<double> Alpha = I.attrFloat("alpha", 1e-4),
+                   Beta = I.attrFloat("beta", 0.75),
+                   Bias = I.attrFloat("bias", 1.0);
+  Expected<int64_t> Size = I.attrInt("size", 0);
+  if (!Alpha)
+    return Alpha.takeError();
+  if (!Beta)
+    return Beta.takeError();
+  if (!Bias)
+    return Bias.takeError();
+  if (!Size)
+    return Size.takeError();
+  if (*Size < 1)
+    return I.fail("size " + llvm::Twine(*Size) + " must be positive");
+  Expected<std::string> XE = I.use(**X);
+  if (!XE)
+    return XE.takeError();
+  std::string Xn = isSimpleRef(*XE) ? *XE : I.temp(*XE, "x");
+  Shape P = D;
+  std::string Sq = padAxis(I, "square(" + Xn + ")", P, 1, (*Size - 1) / 2,
+                           *Size / 2, "0", false);
+  std::string Sum = poolAxis(I, Sq, P, 1, *Size, 1, 1, D[1], false);
+  return I.define(0,
+                  "(" + Xn + " / pow(" + numberText(float(*Bias), false) +
+                      " + " + numberText(float(*Alpha / double(*Size)), false) +
+                      " * " + Sum + ", " + numberText(float(*Beta), false) +
+                      "))",
+                  (*X)->Elem, D);
+}
+
 } // namespace
 
 void onnx_import::registerConvOps(OpRegistry &R) {
@@ -551,4 +592,5 @@ void onnx_import::registerConvOps(OpRegistry &R) {
   R["GlobalAveragePool"] = opGlobalAveragePool;
   R["GlobalMaxPool"] = opGlobalMaxPool;
   R["Pad"] = opPad;
+  R["LRN"] = opLRN;
 }

@@ -345,6 +345,33 @@ Error opPRelu(Importer &I) {
                   (*X)->Elem, D);
 }
 
+/// MeanVarianceNormalization: (x - mean) / sqrt(variance + 1e-9) over
+/// `axes` (default N, H, W), ONNX's function body.
+Error opMeanVarianceNormalization(Importer &I) {
+  if (Error E = I.checkAttrs({"axes"}))
+    return E;
+  Expected<Value *> X = I.in(0);
+  if (!X)
+    return X.takeError();
+  int64_t Rank = int64_t((*X)->Dims.size());
+  Expected<std::optional<std::vector<int64_t>>> A = I.attrInts("axes");
+  if (!A)
+    return A.takeError();
+  std::vector<int64_t> Axes = A->value_or(std::vector<int64_t>{0, 2, 3});
+  for (int64_t &K : Axes) {
+    Expected<int64_t> N = normAxis(I, K, Rank);
+    if (!N)
+      return N.takeError();
+    K = *N;
+  }
+  Expected<std::string> XE = I.use(**X);
+  if (!XE)
+    return XE.takeError();
+  std::string Mean, InvStd;
+  return I.define(0, normalize(I, *XE, Axes, 1e-9, Mean, InvStd), (*X)->Elem,
+                  (*X)->Dims);
+}
+
 } // namespace
 
 void onnx_import::registerNNOps(OpRegistry &R) {
@@ -354,4 +381,5 @@ void onnx_import::registerNNOps(OpRegistry &R) {
   R["InstanceNormalization"] = opInstanceNormalization;
   R["LayerNormalization"] = opLayerNormalization;
   R["PRelu"] = opPRelu;
+  R["MeanVarianceNormalization"] = opMeanVarianceNormalization;
 }
