@@ -1,6 +1,7 @@
 //===- OpsConv.cpp - ONNX convolutions, pools and padding -----------------===//
 //
-// Conv maps to `conv2d`/`conv1d` (docs/onnx.md):
+// Conv maps to `conv2d`/`conv1d` (a 3-D one to a sum of `conv2d`s per
+// output plane, conv3d below) (docs/onnx.md):
 //   1. pads (explicit, or from auto_pad) become `padding` when they are the
 //      same on every side of a 2-D convolution, else `full(0)` blocks
 //      joined around x;
@@ -177,6 +178,73 @@ std::string dilate(Importer &I, const std::string &WE, Shape Dims,
   return Cur;
 }
 
+/// 4. Output 0 is `Expr` plus the bias (input 2), if any, per channel.
+Error addBias(Importer &I, std::string Expr, int64_t M, size_t S, OnnxType Elem,
+              const Shape &Out) {
+  if (I.has(2)) {
+    Expected<std::string> BE = I.useIn(2);
+    if (!BE)
+      return BE.takeError();
+    Shape BD{M};
+    for (size_t K = 0; K < S; ++K)
+      BD.push_back(1);
+    Expr = "(" + Expr + " + reshape(" + *BE + ", " + dimsText(BD) + "))";
+  }
+  return I.define(0, Expr, Elem, Out);
+}
+
+/// A 3-D convolution of the padded `Xp` ([N, C, D, H, W]) with `Kern`
+/// ([M, C/G, kd, kh, kw], dilated along height and width): output depth o
+/// is the sum over the kernel's depth j of the 2-D convolutions of x's
+/// plane o * stride + j * dilation with the kernel's plane j; the planes of
+/// each output are joined along depth, the groups along the channels.
+Expected<std::string> conv3d(Importer &I, const std::string &Xp,
+                             const Shape &PD, const std::string &Kern,
+                             const Shape &KD, int64_t G,
+                             const std::vector<int64_t> &Strides,
+                             int64_t DepthDilation, const Shape &Out) {
+  int64_t C = PD[1], M = KD[0], Depth = KD[2];
+  if (Out[2] * Depth * G > 4096)
+    return I.unsupported("3-D convolutions of more than 4096 planes");
+  std::string XS = isSimpleRef(Xp) ? Xp : I.temp(Xp, "x");
+  std::string KS = isSimpleRef(Kern) ? Kern : I.temp(Kern, "kernel");
+  auto Plane = [](const std::string &T, int64_t At, const Shape &Dims) {
+    return "reshape(slice(" + T + ", 2, " + std::to_string(At) + ", " +
+           std::to_string(At + 1) + "), " + dimsText(Dims) + ")";
+  };
+  std::string Groups;
+  for (int64_t Gi = 0; Gi < G; ++Gi) {
+    std::string Xg =
+        G == 1 ? XS
+               : I.temp("slice(" + XS + ", 1, " + std::to_string(Gi * C / G) +
+                            ", " + std::to_string((Gi + 1) * C / G) + ")",
+                        "group");
+    std::string Kg =
+        G == 1 ? KS
+               : I.temp("slice(" + KS + ", 0, " + std::to_string(Gi * M / G) +
+                            ", " + std::to_string((Gi + 1) * M / G) + ")",
+                        "kernel");
+    Shape XPlane{PD[0], C / G, PD[3], PD[4]},
+        KPlane{M / G, C / G, KD[3], KD[4]};
+    Shape OPlane{Out[0], M / G, 1, Out[3], Out[4]};
+    std::string Planes;
+    for (int64_t O = 0; O < Out[2]; ++O) {
+      std::string Sum;
+      for (int64_t J = 0; J < Depth; ++J)
+        Sum += (J ? " + " : "") + std::string("conv2d(") +
+               Plane(Xg, O * Strides[0] + J * DepthDilation, XPlane) + ", " +
+               Plane(Kg, J, KPlane) +
+               ", stride = " + std::to_string(Strides[1]) + ")";
+      Planes += (O ? ", " : "") + std::string("reshape(") + Sum + ", " +
+                dimsText(OPlane) + ")";
+    }
+    std::string Joined =
+        Out[2] == 1 ? Planes : "concat(" + Planes + ", axis = 2)";
+    Groups += (Gi ? ", " : "") + Joined;
+  }
+  return G == 1 ? Groups : "concat(" + Groups + ", axis = 1)";
+}
+
 Error opConv(Importer &I) {
   if (Error E = I.checkAttrs({"auto_pad", "dilations", "group", "kernel_shape",
                               "pads", "strides"}))
@@ -188,9 +256,9 @@ Error opConv(Importer &I) {
   if (!Wv)
     return Wv.takeError();
   const Shape &XD = (*X)->Dims, &WD = (*Wv)->Dims;
-  if (XD.size() != 3 && XD.size() != 4)
+  if (XD.size() < 3 || XD.size() > 5)
     return I.unsupported(llvm::Twine(XD.size() - 2) +
-                         "-D convolutions (nnc has 1-D and 2-D ones)");
+                         "-D convolutions (nnc has 1-D, 2-D and 3-D ones)");
   if (WD.size() != XD.size())
     return I.fail("x " + dimsText(XD) + " and the kernel " + dimsText(WD) +
                   " differ in rank");
@@ -207,8 +275,8 @@ Error opConv(Importer &I) {
   if (!W)
     return W.takeError();
   size_t S = XD.size() - 2;
-  if (S == 2 && W->Strides[0] != W->Strides[1])
-    return I.unsupported("different strides along the two axes");
+  if (S >= 2 && W->Strides[S - 2] != W->Strides[S - 1])
+    return I.unsupported("different strides along height and width");
   Expected<std::string> XE = I.use(**X), WE = I.use(**Wv);
   if (!XE)
     return XE.takeError();
@@ -230,22 +298,35 @@ Error opConv(Importer &I) {
       Xp = padAxis(I, Xp, PD, int64_t(2 + K), W->Begin[K], W->End[K], "0",
                    false);
   }
-  // 2. Dilation.
-  std::string Kern = dilate(I, *WE, WD, W->Dilations);
-  Shape KD = WD;
-  for (size_t K = 0; K < S; ++K)
-    KD[2 + K] = (WD[2 + K] - 1) * W->Dilations[K] + 1;
+  // 2. Dilation (of a 3-D kernel along height and width only: its depth
+  // is read element by element).
+  std::vector<int64_t> Dil = W->Dilations;
+  if (S == 3)
+    Dil[0] = 1;
+  std::string Kern = dilate(I, *WE, WD, Dil);
+  Shape KD = WD, Span = WD;
+  for (size_t K = 0; K < S; ++K) {
+    KD[2 + K] = (WD[2 + K] - 1) * Dil[K] + 1;
+    Span[2 + K] = (WD[2 + K] - 1) * W->Dilations[K] + 1;
+  }
   Shape Out{XD[0], M};
   for (size_t K = 0; K < S; ++K) {
-    int64_t O = (PD[2 + K] - KD[2 + K]) / W->Strides[0] + 1;
-    if (PD[2 + K] < KD[2 + K] || O < 1)
-      return I.fail("the kernel " + dimsText(KD) + " does not fit x " +
+    int64_t O = (PD[2 + K] - Span[2 + K]) / W->Strides[K] + 1;
+    if (PD[2 + K] < Span[2 + K] || O < 1)
+      return I.fail("the kernel " + dimsText(Span) + " does not fit x " +
                     dimsText(PD));
     Out.push_back(O);
   }
+  if (S == 3) {
+    Expected<std::string> E =
+        conv3d(I, Xp, PD, Kern, KD, G, W->Strides, W->Dilations[0], Out);
+    if (!E)
+      return E.takeError();
+    return addBias(I, *E, M, S, (*X)->Elem, Out);
+  }
   // 3. Groups.
   std::string Fn = S == 2 ? "conv2d(" : "conv1d(";
-  std::string Tail = ", stride = " + std::to_string(W->Strides[0]) +
+  std::string Tail = ", stride = " + std::to_string(W->Strides[S - 1]) +
                      (Padding ? ", padding = " + std::to_string(Padding) : "") +
                      ")";
   std::string Expr;
@@ -263,17 +344,7 @@ Error opConv(Importer &I) {
               std::to_string((K + 1) * M / G) + ")" + Tail;
     Expr += ", axis = 1)";
   }
-  // 4. Bias.
-  if (I.has(2)) {
-    Expected<std::string> BE = I.useIn(2);
-    if (!BE)
-      return BE.takeError();
-    Shape BD{M};
-    for (size_t K = 0; K < S; ++K)
-      BD.push_back(1);
-    Expr = "(" + Expr + " + reshape(" + *BE + ", " + dimsText(BD) + "))";
-  }
-  return I.define(0, Expr, (*X)->Elem, Out);
+  return addBias(I, Expr, M, S, (*X)->Elem, Out);
 }
 
 /// One axis of a pool from shifted slices: `Combine` ("max" or "+") of
