@@ -18,15 +18,45 @@ OpHandler onnx_import::findHandler(llvm::StringRef OpType) {
     registerArithmeticOps(R);
     registerShapeOps(R);
     registerTensorOps(R);
+    registerRepeatOps(R);
     registerReduceOps(R);
     registerNNOps(R);
     registerConvOps(R);
+    registerPoolOps(R);
+    registerPadOps(R);
     registerGatherOps(R);
     registerConvTransposeOps(R);
     return R;
   }();
   auto It = Registry.find(OpType);
   return It == Registry.end() ? nullptr : It->second;
+}
+
+std::vector<double> onnx_import::remap(
+    const Value &X, const Shape &Out,
+    const std::function<int64_t(const std::vector<int64_t> &)> &From) {
+  int64_t N = 1;
+  for (int64_t D : Out)
+    N *= D;
+  std::vector<double> D(N);
+  std::vector<int64_t> Coord(Out.size(), 0);
+  for (size_t I = 0; I < D.size(); ++I) {
+    D[I] = (*X.Data)[From(Coord)];
+    for (size_t K = Out.size(); K-- > 0;) {
+      if (++Coord[K] < Out[K])
+        break;
+      Coord[K] = 0;
+    }
+  }
+  return D;
+}
+
+int64_t onnx_import::flatIndex(const Shape &Dims,
+                               const std::vector<int64_t> &Coord) {
+  int64_t F = 0;
+  for (size_t K = 0; K < Dims.size(); ++K)
+    F = F * Dims[K] + Coord[K];
+  return F;
 }
 
 bool onnx_import::isSimpleRef(llvm::StringRef Ref) {
