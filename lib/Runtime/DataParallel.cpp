@@ -138,33 +138,22 @@ void GradientAverager::connect(ModelInstance &I) {
       SegmentFloats += wholeLines(size_t(S->Numel));
     SegmentFloats = wholeLines(SegmentFloats + TailFloats);
     std::vector<void *> Raw = C.sharedSegments(SegmentFloats * sizeof(float));
-    // The slot ABI wants 64-byte alignment; every rank must take the same
-    // path, so they decide on what all of them see.
-    int32_t Aligned = 1;
     for (void *P : Raw)
-      Aligned &= reinterpret_cast<uintptr_t>(P) % 64 == 0;
-    std::vector<int32_t> Everyone(N);
-    C.allGather(&Aligned, Everyone.data(), sizeof(Aligned));
-    if (std::all_of(Everyone.begin(), Everyone.end(),
-                    [](int32_t A) { return A != 0; })) {
-      for (void *P : Raw)
-        Segments.push_back(static_cast<float *>(P));
-      float *Mine = Segments[size_t(T->rank())];
-      std::memset(Mine, 0, SegmentFloats * sizeof(float));
-      size_t At = 0;
-      for (SlotBuffer *S : Slots) {
-        I.relocate(*S, Mine + At);
-        At += wholeLines(size_t(S->Numel));
-      }
-      Tail = Mine + At;
-      // Slices of whole cache lines, so that no two ranks write one line.
-      size_t Lines = SegmentFloats / 16, R = size_t(T->rank());
-      SliceBegin = Lines * R / N * 16;
-      SliceEnd = Lines * (R + 1) / N * 16;
-      C.sharedBarrier();
-      return;
+      Segments.push_back(static_cast<float *>(P));
+    float *Mine = Segments[size_t(T->rank())];
+    std::memset(Mine, 0, SegmentFloats * sizeof(float));
+    size_t At = 0;
+    for (SlotBuffer *S : Slots) {
+      I.relocate(*S, Mine + At);
+      At += wholeLines(size_t(S->Numel));
     }
-    // Misaligned segments (not Open MPI's way): messages, from the slots.
+    Tail = Mine + At;
+    // Slices of whole cache lines, so that no two ranks write one line.
+    size_t Lines = SegmentFloats / 16, R = size_t(T->rank());
+    SliceBegin = Lines * R / N * 16;
+    SliceEnd = Lines * (R + 1) / N * 16;
+    C.sharedBarrier();
+    return;
   }
   TailStorage.assign(TailFloats, 0.0f);
   Tail = TailStorage.data();

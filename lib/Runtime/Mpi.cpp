@@ -19,6 +19,7 @@
 #include <climits>
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -191,12 +192,15 @@ bool Communicator::allOnOneMachine() {
 
 std::vector<void *> Communicator::sharedSegments(size_t Bytes) {
   assert(!Window && allOnOneMachine() && "one shared block per job");
+  // Open MPI maps the segments one after another, but not always from a
+  // 64-byte boundary (on some machines the block starts 8 or 16 bytes into
+  // a line). The slot ABI needs 64-byte alignment, so each rank asks for a
+  // line more and every rank moves every segment up to the next boundary.
+  // The processes map the block at page-aligned addresses, so the offset
+  // is the same in each.
   Bytes = (Bytes + 63) / 64 * 64;
   void *Mine = nullptr;
-  // Open MPI maps the segments one after another from a page; with sizes
-  // in multiples of 64 bytes each starts 64-byte aligned (the caller
-  // checks, since the slot ABI needs it).
-  if (int E = Lib->WinAllocateShared(ptrdiff_t(Bytes), 1, Lib->InfoNull,
+  if (int E = Lib->WinAllocateShared(ptrdiff_t(Bytes + 64), 1, Lib->InfoNull,
                                      Machine, &Mine, &Window))
     fail("MPI_Win_allocate_shared", E);
   // One passive epoch for the whole run; MPI_Win_sync then orders the
@@ -207,8 +211,11 @@ std::vector<void *> Communicator::sharedSegments(size_t Bytes) {
   for (int R = 0; R < Size; ++R) {
     ptrdiff_t Got = 0;
     int Unit = 0;
-    if (int E = Lib->WinSharedQuery(Window, R, &Got, &Unit, &Segments[R]))
+    void *Base = nullptr;
+    if (int E = Lib->WinSharedQuery(Window, R, &Got, &Unit, &Base))
       fail("MPI_Win_shared_query", E);
+    uintptr_t At = reinterpret_cast<uintptr_t>(Base);
+    Segments[R] = reinterpret_cast<void *>((At + 63) / 64 * 64);
   }
   return Segments;
 }
