@@ -107,16 +107,6 @@ bool isEmpty(const ConvDims &D) {
          D.OH <= 0 || D.OW <= 0;
 }
 
-/// A zero-initialized internal global of `Floats` floats, 64-byte aligned.
-Value *staticBuffer(Module &M, int64_t Floats, const Twine &Name) {
-  auto *Ty = ArrayType::get(Type::getFloatTy(M.getContext()), Floats);
-  auto *G = new GlobalVariable(M, Ty, /*isConstant=*/false,
-                               GlobalValue::InternalLinkage,
-                               Constant::getNullValue(Ty), Name);
-  G->setAlignment(Align(64));
-  return G;
-}
-
 Value *offsetPtr(IRBuilder<> &B, Value *Base, Value *Floats) {
   return B.CreateInBoundsGEP(B.getFloatTy(), Base, Floats);
 }

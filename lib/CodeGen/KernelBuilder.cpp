@@ -53,6 +53,15 @@ KernelBuilder::KernelBuilder(Function *F, const Node &N, Value *OutPtr,
 
 void KernelBuilder::finish() { B.CreateRetVoid(); }
 
+Value *codegen::staticBuffer(Module &M, int64_t Floats, const Twine &Name) {
+  auto *Ty = ArrayType::get(Type::getFloatTy(M.getContext()), Floats);
+  auto *G = new GlobalVariable(M, Ty, /*isConstant=*/false,
+                               GlobalValue::InternalLinkage,
+                               Constant::getNullValue(Ty), Name);
+  G->setAlignment(Align(64));
+  return G;
+}
+
 Function *codegen::createKernelFunction(Module &M, const Twine &Name,
                                         unsigned NumPtrs,
                                         const KernelAttrs &Attrs) {

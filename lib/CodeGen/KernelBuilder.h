@@ -107,6 +107,11 @@ llvm::Function *createKernelFunction(llvm::Module &M, const llvm::Twine &Name,
                                      unsigned NumPtrs,
                                      const KernelAttrs &Attrs = {});
 
+/// A zero-initialized internal global of `Floats` floats, 64-byte aligned:
+/// a kernel's scratch memory (one per kernel, so kernels never share it).
+llvm::Value *staticBuffer(llvm::Module &M, int64_t Floats,
+                          const llvm::Twine &Name);
+
 class KernelBuilder;
 
 /// Calls `RangeFn(Ptrs..., i64 lo, i64 hi)` so that it covers [0, Count):

@@ -6,7 +6,15 @@
 // (`kernelOperand`), which is how the backward products dX = dY * W^T and
 // dW = X^T * dY run without materializing a transposed copy.
 //
+// One case is better served by row dot products (DotTile.h): a few rows
+// times a transposed B, X[M,K] * W[N,K]^T with small M — a PyTorch Linear
+// layer at inference batch 1, whose weight is stored [out, in]. The GEMM
+// would first copy all of W into packed panels, column by column, to read
+// it by vectors; that copy costs K*N strided loads for only M*N*K flops.
+// Both operands are contiguous along k, so dot products read each once.
+//
 //===----------------------------------------------------------------------===//
+#include "DotTile.h"
 #include "Gemm.h"
 #include "KernelBuilder.h"
 
@@ -22,6 +30,38 @@ const Node *codegen::kernelOperand(const Node &N, unsigned I) {
   return Op->operand(0);
 }
 
+/// Rows of A up to which A * B^T runs as row dot products (measured on
+/// Zen 3 against the packing GEMM, bench figures in docs/codegen.md).
+constexpr int64_t MaxDotRows = 16;
+/// Bound on the dot products' lane partials, a static buffer of M*N
+/// vectors (256 KiB: 16 x 256 outputs of AVX-512 lanes).
+constexpr int64_t MaxDotLaneFloats = 64 << 10;
+
+/// C[M,N] = A[M,K] * B^T with B stored [N,K]: lane partials of every row
+/// pair (DotTile.h), then each output's lanes summed in a fixed order.
+static void emitRowDotProduct(KernelBuilder &KB, int64_t M, int64_t N,
+                              int64_t K) {
+  IRBuilder<> &B = KB.builder();
+  Module &Mod = *B.GetInsertBlock()->getModule();
+  int64_t VW = dotLanes(Mod);
+  DotShape S;
+  S.M = M;
+  S.N = N;
+  S.L = K;
+  S.ARow = K;
+  S.BRow = K;
+  Value *Lanes = staticBuffer(
+      Mod, M * N * VW, B.GetInsertBlock()->getParent()->getName() + ".lanes");
+  B.CreateCall(getRowDots(Mod, S), {Lanes, KB.in(0), KB.in(1), B.getTrue()});
+  auto *VecTy = FixedVectorType::get(B.getFloatTy(), unsigned(VW));
+  KB.forRange(M * N, [&](Value *I) {
+    Value *At = B.CreateInBoundsGEP(B.getFloatTy(), Lanes,
+                                    B.CreateMul(I, KB.i64(VW)));
+    Value *Sum = B.CreateAlignedLoad(VecTy, At, Align(64));
+    KB.store(emitLaneSum(B, Sum), KB.out(), I);
+  });
+}
+
 void codegen::emitMatMul(KernelBuilder &KB) {
   const Node &N = KB.node();
   IRBuilder<> &B = KB.builder();
@@ -34,6 +74,10 @@ void codegen::emitMatMul(KernelBuilder &KB) {
     return KB.fillOut(KB.f32(0), M * Cols);
   // matmul operands have rank >= 1, so they are never immediates.
   assert(KB.in(0) && KB.in(1) && "matmul operand without a buffer");
+  if (readsTransposed(N, 1) && !readsTransposed(N, 0) && M <= MaxDotRows &&
+      M * Cols * dotLanes(*B.GetInsertBlock()->getModule()) <=
+          MaxDotLaneFloats)
+    return emitRowDotProduct(KB, M, Cols, K);
   GemmShape S;
   S.M = M;
   S.N = Cols;

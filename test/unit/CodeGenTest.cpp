@@ -645,8 +645,9 @@ std::vector<Case> backwardKernelCases() {
 
 /// The register-tiled product (Gemm.cpp) on every path: row and column
 /// tails (masked last panel, short last tile), several k blocks, packed and
-/// in-place B, transposed A and/or B read through a folded transpose, and
-/// products large enough to run on the thread pool. Their
+/// in-place B, transposed A and/or B read through a folded transpose, the
+/// row dot products of a few rows times B^T, and products large enough to
+/// run on the thread pool. Their
 /// gradients run the transposed products the backward pass builds.
 std::vector<Case> gemmCases() {
   std::vector<Case> Cs;
@@ -666,7 +667,15 @@ std::vector<Case> gemmCases() {
         // AVX-512; 13, 9 and 19 rows split too.
         Shape{"gemm split tail 32x40x70", 32, 40, 70, false, false},
         Shape{"gemm A^T 19x33x48", 19, 33, 48, true, false},
-        Shape{"gemm B^T 11x29x50", 11, 29, 50, false, true},
+        Shape{"gemm B^T 19x29x50", 19, 29, 50, false, true},
+        // Up to 16 rows, A * B^T runs as row dot products (LinAlg.cpp):
+        // a PyTorch Linear at batch 1, k with a lane tail, the row bound,
+        // and past the lane buffer's bound (the GEMM again).
+        Shape{"row dots B^T 1x784x256", 1, 784, 256, false, true},
+        Shape{"row dots B^T 3x29x5", 3, 29, 5, false, true},
+        Shape{"row dots B^T 16x37x50", 16, 37, 50, false, true},
+        Shape{"gemm B^T past the lane buffer 16x9x1100", 16, 9, 1100, false,
+              true},
         Shape{"gemm A^T B^T 35x21x17", 35, 21, 17, true, true},
         Shape{"gemm threaded 72x260x100", 72, 260, 100, false, false},
         Shape{"gemm threaded B^T 64x130x97", 64, 130, 97, false, true}}) {
