@@ -55,8 +55,8 @@ static void emitRowDotProduct(KernelBuilder &KB, int64_t M, int64_t N,
   B.CreateCall(getRowDots(Mod, S), {Lanes, KB.in(0), KB.in(1), B.getTrue()});
   auto *VecTy = FixedVectorType::get(B.getFloatTy(), unsigned(VW));
   KB.forRange(M * N, [&](Value *I) {
-    Value *At = B.CreateInBoundsGEP(B.getFloatTy(), Lanes,
-                                    B.CreateMul(I, KB.i64(VW)));
+    Value *At =
+        B.CreateInBoundsGEP(B.getFloatTy(), Lanes, B.CreateMul(I, KB.i64(VW)));
     Value *Sum = B.CreateAlignedLoad(VecTy, At, Align(64));
     KB.store(emitLaneSum(B, Sum), KB.out(), I);
   });
@@ -75,8 +75,7 @@ void codegen::emitMatMul(KernelBuilder &KB) {
   // matmul operands have rank >= 1, so they are never immediates.
   assert(KB.in(0) && KB.in(1) && "matmul operand without a buffer");
   if (readsTransposed(N, 1) && !readsTransposed(N, 0) && M <= MaxDotRows &&
-      M * Cols * dotLanes(*B.GetInsertBlock()->getModule()) <=
-          MaxDotLaneFloats)
+      M * Cols * dotLanes(*B.GetInsertBlock()->getModule()) <= MaxDotLaneFloats)
     return emitRowDotProduct(KB, M, Cols, K);
   GemmShape S;
   S.M = M;
