@@ -128,6 +128,8 @@ private:
   Function *emitTask(StringRef Name);
   void emitTaskBody(Value *C, Value *A, Value *Bm, Value *T);
   void emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail);
+  void emitTransposedPack(Value *Dst, Value *Bm, Value *Col0, int64_t Cols,
+                          function_ref<void(Value *, Value *)> Copy);
   void emitTile(Value *C, Value *A, Value *BStrip, int64_t BRowStride,
                 Value *Row0, Value *Col0, Value *K0, Value *K1, int64_t Rows,
                 bool TailPanel);
@@ -185,12 +187,7 @@ void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail) {
     B.CreateStore(V, B.CreateInBoundsGEP(F32, Dst, DIdx));
   };
   if (S.BRows.empty() && S.BRow == 1 && S.BCol != 1)
-    loop(
-        c(0), c(Cols),
-        [&](Value *J) {
-          loop(c(0), c(S.K), [&](Value *K) { Copy(K, J); }, "pack.k");
-        },
-        "pack.j");
+    emitTransposedPack(Dst, Bm, Col0, Cols, Copy);
   else
     loop(
         c(0), c(S.K),
@@ -214,6 +211,72 @@ void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail) {
             "pack.z");
       },
       "pack.zk");
+}
+
+/// A transposed B (BRow == 1: k is contiguous) packed by VW x VW blocks:
+/// VW columns of B are loaded as vectors along k, transposed in registers
+/// and stored as VW vectors of the panel's rows, so the copy moves whole
+/// vectors both ways. Element by element, every store went to another
+/// cache line of the panel; that copy cost more than the product itself
+/// at 64 rows (dX = dY * W^T in training, a PyTorch Linear imported from
+/// ONNX). The k and column remainders are copied one by one.
+void GemmEmitter::emitTransposedPack(
+    Value *Dst, Value *Bm, Value *Col0, int64_t Cols,
+    function_ref<void(Value *, Value *)> Copy) {
+  const GemmShape &S = P.S;
+  int64_t KBlocks = S.K / VW, Groups = Cols / VW;
+  Align StoreAlign(std::min<uint64_t>(64, uint64_t(4 * VW)));
+  if (KBlocks > 0 && Groups > 0)
+    loop(
+        c(0), c(KBlocks),
+        [&](Value *Block) {
+          Value *K0 = B.CreateMul(Block, c(VW));
+          for (int64_t G = 0; G < Groups; ++G) {
+            SmallVector<Value *, 16> V;
+            for (int64_t R = 0; R < VW; ++R) {
+              Value *Col = B.CreateAdd(Col0, c(G * VW + R));
+              Value *Src = B.CreateAdd(K0, B.CreateMul(Col, c(S.BCol)));
+              V.push_back(B.CreateAlignedLoad(
+                  VecTy, B.CreateInBoundsGEP(F32, Bm, Src), Align(4)));
+            }
+            // log2(VW) rounds of interleaving the halves transpose the
+            // block: row r, lane l ends in vector l, lane r.
+            for (int64_t Half = VW / 2, Round = 1; Round < VW; Round *= 2) {
+              SmallVector<int, 16> Lo, Hi;
+              for (int64_t L = 0; L < Half; ++L) {
+                Lo.append({int(L), int(L + VW)});
+                Hi.append({int(L + Half), int(L + Half + VW)});
+              }
+              SmallVector<Value *, 16> Next(VW);
+              for (int64_t I = 0; I < Half; ++I) {
+                Next[2 * I] = B.CreateShuffleVector(V[I], V[I + Half], Lo);
+                Next[2 * I + 1] = B.CreateShuffleVector(V[I], V[I + Half], Hi);
+              }
+              V = std::move(Next);
+            }
+            for (int64_t K = 0; K < VW; ++K) {
+              Value *At = B.CreateAdd(B.CreateMul(B.CreateAdd(K0, c(K)), c(NR)),
+                                      c(G * VW));
+              B.CreateAlignedStore(V[K], B.CreateInBoundsGEP(F32, Dst, At),
+                                   StoreAlign);
+            }
+          }
+        },
+        "pack.t");
+  if (S.K % VW)
+    loop(
+        c(KBlocks * VW), c(S.K),
+        [&](Value *K) {
+          loop(c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.tj");
+        },
+        "pack.tk");
+  if (Cols % VW)
+    loop(
+        c(Groups * VW), c(Cols),
+        [&](Value *J) {
+          loop(c(0), c(KBlocks * VW), [&](Value *K) { Copy(K, J); }, "pack.tk");
+        },
+        "pack.tj");
 }
 
 void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
