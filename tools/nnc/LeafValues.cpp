@@ -103,6 +103,17 @@ void nnc::drawInitialBits(const Graph &G, uint64_t Seed, LeafBits &Leaves) {
     }
 }
 
+bool nnc::modelWeights(const Graph &G, const std::string &Load,
+                       std::optional<uint64_t> Seed, const TrainConfig *Train,
+                       LeafBits &Leaves, DiagEngine &Diags) {
+  if (Load.empty()) {
+    drawInitialBits(G, Seed ? *Seed : Train ? Train->Seed : 0, Leaves);
+    return true;
+  }
+  return readLeafBits({{G.Params, "a param"}, {G.Buffers, "a buffer"}}, Load,
+                      Leaves, Diags);
+}
+
 void nnc::drawInitialLeaves(const Graph &G, uint64_t Seed, EvalValues &Leaves) {
   LeafBits Bits;
   drawInitialBits(G, Seed, Bits);

@@ -20,6 +20,7 @@
 #include <llvm/ADT/DenseMap.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ bool readLeafBits(llvm::ArrayRef<LeafGroup> Groups, const std::string &Path,
 
 /// Every param and buffer of `G` as `EXE init --seed Seed` draws it, bits.
 void drawInitialBits(const Graph &G, uint64_t Seed, LeafBits &Leaves);
+
+/// The weights an inference artifact (`--emit=lib`, `--emit=onnx`) holds:
+/// every param and buffer of `G` from the file `Load`, or, when it is
+/// empty, drawn as `EXE init` draws them with `Seed`, else the seed of
+/// `Train`, else 0. Returns false after reporting an error.
+bool modelWeights(const Graph &G, const std::string &Load,
+                  std::optional<uint64_t> Seed, const TrainConfig *Train,
+                  LeafBits &Leaves, DiagEngine &Diags);
 
 /// Reads the value of every leaf of `Groups` from the tensor file `Path`
 /// into `Leaves`, by name (other tensors in the file are ignored). Returns

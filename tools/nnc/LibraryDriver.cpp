@@ -103,12 +103,8 @@ bool gatherWeights(const LibraryRequest &Req, const Graph &G,
                    const TrainConfig *Train, LibraryWeights &Weights,
                    DiagEngine &Diags) {
   LeafBits Bits;
-  if (Req.Load.empty()) {
-    drawInitialBits(G, Req.Seed ? *Req.Seed : Train ? Train->Seed : 0, Bits);
-  } else if (!readLeafBits({{G.Params, "a param"}, {G.Buffers, "a buffer"}},
-                           Req.Load, Bits, Diags)) {
+  if (!modelWeights(G, Req.Load, Req.Seed, Train, Bits, Diags))
     return false;
-  }
   for (auto &[N, B] : Bits)
     Weights[N->Name] = std::move(B);
   return true;

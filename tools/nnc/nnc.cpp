@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CodeGenDriver.h"
+#include "ExportDriver.h"
 #include "GradCheckDriver.h"
 #include "ImportDriver.h"
 #include "LibraryDriver.h"
@@ -58,6 +59,8 @@ struct Options {
   ValuesRequest ValuesAt;
   /// -o, --load, --seed, --model, -O, --target-cpu of --emit=lib.
   LibraryRequest Library;
+  /// --load, --seed, --model of --emit=onnx.
+  OnnxRequest Onnx;
   bool Run = false;
   std::string Model;                ///< --model: which model to compile.
   const char *Argv0 = "nnc";        ///< Locates the runtime library.
@@ -72,8 +75,9 @@ const char *Usage = "usage: nnc FILE.nn|FILE.onnx [options]\n"
                     "       nnc run FILE.nn|FILE.onnx [-- ARGS]\n";
 
 /// Stages `--emit` accepts, in pipeline order.
-const std::vector<std::string> EmitStages = {
-    "nn", "tokens", "ast", "graph", "grad", "opt", "llvm", "asm", "obj", "lib"};
+const std::vector<std::string> EmitStages = {"nn",   "tokens", "ast",  "graph",
+                                             "grad", "opt",    "llvm", "asm",
+                                             "obj",  "lib",    "onnx"};
 
 bool isGraphStage(llvm::StringRef S) {
   return S == "graph" || S == "grad" || S == "opt";
@@ -102,6 +106,8 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     ("emit", po::value(&Opts.Emit)->value_name("STAGE"),
      "print one stage: tokens, ast, graph, grad, opt, llvm, asm, obj; "
      "or lib: a C inference library NAME.o and its header NAME.h (-o NAME.o); "
+     "or onnx: the model's inference graph (eval mode) as an ONNX model, "
+     "opset 17, with the weights of --load as initializers (-o M.onnx); "
      "or nn: an ONNX model as .nn source (-o M.nn also writes its weights "
      "to M.safetensors)")
     ("format", po::value(&Opts.Format)->value_name("text|dot"),
@@ -139,11 +145,11 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
      "and targets of --inputs")
     ("seed", po::value(&Opts.GradCheck.Options.Seed)->value_name("S"),
      "seed of --check-grad's random params and data (default 0); of "
-     "--values' and --emit=lib's initializers (default: the train block's, "
-     "as EXE init)")
+     "--values', --emit=lib's and --emit=onnx's initializers (default: the "
+     "train block's, as EXE init)")
     ("load", po::value(&Opts.GradCheck.Load)->value_name("W.safetensors"),
      "--check-grad or --values at these params; the weights --emit=lib "
-     "compiles in")
+     "compiles in and --emit=onnx writes (default: the initializers)")
     ("inputs", po::value(&Opts.GradCheck.Inputs)->value_name("X.safetensors"),
      "--check-grad or --values on these inputs and targets")
     ("out", po::value(&Opts.GradCheck.Out)->value_name("G.safetensors"),
@@ -202,7 +208,7 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
                                       Opts.Emit) == EmitStages.end())
     return Fail("unknown stage '" + Opts.Emit +
                 "' for --emit (expected nn, tokens, ast, graph, grad, opt, "
-                "llvm, asm, obj or lib)");
+                "llvm, asm, obj, lib or onnx)");
   if (Opts.Emit == "nn" && !isOnnxPath(Opts.Input))
     return Fail("--emit=nn applies to ONNX models (FILE.onnx)");
   if (Opts.Format != "text" && Opts.Format != "dot")
@@ -219,10 +225,15 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   if (Opts.Values && Opts.Emit != "grad")
     return Fail("--values applies to --emit=grad (the graph whose nodes it "
                 "annotates)");
-  bool Library = Opts.Emit == "lib";
+  bool Library = Opts.Emit == "lib" || Opts.Emit == "onnx";
   if (VM.count("load") && !Opts.CheckGrad && !Opts.Values && !Library)
-    return Fail("--load applies to --check-grad, --emit=grad --values and "
-                "--emit=lib");
+    return Fail("--load applies to --check-grad, --emit=grad --values, "
+                "--emit=lib and --emit=onnx");
+  // A binary file on a terminal helps no one (llc and opt refuse too).
+  if (Opts.Emit == "onnx" && (Opts.Output.empty() || Opts.Output == "-") &&
+      llvm::outs().is_displayed())
+    return Fail("--emit=onnx writes a binary file: give -o M.onnx, or "
+                "redirect standard output");
   if (VM.count("inputs") && !Opts.CheckGrad && !Opts.Values)
     return Fail("--inputs applies to --check-grad and --emit=grad --values");
   if (VM.count("out") && !Opts.CheckGrad)
@@ -240,6 +251,11 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
   Opts.Library.Load = Opts.GradCheck.Load;
   Opts.Library.Seed = Opts.ValuesAt.Seed;
   Opts.Library.TargetCpu = Opts.TargetCpu;
+  Opts.Onnx.Input = Opts.Input;
+  Opts.Onnx.Model = Opts.Model;
+  Opts.Onnx.Load = Opts.GradCheck.Load;
+  Opts.Onnx.Seed = Opts.ValuesAt.Seed;
+  Opts.Onnx.Version = Version;
   if (Opts.OptLevel > 3)
     return Fail("optimization level must be 0, 1, 2 or 3");
   Opts.Optimizer.OptLevel = Opts.OptLevel;
@@ -313,6 +329,9 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   }
   if (Opts.Emit == "lib") // writes NAME.o and NAME.h itself
     return emitLibrary(Opts.Library, *M, Diags);
+  // The forward graph as Sema built it, before any training step.
+  if (Opts.Emit == "onnx")
+    return emitOnnx(Opts.Onnx, *M, Diags, OS);
   // --emit=grad: forward + backward + update of every model with a loss;
   // --emit=opt: the same, then the graph passes on each model.
   bool Optimize = Opts.Emit == "opt";
