@@ -7,9 +7,11 @@
 //   1. graph inputs keep the names of the model's inputs; params and
 //      buffers the outputs read, theirs;
 //   2. each output's name is reserved, and the value it reads — when a
-//      node computes it, it is no other output's, and files store it as
-//      computed — is written under that name directly (else an Identity or
-//      a Cast makes the output at the end);
+//      node computes it and it is no other output's — is written under
+//      that name directly, or, when files store the output in another
+//      element type, under `NAME.f32` or `NAME.i32` and cast at the end
+//      (the value of an input, a weight, a constant or another output is
+//      copied by an Identity);
 //   3. every other live node keeps the name `--emit=graph` prints for it:
 //      its binding (`h1`, a later duplicate `h1.1`) or, unnamed, the
 //      dump's number (`%3` is the value `3`), so the ONNX graph reads
@@ -56,8 +58,13 @@ void Exporter::nameValues() {
     Used.insert(O.Name);
   for (const NamedValue &O : G.Outputs) {
     const Node *V = resolve(O.Value);
-    if (!V->isLeaf() && O.Stored == FileType::Native && !Names.count(V))
-      Names[V] = O.Name;
+    if (V->isLeaf() || Names.count(V))
+      continue;
+    // An output stored in another type than computed is a Cast of the
+    // computed value, named as an input's (`big.f32`).
+    Names[V] = O.Stored == FileType::Native
+                   ? O.Name
+                   : fresh(O.Name + "." + dtypeName(V->dtype()));
   }
 
   // Step 3, numbering every node the dump numbers, live or not.
