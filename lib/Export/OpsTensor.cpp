@@ -10,7 +10,7 @@
 //                            over all axes: of x reshaped to 1-D, the flat
 //                            index reshaped to the result
 //   channel_sum              ReduceSum over every axis but 1
-//   reshape                  Reshape (`allowzero` where a dimension is 0)
+//   reshape                  Reshape
 //   broadcast                Expand
 //   transpose, permute       Transpose with `perm`
 //   slice                    Slice (one axis, step 1)
@@ -83,13 +83,10 @@ bool onnx_export::exportChannelSum(Exporter &E, const Node &N) {
 }
 
 bool onnx_export::exportReshape(Exporter &E, const Node &N) {
+  // Dimensions are positive (docs/language.md), so no 0 in the shape asks
+  // for Reshape's copy of the input's dimension.
   std::string X = E.operand(N, 0);
-  onnx::NodeProto &R =
-      E.emit("Reshape", {X, E.constInts("shape", N.dims())}, {E.result(N)});
-  // Before `allowzero` (and by default), a 0 in the shape copies the
-  // input's dimension.
-  if (llvm::is_contained(N.dims(), 0))
-    setInt(R, "allowzero", 1);
+  E.emit("Reshape", {X, E.constInts("shape", N.dims())}, {E.result(N)});
   return true;
 }
 
