@@ -41,7 +41,8 @@ std::optional<std::string> Exporter::run() {
   if (!collectLive())
     return std::nullopt;
   nameValues();
-  if (!declareInputs() || !declareInitializers())
+  declareInputs();
+  if (!declareInitializers())
     return std::nullopt;
   // Step 5: every node is tried, so that one run names every op nnc
   // cannot translate.
@@ -54,8 +55,10 @@ std::optional<std::string> Exporter::run() {
     Ok &= exportNode(*this, N);
   }
   Current = nullptr;
-  if (!Ok || !declareOutputs())
+  if (!Ok)
     return std::nullopt;
+  // Step 6.
+  declareOutputs();
   declareValueInfos();
 
   // Step 7.
@@ -105,7 +108,7 @@ bool Exporter::collectLive() {
   return Ok;
 }
 
-bool Exporter::declareInputs() {
+void Exporter::declareInputs() {
   for (const Node *N : G.Inputs) {
     setValueInfo(*Out->add_input(), N->Name, onnxType(N->Stored, N->dtype()),
                  N->dims());
@@ -118,7 +121,6 @@ bool Exporter::declareInputs() {
     setInt(Cast, "to", onnxType(N->dtype()));
   }
   Current = nullptr;
-  return true;
 }
 
 bool Exporter::declareInitializers() {
@@ -146,7 +148,7 @@ bool Exporter::declareInitializers() {
   return Ok;
 }
 
-bool Exporter::declareOutputs() {
+void Exporter::declareOutputs() {
   for (const NamedValue &O : G.Outputs) {
     const Node *V = resolve(O.Value);
     std::string From = value(V, O.Name + ".value");
@@ -159,7 +161,6 @@ bool Exporter::declareOutputs() {
     }
     setValueInfo(*Out->add_output(), O.Name, Elem, V->dims());
   }
-  return true;
 }
 
 void Exporter::declareValueInfos() {
@@ -220,8 +221,9 @@ onnx::NodeProto &Exporter::emit(llvm::StringRef OpType,
   for (const std::string &O : Outputs)
     N->add_output(O);
   if (Current && Current->Loc.isValid())
-    N->set_doc_string(Options.Source + ":" + std::to_string(Current->Loc.Line) +
-                      ":" + std::to_string(Current->Loc.Col));
+    N->set_doc_string(sourceName(Current->Loc) + ":" +
+                      std::to_string(Current->Loc.Line) + ":" +
+                      std::to_string(Current->Loc.Col));
   return *N;
 }
 
@@ -230,6 +232,15 @@ onnx::NodeProto &Exporter::same(const Node &N, llvm::StringRef Op) {
   for (unsigned I = 0; I < N.Operands.size(); ++I)
     Inputs.push_back(operand(N, I));
   return emit(Op, Inputs, {result(N)});
+}
+
+std::string Exporter::sourceName(SourceLoc Loc) const {
+  // The buffer's name: the `.nn` file, or `M.onnx.nn` for the source the
+  // importer wrote.
+  const llvm::SourceMgr &SM = Diags.sourceMgr();
+  if (unsigned Id = SM.FindBufferContainingLoc(Loc.Ptr))
+    return SM.getMemoryBuffer(Id)->getBufferIdentifier().str();
+  return Options.Source;
 }
 
 std::string Exporter::helper(llvm::StringRef Role) {

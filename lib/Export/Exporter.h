@@ -93,13 +93,15 @@ public:
 private:
   bool collectLive();
   void nameValues();
-  bool declareInputs();
+  void declareInputs();
   bool declareInitializers();
-  bool declareOutputs();
+  void declareOutputs();
   void declareValueInfos();
   /// The ONNX value holding `N`'s result; a constant is emitted here at its
   /// first use, under `helper(Role)` unless it has a name already.
   std::string value(const Node *N, llvm::StringRef Role);
+  /// The name of the file `Loc` points into (node doc strings).
+  std::string sourceName(SourceLoc Loc) const;
   /// A fresh value name: `Base`, else `Base.1`, `Base.2`, ...
   std::string fresh(const std::string &Base);
   /// The node whose value `N` is: `N`, or for an op that computes nothing

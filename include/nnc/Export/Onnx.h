@@ -38,8 +38,8 @@ constexpr int64_t OnnxExportIrVersion = 8;
 using WeightBits = llvm::DenseMap<const Node *, std::vector<uint32_t>>;
 
 struct OnnxExportOptions {
-  /// The `.nn` file, for each node's doc string (`FILE:LINE:COL`) and the
-  /// model's.
+  /// The input file, for the model's doc string (each node's names the
+  /// buffer its source location points into, `FILE:LINE:COL`).
   std::string Source;
   /// nnc's version, the model's producer_version.
   std::string ProducerVersion;
