@@ -433,5 +433,6 @@ std::unique_ptr<File> nnc::parseFile(DiagEngine &Diags, unsigned BufferId) {
   parse_detail::Parser P(Diags, BufferId);
   std::unique_ptr<File> F = P.parseFile();
   F->Path = Diags.bufferName(BufferId).str();
+  F->Start = Diags.locate(Diags.bufferText(BufferId).data());
   return F;
 }

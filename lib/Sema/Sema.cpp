@@ -161,6 +161,7 @@ std::unique_ptr<Module> Analyzer::run() {
   collectFns();
 
   auto M = std::make_unique<Module>();
+  M->Start = File.Start;
   for (const ast::ModelDecl &MD : File.Models) {
     auto [It, Inserted] =
         ModelDecls.try_emplace(MD.Name, std::make_pair(&MD, false));

@@ -22,8 +22,11 @@ Graph *nnc::chooseModel(Module &M, llvm::StringRef Name, llvm::StringRef Input,
     Diags.error("no model named '" + Name + "' in " + Input);
     return nullptr;
   }
+  // At line 1, column 1, as every other error about the source: an empty
+  // file, or one of comments, fns and train blocks only.
   if (M.Models.empty()) {
-    Diags.error(Input + " defines no model");
+    Diags.error(M.Start, "the file defines no model (expected a 'model NAME "
+                         "{ ... }' block)");
     return nullptr;
   }
   std::vector<Graph *> Trained;

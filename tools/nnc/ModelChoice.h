@@ -16,7 +16,8 @@
 namespace nnc {
 
 /// The model named `Name` (`--model`), else the one with a `train` block,
-/// else the only one. Reports an error naming `Input` (the `.nn` file) and
+/// else the only one. Reports an error (naming `Input`, the `.nn` file, or
+/// at the file's start when it defines no model at all) and
 /// returns null when there is no such model or the choice is ambiguous.
 Graph *chooseModel(Module &M, llvm::StringRef Name, llvm::StringRef Input,
                    DiagEngine &Diags);

@@ -87,6 +87,9 @@ struct TrainConfig {
 
 /// Everything one `.nn` file defines, in source order.
 struct Module {
+  /// The start of the source file, for errors about the file as a whole
+  /// ("defines no model").
+  SourceLoc Start;
   std::vector<std::unique_ptr<Graph>> Models; ///< In source order.
   std::vector<TrainConfig> Trains;            ///< In source order.
   /// The eval-mode graph of each model with mode-dependent ops (batchnorm,

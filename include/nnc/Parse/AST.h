@@ -204,6 +204,9 @@ struct TrainDecl {
 
 struct File {
   std::string Path;
+  /// The file's first byte (line 1, column 1, even when the file is
+  /// empty): where errors about the file as a whole point.
+  SourceLoc Start;
   std::vector<ModelDecl> Models;
   std::vector<FnDecl> Fns;
   std::vector<TrainDecl> Trains;
