@@ -1,5 +1,6 @@
 # lit configuration for nnc. Tests are .nn files (and .test scripts) with
-# RUN: lines; %nnc is the compiler under test, %examples the examples/ folder.
+# RUN: lines; %nnc is the compiler under test, %examples the examples/ folder,
+# %nnc_fuzz the folder of the fuzz targets (replay programs in this build).
 import os
 import subprocess
 import lit.formats
@@ -16,6 +17,7 @@ config.environment["PATH"] = os.pathsep.join(
 # Diagnostics and dumps must not depend on the terminal.
 config.environment["TERM"] = "dumb"
 
+config.substitutions.append(("%nnc_fuzz", config.nnc_fuzz_dir))
 config.substitutions.append(("%nnc", os.path.join(config.nnc_tools_dir, "nnc")))
 config.substitutions.append(("%examples", os.path.join(config.nnc_src_root, "examples")))
 # The source tree itself, for tests of the sources (test/Layering).

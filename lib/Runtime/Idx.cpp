@@ -6,6 +6,12 @@
 // one image), labels NDIMS = 1. The files are read through zlib's gzread,
 // which recognizes the gzip magic itself and reads plain files as is.
 //
+// A header's claim is checked before any data is read: the dimensions'
+// product must fit 2^62, must not exceed what the file can hold (its size
+// for a plain file, deflate's best ratio times it for gzip) nor physical
+// memory. Then exactly the claimed bytes are read, the buffer growing as
+// they arrive (docs/reliability.md, "Limits").
+//
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/Dataset.h"
 
@@ -13,54 +19,117 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <new>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace nnc::rt {
 
-Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &Path) {
-  // fopen first: gzopen's errno is not reliable for a missing file.
-  FILE *Probe = std::fopen(Path.c_str(), "rb");
-  if (!Probe)
-    return Status::error(Path + ": " + std::strerror(errno));
-  std::fclose(Probe);
-  gzFile F = gzopen(Path.c_str(), "rb");
-  if (!F)
-    return Status::error(Path + ": cannot open");
-  gzbuffer(F, 1 << 17);
-  std::vector<uint8_t> Bytes;
-  uint8_t Buf[1 << 16];
-  while (true) {
-    int N = gzread(F, Buf, sizeof(Buf));
-    if (N > 0) {
-      // A small gzip file can inflate to more than memory holds.
-      try {
-        Bytes.insert(Bytes.end(), Buf, Buf + N);
-      } catch (const std::bad_alloc &) {
-        gzclose(F);
-        return Status::error(Path + ": out of memory after " +
-                             std::to_string(Bytes.size()) +
-                             " decompressed bytes");
-      }
-      continue;
-    }
-    int Err;
-    const char *Msg = gzerror(F, &Err);
-    if (N < 0 || (Err != Z_OK && Err != Z_STREAM_END)) {
-      std::string Reason =
-          Err == Z_BUF_ERROR ? "truncated gzip data" : std::string(Msg);
-      gzclose(F);
-      return Status::error(Path + ": offset " + std::to_string(Bytes.size()) +
-                           " (decompressed): " + Reason);
-    }
-    break;
+namespace {
+
+/// A file read through zlib's gzread, which inflates gzip and passes a
+/// plain file through as is. Closed on every path out.
+class GzFile {
+public:
+  /// Opens `Path`; the error is errno's (fopen first: gzopen's errno is not
+  /// reliable for a missing file).
+  static Status open(const std::string &Path, std::unique_ptr<GzFile> &Out) {
+    FILE *Probe = std::fopen(Path.c_str(), "rb");
+    if (!Probe)
+      return Status::error(Path + ": " + std::strerror(errno));
+    struct stat St;
+    bool Stat = ::fstat(fileno(Probe), &St) == 0;
+    std::fclose(Probe);
+    if (Stat && S_ISDIR(St.st_mode))
+      return Status::error(Path + ": is a directory");
+    gzFile F = gzopen(Path.c_str(), "rb");
+    if (!F)
+      return Status::error(Path + ": cannot open");
+    gzbuffer(F, 1 << 17);
+    Out.reset(new GzFile(Path, F, Stat ? uint64_t(St.st_size) : 0));
+    return Status();
   }
-  gzclose(F);
+  ~GzFile() { gzclose(F); }
+  GzFile(const GzFile &) = delete;
+  GzFile &operator=(const GzFile &) = delete;
+
+  /// The size of the file on disk (compressed, for gzip).
+  uint64_t fileSize() const { return FileSize; }
+  /// Whether the file is plain, not gzip (known after the first read).
+  bool plain() const { return gzdirect(F) != 0; }
+
+  /// Appends up to `N` more bytes to `Out`, fewer at the end of the data.
+  /// The buffer grows as the bytes arrive, never by what is still to
+  /// come: a gzip file can claim far more than it holds. Errors name the
+  /// offset in the decompressed bytes.
+  Status read(std::vector<uint8_t> &Out, uint64_t N) {
+    constexpr uint64_t Chunk = 1 << 16;
+    while (N > 0) {
+      size_t Old = Out.size();
+      unsigned Want = unsigned(std::min(N, Chunk));
+      try {
+        Out.resize(Old + Want);
+      } catch (const std::bad_alloc &) {
+        Out.resize(Old);
+        return Status::error(Path + ": out of memory after " +
+                             std::to_string(Old) + " decompressed bytes");
+      }
+      int Got = gzread(F, Out.data() + Old, Want);
+      Out.resize(Old + size_t(std::max(Got, 0)));
+      int Err;
+      const char *Msg = gzerror(F, &Err);
+      if (Got < 0 || (Err != Z_OK && Err != Z_STREAM_END))
+        return Status::error(Path + ": offset " + std::to_string(Out.size()) +
+                             " (decompressed): " +
+                             (Err == Z_BUF_ERROR ? "truncated gzip data"
+                                                 : std::string(Msg)));
+      if (unsigned(Got) < Want)
+        return Status(); // the end of the data
+      N -= Want;
+    }
+    return Status();
+  }
+
+private:
+  GzFile(std::string Path, gzFile F, uint64_t FileSize)
+      : Path(std::move(Path)), F(F), FileSize(FileSize) {}
+  std::string Path;
+  gzFile F;
+  uint64_t FileSize;
+};
+
+/// The most bytes deflate can expand one compressed byte into (its best
+/// ratio is about 1032:1): a gzip file of S bytes holds at most this
+/// times S.
+constexpr uint64_t MaxDeflateRatio = 1032;
+
+/// The most elements an IDX file may claim, so that every product of its
+/// dimensions (the images', one image's) fits an int64.
+constexpr uint64_t MaxIdxElements = uint64_t(1) << 62;
+
+/// The machine's physical memory in bytes (0 when unknown).
+uint64_t physicalMemory() {
+  long Pages = ::sysconf(_SC_PHYS_PAGES), PageSize = ::sysconf(_SC_PAGESIZE);
+  return Pages > 0 && PageSize > 0 ? uint64_t(Pages) * uint64_t(PageSize) : 0;
+}
+
+} // namespace
+
+Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &Path) {
+  std::unique_ptr<GzFile> F;
+  if (Status S = GzFile::open(Path, F))
+    return S;
+  std::vector<uint8_t> Bytes;
+  if (Status S = F->read(Bytes, UINT64_MAX))
+    return S;
   return Bytes;
 }
 
 /// Checks the header at the start of `Bytes` (magic, element type, the
-/// dimensions' count and presence) and reads the dimensions into `Dims`.
+/// dimensions' count and presence, their product) and reads the dimensions
+/// into `Dims`.
 static Status parseIdxHeader(const std::string &Path,
                              const std::vector<uint8_t> &Bytes,
                              std::vector<int64_t> &Dims) {
@@ -92,12 +161,41 @@ static Status parseIdxHeader(const std::string &Path,
                          " dimensions need " + std::to_string(HeaderSize) +
                          " bytes)");
   Dims.clear();
+  // The product of the dimensions that are not zero, so that a zero count
+  // does not let absurd image dimensions through.
+  uint64_t NonZero = 1;
   for (size_t I = 0; I < NDims; ++I) {
     const uint8_t *P = &Bytes[4 + 4 * I];
-    Dims.push_back(uint32_t(P[0]) << 24 | uint32_t(P[1]) << 16 |
-                   uint32_t(P[2]) << 8 | uint32_t(P[3]));
+    uint64_t D = uint32_t(P[0]) << 24 | uint32_t(P[1]) << 16 |
+                 uint32_t(P[2]) << 8 | uint32_t(P[3]);
+    Dims.push_back(int64_t(D));
+    if (D != 0 && NonZero > MaxIdxElements / D)
+      return Status::error(Path + ": offset " + std::to_string(4 + 4 * I) +
+                           ": IDX dimensions " + shapeString(Dims) +
+                           "... exceed 2^62 elements");
+    NonZero *= D != 0 ? D : 1;
   }
   return Status();
+}
+
+/// The number of data bytes `Dims` promise (at most 2^62, checked by
+/// parseIdxHeader).
+static uint64_t idxNumel(const std::vector<int64_t> &Dims) {
+  uint64_t Numel = 1;
+  for (int64_t D : Dims)
+    Numel *= uint64_t(D);
+  return Numel;
+}
+
+/// "offset N: truncated IDX data (...)": `Have` bytes follow the header of
+/// `HeaderSize` bytes.
+static Status truncatedData(const std::string &Path,
+                            const std::vector<int64_t> &Dims,
+                            uint64_t HeaderSize, uint64_t Have) {
+  return Status::error(Path + ": offset " + std::to_string(HeaderSize + Have) +
+                       ": truncated IDX data (the header promises " +
+                       shapeString(Dims) + " bytes of data, only " +
+                       std::to_string(Have) + " follow the header)");
 }
 
 Expected<IdxArray> parseIdx(const std::string &Path,
@@ -106,59 +204,83 @@ Expected<IdxArray> parseIdx(const std::string &Path,
   if (Status S = parseIdxHeader(Path, Bytes, A.Dims))
     return S;
   size_t HeaderSize = 4 + 4 * A.Dims.size();
-  uint64_t Numel = 1;
-  for (int64_t D : A.Dims) {
-    Numel *= uint64_t(D); // ≤ 2^32 a factor; the check below bounds it.
-    if (Numel > Bytes.size())
-      Numel = uint64_t(Bytes.size()) + 1;
-  }
+  uint64_t Numel = idxNumel(A.Dims);
   uint64_t Have = Bytes.size() - HeaderSize;
   if (Numel > Have)
-    return Status::error(Path + ": offset " + std::to_string(Bytes.size()) +
-                         ": truncated IDX data (the header promises " +
-                         shapeString(A.Dims) + " bytes of data, only " +
-                         std::to_string(Have) + " follow the header)");
+    return truncatedData(Path, A.Dims, HeaderSize, Have);
   Bytes.resize(HeaderSize + Numel);
   Bytes.erase(Bytes.begin(), Bytes.begin() + HeaderSize);
   A.Data = std::move(Bytes);
   return A;
 }
 
-Expected<std::vector<int64_t>> readIdxDims(const std::string &Path) {
-  FILE *Probe = std::fopen(Path.c_str(), "rb");
-  if (!Probe)
-    return Status::error(Path + ": " + std::strerror(errno));
-  std::fclose(Probe);
-  gzFile F = gzopen(Path.c_str(), "rb");
-  if (!F)
-    return Status::error(Path + ": cannot open");
+/// Reads the header of the open file `F` into `Header` and `Dims`.
+static Status readIdxHeader(const std::string &Path, GzFile &F,
+                            std::vector<uint8_t> &Header,
+                            std::vector<int64_t> &Dims) {
   // The fixed part first, then as many dimensions as it announces.
-  std::vector<uint8_t> Header(4);
-  int N = gzread(F, Header.data(), 4);
-  if (N == 4 && Header[3] > 0) {
-    Header.resize(4 + 4 * size_t(Header[3]));
-    int More = gzread(F, Header.data() + 4, unsigned(Header.size() - 4));
-    N += std::max(More, 0);
-  }
-  gzclose(F);
-  Header.resize(size_t(std::max(N, 0)));
+  if (Status S = F.read(Header, 4))
+    return S;
+  if (Header.size() == 4)
+    if (Status S = F.read(Header, 4 * uint64_t(Header[3])))
+      return S;
+  return parseIdxHeader(Path, Header, Dims);
+}
+
+Expected<std::vector<int64_t>> readIdxDims(const std::string &Path) {
+  std::unique_ptr<GzFile> F;
+  if (Status S = GzFile::open(Path, F))
+    return S;
+  std::vector<uint8_t> Header;
   std::vector<int64_t> Dims;
-  if (Status S = parseIdxHeader(Path, Header, Dims))
+  if (Status S = readIdxHeader(Path, *F, Header, Dims))
     return S;
   return Dims;
 }
 
-static Expected<IdxArray> readIdx(const std::string &Path) {
-  Expected<std::vector<uint8_t>> Bytes = readMaybeGzip(Path);
-  if (!Bytes)
-    return Bytes.takeError();
-  return parseIdx(Path, std::move(*Bytes));
+Expected<IdxArray> readIdxFile(const std::string &Path) {
+  // The header first; then what it claims is checked against what the
+  // file can hold before a byte of data is read, and no more than the
+  // claim is ever read (trailing bytes are ignored).
+  std::unique_ptr<GzFile> F;
+  if (Status S = GzFile::open(Path, F))
+    return S;
+  IdxArray A;
+  std::vector<uint8_t> Bytes;
+  if (Status S = readIdxHeader(Path, *F, Bytes, A.Dims))
+    return S;
+  uint64_t HeaderSize = Bytes.size(), Numel = idxNumel(A.Dims);
+  uint64_t FileSize = std::max(F->fileSize(), HeaderSize);
+  if (F->plain() && Numel > FileSize - HeaderSize)
+    return truncatedData(Path, A.Dims, HeaderSize, FileSize - HeaderSize);
+  if (!F->plain() && Numel / MaxDeflateRatio > FileSize)
+    return Status::error(Path + ": offset 4: the IDX header promises " +
+                         shapeString(A.Dims) + " = " + std::to_string(Numel) +
+                         " bytes of data, more than a gzip file of " +
+                         std::to_string(F->fileSize()) +
+                         " bytes can hold (at most " +
+                         std::to_string(MaxDeflateRatio) + " times its size)");
+  uint64_t Physical = physicalMemory();
+  if (Physical && Numel > Physical)
+    return Status::error(Path + ": offset 4: the IDX header promises " +
+                         shapeString(A.Dims) + " = " + std::to_string(Numel) +
+                         " bytes of data, more than this machine's " +
+                         std::to_string(Physical) + " bytes of memory");
+  Bytes.clear();
+  if (F->plain())
+    Bytes.reserve(size_t(Numel)); // at most the file's size
+  if (Status S = F->read(Bytes, Numel))
+    return S;
+  if (Bytes.size() < Numel)
+    return truncatedData(Path, A.Dims, HeaderSize, Bytes.size());
+  A.Data = std::move(Bytes);
+  return A;
 }
 
 Expected<Dataset> loadIdx(const std::string &ImagesPath,
                           const std::string &LabelsPath, double Scale,
                           const SampleLayout &L) {
-  Expected<IdxArray> Images = readIdx(ImagesPath);
+  Expected<IdxArray> Images = readIdxFile(ImagesPath);
   if (!Images)
     return Images.takeError();
   if (Images->Dims.size() < 2)
@@ -166,7 +288,7 @@ Expected<Dataset> loadIdx(const std::string &ImagesPath,
                          ": images need at least 2 dimensions "
                          "(count, then the image), found " +
                          shapeString(Images->Dims));
-  Expected<IdxArray> Labels = readIdx(LabelsPath);
+  Expected<IdxArray> Labels = readIdxFile(LabelsPath);
   if (!Labels)
     return Labels.takeError();
   if (Labels->Dims.size() != 1)

@@ -96,7 +96,7 @@ private:
     }
     if (consumeWord("null"))
       return Status();
-    return fail(std::string("unexpected character '") + C + "'");
+    return fail("unexpected character " + quoteForMessage(std::string(1, C)));
   }
 
   Status parseObject(JsonValue &V, int Depth) {
@@ -236,7 +236,9 @@ private:
       }
       default:
         --Pos;
-        return fail(std::string("bad escape '\\") + E + "'");
+        // '\q'; a control character after the backslash as '\\x01'.
+        return fail("bad escape '\\" +
+                    quoteForMessage(std::string(1, E)).substr(1));
       }
     }
   }

@@ -153,17 +153,28 @@ Status allocate(const std::string &What, std::vector<char> &Buf,
 /// length from making us allocate gigabytes for the header alone.
 constexpr uint64_t MaxHeaderLen = 100u << 20;
 
+/// Bounds of a tensor's shape: elements (so that a byte count cannot
+/// overflow) and dimensions (so that a header of a million "1,"s is not a
+/// million-dimensional tensor).
+constexpr uint64_t MaxElements = uint64_t(1) << 60;
+constexpr size_t MaxRank = 64;
+
 /// Where one entry's bytes lie, for the overlap check.
 struct Range {
   uint64_t Begin, End;
   std::string Name;
 };
 
+std::string rangeText(const Range &R) {
+  return "[" + std::to_string(R.Begin) + ", " + std::to_string(R.End) + "]";
+}
+
 Status parseEntry(const std::string &Path, const std::string &Name,
                   const JsonValue &V, uint64_t DataSize, StoredTensor &T,
                   Range &R) {
   auto Bad = [&](const std::string &Why) {
-    return Status::error(Path + ": tensor '" + Name + "': " + Why);
+    return Status::error(Path + ": tensor " + quoteForMessage(Name) + ": " +
+                         Why);
   };
   if (V.K != JsonValue::Kind::Object)
     return Bad("header entry is not an object");
@@ -183,20 +194,26 @@ Status parseEntry(const std::string &Path, const std::string &Name,
     if (DT->Str == I.Name)
       Known = &I;
   if (!Known)
-    return Bad("unsupported dtype '" + DT->Str +
-               "' (expected F32, I32, F64, F16, BF16, I64, I16, I8, U8, U16, "
+    return Bad("unsupported dtype " + quoteForMessage(DT->Str) +
+               " (expected F32, I32, F64, F16, BF16, I64, I16, I8, U8, U16, "
                "U32, U64 or BOOL)");
   T.Type = Known->Type;
   if (Shape->K != JsonValue::Kind::Array)
     return Bad("'shape' is not an array");
-  // Bound the element count so numel * 8 cannot overflow.
-  uint64_t Numel = 1;
+  // Bound the element count so numel * 8 cannot overflow, and the product
+  // of the other dimensions too: a zero dimension must not let [0, 2^62,
+  // 2^62] through to code that multiplies a row's dimensions.
+  uint64_t Numel = 1, NonZero = 1;
   for (const JsonValue &D : Shape->Elements) {
     if (D.K != JsonValue::Kind::Number || !D.IsInteger || D.Integer < 0)
       return Bad("'shape' holds something other than non-negative integers");
+    if (T.Shape.size() == MaxRank)
+      return Bad("'shape' has more than " + std::to_string(MaxRank) +
+                 " dimensions");
     T.Shape.push_back(D.Integer);
-    if (D.Integer != 0 && Numel > (uint64_t(1) << 60) / uint64_t(D.Integer))
+    if (D.Integer != 0 && NonZero > MaxElements / uint64_t(D.Integer))
       return Bad("shape " + shapeString(T.Shape) + " is too large");
+    NonZero *= D.Integer != 0 ? uint64_t(D.Integer) : 1;
     Numel *= uint64_t(D.Integer);
   }
   if (Offsets->K != JsonValue::Kind::Array || Offsets->Elements.size() != 2)
@@ -275,7 +292,8 @@ Expected<TensorFile> readTensorFile(const std::string &Path) {
       continue;
     }
     if (File.find(Name))
-      return Status::error(Path + ": tensor '" + Name + "' appears twice");
+      return Status::error(Path + ": tensor " + quoteForMessage(Name) +
+                           " appears twice");
     StoredTensor T;
     T.Name = Name;
     Range R;
@@ -284,18 +302,27 @@ Expected<TensorFile> readTensorFile(const std::string &Path) {
     File.Tensors.push_back(std::move(T));
     Ranges.push_back(std::move(R));
   }
-  std::vector<Range> Sorted = Ranges;
-  std::sort(Sorted.begin(), Sorted.end(),
-            [](const Range &A, const Range &B) { return A.Begin < B.Begin; });
+  // Two tensors overlap when they share a byte; an empty tensor holds none.
+  // Sorted by begin, then end, so that the verdict and the pair named do
+  // not depend on the order of the header's entries.
+  std::vector<Range> Sorted;
+  for (const Range &R : Ranges)
+    if (R.Begin != R.End)
+      Sorted.push_back(R);
+  std::sort(Sorted.begin(), Sorted.end(), [](const Range &A, const Range &B) {
+    return A.Begin != B.Begin ? A.Begin < B.Begin : A.End < B.End;
+  });
   for (size_t I = 1; I < Sorted.size(); ++I)
     if (Sorted[I].Begin < Sorted[I - 1].End)
-      return Status::error(Path + ": tensors '" + Sorted[I - 1].Name +
-                           "' and '" + Sorted[I].Name +
-                           "' have overlapping data_offsets");
+      return Status::error(
+          Path + ": tensors " + quoteForMessage(Sorted[I - 1].Name) + " and " +
+          quoteForMessage(Sorted[I].Name) + " have overlapping data_offsets " +
+          rangeText(Sorted[I - 1]) + " and " + rangeText(Sorted[I]));
   for (size_t I = 0; I < File.Tensors.size(); ++I) {
     StoredTensor &T = File.Tensors[I];
     uint64_t Size = Ranges[I].End - Ranges[I].Begin;
-    if (Status S = allocate(Path + ": tensor '" + T.Name + "' (" +
+    if (Status S = allocate(Path + ": tensor " + quoteForMessage(T.Name) +
+                                " (" +
                                 dtypeName(T.Type) + shapeString(T.Shape) + ")",
                             T.Data, Size))
       return S;

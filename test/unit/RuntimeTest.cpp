@@ -302,7 +302,13 @@ TEST(RuntimeIdx, RejectsBadFiles) {
       // Huge dimensions must not overflow into a small product.
       {idxBytes(
            {0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 0, 1, 0, 0}, 4),
-       "truncated IDX data"},
+       "f: offset 8: IDX dimensions [4294967295, 4294967295]... exceed 2^62 "
+       "elements"},
+      // Nor may a zero count let absurd image dimensions through.
+      {idxBytes(
+           {0, 0, 8, 3, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255}, 4),
+       "f: offset 12: IDX dimensions [0, 4294967295, 4294967295]... exceed "
+       "2^62 elements"},
   };
   for (Case &C : Cases) {
     Expected<IdxArray> A = parseIdx("f", C.Bytes);

@@ -145,6 +145,9 @@ Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &Path);
 Expected<IdxArray> parseIdx(const std::string &Path,
                             std::vector<uint8_t> Bytes);
 
+/// Reads and parses an IDX file, plain or gzip.
+Expected<IdxArray> readIdxFile(const std::string &Path);
+
 /// The dimensions of an IDX file (plain or gzip), read from its header
 /// alone: `show --images` wants the shape of one image, not the images.
 Expected<std::vector<int64_t>> readIdxDims(const std::string &Path);

@@ -13,8 +13,10 @@
 #define NNC_RUNTIME_STATUS_H
 
 #include <cassert>
+#include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace nnc::rt {
@@ -62,6 +64,13 @@ private:
   std::optional<T> Value;
   Status Err;
 };
+
+/// `S`, a piece of a file or of the command line, single-quoted for a
+/// message: control characters, quotes and backslashes escaped (`\n`, `\'`,
+/// `\x1b`; UTF-8 passes), and cut after at most `Max` bytes, at a character
+/// boundary, with "..." (a megabyte cell must not make a megabyte message,
+/// nor a byte move the terminal's cursor).
+std::string quoteForMessage(std::string_view S, size_t Max = 64);
 
 } // namespace nnc::rt
 
