@@ -1,12 +1,16 @@
 //===- Csv.cpp - Numeric CSV files ----------------------------------------===//
 //
-// The CSV dialect is the simple one numeric data uses: comma-separated
+// The CSV dialect is the one spreadsheets write (CsvText.h): comma-separated
 // numbers, an optional header line (skipped when the train block says
-// `header = true`), blank lines ignored, CRLF accepted, no quoting. Every
+// `header = true`), blank lines ignored, any line end, quoted cells. Every
 // line must have as many columns as the first; columns are counted from 0,
-// as in `inputs = [0, 1]`, and lines from 1, as in an editor.
+// as in `inputs = [0, 1]`, and lines from 1, as in an editor. A number must
+// fit the slot it feeds: finite in f32, an integer in i32's range for an
+// i32 input or target, a class of the model for a label
+// (docs/reliability.md, "Limits").
 //
 //===----------------------------------------------------------------------===//
+#include "CsvText.h"
 #include "nnc/Runtime/Dataset.h"
 
 #include <cerrno>
@@ -14,32 +18,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 namespace nnc::rt {
 
 namespace {
-
-std::string_view trim(std::string_view S) {
-  while (!S.empty() && (S.front() == ' ' || S.front() == '\t'))
-    S.remove_prefix(1);
-  while (!S.empty() &&
-         (S.back() == ' ' || S.back() == '\t' || S.back() == '\r'))
-    S.remove_suffix(1);
-  return S;
-}
-
-/// Splits `Line` at commas into trimmed cells.
-void splitCells(std::string_view Line, std::vector<std::string_view> &Cells) {
-  Cells.clear();
-  while (true) {
-    size_t Comma = Line.find(',');
-    Cells.push_back(trim(Line.substr(0, Comma)));
-    if (Comma == std::string_view::npos)
-      return;
-    Line.remove_prefix(Comma + 1);
-  }
-}
 
 /// Parses one cell as a finite number; false when it is not one.
 bool parseNumber(std::string_view Cell, double &Out) {
@@ -52,6 +36,22 @@ bool parseNumber(std::string_view Cell, double &Out) {
   errno = 0;
   Out = std::strtod(Buf, &End);
   return *End == 0 && std::isfinite(Out);
+}
+
+/// Why the number `V` cannot be a value of type `T`, or null when it can:
+/// an f32 must not round to an infinity, an i32 must be an integer in
+/// range (the slots hold exactly these values).
+const char *unfit(double V, DType T) {
+  if (T == DType::F32)
+    return std::fabs(V) > double(std::numeric_limits<float>::max())
+               ? "is out of the range of f32"
+               : nullptr;
+  if (V != std::floor(V))
+    return "is not an integer";
+  if (V < double(std::numeric_limits<int32_t>::min()) ||
+      V > double(std::numeric_limits<int32_t>::max()))
+    return "is out of the range of i32";
+  return nullptr;
 }
 
 } // namespace
@@ -99,19 +99,21 @@ Expected<Dataset> loadCsv(const std::string &Path,
   std::vector<float> Inputs, Targets;
   std::vector<int32_t> Labels;
   std::vector<std::string_view> Cells;
+  csv::CellSplitter Splitter;
   size_t Width = 0;
   int64_t LineNo = 0;
   bool SkipHeader = Header;
   std::string_view Rest = Text;
   while (!Rest.empty()) {
-    size_t Nl = Rest.find('\n');
-    std::string_view Line = Rest.substr(0, Nl);
-    Rest.remove_prefix(Nl == std::string_view::npos ? Rest.size() : Nl + 1);
+    std::string_view Line = csv::nextLine(Rest);
     ++LineNo;
-    if (trim(Line).empty())
+    if (csv::trim(Line).empty())
       continue;
-    splitCells(Line, Cells);
     std::string At = Path + ": line " + std::to_string(LineNo);
+    if (!Splitter.split(Line, Cells))
+      return Status::error(At + ", column " + std::to_string(Cells.size()) +
+                           ": a quoted cell is not closed, or text follows "
+                           "its closing quote");
     if (Width == 0) {
       Width = Cells.size();
       for (const std::vector<int64_t> *Cols : {&InputCols, &TargetCols})
@@ -130,40 +132,41 @@ Expected<Dataset> loadCsv(const std::string &Path,
       continue;
     }
     bool FirstRow = Inputs.empty() && Labels.empty() && Targets.empty();
-    auto Cell = [&](int64_t C, double &V) {
-      if (parseNumber(Cells[size_t(C)], V))
-        return Status();
-      // A text first line is most likely a header the train block did
-      // not declare.
-      const char *Hint = FirstRow && !Header
-                             ? " (a header line? say `header = true` in "
-                               "the train block)"
-                             : "";
-      return Status::error(At + ", column " + std::to_string(C) + ": '" +
-                           std::string(Cells[size_t(C)]) + "' is not a number" +
-                           Hint);
+    auto Where = [&](int64_t C) {
+      return At + ", column " + std::to_string(C) + ": " +
+             quoteForMessage(Cells[size_t(C)]);
+    };
+    auto Cell = [&](int64_t C, DType T, double &V) {
+      if (!parseNumber(Cells[size_t(C)], V)) {
+        // A text first line is most likely a header the train block did
+        // not declare.
+        const char *Hint = FirstRow && !Header
+                               ? " (a header line? say `header = true` in "
+                                 "the train block)"
+                               : "";
+        return Status::error(Where(C) + " is not a number" + Hint);
+      }
+      if (const char *Why = unfit(V, T))
+        return Status::error(Where(C) + " " + Why);
+      return Status();
     };
     double V;
     for (int64_t C : InputCols) {
-      if (Status S = Cell(C, V))
+      if (Status S = Cell(C, L.Input->type(), V))
         return S;
       Inputs.push_back(float(V));
     }
     for (int64_t C : TargetCols) {
-      if (Status S = Cell(C, V))
-        return S;
       if (!FromLabel) {
-        if (L.Target->type() == DType::I32 && V != std::floor(V))
-          return Status::error(At + ", column " + std::to_string(C) + ": '" +
-                               std::string(Cells[size_t(C)]) +
-                               "' is not an integer");
+        if (Status S = Cell(C, L.Target->type(), V))
+          return S;
         Targets.push_back(float(V));
         continue;
       }
+      if (Status S = Cell(C, DType::F32, V))
+        return S;
       if (V != std::floor(V) || std::fabs(V) > 1e9)
-        return Status::error(At + ", column " + std::to_string(C) + ": '" +
-                             std::string(Cells[size_t(C)]) +
-                             "' is not a class label");
+        return Status::error(Where(C) + " is not a class label");
       if (Status S = checkLabel(Path,
                                 "line " + std::to_string(LineNo) + ", column " +
                                     std::to_string(C),

@@ -1,14 +1,16 @@
 //===- LogTable.cpp - The `train --log` CSV file as a table ---------------===//
 //
-// A line-by-line scan of the bytes: no allocation beyond the table itself
-// and one cell buffer, no recursion, and one pass, so that any input (the
-// fuzzer's included) is read in linear time. Cells are numbers as strtod
+// A line-by-line scan of the bytes (lines and cells as CsvText.h splits
+// them): no allocation beyond the table itself and one cell buffer, no
+// recursion, and one pass, so that any input (the fuzzer's included) is
+// read in linear time. Cells are numbers as strtod
 // reads them, because that is what `--log`'s %.9g writes back (`nan`,
 // `-nan` and `inf` included); an empty cell is a missing value, as pandas
 // writes one. Both become gaps in the curves, not errors.
 //
 //===----------------------------------------------------------------------===//
 #include "nnc/Runtime/LogTable.h"
+#include "CsvText.h"
 
 #include <cerrno>
 #include <cmath>
@@ -26,36 +28,9 @@ const LogColumn *LogTable::find(std::string_view Name) const {
 
 namespace {
 
-std::string_view trim(std::string_view S) {
-  while (!S.empty() && (S.front() == ' ' || S.front() == '\t'))
-    S.remove_prefix(1);
-  while (!S.empty() &&
-         (S.back() == ' ' || S.back() == '\t' || S.back() == '\r'))
-    S.remove_suffix(1);
-  return S;
-}
-
-/// Splits `Line` at commas into trimmed cells.
-void splitCells(std::string_view Line, std::vector<std::string_view> &Cells) {
-  Cells.clear();
-  while (true) {
-    size_t Comma = Line.find(',');
-    Cells.push_back(trim(Line.substr(0, Comma)));
-    if (Comma == std::string_view::npos)
-      return;
-    Line.remove_prefix(Comma + 1);
-  }
-}
-
 /// `S` quoted for a message, shortened when long (a fuzzer's megabyte cell
 /// should not become a megabyte message).
-std::string quoted(std::string_view S) {
-  constexpr size_t Max = 40;
-  std::string Out = "'";
-  Out.append(S.substr(0, Max));
-  Out += S.size() > Max ? "...'" : "'";
-  return Out;
-}
+std::string quoted(std::string_view S) { return quoteForMessage(S, 40); }
 
 /// Parses a non-empty cell into `Out`; false when it is not a number.
 /// `Buf` is scratch space (strtod needs a terminated string).
@@ -82,15 +57,17 @@ Expected<LogTable> parseLog(std::string_view Bytes, const std::string &Path) {
   size_t Epoch = 0;
   bool HaveHeader = false;
   size_t LineNo = 0;
+  csv::CellSplitter Splitter;
   while (!Bytes.empty()) {
-    size_t Nl = Bytes.find('\n');
-    std::string_view Line = Bytes.substr(0, Nl);
-    Bytes.remove_prefix(Nl == std::string_view::npos ? Bytes.size() : Nl + 1);
+    std::string_view Line = csv::nextLine(Bytes);
     ++LineNo;
-    if (trim(Line).empty())
+    if (csv::trim(Line).empty())
       continue;
-    splitCells(Line, Cells);
     std::string At = Path + ": line " + std::to_string(LineNo);
+    if (!Splitter.split(Line, Cells))
+      return Status::error(At + ", column " + std::to_string(Cells.size() + 1) +
+                           ": a quoted cell is not closed, or text follows "
+                           "its closing quote");
     if (!HaveHeader) {
       HaveHeader = true;
       bool FoundEpoch = false;
@@ -123,8 +100,8 @@ Expected<LogTable> parseLog(std::string_view Bytes, const std::string &Path) {
     for (size_t C = 0; C < Cells.size(); ++C) {
       double V = NAN;
       if (!Cells[C].empty() && !parseCell(Cells[C], Buf, V))
-        return Status::error(At + ", column '" + T.Columns[C].Name +
-                             "': " + quoted(Cells[C]) + " is not a number");
+        return Status::error(At + ", column " + quoted(T.Columns[C].Name) +
+                             ": " + quoted(Cells[C]) + " is not a number");
       // A row is placed by its epoch: without one it has no place.
       if (C == Epoch && !std::isfinite(V))
         return Status::error(At + ": the epoch " +

@@ -222,12 +222,12 @@ TEST(LogTable, EveryBadInputIsOneMessageWithFileAndLine) {
   EXPECT_EQ(errorOf("epoch,loss\n1," + std::string(1000, 'x') + "\n"),
             "run.csv: line 2, column 'loss': '" + std::string(40, 'x') +
                 "...' is not a number");
-  // A NUL inside a number is not a number.
+  // A NUL inside a number is not a number, and shows escaped.
   const std::string Cell("1\0"
                          "2",
                          3);
   EXPECT_EQ(errorOf("epoch\n" + Cell + "\n"),
-            "run.csv: line 2, column 'epoch': '" + Cell + "' is not a number");
+            "run.csv: line 2, column 'epoch': '1\\x002' is not a number");
 }
 
 //===-- The SVG writer ----------------------------------------------------===//

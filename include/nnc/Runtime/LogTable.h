@@ -42,7 +42,8 @@ struct LogTable {
 /// Parses the bytes of a log file; `Path` names the file in messages.
 /// The dialect is `--log`'s: comma-separated cells, the first non-blank line
 /// the header (a UTF-8 byte-order mark before it is skipped), blank lines
-/// ignored, CRLF accepted, no quoting. A cell is a number as C's strtod reads
+/// ignored, any line end ("\n", "\r\n", "\r"), cells double-quoted or not
+/// (lib/Runtime/CsvText.h). A cell is a number as C's strtod reads
 /// it (`nan` and `inf` included) or empty (missing). Errors: an empty file,
 /// a header without an `epoch` column or with an empty or repeated name, a
 /// row with another number of cells than the header, a cell that is not a
