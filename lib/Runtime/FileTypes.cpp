@@ -222,8 +222,11 @@ Status toComputeType(const std::string &What, const StoredTensor &T, DType To,
       return Cannot();
     if (V < std::numeric_limits<int32_t>::min() ||
         V > std::numeric_limits<int32_t>::max())
+      // V is integral, in [-2^63, 2^64): as unsigned when positive, since
+      // a U64 beyond 2^63 does not fit a long long (found by fuzzing).
       return Status::error(What + ": element " + std::to_string(I) + " (" +
-                           std::to_string((long long)V) +
+                           (V < 0 ? std::to_string((long long)V)
+                                  : std::to_string((unsigned long long)V)) +
                            ") does not fit the model's i32");
     store(Out.data(), I, int32_t(V));
   }

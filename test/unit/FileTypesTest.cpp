@@ -68,6 +68,14 @@ TEST(FileTypesTest, IntegersBecomeI32OrSayWhyNot) {
   EXPECT_EQ(S.message(),
             "f: tensor 'x': element 1 (1099511627776) does not fit the "
             "model's i32");
+  // Beyond int64 too: a U64 of 2^64 - 1 (found by fuzzing: its message
+  // converted it to long long, which is undefined).
+  uint64_t Huge[] = {~uint64_t(0)};
+  S = toComputeType("f: tensor 'u'", stored(DType::U64, Huge, sizeof(Huge), 1),
+                    DType::I32, Out);
+  ASSERT_TRUE(S);
+  EXPECT_EQ(S.message(), "f: tensor 'u': element 0 (18446744073709551615) does "
+                         "not fit the model's i32");
   // A float file cannot feed an integer slot.
   double D[] = {1.5};
   S = toComputeType("x", stored(DType::F64, D, sizeof(D), 1), DType::I32, Out);
