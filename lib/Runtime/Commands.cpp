@@ -169,7 +169,8 @@ Status predictWhole(const nnc_model &M, ModelInstance &I, const TensorFile &In,
     std::vector<char> Data;
     if (Status E = toComputeType(Prefix, *T, S->type(), Data))
       return E;
-    std::memcpy(S->Data, Data.data(), Data.size());
+    if (!Data.empty()) // an empty vector's data() may be null
+      std::memcpy(S->Data, Data.data(), Data.size());
   }
   M.predict(I.slotPointers());
   if (std::string Failure = takeNumericsFailure(); !Failure.empty())

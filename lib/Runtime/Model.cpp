@@ -257,6 +257,10 @@ Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
     return Status::error(Prefix + " has shape " + shapeString(T.Shape) +
                          ", but the model expects " +
                          shapeString(Slot.shape()));
+  // An empty tensor has no data to copy, and its data() may be null, which
+  // memcpy must not see even for 0 bytes (found by nnc-fuzz-safetensors).
+  if (Slot.bytes() == 0)
+    return Status();
   if (Stored == Slot.type()) {
     std::memcpy(Slot.Data, T.Data.data(), Slot.bytes());
     return Status();
