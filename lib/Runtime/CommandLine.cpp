@@ -232,10 +232,10 @@ ParsedCommandLine parseCommandLine(const nnc_model &M, const std::string &Prog,
     }
     auto Known = std::find(Cmd->Flags.begin(), Cmd->Flags.end(), Flag);
     if (Known == Cmd->Flags.end())
-      return usageError((Flag.rfind("-", 0) == 0 ? "unknown flag "
-                                                 : "unexpected argument ") +
-                            quoteForMessage(Flag) + " for '" + Cmd->Name + "'",
-                        Cmd->Name);
+      return usageError(
+          (Flag.rfind("-", 0) == 0 ? "unknown flag " : "unexpected argument ") +
+              quoteForMessage(Flag) + " for '" + Cmd->Name + "'",
+          Cmd->Name);
     Seen.push_back(*Known);
     if (Flag == "--data") {
       // --data takes one value (FILE.csv) or two (IMAGES LABELS).
@@ -309,4 +309,3 @@ ParsedCommandLine parseCommandLine(const nnc_model &M, const std::string &Prog,
 }
 
 } // namespace nnc::rt
-

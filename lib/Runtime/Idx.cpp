@@ -81,10 +81,10 @@ public:
       int Err;
       const char *Msg = gzerror(F, &Err);
       if (Got < 0 || (Err != Z_OK && Err != Z_STREAM_END))
-        return Status::error(Path + ": offset " + std::to_string(Out.size()) +
-                             " (decompressed): " +
-                             (Err == Z_BUF_ERROR ? "truncated gzip data"
-                                                 : std::string(Msg)));
+        return Status::error(
+            Path + ": offset " + std::to_string(Out.size()) +
+            " (decompressed): " +
+            (Err == Z_BUF_ERROR ? "truncated gzip data" : std::string(Msg)));
       if (unsigned(Got) < Want)
         return Status(); // the end of the data
       N -= Want;

@@ -321,10 +321,10 @@ Expected<TensorFile> readTensorFile(const std::string &Path) {
   for (size_t I = 0; I < File.Tensors.size(); ++I) {
     StoredTensor &T = File.Tensors[I];
     uint64_t Size = Ranges[I].End - Ranges[I].Begin;
-    if (Status S = allocate(Path + ": tensor " + quoteForMessage(T.Name) +
-                                " (" +
-                                dtypeName(T.Type) + shapeString(T.Shape) + ")",
-                            T.Data, Size))
+    if (Status S =
+            allocate(Path + ": tensor " + quoteForMessage(T.Name) + " (" +
+                         dtypeName(T.Type) + shapeString(T.Shape) + ")",
+                     T.Data, Size))
       return S;
     if (Status S = readAt(Path, F.get(), DataStart + Ranges[I].Begin,
                           T.Data.data(), Size))

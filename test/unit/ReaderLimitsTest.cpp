@@ -138,7 +138,8 @@ TEST(CommandLine, RunsHelpsOrRefuses) {
 
 TEST(CommandLine, NumbersAreWholeWords) {
   // strto* would skip the space, and strtoull negate " -5" into 2^64 - 5.
-  for (const char *Seed : {" -5", " 5", "-5", "5x", "", "18446744073709551616"}) {
+  for (const char *Seed :
+       {" -5", " 5", "-5", "5x", "", "18446744073709551616"}) {
     ParsedCommandLine P = parse({"init", "--save", "w", "--seed", Seed});
     ASSERT_EQ(P.K, ParsedCommandLine::UsageError) << Seed;
     EXPECT_EQ(P.Text, "invalid value " + quoteForMessage(Seed) +

@@ -24,8 +24,7 @@ using namespace nnc;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size) {
   if (Size < 4)
     return 0;
-  uint8_t Model = Data[0], Target = Data[1], Options = Data[2],
-          Cols = Data[3];
+  uint8_t Model = Data[0], Target = Data[1], Options = Data[2], Cols = Data[3];
   int64_t InN = 1 + Model % 4;
   bool InI32 = Model & 0x10;
   // 0: i32 label [B]; 1: f32 one-hot [B, K]; 2: f32 values [B, K].
@@ -46,8 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size) {
   TgtSlot.dims = TgtDims;
   std::vector<float> InBuf(static_cast<size_t>(InN)),
       TgtBuf(static_cast<size_t>(TgtN));
-  rt::SlotBuffer In{&InSlot, InBuf.data(), InN}, Tgt{&TgtSlot, TgtBuf.data(),
-                                                      TgtN};
+  rt::SlotBuffer In{&InSlot, InBuf.data(), InN},
+      Tgt{&TgtSlot, TgtBuf.data(), TgtN};
   rt::SampleLayout L{&In, &Tgt, InN, TgtN, TargetKind == 2 ? 0 : K};
 
   // Explicit columns: the input's, then the target's (one label column

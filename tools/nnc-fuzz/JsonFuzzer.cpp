@@ -25,8 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size) {
   }
   // "offset N: REASON", N within [8, 8 + Size].
   std::string Msg = V.takeError().message();
-  fuzz::check(Msg.rfind("offset ", 0) == 0, "a JSON error starts with its "
-                                            "offset", Msg);
+  fuzz::check(Msg.rfind("offset ", 0) == 0,
+              "a JSON error starts with its "
+              "offset",
+              Msg);
   unsigned long long Offset = std::strtoull(Msg.c_str() + 7, nullptr, 10);
   fuzz::check(Offset >= 8 && Offset <= 8 + Size,
               "a JSON error's offset lies in the text", Msg);

@@ -43,8 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size) {
               Errors + "\n" + M->Source);
 
   // Step 3.
-  TensorReader Read = [&](llvm::StringRef, llvm::StringRef Name)
-      -> llvm::Expected<Tensor> {
+  TensorReader Read = [&](llvm::StringRef,
+                          llvm::StringRef Name) -> llvm::Expected<Tensor> {
     for (const auto &[Key, T] : M->Weights)
       if (Key == Name)
         return T;

@@ -28,10 +28,10 @@ int main(int Argc, char **Argv) {
                             std::istreambuf_iterator<char>());
     // Like libFuzzer, never pass a null pointer, even for an empty input.
     uint8_t Empty = 0;
-    LLVMFuzzerTestOneInput(Bytes.empty()
-                               ? &Empty
-                               : reinterpret_cast<const uint8_t *>(Bytes.data()),
-                           Bytes.size());
+    LLVMFuzzerTestOneInput(
+        Bytes.empty() ? &Empty
+                      : reinterpret_cast<const uint8_t *>(Bytes.data()),
+        Bytes.size());
   }
   std::printf("replayed %d inputs\n", Argc - 1);
   return 0;
