@@ -48,14 +48,17 @@ public:
     if (!F)
       return Status::error(Path + ": cannot open");
     gzbuffer(F, 1 << 17);
-    Out.reset(new GzFile(Path, F, Stat ? uint64_t(St.st_size) : 0));
+    // A pipe (`--data <(zcat ...)`) has no size to check claims against.
+    bool Regular = Stat && S_ISREG(St.st_mode);
+    Out.reset(new GzFile(Path, F, Regular ? uint64_t(St.st_size) : 0));
     return Status();
   }
   ~GzFile() { gzclose(F); }
   GzFile(const GzFile &) = delete;
   GzFile &operator=(const GzFile &) = delete;
 
-  /// The size of the file on disk (compressed, for gzip).
+  /// The size of the file on disk (compressed, for gzip); 0 when it is
+  /// not a regular file.
   uint64_t fileSize() const { return FileSize; }
   /// Whether the file is plain, not gzip (known after the first read).
   bool plain() const { return gzdirect(F) != 0; }
@@ -251,9 +254,10 @@ Expected<IdxArray> readIdxFile(const std::string &Path) {
     return S;
   uint64_t HeaderSize = Bytes.size(), Numel = idxNumel(A.Dims);
   uint64_t FileSize = std::max(F->fileSize(), HeaderSize);
-  if (F->plain() && Numel > FileSize - HeaderSize)
+  bool Sized = F->fileSize() > 0;
+  if (Sized && F->plain() && Numel > FileSize - HeaderSize)
     return truncatedData(Path, A.Dims, HeaderSize, FileSize - HeaderSize);
-  if (!F->plain() && Numel / MaxDeflateRatio > FileSize)
+  if (Sized && !F->plain() && Numel / MaxDeflateRatio > FileSize)
     return Status::error(Path + ": offset 4: the IDX header promises " +
                          shapeString(A.Dims) + " = " + std::to_string(Numel) +
                          " bytes of data, more than a gzip file of " +
@@ -267,7 +271,7 @@ Expected<IdxArray> readIdxFile(const std::string &Path) {
                          " bytes of data, more than this machine's " +
                          std::to_string(Physical) + " bytes of memory");
   Bytes.clear();
-  if (F->plain())
+  if (Sized && F->plain())
     Bytes.reserve(size_t(Numel)); // at most the file's size
   if (Status S = F->read(Bytes, Numel))
     return S;
