@@ -70,6 +70,9 @@ Error opTile(Importer &I) {
   for (size_t K = 0; K < R->size(); ++K) {
     if ((*R)[K] < 1)
       return I.fail("repeats " + dimsText(*R) + " must be positive");
+    if (Out[K] > 0 && (*R)[K] > MaxTensorElements / Out[K])
+      return I.fail("repeats " + dimsText(*R) + " of " + dimsText(Out) +
+                    " make more than 2^40 elements");
     Out[K] *= (*R)[K];
   }
   if ((*X)->isConst() && foldable(Out)) {

@@ -221,6 +221,10 @@ Error opReshape(Importer &I) {
       D = 1;
     } else if (D <= 0) {
       return I.fail("shape " + dimsText(Spec) + " is invalid");
+    } else if (D > MaxTensorElements / Known) {
+      // Found by fuzzing: the product overflowed int64.
+      return I.fail("shape " + dimsText(Spec) + " is too large (more than "
+                                                "2^40 elements)");
     } else {
       Known *= D;
     }
