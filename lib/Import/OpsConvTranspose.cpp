@@ -145,26 +145,45 @@ Error opConvTranspose(Importer &I) {
   if (!OutShape)
     return OutShape.takeError();
   std::vector<int64_t> Keff(S), Out(S);
+  if (*OutShape && !(*OutShape)->empty() && (*OutShape)->size() < S)
+    return I.fail("attribute 'output_shape' has " +
+                  llvm::Twine((*OutShape)->size()) + " values, fewer than " +
+                  llvm::Twine(S) + " spatial dimensions");
+  // The attributes are any int64: the sizes are computed in 128 bits and
+  // must stay within 2^40 elements (MaxTensorElements), so that nothing
+  // here or below overflows (found by fuzzing).
+  using Wide = __int128;
+  auto Fits = [](Wide V) {
+    return V >= -Wide(MaxTensorElements) && V <= Wide(MaxTensorElements);
+  };
   for (size_t K = 0; K < S; ++K) {
     if ((*St)[K] < 1 || (*Di)[K] < 1)
       return I.fail("strides and dilations must be positive");
-    Keff[K] = (WD[2 + K] - 1) * (*Di)[K] + 1;
-    int64_t Full = (*St)[K] * (XD[2 + K] - 1) + (*OP)[K] + Keff[K];
+    Wide KeffW = Wide(WD[2 + K] - 1) * (*Di)[K] + 1;
+    Wide Full = Wide((*St)[K]) * (XD[2 + K] - 1) + (*OP)[K] + KeffW;
+    Wide Lo = (*Pa)[K], Hi = (*Pa)[S + K];
     if (*OutShape && !(*OutShape)->empty()) {
       const std::vector<int64_t> &OS = **OutShape;
-      int64_t Want = OS[OS.size() - S + K];
-      int64_t Total = Full - Want;
+      Wide Total = Full - OS[OS.size() - S + K];
       // Halves round down (a negative total grows the output at the end).
-      int64_t Half = Total >= 0 ? Total / 2 : -((1 - Total) / 2);
+      Wide Half = Total >= 0 ? Total / 2 : -((1 - Total) / 2);
       bool Upper = *Auto == "SAME_UPPER";
-      (*Pa)[K] = Upper ? Half : Total - Half;
-      (*Pa)[S + K] = Total - (*Pa)[K];
+      Lo = Upper ? Half : Total - Half;
+      Hi = Total - Lo;
     } else if (*Auto == "SAME_UPPER" || *Auto == "SAME_LOWER") {
-      int64_t Total = Full - XD[2 + K] * (*St)[K];
-      (*Pa)[K] = *Auto == "SAME_UPPER" ? Total / 2 : Total - Total / 2;
-      (*Pa)[S + K] = Total - (*Pa)[K];
+      Wide Total = Full - Wide(XD[2 + K]) * (*St)[K];
+      Lo = *Auto == "SAME_UPPER" ? Total / 2 : Total - Total / 2;
+      Hi = Total - Lo;
     }
-    Out[K] = Full - (*Pa)[K] - (*Pa)[S + K];
+    Wide OutW = Full - Lo - Hi;
+    if (!Fits(KeffW) || !Fits(Full) || !Fits(Lo) || !Fits(Hi) ||
+        !Fits((*OP)[K]) || !Fits(OutW))
+      return I.fail("its sizes (strides, dilations, pads, output_padding, "
+                    "output_shape) exceed 2^40");
+    Keff[K] = int64_t(KeffW);
+    (*Pa)[K] = int64_t(Lo);
+    (*Pa)[S + K] = int64_t(Hi);
+    Out[K] = int64_t(OutW);
     if (Out[K] < 1)
       return I.fail("its output would be empty");
   }
