@@ -223,8 +223,9 @@ Error opReshape(Importer &I) {
       return I.fail("shape " + dimsText(Spec) + " is invalid");
     } else if (D > MaxTensorElements / Known) {
       // Found by fuzzing: the product overflowed int64.
-      return I.fail("shape " + dimsText(Spec) + " is too large (more than "
-                                                "2^40 elements)");
+      return I.fail("shape " + dimsText(Spec) +
+                    " is too large (more than "
+                    "2^40 elements)");
     } else {
       Known *= D;
     }
