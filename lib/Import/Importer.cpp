@@ -56,6 +56,16 @@ bool isPlainName(llvm::StringRef S) {
          !isReservedWord(S);
 }
 
+/// `S` fit for a `#` comment of the source: a line break would end the
+/// comment and leave the rest as code (found by fuzzing: a node name with a
+/// newline and a quote), so control characters become spaces.
+std::string commentText(std::string S) {
+  for (char &C : S)
+    if ((C >= 0 && C < ' ' && C != '\t') || C == 0x7f)
+      C = ' ';
+  return S;
+}
+
 /// A `quoted name` holds any printable character but a backquote.
 bool isQuotable(llvm::StringRef S) {
   return !S.empty() && llvm::all_of(S, [](char C) {
@@ -174,11 +184,8 @@ Expected<ImportedModel> Importer::run() {
     Header += ", produced by " + Model.producer_name();
   if (!Model.producer_name().empty() && !Model.producer_version().empty())
     Header += " " + Model.producer_version();
-  for (char &C : Header)
-    if (C == '\n' || C == '\r')
-      C = ' ';
-  Result.Source =
-      Header + "\nmodel " + Name + " {\n  unbatched\n" + Decls + Body + "}\n";
+  Result.Source = commentText(Header) + "\nmodel " + Name +
+                  " {\n  unbatched\n" + Decls + Body + "}\n";
   return std::move(Result);
 }
 
@@ -280,7 +287,8 @@ Error Importer::translateNode(const onnx::NodeProto &N, unsigned Index) {
   OpHandler H = findHandler(N.op_type());
   if (!H)
     return unsupported();
-  line("# " + N.op_type() + (N.name().empty() ? "" : " '" + N.name() + "'"));
+  line(commentText("# " + N.op_type() +
+                   (N.name().empty() ? "" : " '" + N.name() + "'")));
   return H(*this);
 }
 
