@@ -1,4 +1,4 @@
-//===- FrontEndFuzzer.cpp - libFuzzer target over the whole front end -----===//
+//===- NnFuzzer.cpp - libFuzzer target: .nn source through the front end --===//
 //
 // No input file, however malformed, may crash the compiler (docs/design.md,
 // "Diagnostics"). This target feeds arbitrary bytes through every stage that

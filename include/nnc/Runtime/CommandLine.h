@@ -1,4 +1,4 @@
-//===- CommandLine.h - The executable's command line, parsed ---*- C++ -*-===//
+//===- CommandLine.h - The executable's command line, parsed ----*- C++ -*-===//
 //
 // `EXE COMMAND [flags]` (docs/runtime.md, "Commands") as data: which command
 // to run with which RunOptions, or the help to print, or the usage error to
