@@ -17,9 +17,9 @@
 //      *full* batch, set the learning rate of its global step (Schedule.h),
 //      gather it into the input/target slots (augmented, Augment.cpp) and
 //      call train_step; check the loss and, when train_step says it wrote
-//      a non-finite value (ModelABI.h; also after the run's first step),
-//      scan every param/state/buffer slot for it (stop with an error naming
-//      epoch, step and the first bad tensor); accumulate loss and metrics. The
+//      a non-finite value (ModelABI.h), scan every param/state/buffer slot
+//      for it (stop with an error naming epoch, step and the first bad
+//      tensor); accumulate loss and metrics. The
 //      final partial batch is dropped (PyTorch's drop_last): the generated code
 //      has one static batch size, and a padded batch would bias the gradient.
 //   3. After each epoch: evaluate the validation and test sets, report,
@@ -172,9 +172,12 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   int64_t SinceBest = 0;
   BatchAugment Aug{&Setup.Augment, P.Seed, 0, 0};
   bool NoEpoch = P.Epoch >= Epochs;
-  // The run's first step scans every slot whatever the entries say: it
-  // covers the values no step writes (loaded or initialized ones).
-  bool FirstStep = true;
+  // The entries report the non-finite values they write (ModelABI.h), so
+  // the scan after a step is needed only when one did — given that every
+  // slot was finite before it. A run that starts with a non-finite value
+  // (loaded, or drawn from its initializer) scans after its first step,
+  // which then reports it as it would any other.
+  bool ScanNext = !NoEpoch && I.firstNonFinite();
   // Rank 0 writes the checkpoint; every rank learns whether it could.
   auto Save = [&]() {
     return T.agree(T.leader() ? saveCheckpoint(I, O.Save, P) : Status());
@@ -230,13 +233,12 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       if (std::string Cause = takeNumericsFailure(); !Cause.empty())
         return divergence(O, E, S + 1, StepLoss, nullptr, SavedEpoch, Cause);
       // Checked after every step, so a non-finite value is caught where it
-      // appears and never reaches a checkpoint. The entries report every
-      // one they write, so the scan that names the first runs only then
-      // (and after the first step, and with a non-finite loss, where the
-      // run stops anyway). The ranks share the loss and the params, so
-      // they all stop here alike.
-      bool Scan = WroteNonFinite || FirstStep || !std::isfinite(StepLoss);
-      FirstStep = false;
+      // appears and never reaches a checkpoint; the scan that names the
+      // first one runs only when there is one (and with a non-finite loss,
+      // where the run stops anyway). The ranks share the loss, the params
+      // and the flags' causes, so they all stop here alike.
+      bool Scan = WroteNonFinite || ScanNext || !std::isfinite(StepLoss);
+      ScanNext = false;
       SlotBuffer *Bad = Scan ? I.firstNonFinite() : nullptr;
       if (!std::isfinite(StepLoss) || Bad)
         return divergence(O, E, S + 1, StepLoss, Bad, SavedEpoch);
