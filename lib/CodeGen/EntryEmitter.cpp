@@ -285,7 +285,7 @@ Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
   if (ReportsNonFinite) {
     Flag = B.CreateAlloca(I32, nullptr, "nonfinite");
     Flag->setAlignment(Align(BufferAlignment));
-    B.CreateStore(B.getInt32(0), Flag);
+    B.CreateAlignedStore(B.getInt32(0), Flag, Align(BufferAlignment));
   }
   // A pass over a new value that its kernel did not test.
   auto CheckBuffer = [&](Value *Buf, const Node *N) {
