@@ -331,6 +331,7 @@ void codegen::emitElementwise(KernelBuilder &KB) {
       ++Next;
     }
     Value *R = IsCopy ? Args[0] : emitScalarOp(KB, Args);
+    KB.noteStored(R);
     KB.store(R, KB.out(), linearIndex(KB, IVs, Nest.Strides[0]));
   });
 }
@@ -361,6 +362,7 @@ void codegen::emitConcat(KernelBuilder &KB) {
         // the host compiler's order of evaluating arguments.
         Value *Dst = B.CreateAdd(To, J);
         Value *V = KB.loadOperand(I, B.CreateAdd(From, J));
+        KB.noteStored(V);
         KB.store(V, KB.out(), Dst);
       });
     });

@@ -19,6 +19,11 @@
 //     step reads the old params throughout; a new value that lives in
 //     another slot is first staged in the arena, so that no update reads a
 //     slot an earlier update overwrote.
+//  5. The entries that write params, state or buffers return whether a new
+//     value they wrote there is a NaN or an infinity (NonFinite.h): an i32
+//     flag, zero at the start, that the kernels computing new values set
+//     as they store them; a new value computed otherwise, or copied from
+//     another slot, is tested after it is written.
 //
 // At -O0 an entry point reads like the graph dump: arena pointers are named
 // after their node (`%h`, `%t12`), slot pointers after their slot.
@@ -28,6 +33,7 @@
 
 #include "KernelBuilder.h"
 #include "MemoryPlan.h"
+#include "NonFinite.h"
 #include "NumericsCheck.h"
 
 #include <llvm/ADT/DenseSet.h>
@@ -213,7 +219,8 @@ Error EntryEmitter::planStorage(ArrayRef<const Node *> Order,
 
 Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
                                              ArrayRef<EntryResult> Results,
-                                             ArrayRef<EntryResult> Given) {
+                                             ArrayRef<EntryResult> Given,
+                                             bool ReportsNonFinite) {
   // 1. The nodes the results need.
   GivenMap GivenSlots = givenMap(Given);
   std::vector<const Node *> Order = neededNodes(Results, GivenSlots);
@@ -238,10 +245,33 @@ Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
   if (Error E = planStorage(Order, Units, Results, GivenSlots, Store, Plan))
     return E;
 
+  // The new values whose NaNs and infinities the entry reports (step 5),
+  // as the units compute them: a reshape where its operand is computed.
+  auto OwnerOf = [&](const Node *N) {
+    for (auto It = Store.find(N); It != Store.end() && It->second.Alias;
+         It = Store.find(N))
+      N = N->operand(0);
+    return N;
+  };
+  DenseSet<const Node *> Checked, Computed;
+  for (const KernelUnit &U : Units)
+    Computed.insert(U.Outputs.begin(), U.Outputs.end());
+  if (ReportsNonFinite)
+    for (const EntryResult &R : Results)
+      if (R.IsUpdate && R.Value && R.Value->dtype() == DType::F32)
+        Checked.insert(OwnerOf(R.Value));
+  for (KernelUnit &U : Units) {
+    U.Checked.assign(U.Outputs.size(), false);
+    for (unsigned K = 0; K < U.Outputs.size(); ++K)
+      U.Checked[K] = Checked.count(U.Outputs[K]) != 0;
+  }
+
   // 4. The function.
   LLVMContext &Ctx = M.getContext();
   Type *Ptr = PointerType::getUnqual(Ctx);
-  auto *FT = FunctionType::get(Type::getVoidTy(Ctx), {Ptr}, false);
+  Type *I32 = Type::getInt32Ty(Ctx);
+  auto *FT = FunctionType::get(ReportsNonFinite ? I32 : Type::getVoidTy(Ctx),
+                               {Ptr}, false);
   Function *F = Function::Create(FT, GlobalValue::InternalLinkage, Name, M);
   F->addFnAttr(Attribute::NoUnwind);
   Argument *SlotArray = F->getArg(0);
@@ -249,6 +279,19 @@ Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
   F->addParamAttr(0, Attribute::NoAlias);
   F->addParamAttr(0, Attribute::ReadOnly);
   IRBuilder<> B(BasicBlock::Create(Ctx, "entry", F));
+
+  // Step 5's flag, aligned as the kernels' buffer arguments promise.
+  AllocaInst *Flag = nullptr;
+  if (ReportsNonFinite) {
+    Flag = B.CreateAlloca(I32, nullptr, "nonfinite");
+    Flag->setAlignment(Align(BufferAlignment));
+    B.CreateAlignedStore(B.getInt32(0), Flag, Align(BufferAlignment));
+  }
+  // A pass over a new value that its kernel did not test.
+  auto CheckBuffer = [&](Value *Buf, const Node *N) {
+    B.CreateCall(checkFiniteFunction(M),
+                 {Buf, Flag, B.getInt64(N->Type.numElements())});
+  };
 
   DenseMap<unsigned, Value *> SlotPtrs;
   auto SlotPtr = [&](unsigned I) {
@@ -300,18 +343,25 @@ Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
           Args.push_back(PtrOf(U.Outputs[K]));
       for (const Node *X : U.Inputs)
         Args.push_back(PtrOf(X));
+      if (kernelReportsNonFinite(U))
+        Args.push_back(Flag);
       B.CreateCall(Kernels.kernelFor(U), Args);
       for (const Node *O : U.Outputs)
         CheckValue(O);
-      continue;
+    } else {
+      const Node *N = U.Members[0];
+      SmallVector<Value *, 4> Args{PtrOf(N)};
+      for (unsigned I = 0; I < N->Operands.size(); ++I)
+        if (!isImmediate(N->operand(I)))
+          Args.push_back(PtrOf(kernelOperand(*N, I)));
+      if (kernelReportsNonFinite(U))
+        Args.push_back(Flag);
+      B.CreateCall(Kernels.kernelFor(U), Args);
+      CheckValue(N);
     }
-    const Node *N = U.Members[0];
-    SmallVector<Value *, 3> Args{PtrOf(N)};
-    for (unsigned I = 0; I < N->Operands.size(); ++I)
-      if (!isImmediate(N->operand(I)))
-        Args.push_back(PtrOf(kernelOperand(*N, I)));
-    B.CreateCall(Kernels.kernelFor(U), Args);
-    CheckValue(N);
+    for (unsigned K = 0; K < U.Outputs.size(); ++K)
+      if (U.checked(K) && !kernelChecksOutput(U, K))
+        CheckBuffer(PtrOf(U.Outputs[K]), U.Outputs[K]);
   }
 
   // Stage the new values that live in other slots (the plan's step 4).
@@ -344,6 +394,14 @@ Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
       continue;
     }
     const Storage &S = Store[R.Value];
+    // A checked new value that no kernel computed: a constant is tested
+    // now, a copy of another slot once written.
+    bool Untested = ReportsNonFinite && R.IsUpdate &&
+                    R.Value->dtype() == DType::F32 &&
+                    !Computed.count(OwnerOf(R.Value));
+    if ((S.Kind == Storage::Immediate || S.Kind == Storage::Global) &&
+        Untested && !constantIsFinite(*OwnerOf(R.Value)))
+      B.CreateAlignedStore(B.getInt32(1), Flag, Align(BufferAlignment));
     if (S.Kind == Storage::Immediate) {
       double V = R.Value->scalarValue();
       Constant *C = R.Value->dtype() == DType::F32
@@ -357,7 +415,12 @@ Expected<Function *> EntryEmitter::emitEntry(StringRef Name,
     Value *Src = Staged.count(R.Value) ? Staged[R.Value] : PtrOf(R.Value);
     B.CreateMemCpy(Dst, Align(BufferAlignment), Src, Align(BufferAlignment),
                    Bytes);
+    if (Untested && S.Kind == Storage::Slot)
+      CheckBuffer(Dst, R.Value);
   }
-  B.CreateRetVoid();
+  if (Flag)
+    B.CreateRet(B.CreateAlignedLoad(I32, Flag, Align(BufferAlignment)));
+  else
+    B.CreateRetVoid();
   return F;
 }

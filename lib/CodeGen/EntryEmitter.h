@@ -45,10 +45,14 @@ public:
 
   /// Emits the entry point `Name` writing `Results`. Each of `Given` is a
   /// value the entry reads from its slot instead of computing it (the
-  /// gradients apply_update receives): its operands are not needed.
+  /// gradients apply_update receives): its operands are not needed. With
+  /// `ReportsNonFinite` the entry returns an i32, nonzero when a new value
+  /// it wrote into a param, state or buffer slot (an `IsUpdate` result) is
+  /// a NaN or an infinity (ModelABI.h, NonFinite.h); else it returns void.
   llvm::Expected<llvm::Function *>
   emitEntry(llvm::StringRef Name, llvm::ArrayRef<EntryResult> Results,
-            llvm::ArrayRef<EntryResult> Given = {});
+            llvm::ArrayRef<EntryResult> Given = {},
+            bool ReportsNonFinite = false);
 
   /// The leaves an entry point writing `Results` from `Given` would read.
   std::vector<const Node *> leavesRead(llvm::ArrayRef<EntryResult> Results,

@@ -14,7 +14,9 @@
 //
 // One pointer per output that has a buffer of its own, then one per input
 // buffer; an output the memory plan computes in place (over an input that
-// dies in this kernel) is stored through that input's pointer.
+// dies in this kernel) is stored through that input's pointer. A kernel
+// that tests an update's new value it stores (NonFinite.h) takes the
+// entry's flag last.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_LIB_CODEGEN_FUSED_H
@@ -54,8 +56,15 @@ struct KernelUnit {
   /// holds it until the epilogue overwrites it element by element; -1 if
   /// the anchor is itself an output (or there is no anchor).
   int AnchorBuffer = -1;
+  /// Per output: whether it is the new value of a param, state or buffer,
+  /// whose NaNs and infinities the entry point reports (NonFinite.h); set
+  /// by the entry point (empty: none is).
+  std::vector<bool> Checked;
 
   bool isFused() const { return Members.size() > 1; }
+  bool checked(unsigned OutIdx) const {
+    return OutIdx < Checked.size() && Checked[OutIdx];
+  }
 };
 
 /// The units of one entry point. `Order` is every node the entry needs, in

@@ -20,6 +20,11 @@
 //      (Gemm.cpp) is a shared function of its own. The nest is a function
 //      of its own over a range of its outermost index, so a large one
 //      (2^16 elements or more) runs in pieces on the runtime's threads.
+//      When a stored member is the new value of a param, state or buffer,
+//      the nest also tests every element it stores of it for NaN and
+//      infinity, and each piece sets the entry's flag if one was
+//      (NonFinite.h): the values are in registers, so the test reads no
+//      memory.
 //
 // Indexing: each member is evaluated at a *map* from its dims to the loop
 // nest's dims (-1: a broadcast dim, index 0), plus a constant shift per dim
@@ -201,11 +206,14 @@ constexpr int64_t EpilogueTasks = 8;
 /// nest, through `nnc_parallel_for` in EpilogueTasks pieces. Each element
 /// is computed the same way by whichever thread runs its piece. `Attrs`
 /// are the promises of KB's function, which the nest's function makes too.
+/// `Flag` (an argument of KB's function, or null) receives the test of the
+/// checked outputs (KernelUnit::Checked).
 void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
                   const KernelUnit &U,
                   const SmallPtrSetImpl<const Node *> &Nested,
                   const DenseMap<const Node *, Value *> &Bufs,
-                  ArrayRef<Value *> OutPtr, ArrayRef<unsigned> Stored) {
+                  ArrayRef<Value *> OutPtr, ArrayRef<unsigned> Stored,
+                  Value *Flag) {
   IRBuilder<> &B = KB.builder();
   Function *F = B.GetInsertBlock()->getParent();
   Module &M = *F->getParent();
@@ -259,6 +267,8 @@ void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
     for (Value *V : OutPtr)
       EOut.push_back(ArgOf.lookup(V));
     KernelBuilder EKB(EF, KB.node(), nullptr, {});
+    if (Flag && llvm::any_of(Stored, [&](unsigned I) { return U.checked(I); }))
+      EKB.reportNonFiniteTo(ArgOf.lookup(Flag));
     ExprEmitter Epi(EKB, Nested, EBufs, Dims.size());
     Collect(Epi);
     Value *Lo = EF->getArg(F->arg_size()), *Hi = EF->getArg(F->arg_size() + 1);
@@ -275,8 +285,11 @@ void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
         // input (in place) or over the anchor's result must not clobber an
         // element another output still reads at this point.
         SmallVector<Value *, 4> Values;
-        for (unsigned I : Stored)
+        for (unsigned I : Stored) {
           Values.push_back(Epi.eval(U.Outputs[I], Id, IndexOf));
+          if (U.checked(I))
+            EKB.noteStored(Values.back());
+        }
         Value *OutIdx = linearIndex(EKB, IVs, L.Strides[0]);
         for (unsigned K = 0; K < Stored.size(); ++K)
           EKB.store(Values[K], EOut[Stored[K]], OutIdx);
@@ -296,14 +309,15 @@ void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
 Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
                                    const std::string &Name) {
   // Outputs with a buffer of their own, then the inputs; inputs no output
-  // is written over are read only.
+  // is written over are read only. Then the non-finite flag, if any.
   unsigned NumOutArgs = llvm::count(U.InPlace, -1);
   KernelAttrs Attrs;
   for (unsigned I = 0; I < U.Inputs.size(); ++I)
     if (!llvm::is_contained(U.InPlace, int(I)))
       Attrs.ReadOnly.push_back(NumOutArgs + I);
-  Function *F =
-      createKernelFunction(M, Name, NumOutArgs + U.Inputs.size(), Attrs);
+  bool Reports = kernelReportsNonFinite(U);
+  Function *F = createKernelFunction(
+      M, Name, NumOutArgs + U.Inputs.size() + Reports, Attrs);
   // Buffers by node.
   DenseMap<const Node *, Value *> Bufs;
   SmallVector<Value *, 4> OutPtr(U.Outputs.size(), nullptr);
@@ -321,6 +335,9 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
   for (unsigned I = 0; I < U.Outputs.size(); ++I)
     if (U.InPlace[I] >= 0)
       OutPtr[I] = Bufs[U.Inputs[U.InPlace[I]]];
+  Value *Flag = Reports ? F->getArg(Arg++) : nullptr;
+  if (Flag)
+    Flag->setName("nonfinite");
 
   const auto &Prologue = U.Prologue;
   SmallPtrSet<const Node *, 16> Nested;
@@ -348,6 +365,12 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
   }
   KernelBuilder KB(F, *Main, MainOut, MainIn);
   IRBuilder<> &B = KB.builder();
+  if (U.Anchor) {
+    auto It = llvm::find(U.Outputs, U.Anchor);
+    if (It != U.Outputs.end() &&
+        kernelChecksOutput(U, unsigned(It - U.Outputs.begin())))
+      KB.reportNonFiniteTo(Flag);
+  }
 
   // 1. The anchor, reading its operand through the prologue.
   ExprEmitter Pro(
@@ -390,7 +413,7 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
     if (U.Outputs[I] != U.Anchor)
       Stored.push_back(I);
   if (!Stored.empty())
-    emitEpilogue(KB, Attrs, U, Nested, Bufs, OutPtr, Stored);
+    emitEpilogue(KB, Attrs, U, Nested, Bufs, OutPtr, Stored, Flag);
   KB.finish();
   return F;
 }

@@ -10,6 +10,7 @@
 #include "KernelBuilder.h"
 
 #include "MemoryPlan.h"
+#include "NonFinite.h"
 #include "RuntimeCalls.h"
 
 #include <llvm/IR/Intrinsics.h>
@@ -18,7 +19,7 @@ using namespace llvm;
 using namespace nnc;
 using namespace nnc::codegen;
 
-KernelBuilder::KernelBuilder(Function *F, const Node &N)
+KernelBuilder::KernelBuilder(Function *F, const Node &N, bool ReportsNonFinite)
     : F(F), N(N), B(F->getContext()) {
   Entry = BasicBlock::Create(F->getContext(), "entry", F);
   B.SetInsertPoint(Entry);
@@ -34,6 +35,10 @@ KernelBuilder::KernelBuilder(Function *F, const Node &N)
       continue;
     In[I] = &*Arg++;
     In[I]->setName("in" + Twine(I));
+  }
+  if (ReportsNonFinite) {
+    Arg->setName("nonfinite");
+    reportNonFiniteTo(&*Arg++);
   }
   assert(Arg == F->arg_end() && "kernel signature does not match the node");
 }
@@ -51,7 +56,23 @@ KernelBuilder::KernelBuilder(Function *F, const Node &N, Value *OutPtr,
   In.resize(N.Operands.size(), nullptr);
 }
 
-void KernelBuilder::finish() { B.CreateRetVoid(); }
+KernelBuilder::~KernelBuilder() = default;
+
+void KernelBuilder::finish() {
+  if (NonFinite)
+    NonFinite->report(B, NonFiniteFlag);
+  B.CreateRetVoid();
+}
+
+void KernelBuilder::reportNonFiniteTo(Value *Flag) {
+  NonFiniteFlag = Flag;
+  NonFinite = std::make_unique<NonFiniteAccumulator>(*Entry);
+}
+
+void KernelBuilder::noteStored(Value *V) {
+  if (NonFinite)
+    NonFinite->note(B, V);
+}
 
 Value *codegen::staticBuffer(Module &M, int64_t Floats, const Twine &Name) {
   auto *Ty = ArrayType::get(Type::getFloatTy(M.getContext()), Floats);

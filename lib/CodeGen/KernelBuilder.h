@@ -29,6 +29,7 @@
 #include <llvm/IR/Module.h>
 
 #include <functional>
+#include <memory>
 
 namespace nnc::codegen {
 
@@ -123,11 +124,15 @@ void emitRangeCall(KernelBuilder &KB, llvm::Function *RangeFn,
                    llvm::ArrayRef<llvm::Value *> Ptrs, int64_t Count,
                    bool Parallel, int64_t MaxPieces = 8);
 
+class NonFiniteAccumulator;
+
 class KernelBuilder {
 public:
   /// Starts the body of `F`, the kernel of `N`. `F`'s arguments are the
-  /// result pointer followed by one pointer per non-immediate operand.
-  KernelBuilder(llvm::Function *F, const Node &N);
+  /// result pointer followed by one pointer per non-immediate operand and,
+  /// with `ReportsNonFinite`, the flag of `reportNonFiniteTo`.
+  KernelBuilder(llvm::Function *F, const Node &N,
+                bool ReportsNonFinite = false);
 
   /// Starts the body of a fused kernel `F` (FusedKernel.cpp) that computes
   /// `N` with explicit buffers: `Out` for the result and `In[I]` for
@@ -136,8 +141,22 @@ public:
   KernelBuilder(llvm::Function *F, const Node &N, llvm::Value *Out,
                 llvm::ArrayRef<llvm::Value *> In);
 
-  /// Ends the kernel with `ret void`.
+  ~KernelBuilder();
+
+  /// Ends the kernel with `ret void` (after setting the flag of
+  /// `reportNonFiniteTo` if a value noted was not finite).
   void finish();
+
+  /// Makes the kernel report whether a value it stores into its result is
+  /// a NaN or an infinity (an update's new value; NonFinite.h):
+  /// `noteStored` tests each such value, and `finish` sets the i32 at
+  /// `Flag`, a pointer argument of the kernel, to 1 if one was.
+  void reportNonFiniteTo(llvm::Value *Flag);
+  /// With reportNonFiniteTo: tests `V`, a value stored into the result
+  /// (floats only). Emitters whose kernels may compute a new value call it
+  /// for every element they store (`storesAreChecked`, KernelDispatch.h);
+  /// without a flag it does nothing.
+  void noteStored(llvm::Value *V);
 
   /// When set, `loadOperand(I, Idx)` asks it first; a non-null answer is
   /// the element. Fused kernels compute a reduction's operand on the fly
@@ -204,6 +223,9 @@ private:
   llvm::Value *Out = nullptr;
   /// One per operand (null for an immediate): concat has any number.
   llvm::SmallVector<llvm::Value *, 2> In;
+  /// reportNonFiniteTo's flag and the tests of the values stored.
+  llvm::Value *NonFiniteFlag = nullptr;
+  std::unique_ptr<NonFiniteAccumulator> NonFinite;
 };
 
 /// KB.forLoop, with `Hints` attached to the loop.

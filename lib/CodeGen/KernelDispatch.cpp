@@ -73,8 +73,61 @@ void codegen::emitKernelBody(KernelBuilder &KB) {
   llvm_unreachable("unknown op kind");
 }
 
+bool codegen::storesAreChecked(const Node &N) {
+  OpKind K = N.Kind;
+  if (isElementwise(K))
+    return true;
+  switch (*kernelOp(K)) {
+  case KernelOp::Reshape:
+  case KernelOp::Broadcast:
+  case KernelOp::Transpose:
+  case KernelOp::Permute:
+  case KernelOp::Slice:
+  case KernelOp::Concat:
+    return true;
+  case KernelOp::ReduceSum:
+  case KernelOp::ReduceMax:
+  case KernelOp::ArgMax:
+  case KernelOp::ArgMaxMask:
+  case KernelOp::Softmax:
+  case KernelOp::LogSoftmax:
+  case KernelOp::MatMul:
+  case KernelOp::OneHot:
+  case KernelOp::Conv2d:
+  case KernelOp::Conv2dGradInput:
+  case KernelOp::Conv2dGradWeight:
+  case KernelOp::MaxPool2d:
+  case KernelOp::AvgPool2d:
+  case KernelOp::MaxPool2dGrad:
+  case KernelOp::AvgPool2dGrad:
+  case KernelOp::ChannelSum:
+  case KernelOp::DropoutMask:
+    return false;
+  }
+  llvm_unreachable("unknown op kind");
+}
+
+bool codegen::kernelChecksOutput(const KernelUnit &U, unsigned OutIdx) {
+  if (!U.checked(OutIdx))
+    return false;
+  const Node *N = U.Outputs[OutIdx];
+  // A fused kernel's epilogue tests what it stores; its anchor, and a
+  // single node, as their emitters do.
+  if (U.isFused() && N != U.Anchor)
+    return true;
+  return storesAreChecked(*N);
+}
+
+bool codegen::kernelReportsNonFinite(const KernelUnit &U) {
+  for (unsigned I = 0; I < U.Outputs.size(); ++I)
+    if (kernelChecksOutput(U, I))
+      return true;
+  return false;
+}
+
 Function *KernelTable::kernelFor(const KernelUnit &U) {
-  return U.isFused() ? fusedKernel(U) : nodeKernel(U.Members[0]);
+  return U.isFused() ? fusedKernel(U)
+                     : nodeKernel(U.Members[0], kernelReportsNonFinite(U));
 }
 
 Function *KernelTable::fusedKernel(const KernelUnit &U) {
@@ -90,6 +143,8 @@ Function *KernelTable::fusedKernel(const KernelUnit &U) {
   for (unsigned I = 0; I < U.Outputs.size(); ++I) {
     Add('o', U.Outputs[I]);
     Key += "p" + std::to_string(U.InPlace[I]);
+    if (kernelChecksOutput(U, I))
+      Key += "c";
   }
   for (const Node *N : U.Inputs)
     Add('i', N);
@@ -109,8 +164,9 @@ Function *KernelTable::fusedKernel(const KernelUnit &U) {
   return F;
 }
 
-Function *KernelTable::nodeKernel(const Node *N) {
-  if (Function *F = NodeKernels.lookup(N))
+Function *KernelTable::nodeKernel(const Node *N, bool ReportsNonFinite) {
+  Function *&F = NodeKernels[{N, ReportsNonFinite}];
+  if (F)
     return F;
   KernelAttrs Attrs;
   unsigned NumArgs = 1;
@@ -121,10 +177,10 @@ Function *KernelTable::nodeKernel(const Node *N) {
       ("k" + Twine(Position.lookup(N)) + "." + opSpelling(N->Kind)).str();
   if (!N->Name.empty())
     Name += "." + N->Name;
-  Function *F = createKernelFunction(M, Name, NumArgs, Attrs);
-  KernelBuilder KB(F, *N);
+  // The variant that reports non-finite values has the flag last.
+  F = createKernelFunction(M, Name, NumArgs + ReportsNonFinite, Attrs);
+  KernelBuilder KB(F, *N, ReportsNonFinite);
   emitKernelBody(KB);
   KB.finish();
-  NodeKernels[N] = F;
   return F;
 }

@@ -30,6 +30,21 @@ class KernelBuilder;
 /// for their anchor.
 void emitKernelBody(KernelBuilder &KB);
 
+/// True when the kernel of `N` (alone, or as a fused kernel's anchor)
+/// tests the values it stores when asked (KernelBuilder::noteStored):
+/// elementwise ops, copies and concat. Any other kernel's new value of a
+/// param is tested by a pass over its buffer (NonFinite.h).
+bool storesAreChecked(const Node &N);
+
+/// True when the kernel of `U` itself tests output `OutIdx`, a checked one
+/// (KernelUnit::Checked): an epilogue member of a fused kernel, or the
+/// result of a kernel whose stores are checked.
+bool kernelChecksOutput(const KernelUnit &U, unsigned OutIdx);
+
+/// True when the kernel of `U` tests some output itself, and so takes the
+/// entry's non-finite flag as its last argument.
+bool kernelReportsNonFinite(const KernelUnit &U);
+
 /// The kernel functions of one module.
 class KernelTable {
 public:
@@ -40,16 +55,18 @@ public:
 
   /// The function that computes `U`. A single node's takes its result
   /// buffer, then one buffer per operand that is not an immediate
-  /// (KernelBuilder.h); a fused kernel's is laid out in Fused.h.
+  /// (KernelBuilder.h); a fused kernel's is laid out in Fused.h. Both take
+  /// the entry's non-finite flag last when kernelReportsNonFinite(U).
   llvm::Function *kernelFor(const KernelUnit &U);
 
 private:
-  llvm::Function *nodeKernel(const Node *N);
+  llvm::Function *nodeKernel(const Node *N, bool ReportsNonFinite);
   llvm::Function *fusedKernel(const KernelUnit &U);
 
   llvm::Module &M;
   const llvm::DenseMap<const Node *, unsigned> &Position;
-  llvm::DenseMap<const Node *, llvm::Function *> NodeKernels;
+  /// By node, and whether the kernel reports non-finite values.
+  std::map<std::pair<const Node *, bool>, llvm::Function *> NodeKernels;
   /// By variant: members, outputs with their in-place inputs, inputs.
   std::map<std::string, llvm::Function *> FusedKernels;
 };

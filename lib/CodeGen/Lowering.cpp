@@ -10,11 +10,11 @@
 //     params, state and buffers; eval_step the loss and metrics; predict
 //     the outputs; grad the loss and every param's gradient; train_grad
 //     and apply_update are train_step in two halves, for data-parallel
-//     training (docs/distributed.md). train_step, grad, train_grad and
-//     apply_update come from the (train-mode) graph, eval_step and predict
-//     from the
-//     eval-mode graph when the model has one (Opts.EvalGraph), through a
-//     second emitter on the same slots.
+//     training (docs/distributed.md). The three that write updates also
+//     return whether a new value is not finite (NonFinite.h). train_step,
+//     grad, train_grad and apply_update come from the (train-mode) graph,
+//     eval_step and predict from the eval-mode graph when the model has
+//     one (Opts.EvalGraph), through a second emitter on the same slots.
 //  3. Size the arena slot for the largest entry point, and write the model
 //     descriptor (ModelDesc.cpp) and, for executables, `main`.
 //  4. Verify the module: invalid IR is a compiler bug, reported as an
@@ -112,10 +112,13 @@ static Error emitSplitTrainStep(const Graph &G, const SlotTable &Slots,
   for (const Node *Leaf : Emitter.leavesRead(Apply, Given))
     if (Leaf->Kind == OpKind::Input || Leaf->Kind == OpKind::Target)
       return Error::success();
-  if (Error Err =
-          Emitter.emitEntry("nnc.train_grad", Grad).moveInto(E.TrainGrad))
+  if (Error Err = Emitter
+                      .emitEntry("nnc.train_grad", Grad, /*Given=*/{},
+                                 /*ReportsNonFinite=*/true)
+                      .moveInto(E.TrainGrad))
     return Err;
-  return Emitter.emitEntry("nnc.apply_update", Apply, Given)
+  return Emitter
+      .emitEntry("nnc.apply_update", Apply, Given, /*ReportsNonFinite=*/true)
       .moveInto(E.ApplyUpdate);
 }
 
@@ -168,8 +171,10 @@ Expected<std::unique_ptr<Module>> nnc::lowerGraph(const Graph &G,
                                  U.Target->Name.c_str());
       Train.push_back({U.NewValue, It->second, /*IsUpdate=*/true});
     }
-    if (Error Err =
-            Emitter.emitEntry("nnc.train_step", Train).moveInto(E.TrainStep))
+    if (Error Err = Emitter
+                        .emitEntry("nnc.train_step", Train, /*Given=*/{},
+                                   /*ReportsNonFinite=*/true)
+                        .moveInto(E.TrainStep))
       return Err;
   }
   if (EvalG.Loss)

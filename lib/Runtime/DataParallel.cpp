@@ -194,6 +194,12 @@ void GradientAverager::average(bool LocalFailure, Means &Out) {
   for (size_t K = 0; K < Metrics.size(); ++K)
     Out.Metrics[K] = double(Tail[1 + K]);
   Out.AnyFailure = Tail[TailFloats - 1] != 0.0f;
+  // The buffers (running statistics: a few floats per channel) are the
+  // only slots a training step writes outside the generated code.
+  Out.BuffersFinite = true;
+  for (SlotBuffer *S : Slots)
+    if (S->role() == NNC_SLOT_BUFFER && !allFinite(*S))
+      Out.BuffersFinite = false;
 }
 
 void GradientAverager::averageShared() {

@@ -16,11 +16,12 @@
 //      PRNG, so the same seed gives the same order everywhere); for each
 //      *full* batch, set the learning rate of its global step (Schedule.h),
 //      gather it into the input/target slots (augmented, Augment.cpp) and
-//      call train_step; check the loss and every param/state/grad slot for
-//      non-finite values (stop with an error naming epoch, step and the
-//      first bad tensor); accumulate loss and metrics. The final partial
-//      batch is dropped (PyTorch's drop_last): the generated code has one
-//      static batch size, and a padded batch would bias the gradient.
+//      call train_step; check the loss and, when train_step says it wrote
+//      a non-finite value (ModelABI.h), scan every param/state/buffer slot
+//      for it (stop with an error naming epoch, step and the first bad
+//      tensor); accumulate loss and metrics. The
+//      final partial batch is dropped (PyTorch's drop_last): the generated code
+//      has one static batch size, and a padded batch would bias the gradient.
 //   3. After each epoch: evaluate the validation and test sets, report,
 //      log, save the checkpoint (atomically, so a kill leaves the previous
 //      or the new one). With early stopping, only an epoch that lowers the
@@ -171,6 +172,12 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
   int64_t SinceBest = 0;
   BatchAugment Aug{&Setup.Augment, P.Seed, 0, 0};
   bool NoEpoch = P.Epoch >= Epochs;
+  // The entries report the non-finite values they write (ModelABI.h), so
+  // the scan after a step is needed only when one did — given that every
+  // slot was finite before it. A run that starts with a non-finite value
+  // (loaded, or drawn from its initializer) scans after its first step,
+  // which then reports it as it would any other.
+  bool ScanNext = !NoEpoch && I.firstNonFinite();
   // Rank 0 writes the checkpoint; every rank learns whether it could.
   auto Save = [&]() {
     return T.agree(T.leader() ? saveCheckpoint(I, O.Save, P) : Status());
@@ -198,20 +205,27 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       // the single-process run.
       I.setDropoutKey(P.Seed, Step * T.size() + T.rank());
       double StepLoss;
+      // Whether the step wrote a NaN or an infinity into a param, state or
+      // buffer slot, as the entries report it (ModelABI.h).
+      bool WroteNonFinite;
       if (!T.distributed()) {
-        M.train_step(I.slotPointers());
+        WroteNonFinite = M.train_step(I.slotPointers()) != 0;
         StepLoss = Loss->scalar();
         for (size_t K = 0; K < Metrics.size(); ++K)
           StepMetrics[K] = Metrics[K]->scalar();
       } else {
-        M.train_grad(I.slotPointers());
+        WroteNonFinite = M.train_grad(I.slotPointers()) != 0;
         std::string Cause = takeNumericsFailure();
         Setup.Averager->average(!Cause.empty(), Mean);
         if (Mean.AnyFailure)
           return T.agree(Cause.empty() ? Status()
                                        : divergence(O, E, S + 1, 0, nullptr,
                                                     SavedEpoch, Cause));
-        M.apply_update(I.slotPointers());
+        // The buffers end the step as the ranks' means, which the averager
+        // checked; every rank then has the same params, state and buffers,
+        // so a scan on one rank finds what it finds on all.
+        WroteNonFinite |= !Mean.BuffersFinite;
+        WroteNonFinite |= M.apply_update(I.slotPointers()) != 0;
         StepLoss = Mean.Loss;
         StepMetrics = Mean.Metrics;
       }
@@ -219,9 +233,13 @@ Status runTrain(const nnc_model &M, const RunOptions &O) {
       if (std::string Cause = takeNumericsFailure(); !Cause.empty())
         return divergence(O, E, S + 1, StepLoss, nullptr, SavedEpoch, Cause);
       // Checked after every step, so a non-finite value is caught where it
-      // appears and never reaches a checkpoint. The ranks share the loss
-      // and the params, so they all stop here alike.
-      SlotBuffer *Bad = I.firstNonFinite();
+      // appears and never reaches a checkpoint; the scan that names the
+      // first one runs only when there is one (and with a non-finite loss,
+      // where the run stops anyway). The ranks share the loss, the params
+      // and the flags' causes, so they all stop here alike.
+      bool Scan = WroteNonFinite || ScanNext || !std::isfinite(StepLoss);
+      ScanNext = false;
+      SlotBuffer *Bad = Scan ? I.firstNonFinite() : nullptr;
       if (!std::isfinite(StepLoss) || Bad)
         return divergence(O, E, S + 1, StepLoss, Bad, SavedEpoch);
       Stats.Loss += StepLoss;

@@ -792,7 +792,8 @@ void checkSplitStep(const nnc_model &M, const Graph &G,
   ASSERT_TRUE(M.train_grad && M.apply_update);
   Slots S(M);
   setLeaves(S, G, Leaves);
-  M.train_grad(S.ptrs());
+  // Finite leaves: neither half reports a non-finite new value.
+  EXPECT_EQ(M.train_grad(S.ptrs()), 0) << "train_grad's flag" << At;
   expectClose(S.get("loss"), All[G.Loss], "train_grad's loss" + At);
   for (const NamedValue &V : G.Metrics)
     expectClose(S.get(V.Name), All[V.Value], "train_grad's " + V.Name + At);
@@ -805,7 +806,7 @@ void checkSplitStep(const nnc_model &M, const Graph &G,
   for (const Node *St : G.States)
     expectClose(S.get(St->Name), Leaves.at(St),
                 St->Name + " after train_grad" + At);
-  M.apply_update(S.ptrs());
+  EXPECT_EQ(M.apply_update(S.ptrs()), 0) << "apply_update's flag" << At;
   for (const Update &U : G.Updates)
     expectClose(S.get(U.Target->Name), All[U.NewValue],
                 "new " + U.Target->Name + " from the halves" + At);
@@ -848,8 +849,8 @@ void checkTrainStep(const OptimizerSpec &Opt) {
     ASSERT_TRUE(J->model()->train_step);
     Slots S(*J->model());
     setLeaves(S, B.G, Leaves);
-    J->model()->train_step(S.ptrs());
     std::string At = " at -O" + std::to_string(OptLevel);
+    EXPECT_EQ(J->model()->train_step(S.ptrs()), 0) << "train_step's flag" << At;
     expectClose(S.get("loss"), All[L], "loss" + At);
     expectClose(S.get("m"), All[B.G.Metrics[0].Value], "metric" + At);
     for (const Update &U : B.G.Updates)
@@ -969,7 +970,7 @@ TEST(CodeGen, TrainAndEvalModes) {
                   "grad of " + B.G.Params[I]->Name + At);
     expectClose(S.get("z.running_var"), Leaves[B.G.Buffers[1]],
                 "running_var after grad" + At);
-    J->model()->train_step(S.ptrs());
+    EXPECT_EQ(J->model()->train_step(S.ptrs()), 0) << "train_step's flag" << At;
     expectClose(S.get("loss"), All[B.G.Loss], "loss" + At);
     ASSERT_EQ(B.G.Updates.size(), 2 + 2 * B.G.Params.size());
     for (const Update &U : B.G.Updates)

@@ -108,6 +108,7 @@ EvalValues randomLeaves(const Graph &G, LabelRange Labels = {}) {
   Fill(G.Params, false);
   Fill(G.States, true);
   Fill(G.Hypers, true);
+  Fill(G.Buffers, true);
   return Leaves;
 }
 
@@ -119,6 +120,37 @@ void expectClose(const std::vector<double> &Got, const EvalTensor &Want,
     Scale = std::max(Scale, std::fabs(X));
   for (size_t I = 0; I < Got.size(); ++I)
     ASSERT_NEAR(Got[I], Want.Data[I], 2e-4 * Scale) << What << "[" << I << "]";
+}
+
+/// A NaN, then an infinity, planted in the last element of each slot an
+/// update overwrites: train_step's non-finite flag (ModelABI.h) is set
+/// exactly when one of those slots is not finite after the step, whichever
+/// kernel (fused epilogue, in place or not, on threads or not) wrote it.
+template <typename SetAllT>
+void checkNonFiniteFlag(const nnc_model &Model, const Graph &G,
+                        SetAllT SetAll) {
+  for (const Update &Planted : G.Updates) {
+    for (double Bad : {std::nan(""), -HUGE_VAL}) {
+      if (Planted.Target->dtype() != DType::F32)
+        continue;
+      Slots S(Model);
+      SetAll(S);
+      std::vector<double> V = S.get(Planted.Target->Name);
+      EvalTensor T =
+          EvalTensor::zeros(TensorType(DType::F32, {int64_t(V.size())}));
+      T.Data = V;
+      T.Data.back() = Bad;
+      S.set(Planted.Target->Name, T);
+      bool Flag = Model.train_step(S.ptrs()) != 0;
+      bool Any = false;
+      for (const Update &U : G.Updates)
+        for (double X : S.get(U.Target->Name))
+          Any |= !std::isfinite(X);
+      EXPECT_TRUE(Any) << Planted.Target->Name << " = " << Bad;
+      EXPECT_EQ(Flag, Any) << "train_step's flag with " << Bad << " in "
+                           << Planted.Target->Name;
+    }
+  }
 }
 
 /// Runs every entry point of `Source` at graph -O0, -O2 and -O3 against
@@ -174,7 +206,7 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
     auto SetAll = [&](Slots &S) {
       for (const auto *List :
            {&Ref->G->Inputs, &Ref->G->Targets, &Ref->G->Params, &Ref->G->States,
-            &Ref->G->Hypers})
+            &Ref->G->Hypers, &Ref->G->Buffers})
         for (Node *N : *List)
           S.set(N->Name, RefLeaves[N]);
     };
@@ -210,11 +242,13 @@ unsigned checkModel(llvm::StringRef Source, llvm::StringRef Example = "",
     if (Model.train_step) {
       Slots S(Model);
       SetAll(S);
-      Model.train_step(S.ptrs());
+      // Every new value is finite, and the step says so (ModelABI.h).
+      EXPECT_EQ(Model.train_step(S.ptrs()), 0) << "train_step's flag";
       CheckForward(S, "train_step");
       for (const Update &U : Ref->G->Updates)
         expectClose(S.get(U.Target->Name), Want[U.NewValue],
                     "train_step new " + U.Target->Name);
+      checkNonFiniteFlag(Model, *Ref->G, SetAll);
     }
   }
   return Fused;
@@ -294,6 +328,38 @@ TEST(Fusion, ReductionPrologueAndAdam) {
 )",
                              "adam(lr = 0.01)", 4, 2)),
             2u);
+}
+
+// batchnorm's running statistics are buffers the training step updates
+// from the batch statistics (channel_sum anchors); a conv net and a dense
+// one, so both layouts of the statistics are covered.
+TEST(Fusion, BatchnormBuffers) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 8
+  input x : f32[B, 4]
+  target t : i32[B]
+  param W1 : f32[4, 6] = uniform(-1, 1)
+  param g : f32[6] = ones
+  param b : f32[6] = zeros
+  param W2 : f32[6, 3] = uniform(-1, 1)
+  z = batchnorm(x @ W1, g, b)
+  loss ce = cross_entropy(relu(z) @ W2, t)
+)",
+                             "sgd(lr = 0.1, momentum = 0.9)", 4, 1)),
+            1u);
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 2
+  input x : f32[B, 1, 5, 5]
+  target t : i32[B]
+  param K : f32[3, 1, 3, 3] = uniform(-1, 1)
+  param g : f32[3] = ones
+  param b : f32[3] = zeros
+  param W : f32[3, 2] = uniform(-1, 1)
+  c = relu(batchnorm(conv2d(x, K, padding = 1), g, b))
+  loss ce = cross_entropy(reshape(avgpool2d(c, size = 5), [B, 3]) @ W, t)
+)",
+                             "adam(lr = 0.01)", 25, 1)),
+            1u);
 }
 
 // clip_norm makes every param's update wait for the global norm of all the

@@ -99,9 +99,14 @@ public:
     double Loss = 0;
     std::vector<double> Metrics; ///< In METRIC slot order.
     bool AnyFailure = false;     ///< Some rank's numerics check failed.
+    /// Every mean written into a buffer slot is finite (a rank's
+    /// non-finite value makes its mean non-finite, and a mean of finite
+    /// values can overflow); the same on every rank.
+    bool BuffersFinite = true;
   };
   /// After train_grad on every rank: writes the means into the grad and
-  /// buffer slots, and the loss, metrics and failure flag into `Out`.
+  /// buffer slots, and the loss, metrics, failure flag and whether the
+  /// buffers' means are finite into `Out`.
   /// `LocalFailure`: this rank's numerics check failed.
   void average(bool LocalFailure, Means &Out);
 

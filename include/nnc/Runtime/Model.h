@@ -110,10 +110,11 @@ public:
   /// (DataParallel.h). The instance still frees only what it allocated.
   void relocate(SlotBuffer &Slot, void *Memory);
 
-  /// The first PARAM or STATE slot (in slot order) holding a NaN or an
-  /// infinity, or null when all of them are finite. Training calls it after
-  /// every step, so it covers what a step writes (gradients live in the
-  /// arena; GRAD slots are written only by the `grad` command).
+  /// The first PARAM, STATE or BUFFER slot (in slot order) holding a NaN
+  /// or an infinity, or null when all of them are finite: what a training
+  /// step writes (gradients live in the arena; GRAD slots are written only
+  /// by the `grad` command). Training calls it after a step whose entries
+  /// report a non-finite value (ModelABI.h), to name the slot.
   SlotBuffer *firstNonFinite();
 
 private:

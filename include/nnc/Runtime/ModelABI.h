@@ -28,6 +28,14 @@
  * the gradients are complete, so that data-parallel training can average
  * them across processes in between (docs/distributed.md).
  *
+ * The three entries that write params, state or buffers (train_step,
+ * train_grad, apply_update) return whether they wrote a NaN or an infinity
+ * into one of those slots: nonzero if some value they wrote there is not
+ * finite, zero if every one is. The runtime scans the slots for the name of
+ * the first non-finite one only when told so (docs/runtime.md, "Numerical
+ * safety"), so the flag must cover every write; a hand-written model may
+ * always return 1 (the runtime then scans after every step).
+ *
  * Plain C so that the generated code's side is simple to emit with LLVM.
  *
  *===----------------------------------------------------------------------===*/
@@ -40,7 +48,7 @@
 extern "C" {
 #endif
 
-#define NNC_ABI_VERSION 6
+#define NNC_ABI_VERSION 7
 
 enum nnc_dtype { NNC_F32 = 0, NNC_I32 = 1 };
 
@@ -164,6 +172,9 @@ typedef struct nnc_train_spec {
 } nnc_train_spec;
 
 typedef void (*nnc_entry)(void **slots);
+/* train_step, train_grad, apply_update: nonzero when a param, state or
+ * buffer value written is a NaN or an infinity (see the top). */
+typedef int32_t (*nnc_update_entry)(void **slots);
 
 typedef struct nnc_model {
   int32_t abi_version; /* NNC_ABI_VERSION */
@@ -175,15 +186,15 @@ typedef struct nnc_model {
   nnc_train_spec train;
   /* null unless the model has a loss and a train block whose optimizer
    * updates something (a param; adam also its step count) */
-  nnc_entry train_step;
+  nnc_update_entry train_step;
   nnc_entry eval_step; /* null when the model has no loss */
   nnc_entry predict;
   nnc_entry grad; /* null when the model has no loss or no param */
   /* train_step in two halves (see the table above); both null when there
    * is no train_step, or when its update reads more than the params, state,
    * buffers, hyperparameters and gradients */
-  nnc_entry train_grad;
-  nnc_entry apply_update;
+  nnc_update_entry train_grad;
+  nnc_update_entry apply_update;
 } nnc_model;
 
 /* The runtime functions the generated code calls, `nnc_main` among them,

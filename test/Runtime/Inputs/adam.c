@@ -127,13 +127,27 @@ static void adamUpdate(void **Slot, float *P, float *M, float *V,
 
 static float GradBalBuf[BALLAST];
 
-static void trainStep(void **Slot) {
+/* Nonzero when one of P[0..N) is a NaN or an infinity: what an update
+ * entry returns about the values it wrote (ModelABI.h). */
+static int32_t nonFinite(const float *P, int N) {
+  int32_t Bad = 0;
+  for (int K = 0; K < N; ++K)
+    Bad |= !isfinite(P[K]);
+  return Bad;
+}
+
+static int32_t trainStep(void **Slot) {
   float GW_[2], GB_[1];
   lossAndGrad(Slot, GW_, GB_, GradBalBuf);
   F(STEP)[0] += 1;
   adamUpdate(Slot, F(W), F(MW), F(VW), GW_, 2);
   adamUpdate(Slot, F(Bias), F(MB), F(VB), GB_, 1);
   adamUpdate(Slot, F(Ballast), F(MBal), F(VBal), GradBalBuf, BALLAST);
+  return nonFinite(F(W), 2) | nonFinite(F(Bias), 1) |
+         nonFinite(F(Ballast), BALLAST) | nonFinite(F(MW), 2) |
+         nonFinite(F(VW), 2) | nonFinite(F(MB), 1) | nonFinite(F(VB), 1) |
+         nonFinite(F(MBal), BALLAST) | nonFinite(F(VBal), BALLAST) |
+         nonFinite(F(STEP), 1);
 }
 
 static void evalStep(void **Slot) {

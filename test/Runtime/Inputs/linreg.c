@@ -8,6 +8,7 @@
  */
 #include "nnc/Runtime/Callbacks.h"
 
+#include <math.h>
 #include <stddef.h>
 
 #ifndef BATCH
@@ -65,7 +66,16 @@ static void lossAndGrad(void **Slot, float *GradW, float *GradB) {
   GradB[0] = G2;
 }
 
-static void trainStep(void **Slot) {
+/* Nonzero when one of P[0..N) is a NaN or an infinity: what an update
+ * entry returns about the values it wrote (ModelABI.h). */
+static int32_t nonFinite(const float *P, int N) {
+  int32_t Bad = 0;
+  for (int K = 0; K < N; ++K)
+    Bad |= !isfinite(P[K]);
+  return Bad;
+}
+
+static int32_t trainStep(void **Slot) {
   float GW_[2], GB_[1];
   lossAndGrad(Slot, GW_, GB_);
   float Lr = F(LR)[0], Mom = F(MOM)[0];
@@ -75,6 +85,8 @@ static void trainStep(void **Slot) {
   }
   F(VB)[0] = Mom * F(VB)[0] + GB_[0];
   F(Bias)[0] -= Lr * F(VB)[0];
+  return nonFinite(F(W), 2) | nonFinite(F(Bias), 1) | nonFinite(F(VW), 2) |
+         nonFinite(F(VB), 1);
 }
 
 static void evalStep(void **Slot) {

@@ -9,6 +9,9 @@
   mkdata.py labels FILE N NCLS [--gz] [--max L]
                                          IDX labels i % NCLS (the last one
                                          L with --max)
+  mkdata.py spike FILE N COLS [ROW,COL=V ...]
+                                         CSV of N rows of COLS cells 0.001,
+                                         except the cells given
 """
 import gzip
 import random
@@ -57,6 +60,15 @@ def main():
         data = struct.pack(">IIII", magic, n, h, w)
         data += bytes((i + j) % 256 for i in range(n) for j in range(h * w))
         out(path, data, args)
+    elif cmd == "spike":
+        n, cols = int(args[0]), int(args[1])
+        rows = [["0.001"] * cols for _ in range(n)]
+        for cell in args[2:]:
+            where, value = cell.split("=")
+            r, c = where.split(",")
+            rows[int(r)][int(c)] = value
+        with open(path, "w") as f:
+            f.write("".join(",".join(r) + "\n" for r in rows))
     elif cmd == "labels":
         n, ncls = int(args[0]), int(args[1])
         labels = [i % ncls for i in range(n)]

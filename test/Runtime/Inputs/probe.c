@@ -25,6 +25,7 @@
  */
 #include "nnc/Runtime/Callbacks.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -92,19 +93,23 @@ static float meanX(void **Slot) {
 
 static long Steps;
 
-static void trainStep(void **Slot) {
+/* Returns whether a new param value is a NaN or an infinity (ModelABI.h). */
+static int32_t trainStep(void **Slot) {
   const char *DieAt = getenv("PROBE_DIE_AT");
   if (DieAt && Steps++ == atol(DieAt))
     _exit(3);
   F(LOSS)[0] = F(LRATE)[0];
   F(MEANX)[0] = meanX(Slot);
   F(C)[0] += F(LRATE)[0];
+  int32_t Bad = !isfinite(F(C)[0]);
   for (int J = 0; J < NIN; ++J) {
     float Sum = 0;
     for (int I = 0; I < BATCH; ++I)
       Sum += F(X)[I * NIN + J];
     F(S)[J] += F(LRATE)[0] * Sum;
+    Bad |= !isfinite(F(S)[J]);
   }
+  return Bad;
 }
 
 static void evalStep(void **Slot) {

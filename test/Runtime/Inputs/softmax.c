@@ -120,13 +120,20 @@ static void lossAndGrad(void **Slot, float *GradW, float *GradB) {
 
 static float GradWBuf[NIN * NCLS], GradBBuf[NCLS];
 
-static void trainStep(void **Slot) {
+/* Returns whether a new param value is a NaN or an infinity (ModelABI.h). */
+static int32_t trainStep(void **Slot) {
   lossAndGrad(Slot, GradWBuf, GradBBuf);
   float Lr = F(LR)[0];
-  for (int K = 0; K < NIN * NCLS; ++K)
+  int32_t Bad = 0;
+  for (int K = 0; K < NIN * NCLS; ++K) {
     F(W)[K] -= Lr * GradWBuf[K];
-  for (int C = 0; C < NCLS; ++C)
+    Bad |= !isfinite(F(W)[K]);
+  }
+  for (int C = 0; C < NCLS; ++C) {
     F(Bias)[C] -= Lr * GradBBuf[C];
+    Bad |= !isfinite(F(Bias)[C]);
+  }
+  return Bad;
 }
 
 static void evalStep(void **Slot) { lossAndGrad(Slot, NULL, NULL); }
