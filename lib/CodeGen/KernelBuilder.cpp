@@ -62,6 +62,9 @@ Function *codegen::createKernelFunction(Module &M, const Twine &Name,
   Function *F =
       Function::Create(FunctionType::get(Type::getVoidTy(Ctx), Params, false),
                        GlobalValue::InternalLinkage, Name, M);
+  // Nothing compares kernel addresses: a kernel identical to another may
+  // be replaced by it (mergeIdenticalFunctions, Target.h).
+  F->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
   F->addFnAttr(Attribute::NoUnwind);
   if (Attrs.NoInline)
     F->addFnAttr(Attribute::NoInline);
