@@ -250,14 +250,14 @@ Value *KernelBuilder::intrinsic(Intrinsic::ID ID, Value *X) {
 }
 
 MDNode *codegen::loopMetadata(LLVMContext &Ctx, const LoopHints &Hints) {
-  if (Hints.Vectorize && Hints.Unroll)
+  if (Hints.Vectorize && Hints.unrolls())
     return nullptr;
   SmallVector<Metadata *, 3> Ops = {nullptr};
   if (!Hints.Vectorize)
     Ops.push_back(MDNode::get(
         Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.enable"),
               ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))}));
-  if (!Hints.Unroll)
+  if (!Hints.unrolls())
     Ops.push_back(
         MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.unroll.disable")}));
   MDNode *Loop = MDNode::getDistinct(Ctx, Ops);
