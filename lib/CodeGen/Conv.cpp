@@ -284,22 +284,54 @@ bool hasImplicitGradInput(const ConvDims &D) {
 
 } // namespace
 
+namespace {
+
+/// Makes the kernel of `KB` call the shared body of convolution `Op` on
+/// geometry `D`: `@nnc.<Op>.<dims>(out, in0, in1)`, created by `Body` on
+/// first use and called by every kernel with the same op and geometry.
+/// The body depends only on them (and on the module's vector unit), so
+/// the shared copy computes what a copy of its own would; its scratch
+/// buffers are named after it and shared too, which is safe because
+/// kernels run one at a time and every body rewrites the scratch it reads.
+void callSharedBody(KernelBuilder &KB, StringRef Op, const ConvDims &D,
+                    function_ref<void(KernelBuilder &)> Body) {
+  Module &M = moduleOf(KB);
+  std::string Name =
+      ("nnc." + Op + ".n" + Twine(D.N) + "c" + Twine(D.C) + "h" + Twine(D.H) +
+       "w" + Twine(D.W) + ".k" + Twine(D.K) + "r" + Twine(D.R) + "s" +
+       Twine(D.S) + ".st" + Twine(D.Stride) + "p" + Twine(D.Pad))
+          .str();
+  Function *F = M.getFunction(Name);
+  if (!F) {
+    F = createKernelFunction(M, Name, 3, {.ReadOnly = {1, 2}});
+    F->getArg(0)->setName("out");
+    F->getArg(1)->setName("in0");
+    F->getArg(2)->setName("in1");
+    KernelBuilder SKB(F, KB.node(), F->getArg(0), {F->getArg(1), F->getArg(2)});
+    Body(SKB);
+    SKB.finish();
+  }
+  assert(KB.in(0) && KB.in(1) && "convolution operand without a buffer");
+  KB.builder().CreateCall(F, {KB.out(), KB.in(0), KB.in(1)});
+}
+
+} // namespace
+
 void codegen::emitConv2d(KernelBuilder &KB) {
   const Node &Nd = KB.node();
   ConvDims D =
       convDims(Nd.operand(0)->dims(), Nd.operand(1)->dims(), Nd.dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  emitImplicitConv(KB, D, nullptr);
+  callSharedBody(KB, "conv2d", D, [&](KernelBuilder &SKB) {
+    emitImplicitConv(SKB, D, nullptr);
+  });
 }
 
-void codegen::emitConv2dGradInput(KernelBuilder &KB) {
-  // (dy : [N,K,OH,OW], w : [K,C,R,S]) -> dx : [N,C,H,W]
-  const Node &Nd = KB.node();
-  ConvDims D =
-      convDims(Nd.dims(), Nd.operand(1)->dims(), Nd.operand(0)->dims(), Nd.A);
-  if (isEmpty(D))
-    return KB.fillOut(KB.f32(0), Nd.Type.numElements());
+namespace {
+
+/// The body of conv2d_grad_input (see emitConv2dGradInput).
+void emitGradInputBody(KernelBuilder &KB, const ConvDims &D) {
   if (hasImplicitGradInput(D)) {
     // dx = conv2d(dy, wf, padding = R-1-pad), a convolution from K to C
     // channels with wf[c][k][r][s] = w[k][c][R-1-r][S-1-s].
@@ -343,6 +375,19 @@ void codegen::emitConv2dGradInput(KernelBuilder &KB) {
                 B.CreateCall(Gemm, {Dst, CKB.in(1), Dy});
                 emitCol2Im(CKB, D, Dst, Dx);
               }});
+}
+
+} // namespace
+
+void codegen::emitConv2dGradInput(KernelBuilder &KB) {
+  // (dy : [N,K,OH,OW], w : [K,C,R,S]) -> dx : [N,C,H,W]
+  const Node &Nd = KB.node();
+  ConvDims D =
+      convDims(Nd.dims(), Nd.operand(1)->dims(), Nd.operand(0)->dims(), Nd.A);
+  if (isEmpty(D))
+    return KB.fillOut(KB.f32(0), Nd.Type.numElements());
+  callSharedBody(KB, "conv2d_grad_input", D,
+                 [&](KernelBuilder &SKB) { emitGradInputBody(SKB, D); });
 }
 
 namespace {
@@ -496,7 +541,9 @@ void codegen::emitConv2dGradWeight(KernelBuilder &KB) {
       convDims(Nd.operand(0)->dims(), Nd.dims(), Nd.operand(1)->dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  if (useRowDots(D, ConvPlan(D), dotLanes(moduleOf(KB))))
-    return emitGradWeightDots(KB, D);
-  emitGradWeightGemm(KB, D);
+  callSharedBody(KB, "conv2d_grad_weight", D, [&](KernelBuilder &SKB) {
+    if (useRowDots(D, ConvPlan(D), dotLanes(moduleOf(SKB))))
+      return emitGradWeightDots(SKB, D);
+    emitGradWeightGemm(SKB, D);
+  });
 }

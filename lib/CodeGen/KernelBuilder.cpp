@@ -92,6 +92,9 @@ Function *codegen::createKernelFunction(Module &M, const Twine &Name,
   Function *F =
       Function::Create(FunctionType::get(Type::getVoidTy(Ctx), Params, false),
                        GlobalValue::InternalLinkage, Name, M);
+  // Nothing compares kernel addresses: a kernel identical to another may
+  // be replaced by it (mergeIdenticalFunctions, Target.h).
+  F->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
   F->addFnAttr(Attribute::NoUnwind);
   if (Attrs.NoInline)
     F->addFnAttr(Attribute::NoInline);
@@ -277,14 +280,14 @@ Value *KernelBuilder::intrinsic(Intrinsic::ID ID, Value *X) {
 }
 
 MDNode *codegen::loopMetadata(LLVMContext &Ctx, const LoopHints &Hints) {
-  if (Hints.Vectorize && Hints.Unroll)
+  if (Hints.Vectorize && Hints.unrolls())
     return nullptr;
   SmallVector<Metadata *, 3> Ops = {nullptr};
   if (!Hints.Vectorize)
     Ops.push_back(MDNode::get(
         Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.enable"),
               ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))}));
-  if (!Hints.Unroll)
+  if (!Hints.unrolls())
     Ops.push_back(
         MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.unroll.disable")}));
   MDNode *Loop = MDNode::getDistinct(Ctx, Ops);

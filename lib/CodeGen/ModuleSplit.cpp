@@ -40,6 +40,18 @@ bool isEntry(const Function &F) {
   return FromData;
 }
 
+/// True when every use of `F` in `Caller` is a direct call.
+bool isCallee(const Function &F, const Function &Caller) {
+  for (const User *U : F.users()) {
+    const auto *CB = dyn_cast<CallBase>(U);
+    if (CB && CB->getFunction() == &Caller && CB->getCalledOperand() != &F)
+      return false;
+    if (!CB && !isa<Constant>(U))
+      return false;
+  }
+  return true;
+}
+
 size_t instructionCount(const GlobalValue &G) {
   const auto *F = dyn_cast<Function>(&G);
   if (!F)
@@ -59,7 +71,7 @@ SplitPlan nnc::planModuleSplit(const Module &M, unsigned MaxParts) {
       Defined.push_back(&G);
 
   // A private global goes where its users go, except that a function an
-  // entry calls may go elsewhere (the cut).
+  // entry calls, and a `noinline` function, may go elsewhere (the cut).
   EquivalenceClasses<const GlobalValue *> Groups;
   for (const GlobalValue *G : Defined) {
     Groups.insert(G);
@@ -67,9 +79,12 @@ SplitPlan nnc::planModuleSplit(const Module &M, unsigned MaxParts) {
       continue;
     const auto *F = dyn_cast<Function>(G);
     bool Cuttable = F && !isEntry(*F);
+    bool NeverInlined = Cuttable && F->hasFnAttribute(Attribute::NoInline);
     forEachOwner(G, [&](const GlobalValue *O) {
       const auto *OF = dyn_cast<Function>(O);
-      if (!(Cuttable && OF && isEntry(*OF)))
+      bool Cut =
+          OF && (NeverInlined ? isCallee(*F, *OF) : Cuttable && isEntry(*OF));
+      if (!Cut)
         Groups.unionSets(G, O);
     });
   }

@@ -62,6 +62,9 @@ nnc::compileToObjects(Module &M, const nnc::TargetOptions &Opts,
   unsigned Threads =
       Opts.Threads ? Opts.Threads
                    : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  // Before the cut, so that copies in different parts merge too.
+  if (Opts.OptLevel > 0)
+    mergeIdenticalFunctions(M);
   SplitPlan Plan;
   if (Threads > 1 && instructionCount(M) >= MinInstructionsToSplit)
     Plan = planModuleSplit(M, Threads);

@@ -69,6 +69,8 @@ inline llvm::Function *createTaskFunction(llvm::Module &M,
   llvm::Function *F = llvm::Function::Create(
       detail::IRType<std::remove_pointer_t<nnc_task_fn>>::get(M.getContext()),
       llvm::GlobalValue::InternalLinkage, Name, M);
+  // Its address is only passed to nnc_parallel_for, never compared.
+  F->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
   F->addFnAttr(llvm::Attribute::NoUnwind);
   return F;
 }

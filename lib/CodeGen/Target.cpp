@@ -21,6 +21,7 @@
 #include <llvm/TargetParser/Host.h>
 #include <llvm/TargetParser/SubtargetFeature.h>
 #include <llvm/TargetParser/Triple.h>
+#include <llvm/Transforms/IPO/MergeFunctions.h>
 
 #include <mutex>
 
@@ -136,7 +137,14 @@ void nnc::configureModule(Module &M, TargetMachine &TM) {
   }
 }
 
+void nnc::mergeIdenticalFunctions(Module &M) {
+  ModuleAnalysisManager MAM; // the pass asks for no analysis
+  MergeFunctionsPass().run(M, MAM);
+}
+
 void nnc::optimizeModule(Module &M, TargetMachine &TM, unsigned OptLevel) {
+  if (OptLevel > 0)
+    mergeIdenticalFunctions(M);
   LoopAnalysisManager LAM;
   FunctionAnalysisManager FAM;
   CGSCCAnalysisManager CGAM;

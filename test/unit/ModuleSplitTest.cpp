@@ -107,6 +107,55 @@ TEST_F(ModuleSplitTest, PrivateGlobalsFollowTheirKernel) {
   EXPECT_EQ(partOf("c", Plan), partOf("entry", Plan));
 }
 
+// Two kernels call one `noinline` body (a convolution shared by shape),
+// which has a task of its own.
+const char *SharedBodyIR = R"(
+@desc = internal constant [1 x ptr] [ptr @entry]
+
+define internal void @entry() {
+  call void @k1()
+  call void @k2()
+  ret void
+}
+
+define internal void @k1() noinline {
+  call void @body()
+  ret void
+}
+
+define internal void @k2() noinline {
+  call void @body()
+  store float 1.0, ptr null
+  ret void
+}
+
+define internal void @body() noinline {
+  call void @body.task(ptr null)
+  ret void
+}
+
+define internal void @body.task(ptr %s) {
+  store float 1.0, ptr %s
+  store float 2.0, ptr %s
+  store float 3.0, ptr %s
+  store float 4.0, ptr %s
+  ret void
+}
+)";
+
+TEST_F(ModuleSplitTest, NoInlineBodiesGoTheirOwnWay) {
+  SMDiagnostic Err;
+  M = parseAssemblyString(SharedBodyIR, Err, Ctx);
+  ASSERT_TRUE(M) << Err.getMessage().str();
+  SplitPlan Plan = planModuleSplit(*M, 3);
+  // The body is never inlined into its callers, so it is a group of its
+  // own (with its task) rather than gluing both kernels into one.
+  EXPECT_EQ(Plan.NumParts, 3u);
+  EXPECT_EQ(partOf("body.task", Plan), partOf("body", Plan));
+  EXPECT_NE(partOf("k1", Plan), partOf("body", Plan));
+  EXPECT_NE(partOf("k2", Plan), partOf("body", Plan));
+}
+
 TEST_F(ModuleSplitTest, OnePartKeepsEverythingTogether) {
   SplitPlan Plan = planModuleSplit(*M, 1);
   EXPECT_EQ(Plan.NumParts, 1u);

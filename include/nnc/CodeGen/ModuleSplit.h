@@ -8,9 +8,13 @@
 // threads (ParallelCodeGen.h):
 //
 // * everything a kernel references that is private to the module (its
-//   tasks, GEMM specializations, scratch buffers, row tables) stays in the
-//   kernel's part, so each part optimizes exactly as the whole module would;
-// * a kernel that lands in another part than its caller becomes a hidden
+//   tasks, scratch buffers, row tables) stays in the kernel's part, so the
+//   optimizer inlines and specializes it as in the whole module;
+// * but a `noinline` function (a GEMM, a convolution body shared by shape,
+//   a kernel) may go to another part than its callers: it would not be
+//   inlined anyway, and keeping it with every caller glued all kernels of
+//   one shape into one unsplittable group;
+// * a function that lands in another part than a caller becomes a hidden
 //   external symbol — visible to the linker, not exported from the program;
 // * parts are balanced by instruction count (largest group first, into the
 //   lightest part).

@@ -68,7 +68,17 @@ createTargetMachine(const TargetOptions &Opts);
 /// width, so that the vectorizer uses the widest registers the CPU has.
 void configureModule(llvm::Module &M, llvm::TargetMachine &TM);
 
-/// Runs LLVM's default module pipeline for `OptLevel` (0..3).
+/// Replaces every function that is identical to an earlier one (same
+/// instructions, constants, attributes and callees, names aside) by that
+/// one, with LLVM's MergeFunctions: kernels of layers with one shape and
+/// one op sequence (a batchnorm per layer, an optimizer update per param)
+/// are then optimized and compiled once. Deterministic: of identical
+/// functions, the one whose name sorts first stays, so a kernel may be
+/// called under the name of another node's (`k15.mul.d.y` for `y * y`).
+void mergeIdenticalFunctions(llvm::Module &M);
+
+/// From -O1 on, merges identical functions (mergeIdenticalFunctions);
+/// then runs LLVM's default module pipeline for `OptLevel` (0..3).
 void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM,
                     unsigned OptLevel);
 
