@@ -250,14 +250,14 @@ Value *KernelBuilder::intrinsic(Intrinsic::ID ID, Value *X) {
 }
 
 MDNode *codegen::loopMetadata(LLVMContext &Ctx, const LoopHints &Hints) {
-  if (Hints.Vectorize && Hints.unrolls())
+  if (Hints.Vectorize && Hints.Unroll)
     return nullptr;
   SmallVector<Metadata *, 3> Ops = {nullptr};
   if (!Hints.Vectorize)
     Ops.push_back(MDNode::get(
         Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.enable"),
               ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))}));
-  if (!Hints.unrolls())
+  if (!Hints.Unroll)
     Ops.push_back(
         MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.unroll.disable")}));
   MDNode *Loop = MDNode::getDistinct(Ctx, Ops);

@@ -29,7 +29,6 @@
 #include <llvm/IR/Module.h>
 
 #include <functional>
-#include <optional>
 
 namespace nnc::codegen {
 
@@ -52,16 +51,14 @@ struct LoopHints {
   /// May be vectorized: off for strided accesses, which vectorize into
   /// gathers and scatters slower than scalar code on current x86 cores.
   bool Vectorize = true;
-  /// May be unrolled by LLVM's unroller; unset: only if kept scalar. A
-  /// loop the vectorizer takes is unrolled by it already (it interleaves
-  /// several vectors per iteration); unrolling the vector loop again only
-  /// cost compile time (docs/performance.md, "Compile time"). A scalar
-  /// strided copy gains from it (its copies run in parallel, and SLP
-  /// vectorizes neighbouring ones). Off where a short loop's full unroll
-  /// would make the vectorizer pick a worse, outer loop.
-  std::optional<bool> Unroll;
-
-  bool unrolls() const { return Unroll.value_or(!Vectorize); }
+  /// May be unrolled by LLVM's unroller: only the scalar strided copies
+  /// of the convolutions and pools, where it was measured to pay (their
+  /// copies run in parallel, and SLP vectorizes neighbouring ones: 1.5-5x).
+  /// A loop the vectorizer takes is unrolled by it already (it interleaves
+  /// several vectors per iteration); unrolling every loop again cost a
+  /// third of resnet.nn's compile time and gained nothing measurable
+  /// (docs/performance.md, "Compile time").
+  bool Unroll = false;
 };
 
 /// `for (IV = Lo; IV < Hi; ++IV) Body(IV)` over i64 at B's insert point,
