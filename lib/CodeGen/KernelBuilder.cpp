@@ -14,6 +14,8 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include <algorithm>
+
 using namespace llvm;
 using namespace nnc;
 using namespace nnc::codegen;
@@ -195,6 +197,38 @@ void codegen::emitCountedLoop(IRBuilder<> &B, Value *Lo, Value *Hi,
     Latch->setMetadata(LLVMContext::MD_loop, Loop);
   IV->addIncoming(Next, B.GetInsertBlock());
   B.SetInsertPoint(Exit);
+}
+
+void codegen::forLoopUnrolled(KernelBuilder &KB, Value *Lo, Value *Hi,
+                              int64_t Factor,
+                              function_ref<void(Value *)> Body) {
+  assert(Factor >= 1 && "unroll factor below one");
+  IRBuilder<> &B = KB.builder();
+  constexpr LoopHints Scalar = {.Vectorize = false};
+  auto *CLo = dyn_cast<ConstantInt>(Lo);
+  auto *CHi = dyn_cast<ConstantInt>(Hi);
+  if (CLo && CHi) {
+    int64_t L = CLo->getSExtValue(), H = CHi->getSExtValue();
+    int64_t Groups = std::max<int64_t>(H - L, 0) / Factor;
+    forLoopWithHints(KB, KB.i64(0), KB.i64(Groups), Scalar, [&](Value *G) {
+      Value *Base = B.CreateAdd(KB.i64(L), B.CreateMul(G, KB.i64(Factor)));
+      for (int64_t K = 0; K < Factor; ++K)
+        Body(B.CreateAdd(Base, KB.i64(K)));
+    });
+    for (int64_t I = L + Groups * Factor; I < H; ++I)
+      Body(KB.i64(I));
+    return;
+  }
+  Value *Count = B.CreateSub(Hi, Lo);
+  Count = B.CreateSelect(B.CreateICmpSGT(Count, KB.i64(0)), Count, KB.i64(0));
+  Value *Groups = B.CreateUDiv(Count, KB.i64(Factor));
+  forLoopWithHints(KB, KB.i64(0), Groups, Scalar, [&](Value *G) {
+    Value *Base = B.CreateAdd(Lo, B.CreateMul(G, KB.i64(Factor)));
+    for (int64_t K = 0; K < Factor; ++K)
+      Body(B.CreateAdd(Base, KB.i64(K)));
+  });
+  Value *Rest = B.CreateAdd(Lo, B.CreateMul(Groups, KB.i64(Factor)));
+  forLoopWithHints(KB, Rest, Hi, Scalar, Body);
 }
 
 void KernelBuilder::forEach(ArrayRef<int64_t> Dims,
