@@ -286,14 +286,32 @@ Value *KernelBuilder::intrinsic(Intrinsic::ID ID, Value *X) {
 MDNode *codegen::loopMetadata(LLVMContext &Ctx, const LoopHints &Hints) {
   if (Hints.Vectorize && Hints.Unroll)
     return nullptr;
-  SmallVector<Metadata *, 3> Ops = {nullptr};
+  auto Attr = [&](StringRef Name) {
+    return MDNode::get(Ctx, {MDString::get(Ctx, Name)});
+  };
+  SmallVector<Metadata *, 4> Ops = {nullptr};
   if (!Hints.Vectorize)
     Ops.push_back(MDNode::get(
         Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.enable"),
               ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))}));
   if (!Hints.Unroll)
+    Ops.push_back(Attr("llvm.loop.unroll.disable"));
+  if (!Hints.Unroll && Hints.Vectorize) {
+    // Once vectorized, the vector loop stays rolled, but the scalar
+    // remainder (fewer iterations than one vector step covers) gets what
+    // LLVM gives it by default: unrolled whole when its trip count is a
+    // constant, so a 49-long row's last 17 elements are not a scalar loop.
     Ops.push_back(
-        MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.unroll.disable")}));
+        MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.followup_"
+                                             "vectorized"),
+                          Attr("llvm.loop.unroll.disable")}));
+    Ops.push_back(MDNode::get(
+        Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.followup_epilogue"),
+              MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.isvectorized"),
+                                ConstantAsMetadata::get(ConstantInt::get(
+                                    Type::getInt32Ty(Ctx), 1))}),
+              Attr("llvm.loop.unroll.runtime.disable")}));
+  }
   MDNode *Loop = MDNode::getDistinct(Ctx, Ops);
   Loop->replaceOperandWith(0, Loop);
   return Loop;
