@@ -1,15 +1,23 @@
 //===- Im2Col.cpp - Unfolding convolution windows into matrix columns -----===//
 //
-// For each weight offset (c, r, s) the input pixels an output row reads
-// form one strided run of x, so both maps are loop nests over
-// (c, r, s) and oh around a copy over ow. The output rows and columns whose
-// input pixel falls in the padding are computed once per (r, s)
-// (`validRange`): im2col splits each row into zero / copy / zero runs,
-// col2im skips them. With padding 0 every range is the whole output and
-// the loops keep constant trip counts.
+// im2col loops over output rows, then (c, r), then the output columns ow,
+// and copies the S offsets of one column by construction: in the
+// transposed layout [P, CRS] (the weight gradient's GEMM form) their
+// sources and destinations are both contiguous, so SLP turns them into
+// vector moves without LLVM's unroller (which made the weight gradient 2x
+// slower when not asked to unroll, and 5x the compile time when asked).
+// The columns whose window row lies inside the image, [OwIn, OwOut), are
+// plain copies; the few at the edges and the rows in the padding select
+// zeros (loading from a clamped index, so nothing reads out of bounds).
+//
+// col2im adds a [CRS, P] matrix back into an image, a loop nest over
+// (c, r, s) and oh around a read-modify-write over ow whose bounds skip the
+// padding (`validRange`), in a fixed order.
 //
 //===----------------------------------------------------------------------===//
 #include "Im2Col.h"
+
+#include <algorithm>
 
 using namespace llvm;
 using namespace nnc;
@@ -48,29 +56,21 @@ Value *inputCoord(KernelBuilder &KB, Value *O, Value *R, const ConvDims &D) {
                      KB.i64(D.Pad));
 }
 
-/// The copies of im2col and col2im are scalar strided loops; LLVM's
-/// unroller (which only runs on loops that allow it, KernelBuilder.h)
-/// unrolls the short ones, and SLP then turns copies of neighbouring
-/// offsets s into vector moves: 2-5x faster than the rolled loops.
-constexpr LoopHints Unrolled = {.Unroll = true};
-
-/// Runs `Body(crs, c, r, s)` for every weight offset, c outermost.
-void forEachOffset(
-    KernelBuilder &KB, const ConvDims &D,
-    function_ref<void(Value *, Value *, Value *, Value *)> Body) {
+/// min(max(V, 0), Hi - 1): an index that is safe to load from.
+Value *clampIndex(KernelBuilder &KB, Value *V, int64_t Hi) {
   IRBuilder<> &B = KB.builder();
-  KB.forRange(D.C, [&](Value *C) {
-    forLoopWithHints(KB, KB.i64(0), KB.i64(D.R), Unrolled, [&](Value *R) {
-      forLoopWithHints(KB, KB.i64(0), KB.i64(D.S), Unrolled, [&](Value *S) {
-        Value *Crs =
-            B.CreateAdd(B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.R)), R),
-                                    KB.i64(D.S)),
-                        S);
-        Body(Crs, C, R, S);
-      });
-    });
-  });
+  V = B.CreateSelect(B.CreateICmpSLT(V, KB.i64(0)), KB.i64(0), V);
+  return B.CreateSelect(B.CreateICmpSGT(V, KB.i64(Hi - 1)), KB.i64(Hi - 1), V);
 }
+
+/// True when 0 <= V < Hi.
+Value *inRange(KernelBuilder &KB, Value *V, int64_t Hi) {
+  IRBuilder<> &B = KB.builder();
+  return B.CreateAnd(B.CreateICmpSGE(V, KB.i64(0)),
+                     B.CreateICmpSLT(V, KB.i64(Hi)));
+}
+
+int64_t ceilDiv(int64_t A, int64_t B) { return A <= 0 ? 0 : (A + B - 1) / B; }
 
 } // namespace
 
@@ -83,45 +83,65 @@ ConvDims codegen::convDims(ArrayRef<int64_t> X, ArrayRef<int64_t> Wt,
 void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
                          Value *Col, int64_t RowStride, int64_t ColStride) {
   IRBuilder<> &B = KB.builder();
+  // The output columns ow whose whole window row (s = 0..S-1) lies inside
+  // the image, [OwIn, OwOut): ow*st - pad >= 0 and ow*st - pad + S - 1 <
+  // W. Columns outside it test each s.
+  int64_t OwIn = std::min(ceilDiv(D.Pad, D.Stride), D.OW);
+  int64_t OwOut = D.W - 1 + D.Pad - (D.S - 1) < 0
+                      ? OwIn
+                      : std::clamp((D.W - 1 + D.Pad - (D.S - 1)) / D.Stride + 1,
+                                   OwIn, D.OW);
   // Output rows outermost: the elements one output row writes span at most
   // CRS * OW floats, which stay in L1 even when the transposed layout
   // scatters them with stride CRS.
   KB.forRange(D.OH, [&](Value *Oh) {
     Value *P0 = B.CreateMul(Oh, KB.i64(D.OW));
-    forEachOffset(KB, D, [&](Value *Crs, Value *C, Value *R, Value *S) {
-      Value *RowBase = B.CreateMul(Crs, KB.i64(RowStride));
-      auto Dst = [&](Value *Ow) {
-        return B.CreateAdd(RowBase,
-                           B.CreateMul(B.CreateAdd(P0, Ow), KB.i64(ColStride)));
-      };
-      bool Scalar = ColStride != 1;
-      auto Zero = [&](Value *Lo, Value *Hi) {
-        forLoopWithHints(KB, Lo, Hi, {.Vectorize = !Scalar, .Unroll = true},
-                         [&](Value *Ow) { KB.store(KB.f32(0), Col, Dst(Ow)); });
-      };
-      Value *Ih = inputCoord(KB, Oh, R, D);
-      Value *SrcRow = B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.H)), Ih),
-                                  KB.i64(D.W));
-      auto Copy = [&](Value *Lo, Value *Hi) {
-        forLoopWithHints(
-            KB, Lo, Hi, {.Vectorize = !Scalar, .Unroll = true}, [&](Value *Ow) {
-              Value *Iw = inputCoord(KB, Ow, S, D);
-              KB.store(KB.load(DType::F32, Img, B.CreateAdd(SrcRow, Iw)), Col,
-                       Dst(Ow));
-            });
-      };
-      if (D.Pad == 0) // every window lies inside the image
-        return Copy(KB.i64(0), KB.i64(D.OW));
-      // A row in the padding is all zeros; otherwise zero / copy / zero
-      // runs. The run bounds are selected, so there is no branch.
-      auto [OhLo, OhHi] = validRange(KB, R, D.H, D.OH, D.Stride, D.Pad);
-      auto [OwLo, OwHi] = validRange(KB, S, D.W, D.OW, D.Stride, D.Pad);
-      Value *InRow =
-          B.CreateAnd(B.CreateICmpSGE(Oh, OhLo), B.CreateICmpSLT(Oh, OhHi));
-      Value *Full = KB.i64(D.OW);
-      Zero(KB.i64(0), B.CreateSelect(InRow, OwLo, Full));
-      Copy(OwLo, B.CreateSelect(InRow, OwHi, OwLo));
-      Zero(B.CreateSelect(InRow, OwHi, Full), Full);
+    KB.forRange(D.C, [&](Value *C) {
+      KB.forRange(D.R, [&](Value *R) {
+        // Input row ih; a row in the padding reads row 0 (or H-1) and
+        // stores zeros instead.
+        Value *Ih = inputCoord(KB, Oh, R, D);
+        Value *RowIn = D.Pad == 0 ? nullptr : inRange(KB, Ih, D.H);
+        Value *SrcRow =
+            B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.H)),
+                                    D.Pad == 0 ? Ih : clampIndex(KB, Ih, D.H)),
+                        KB.i64(D.W));
+        Value *Crs0 = B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.R)), R),
+                                  KB.i64(D.S));
+        // One output column: its S offsets, copied by construction (their
+        // sources and, in the transposed layout, their destinations are
+        // contiguous, which SLP turns into vector moves). `Edge`: some s
+        // may read the padding.
+        auto Column = [&](Value *Ow, bool Edge) {
+          Value *Dst0 =
+              B.CreateAdd(B.CreateMul(Crs0, KB.i64(RowStride)),
+                          B.CreateMul(B.CreateAdd(P0, Ow), KB.i64(ColStride)));
+          Value *Iw0 =
+              B.CreateSub(B.CreateMul(Ow, KB.i64(D.Stride)), KB.i64(D.Pad));
+          for (int64_t S = 0; S < D.S; ++S) {
+            Value *Iw = B.CreateAdd(Iw0, KB.i64(S));
+            Value *In = RowIn;
+            if (Edge) {
+              Value *ColIn = inRange(KB, Iw, D.W);
+              In = In ? B.CreateAnd(In, ColIn) : ColIn;
+              Iw = clampIndex(KB, Iw, D.W);
+            }
+            Value *V = KB.load(DType::F32, Img, B.CreateAdd(SrcRow, Iw));
+            if (In)
+              V = B.CreateSelect(In, V, KB.f32(0));
+            KB.store(V, Col, B.CreateAdd(Dst0, KB.i64(S * RowStride)));
+          }
+        };
+        // Scalar loops: vectorized along ow, the transposed layout's
+        // stores would become scatters (2x slower than scalar stores).
+        constexpr LoopHints Scalar = {.Vectorize = false};
+        forLoopWithHints(KB, KB.i64(0), KB.i64(OwIn), Scalar,
+                         [&](Value *Ow) { Column(Ow, true); });
+        forLoopWithHints(KB, KB.i64(OwIn), KB.i64(OwOut), Scalar,
+                         [&](Value *Ow) { Column(Ow, false); });
+        forLoopWithHints(KB, KB.i64(OwOut), KB.i64(D.OW), Scalar,
+                         [&](Value *Ow) { Column(Ow, true); });
+      });
     });
   });
 }
@@ -130,22 +150,33 @@ void codegen::emitCol2Im(KernelBuilder &KB, const ConvDims &D, Value *Col,
                          Value *Img) {
   IRBuilder<> &B = KB.builder();
   KB.forRange(D.C * D.H * D.W, [&](Value *I) { KB.store(KB.f32(0), Img, I); });
-  forEachOffset(KB, D, [&](Value *Crs, Value *C, Value *R, Value *S) {
+  KB.forEach({D.C, D.R, D.S}, [&](ArrayRef<Value *> I) {
+    Value *C = I[0], *R = I[1], *S = I[2];
+    Value *Crs = B.CreateAdd(
+        B.CreateMul(B.CreateAdd(B.CreateMul(C, KB.i64(D.R)), R), KB.i64(D.S)),
+        S);
     Value *RowBase = B.CreateMul(Crs, KB.i64(D.pixels()));
     Value *Plane = B.CreateMul(C, KB.i64(D.H));
     auto [OhLo, OhHi] = validRange(KB, R, D.H, D.OH, D.Stride, D.Pad);
     auto [OwLo, OwHi] = validRange(KB, S, D.W, D.OW, D.Stride, D.Pad);
-    forLoopWithHints(KB, OhLo, OhHi, Unrolled, [&](Value *Oh) {
+    KB.forLoop(OhLo, OhHi, [&](Value *Oh) {
       Value *Ih = inputCoord(KB, Oh, R, D);
       Value *DstRow = B.CreateMul(B.CreateAdd(Plane, Ih), KB.i64(D.W));
       Value *SrcRow = B.CreateAdd(RowBase, B.CreateMul(Oh, KB.i64(D.OW)));
-      forLoopWithHints(KB, OwLo, OwHi, Unrolled, [&](Value *Ow) {
+      auto Add = [&](Value *Ow) {
         Value *DstIdx = B.CreateAdd(DstRow, inputCoord(KB, Ow, S, D));
         Value *Sum =
             B.CreateFAdd(KB.load(DType::F32, Img, DstIdx),
                          KB.load(DType::F32, Col, B.CreateAdd(SrcRow, Ow)));
         KB.store(Sum, Img, DstIdx);
-      });
+      };
+      // With stride 1 the row is a contiguous read-modify-write the
+      // vectorizer takes; with a larger stride it stays scalar, four
+      // columns per iteration.
+      if (D.Stride == 1)
+        KB.forLoop(OwLo, OwHi, Add);
+      else
+        forLoopUnrolled(KB, OwLo, OwHi, 4, Add);
     });
   });
 }

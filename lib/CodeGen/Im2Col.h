@@ -7,9 +7,9 @@
 //   col[(c, r, s)][(oh, ow)] = x[c, oh*st + r - p, ow*st + s - p]  (0 outside)
 //
 // and col2im adds such a matrix back into an image, which is the transpose
-// of that map (the input gradient). Both loop with `ow` innermost over
-// computed bounds, so padding costs no per-element test and the inner loops
-// are plain strided copies the vectorizer handles.
+// of that map (the input gradient). Both loop with `ow` innermost; the
+// loops are scalar and written unrolled where that pays (Im2Col.cpp), so
+// LLVM's unroller is not needed.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNC_LIB_CODEGEN_IM2COL_H

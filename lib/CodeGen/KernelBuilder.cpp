@@ -15,6 +15,8 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include <algorithm>
+
 using namespace llvm;
 using namespace nnc;
 using namespace nnc::codegen;
@@ -227,6 +229,38 @@ void codegen::emitCountedLoop(IRBuilder<> &B, Value *Lo, Value *Hi,
   B.SetInsertPoint(Exit);
 }
 
+void codegen::forLoopUnrolled(KernelBuilder &KB, Value *Lo, Value *Hi,
+                              int64_t Factor,
+                              function_ref<void(Value *)> Body) {
+  assert(Factor >= 1 && "unroll factor below one");
+  IRBuilder<> &B = KB.builder();
+  constexpr LoopHints Scalar = {.Vectorize = false};
+  auto *CLo = dyn_cast<ConstantInt>(Lo);
+  auto *CHi = dyn_cast<ConstantInt>(Hi);
+  if (CLo && CHi) {
+    int64_t L = CLo->getSExtValue(), H = CHi->getSExtValue();
+    int64_t Groups = std::max<int64_t>(H - L, 0) / Factor;
+    forLoopWithHints(KB, KB.i64(0), KB.i64(Groups), Scalar, [&](Value *G) {
+      Value *Base = B.CreateAdd(KB.i64(L), B.CreateMul(G, KB.i64(Factor)));
+      for (int64_t K = 0; K < Factor; ++K)
+        Body(B.CreateAdd(Base, KB.i64(K)));
+    });
+    for (int64_t I = L + Groups * Factor; I < H; ++I)
+      Body(KB.i64(I));
+    return;
+  }
+  Value *Count = B.CreateSub(Hi, Lo);
+  Count = B.CreateSelect(B.CreateICmpSGT(Count, KB.i64(0)), Count, KB.i64(0));
+  Value *Groups = B.CreateUDiv(Count, KB.i64(Factor));
+  forLoopWithHints(KB, KB.i64(0), Groups, Scalar, [&](Value *G) {
+    Value *Base = B.CreateAdd(Lo, B.CreateMul(G, KB.i64(Factor)));
+    for (int64_t K = 0; K < Factor; ++K)
+      Body(B.CreateAdd(Base, KB.i64(K)));
+  });
+  Value *Rest = B.CreateAdd(Lo, B.CreateMul(Groups, KB.i64(Factor)));
+  forLoopWithHints(KB, Rest, Hi, Scalar, Body);
+}
+
 void KernelBuilder::forEach(ArrayRef<int64_t> Dims,
                             function_ref<void(ArrayRef<Value *>)> Body) {
   SmallVector<Value *, 4> IVs;
@@ -280,16 +314,34 @@ Value *KernelBuilder::intrinsic(Intrinsic::ID ID, Value *X) {
 }
 
 MDNode *codegen::loopMetadata(LLVMContext &Ctx, const LoopHints &Hints) {
-  if (Hints.Vectorize && Hints.unrolls())
+  if (Hints.Vectorize && Hints.Unroll)
     return nullptr;
-  SmallVector<Metadata *, 3> Ops = {nullptr};
+  auto Attr = [&](StringRef Name) {
+    return MDNode::get(Ctx, {MDString::get(Ctx, Name)});
+  };
+  SmallVector<Metadata *, 4> Ops = {nullptr};
   if (!Hints.Vectorize)
     Ops.push_back(MDNode::get(
         Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.enable"),
               ConstantAsMetadata::get(ConstantInt::getFalse(Ctx))}));
-  if (!Hints.unrolls())
+  if (!Hints.Unroll)
+    Ops.push_back(Attr("llvm.loop.unroll.disable"));
+  if (!Hints.Unroll && Hints.Vectorize) {
+    // Once vectorized, the vector loop stays rolled, but the scalar
+    // remainder (fewer iterations than one vector step covers) gets what
+    // LLVM gives it by default: unrolled whole when its trip count is a
+    // constant, so a 49-long row's last 17 elements are not a scalar loop.
     Ops.push_back(
-        MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.unroll.disable")}));
+        MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.followup_"
+                                             "vectorized"),
+                          Attr("llvm.loop.unroll.disable")}));
+    Ops.push_back(MDNode::get(
+        Ctx, {MDString::get(Ctx, "llvm.loop.vectorize.followup_epilogue"),
+              MDNode::get(Ctx, {MDString::get(Ctx, "llvm.loop.isvectorized"),
+                                ConstantAsMetadata::get(ConstantInt::get(
+                                    Type::getInt32Ty(Ctx), 1))}),
+              Attr("llvm.loop.unroll.runtime.disable")}));
+  }
   MDNode *Loop = MDNode::getDistinct(Ctx, Ops);
   Loop->replaceOperandWith(0, Loop);
   return Loop;

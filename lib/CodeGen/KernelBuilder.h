@@ -53,16 +53,14 @@ struct LoopHints {
   /// May be vectorized: off for strided accesses, which vectorize into
   /// gathers and scatters slower than scalar code on current x86 cores.
   bool Vectorize = true;
-  /// May be unrolled by LLVM's unroller; unset: only if kept scalar. A
-  /// loop the vectorizer takes is unrolled by it already (it interleaves
-  /// several vectors per iteration); unrolling the vector loop again only
-  /// cost compile time (docs/performance.md, "Compile time"). A scalar
-  /// strided copy gains from it (its copies run in parallel, and SLP
-  /// vectorizes neighbouring ones). Off where a short loop's full unroll
-  /// would make the vectorizer pick a worse, outer loop.
-  std::optional<bool> Unroll;
-
-  bool unrolls() const { return Unroll.value_or(!Vectorize); }
+  /// May be unrolled by LLVM's unroller: only where asked (the scalar
+  /// strided loops of pools with stride > 1). A loop the vectorizer takes
+  /// is unrolled by it already (it interleaves several vectors per
+  /// iteration), and the scalar copies of the convolutions are written
+  /// unrolled (forLoopUnrolled); unrolling every loop again cost a third
+  /// of resnet.nn's compile time and gained nothing measurable
+  /// (docs/performance.md, "Compile time").
+  bool Unroll = false;
 };
 
 /// `for (IV = Lo; IV < Hi; ++IV) Body(IV)` over i64 at B's insert point,
@@ -242,6 +240,17 @@ inline void forLoopWithHints(KernelBuilder &KB, llvm::Value *Lo,
                              llvm::function_ref<void(llvm::Value *)> Body) {
   emitCountedLoop(KB.builder(), Lo, Hi, Body, "loop", Hints);
 }
+
+/// `for (IV = Lo; IV < Hi; ++IV) Body(IV)`, kept scalar, with the body
+/// emitted `Factor` times per iteration by construction: a loop over whole
+/// groups of `Factor`, then the rest (as copies when the bounds are
+/// constants, else a loop). For strided scalar copies, whose neighbouring
+/// copies then run in parallel and are paired by SLP, without asking
+/// LLVM's unroller to unroll (and, for constant bounds, duplicate whole)
+/// the loop.
+void forLoopUnrolled(KernelBuilder &KB, llvm::Value *Lo, llvm::Value *Hi,
+                     int64_t Factor,
+                     llvm::function_ref<void(llvm::Value *)> Body);
 
 // The kernels, by op group; each fills the kernel of `KB.node()`.
 // KernelDispatch.cpp's emitKernelBody picks the emitter: elementwise ops by

@@ -138,11 +138,13 @@ void forEachPoolRow(KernelBuilder &KB, const PoolDims &P,
 /// Runs `Body(ow)` over the outputs of a row. With stride > 1 the input
 /// reads are strided, which the vectorizer turns into gathers (and the
 /// gradient's stores into scatters) that cost more than scalar code, so
-/// such loops stay scalar; the unrolled window gives them parallelism.
+/// such loops stay scalar (and LLVM unrolls them); the unrolled window
+/// gives them parallelism.
 void forEachOutCol(KernelBuilder &KB, const PoolDims &P,
                    function_ref<void(Value *)> Body) {
-  forLoopWithHints(KB, KB.i64(0), KB.i64(P.OW), {.Vectorize = P.Stride == 1},
-                   Body);
+  bool Scalar = P.Stride > 1;
+  forLoopWithHints(KB, KB.i64(0), KB.i64(P.OW),
+                   {.Vectorize = !Scalar, .Unroll = Scalar}, Body);
 }
 
 /// Visits the window elements (a, b) in row-major order. Small windows are
