@@ -28,7 +28,7 @@ with `cc -O2 -march=native`: independent vector FMA chains, best of 5).
 thread spread, issue 13).
 
 usage: python3 bench/bench.py [--build DIR] [--reps N] [--quick]
-                             [--convs | --convs-only] [--subset N]
+                             [--convs | --convs-only | --no-convs] [--subset N]
                              [--spread | --spread-only] [--spread-loaded]
                              [--spread-runs N]
                              [--accuracy [--seeds K] [--only NAME,...]
@@ -340,6 +340,8 @@ def main():
     p.add_argument("--convs", action="store_true",
                    help="measure the conv family of bench/models/ (part of "
                         "the default run, not of --quick)")
+    p.add_argument("--no-convs", action="store_true",
+                   help="skip the conv family in a default run")
     p.add_argument("--convs-only", action="store_true",
                    help="measure the conv family alone")
     p.add_argument("--subset", type=int, default=6000,
@@ -372,7 +374,7 @@ def main():
           f"{os.getloadavg()[0]:.1f}", flush=True)
     alone = args.accuracy_only or args.convs_only or args.spread_only
     args.accuracy |= args.accuracy_only
-    args.convs |= args.convs_only or not (alone or args.quick)
+    args.convs |= args.convs_only or not (alone or args.quick or args.no_convs)
     args.spread |= args.spread_only or args.spread_loaded
     try:
         b.measure_peak()
