@@ -11,6 +11,7 @@
 #include "GradCheckDriver.h"
 #include "ImportDriver.h"
 #include "LibraryDriver.h"
+#include "ModelChoice.h"
 #include "TimeReport.h"
 #include "ValuesDriver.h"
 #include "nnc/Autodiff/Optimizer.h"
@@ -130,7 +131,8 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     ("target-cpu", po::value(&Opts.TargetCpu)->value_name("NAME"),
      "CPU to generate code for (default: the host)")
     ("model", po::value(&Opts.Model)->value_name("NAME"),
-     "the model to compile when the file defines several")
+     "the model to compile when the file defines several (graph dumps: "
+     "print only this one)")
     ("split-input-file",
      "treat '# -----' lines as separators between independent inputs")
     ("check-grad",
@@ -341,14 +343,20 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   // left out, since the values are train mode's.
   if (Opts.Values)
     return printGraphValues(*M, Diags, Opts.ValuesAt, OS);
-  // A model with batchnorm or dropout is then two graphs, train mode and
-  // eval mode (Autodiff/Modes.h); both are optimized and printed.
+  // Every model of the file (none for a file of fns: an empty dump, as of
+  // an empty LLVM module), or only the one `--model` names. A model with
+  // batchnorm or dropout is then two graphs, train mode and eval mode
+  // (Autodiff/Modes.h); both are optimized and printed.
   std::vector<Graph *> Graphs;
   for (const auto &G : M->Models) {
+    if (!Opts.Model.empty() && G->name() != Opts.Model)
+      continue;
     Graphs.push_back(G.get());
     if (Graph *Eval = M->findEvalModel(G->name()))
       Graphs.push_back(Eval);
   }
+  if (Graphs.empty() && !Opts.Model.empty() && isGraphStage(Opts.Emit))
+    return chooseModel(*M, Opts.Model, Opts.Input, Diags) != nullptr;
   for (Graph *G : Graphs)
     if (Optimize && !optimizeGraph(*G, Opts.Optimizer, Diags))
       return false;
