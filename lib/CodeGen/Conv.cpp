@@ -119,64 +119,130 @@ struct ChunkBody {
   function_ref<void(KernelBuilder &, Value *Chunk, Value *N)> PerImage;
 };
 
-/// Emits `@<kernel>.chunk(out, in0, in1, chunk)` running `Body` over the
-/// images of one chunk, and calls it for every chunk from the kernel of
-/// `KB`: through `nnc_parallel_for` when the plan is parallel (with a
-/// `.task` trampoline unpacking the buffers), in a loop otherwise.
+/// `if (Fn) Fn(Ctx, N, N + 1)`: the per-image epilogue of image `N`
+/// (KernelBuilder::ImageEpilogue), when the kernel has one.
+void emitImageEpilogueCall(KernelBuilder &KB, Value *Fn, Value *Ctx, Value *N) {
+  IRBuilder<> &B = KB.builder();
+  LLVMContext &C = B.getContext();
+  Function *F = B.GetInsertBlock()->getParent();
+  BasicBlock *Call = BasicBlock::Create(C, "epi.call", F);
+  BasicBlock *Done = BasicBlock::Create(C, "epi.done", F);
+  B.CreateCondBr(B.CreateIsNotNull(Fn), Call, Done);
+  B.SetInsertPoint(Call);
+  FunctionType *Ty = FunctionType::get(
+      B.getVoidTy(), {Ctx->getType(), B.getInt64Ty(), B.getInt64Ty()}, false);
+  B.CreateCall(Ty, Fn, {Ctx, N, B.CreateAdd(N, B.getInt64(1))});
+  B.CreateBr(Done);
+  B.SetInsertPoint(Done);
+}
+
+/// `@<kernel>.image(out, in0, in1, chunk, n)`: `Body`'s work on image n
+/// alone, with `noalias` buffers. The chunk function that calls it (and
+/// then the per-image epilogue, which stores through pointers of its own)
+/// cannot promise `noalias`; this function can, and inlined into the chunk
+/// function its promise becomes alias scopes that keep the copies around
+/// the products vectorized.
+Function *emitImageFunction(KernelBuilder &KB, Function *ChunkF,
+                            const ChunkBody &Body) {
+  Module &M = *ChunkF->getParent();
+  Type *I64 = Type::getInt64Ty(M.getContext());
+  Function *ImageF = createKernelFunction(
+      M, KB.builder().GetInsertBlock()->getParent()->getName() + ".image", 3,
+      {.ReadOnly = {1, 2},
+       .Trailing = {I64, I64},
+       .NoInline = false,
+       .MustProgress = false,
+       .Pointers = KernelAttrs::Unknown});
+  KernelBuilder IKB(ImageF, KB.node(), ImageF->getArg(0),
+                    {ImageF->getArg(1), ImageF->getArg(2)});
+  Body.PerImage(IKB, ImageF->getArg(3), ImageF->getArg(4));
+  IKB.finish();
+  return ImageF;
+}
+
+/// Emits `@<kernel>.chunk(out, in0, in1, [epi, epi ctx,] chunk)` running
+/// `Body` over the images of one chunk (and the per-image epilogue of
+/// KB.ImageEpilogue after each image, when there is one), and calls it for
+/// every chunk from the kernel of `KB`: through `nnc_parallel_for` when the
+/// plan is parallel (with a `.task` trampoline unpacking the buffers), in a
+/// loop otherwise.
 void emitChunks(KernelBuilder &KB, const ConvPlan &P, const ChunkBody &Body) {
   IRBuilder<> &B = KB.builder();
   Function *Kernel = B.GetInsertBlock()->getParent();
   Module &M = *Kernel->getParent();
   LLVMContext &Ctx = M.getContext();
   Type *Ptr = PointerType::getUnqual(Ctx);
-
+  Type *I64 = B.getInt64Ty();
+  // With a per-image epilogue, the chunk function takes its function and
+  // context (null at run time when the kernel has none), and its buffers
+  // are not `noalias`: the epilogue writes the result through pointers of
+  // its own.
+  bool Hooked = KB.ImageEpilogue.Fn != nullptr;
+  SmallVector<Type *, 2> Trailing;
+  if (Hooked)
+    Trailing.append({Ptr, Ptr});
+  Trailing.push_back(I64);
   Function *ChunkF = createKernelFunction(M, Kernel->getName() + ".chunk", 3,
-                                          {.Trailing = {B.getInt64Ty()},
+                                          {.Trailing = Trailing,
                                            .NoInline = false,
                                            .MustProgress = false,
+                                           .NoAlias = !Hooked,
                                            .Pointers = KernelAttrs::Unknown});
   {
     KernelBuilder CKB(ChunkF, KB.node(), ChunkF->getArg(0),
                       {ChunkF->getArg(1), ChunkF->getArg(2)});
     IRBuilder<> &CB = CKB.builder();
-    Value *Chunk = ChunkF->getArg(3);
+    Value *Chunk = ChunkF->getArg(ChunkF->arg_size() - 1);
     if (Body.Prologue)
       Body.Prologue(CKB, Chunk);
     Value *N0 = CB.CreateMul(Chunk, CKB.i64(P.PerChunk));
     Value *N1 = CB.CreateAdd(N0, CKB.i64(P.PerChunk));
     N1 = CB.CreateSelect(CB.CreateICmpSLT(N1, CKB.i64(P.D.N)), N1,
                          CKB.i64(P.D.N));
-    CKB.forLoop(N0, N1, [&](Value *N) { Body.PerImage(CKB, Chunk, N); });
+    if (!Hooked)
+      CKB.forLoop(N0, N1, [&](Value *N) { Body.PerImage(CKB, Chunk, N); });
+    else {
+      Function *ImageF = emitImageFunction(KB, ChunkF, Body);
+      CKB.forLoop(N0, N1, [&](Value *N) {
+        CB.CreateCall(ImageF, {ChunkF->getArg(0), ChunkF->getArg(1),
+                               ChunkF->getArg(2), Chunk, N});
+        emitImageEpilogueCall(CKB, ChunkF->getArg(3), ChunkF->getArg(4), N);
+      });
+    }
     CKB.finish();
   }
 
   // A convolution anchor of a fused kernel reads stored buffers too (only
   // reductions read their operand through a prologue).
   assert(KB.in(0) && KB.in(1) && "convolution operand without a buffer");
-  Value *Args[3] = {KB.out(), KB.in(0), KB.in(1)};
+  SmallVector<Value *, 5> Args = {KB.out(), KB.in(0), KB.in(1)};
+  if (Hooked)
+    Args.append({KB.ImageEpilogue.Fn, KB.ImageEpilogue.Ctx});
+  auto CallChunk = [&](IRBuilder<> &CB, ArrayRef<Value *> Fields, Value *C) {
+    SmallVector<Value *, 6> CallArgs(Fields.begin(), Fields.end());
+    CallArgs.push_back(C);
+    CB.CreateCall(ChunkF, CallArgs);
+  };
   if (!P.Parallel) {
-    KB.forRange(P.Chunks, [&](Value *C) {
-      B.CreateCall(ChunkF, {Args[0], Args[1], Args[2], C});
-    });
+    KB.forRange(P.Chunks, [&](Value *C) { CallChunk(B, Args, C); });
     return;
   }
-  // The task's ctx is {out, in0, in1}.
+  // The task's ctx is {out, in0, in1} (+ {epilogue, its ctx}).
   Function *Task = createTaskFunction(M, Kernel->getName() + ".task");
   {
     KernelBuilder TKB(Task, KB.node(), nullptr, {});
     IRBuilder<> &TB = TKB.builder();
-    Value *Field[3];
-    for (unsigned I = 0; I < 3; ++I)
-      Field[I] = TB.CreateAlignedLoad(
+    SmallVector<Value *, 5> Field;
+    for (unsigned I = 0; I < Args.size(); ++I)
+      Field.push_back(TB.CreateAlignedLoad(
           Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Task->getArg(0), I),
-          Align(8));
-    TKB.forLoop(Task->getArg(1), Task->getArg(2), [&](Value *C) {
-      TB.CreateCall(ChunkF, {Field[0], Field[1], Field[2], C});
-    });
+          Align(8)));
+    TKB.forLoop(Task->getArg(1), Task->getArg(2),
+                [&](Value *C) { CallChunk(TB, Field, C); });
     TKB.finish();
   }
-  AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, 3), "ctx");
-  for (unsigned I = 0; I < 3; ++I)
+  AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, Args.size()), "ctx");
+  for (unsigned I = 0; I < Args.size(); ++I)
     B.CreateAlignedStore(Args[I], B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
                          Align(8));
   B.CreateCall(declareCallback(M, rt::ParallelFor),
@@ -293,26 +359,51 @@ namespace {
 /// the shared copy computes what a copy of its own would; its scratch
 /// buffers are named after it and shared too, which is safe because
 /// kernels run one at a time and every body rewrites the scratch it reads.
+/// A body whose result is per image (`PerImage`: y[n] and dx[n] depend on
+/// image n alone) takes a per-image epilogue and its context as two more
+/// arguments (KernelBuilder::ImageEpilogue; null for a kernel without),
+/// and its buffers are then not `noalias`: the epilogue stores through
+/// pointers of its own while the body runs.
 void callSharedBody(KernelBuilder &KB, StringRef Op, const ConvDims &D,
-                    function_ref<void(KernelBuilder &)> Body) {
+                    function_ref<void(KernelBuilder &)> Body,
+                    bool PerImage = false) {
   Module &M = moduleOf(KB);
   std::string Name =
       ("nnc." + Op + ".n" + Twine(D.N) + "c" + Twine(D.C) + "h" + Twine(D.H) +
        "w" + Twine(D.W) + ".k" + Twine(D.K) + "r" + Twine(D.R) + "s" +
        Twine(D.S) + ".st" + Twine(D.Stride) + "p" + Twine(D.Pad))
           .str();
+  Type *Ptr = PointerType::getUnqual(M.getContext());
   Function *F = M.getFunction(Name);
   if (!F) {
-    F = createKernelFunction(M, Name, 3, {.ReadOnly = {1, 2}});
+    SmallVector<Type *, 2> Hook;
+    if (PerImage)
+      Hook.append({Ptr, Ptr});
+    F = createKernelFunction(
+        M, Name, 3,
+        {.ReadOnly = {1, 2}, .Trailing = Hook, .NoAlias = !PerImage});
     F->getArg(0)->setName("out");
     F->getArg(1)->setName("in0");
     F->getArg(2)->setName("in1");
     KernelBuilder SKB(F, KB.node(), F->getArg(0), {F->getArg(1), F->getArg(2)});
+    if (PerImage) {
+      F->getArg(3)->setName("epi");
+      F->getArg(4)->setName("epi.ctx");
+      SKB.ImageEpilogue = {F->getArg(3), F->getArg(4)};
+    }
     Body(SKB);
     SKB.finish();
   }
   assert(KB.in(0) && KB.in(1) && "convolution operand without a buffer");
-  KB.builder().CreateCall(F, {KB.out(), KB.in(0), KB.in(1)});
+  assert((PerImage || !KB.ImageEpilogue.Fn) &&
+         "a per-image epilogue on a convolution without per-image results");
+  SmallVector<Value *, 5> Args = {KB.out(), KB.in(0), KB.in(1)};
+  if (PerImage) {
+    Value *Null = ConstantPointerNull::get(cast<PointerType>(Ptr));
+    Args.push_back(KB.ImageEpilogue.Fn ? KB.ImageEpilogue.Fn : Null);
+    Args.push_back(KB.ImageEpilogue.Ctx ? KB.ImageEpilogue.Ctx : Null);
+  }
+  KB.builder().CreateCall(F, Args);
 }
 
 } // namespace
@@ -323,9 +414,10 @@ void codegen::emitConv2d(KernelBuilder &KB) {
       convDims(Nd.operand(0)->dims(), Nd.operand(1)->dims(), Nd.dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  callSharedBody(KB, "conv2d", D, [&](KernelBuilder &SKB) {
-    emitImplicitConv(SKB, D, nullptr);
-  });
+  callSharedBody(
+      KB, "conv2d", D,
+      [&](KernelBuilder &SKB) { emitImplicitConv(SKB, D, nullptr); },
+      /*PerImage=*/true);
 }
 
 namespace {
@@ -386,8 +478,10 @@ void codegen::emitConv2dGradInput(KernelBuilder &KB) {
       convDims(Nd.dims(), Nd.operand(1)->dims(), Nd.operand(0)->dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  callSharedBody(KB, "conv2d_grad_input", D,
-                 [&](KernelBuilder &SKB) { emitGradInputBody(SKB, D); });
+  callSharedBody(
+      KB, "conv2d_grad_input", D,
+      [&](KernelBuilder &SKB) { emitGradInputBody(SKB, D); },
+      /*PerImage=*/true);
 }
 
 namespace {

@@ -20,6 +20,12 @@
 //      (Gemm.cpp) is a shared function of its own. The nest is a function
 //      of its own over a range of its outermost index, so a large one
 //      (2^16 elements or more) runs in pieces on the runtime's threads.
+//      After a convolution (forward or input gradient), whose image n of
+//      the result depends on image n of the input alone, the convolution
+//      itself calls the nest over each image right after storing it
+//      (`runsPerImage`, KernelBuilder::ImageEpilogue): the image is still
+//      in L2, where a pass over the whole batch afterwards read it back
+//      from L3 or memory, and the epilogue needs no hand-off of its own.
 //      When a stored member is the new value of a param, state or buffer,
 //      the nest also tests every element it stores of it for NaN and
 //      infinity, and each piece sets the entry's flag if one was
@@ -197,23 +203,27 @@ constexpr int64_t ParallelElements = int64_t(1) << 16;
 /// Pieces a parallel epilogue is cut into: enough to balance a few threads.
 constexpr int64_t EpilogueTasks = 8;
 
-/// Emits step 2 of a fused kernel: one loop nest over the shape of the
-/// anchor's result (or of the first stored output) computing the members
-/// in `Nested` and storing the outputs `Stored`. `Bufs` and `OutPtr` are
-/// arguments of KB's function. The nest goes into a function of its own,
-/// `<kernel>.epi(args..., i64 lo, i64 hi)`, over outermost indices
-/// [lo, hi): the kernel calls it once over everything, or, for a large
-/// nest, through `nnc_parallel_for` in EpilogueTasks pieces. Each element
-/// is computed the same way by whichever thread runs its piece. `Attrs`
-/// are the promises of KB's function, which the nest's function makes too.
-/// `Flag` (an argument of KB's function, or null) receives the test of the
-/// checked outputs (KernelUnit::Checked).
-void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
-                  const KernelUnit &U,
-                  const SmallPtrSetImpl<const Node *> &Nested,
-                  const DenseMap<const Node *, Value *> &Bufs,
-                  ArrayRef<Value *> OutPtr, ArrayRef<unsigned> Stored,
-                  Value *Flag) {
+/// Step 2 of a fused kernel as a function: one loop nest over the shape of
+/// the anchor's result (or of the first stored output) computing the
+/// members in `Nested` and storing the outputs `Stored`, in
+/// `<kernel>.epi(args..., i64 lo, i64 hi)` over outermost indices
+/// [lo, hi) of the nest (`Outer` of them, `Count` elements in all; no
+/// function when the nest is empty). `Bufs` and `OutPtr` are arguments of
+/// KB's function. Each element is computed the same way whichever range it
+/// is in. `Attrs` are the promises of KB's function, which the nest's
+/// function makes too. `Flag` (an argument of KB's function, or null)
+/// receives the test of the checked outputs (KernelUnit::Checked).
+struct Epilogue {
+  Function *Fn = nullptr;
+  int64_t Outer = 0, Count = 0;
+};
+
+Epilogue emitEpilogueFunction(KernelBuilder &KB, const KernelAttrs &Attrs,
+                              const KernelUnit &U,
+                              const SmallPtrSetImpl<const Node *> &Nested,
+                              const DenseMap<const Node *, Value *> &Bufs,
+                              ArrayRef<Value *> OutPtr,
+                              ArrayRef<unsigned> Stored, Value *Flag) {
   IRBuilder<> &B = KB.builder();
   Function *F = B.GetInsertBlock()->getParent();
   Module &M = *F->getParent();
@@ -222,7 +232,7 @@ void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
   for (int64_t D : Dims)
     Count *= D;
   if (Count == 0)
-    return;
+    return {};
   Map Id = identityMap(Dims.size());
 
   // The nest, simplified; collecting reads emits no IR, so it can be done
@@ -298,10 +308,83 @@ void emitEpilogue(KernelBuilder &KB, const KernelAttrs &Attrs,
     EKB.finish();
   }
 
+  return {EF, Outer, Count};
+}
+
+/// Runs the epilogue over the whole nest: once, or for a large nest in
+/// EpilogueTasks pieces through `nnc_parallel_for`.
+void callEpilogue(KernelBuilder &KB, const Epilogue &E) {
+  Function *F = KB.builder().GetInsertBlock()->getParent();
   SmallVector<Value *, 8> Args;
   for (Argument &A : F->args())
     Args.push_back(&A);
-  emitRangeCall(KB, EF, Args, Outer, Count >= ParallelElements, EpilogueTasks);
+  emitRangeCall(KB, E.Fn, Args, E.Outer, E.Count >= ParallelElements,
+                EpilogueTasks);
+}
+
+/// Whether the epilogue may run image by image inside the anchor, a
+/// convolution whose image n of the result depends on image n of its
+/// input alone: the nest's outermost index must cover whole images, no
+/// member may read another index than the one it computes (transpose,
+/// slice: another image may not be stored yet), and no output may be
+/// stored over a buffer the convolution still reads for later images.
+bool runsPerImage(const KernelUnit &U,
+                  const SmallPtrSetImpl<const Node *> &Nested,
+                  const Epilogue &E) {
+  const Node *A = U.Anchor;
+  if (!E.Fn || !A ||
+      (A->Kind != OpKind::Conv2d && A->Kind != OpKind::Conv2dGradInput))
+    return false;
+  int64_t Images = A->dims()[0];
+  if (Images < 2 || E.Outer % Images != 0)
+    return false;
+  for (const Node *N : Nested)
+    if (isIndexRemap(N->Kind) && N->Kind != OpKind::Broadcast)
+      return false;
+  for (int In : U.InPlace)
+    if (In >= 0)
+      for (unsigned I = 0; I < A->Operands.size(); ++I)
+        if (U.Inputs[In] == kernelOperand(*A, I))
+          return false;
+  return true;
+}
+
+/// `<kernel>.epi.image(ptr ctx, i64 n0, i64 n1)`: the epilogue over images
+/// [n0, n1), with the kernel's arguments from `ctx`; and that ctx, filled
+/// in the kernel. The convolution calls it after each image it stores
+/// (KernelBuilder::ImageEpilogue).
+KernelBuilder::ImageHook imageEpilogue(KernelBuilder &KB, const Epilogue &E,
+                                       int64_t Images) {
+  IRBuilder<> &B = KB.builder();
+  Function *F = B.GetInsertBlock()->getParent();
+  Module &M = *F->getParent();
+  LLVMContext &Ctx = M.getContext();
+  Type *Ptr = PointerType::getUnqual(Ctx);
+  Type *I64 = B.getInt64Ty();
+  Function *Thunk = Function::Create(
+      FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false),
+      GlobalValue::InternalLinkage, E.Fn->getName() + ".image", M);
+  Thunk->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
+  Thunk->addFnAttr(Attribute::NoUnwind);
+  {
+    IRBuilder<> TB(BasicBlock::Create(Ctx, "entry", Thunk));
+    SmallVector<Value *, 8> Args;
+    for (unsigned I = 0; I < F->arg_size(); ++I)
+      Args.push_back(TB.CreateAlignedLoad(
+          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Thunk->getArg(0), I),
+          Align(8)));
+    int64_t PerImage = E.Outer / Images;
+    Args.push_back(TB.CreateMul(Thunk->getArg(1), TB.getInt64(PerImage)));
+    Args.push_back(TB.CreateMul(Thunk->getArg(2), TB.getInt64(PerImage)));
+    TB.CreateCall(E.Fn, Args);
+    TB.CreateRetVoid();
+  }
+  AllocaInst *Fields =
+      KB.scratch(ArrayType::get(Ptr, F->arg_size()), "epi.ctx");
+  for (unsigned I = 0; I < F->arg_size(); ++I)
+    B.CreateAlignedStore(
+        F->getArg(I), B.CreateConstInBoundsGEP1_64(Ptr, Fields, I), Align(8));
+  return {Thunk, Fields};
 }
 
 } // namespace
@@ -372,6 +455,13 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
       KB.reportNonFiniteTo(Flag);
   }
 
+  // The outputs the epilogue stores (all but the anchor).
+  SmallVector<unsigned, 4> Stored;
+  for (unsigned I = 0; I < U.Outputs.size(); ++I)
+    if (U.Outputs[I] != U.Anchor)
+      Stored.push_back(I);
+  Epilogue Epi;
+
   // 1. The anchor, reading its operand through the prologue.
   ExprEmitter Pro(
       KB, Prologue, Bufs,
@@ -403,17 +493,29 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
         return Pro.eval(Root, identityMap(Dims.size()), IndexOf);
       };
     }
+    // A convolution runs the epilogue image by image while the image is
+    // in cache, instead of over the whole batch after it.
+    if (!Stored.empty() && (U.Anchor->Kind == OpKind::Conv2d ||
+                            U.Anchor->Kind == OpKind::Conv2dGradInput)) {
+      Epi = emitEpilogueFunction(KB, Attrs, U, Nested, Bufs, OutPtr, Stored,
+                                 Flag);
+      if (runsPerImage(U, Nested, Epi))
+        KB.ImageEpilogue = imageEpilogue(KB, Epi, U.Anchor->dims()[0]);
+    }
     emitKernelBody(KB);
     KB.OperandLoader = nullptr;
+    if (KB.ImageEpilogue.Fn) {
+      KB.finish();
+      return F;
+    }
   }
 
   // 2. The loop nest over the other members.
-  SmallVector<unsigned, 4> Stored;
-  for (unsigned I = 0; I < U.Outputs.size(); ++I)
-    if (U.Outputs[I] != U.Anchor)
-      Stored.push_back(I);
-  if (!Stored.empty())
-    emitEpilogue(KB, Attrs, U, Nested, Bufs, OutPtr, Stored, Flag);
+  if (!Stored.empty() && !Epi.Fn)
+    Epi =
+        emitEpilogueFunction(KB, Attrs, U, Nested, Bufs, OutPtr, Stored, Flag);
+  if (Epi.Fn)
+    callEpilogue(KB, Epi);
   KB.finish();
   return F;
 }

@@ -169,6 +169,16 @@ public:
   /// this way instead of reading a stored buffer.
   std::function<llvm::Value *(unsigned, llvm::Value *)> OperandLoader;
 
+  /// A fused kernel's epilogue that a convolution anchor runs image by
+  /// image (FusedKernel.cpp, Conv.cpp): after storing image n of its
+  /// result, the convolution calls `void Fn(ptr Ctx, i64 n, i64 n + 1)`,
+  /// while the image is still in cache. Null when there is none; inside a
+  /// convolution's shared body, the body's arguments (null at run time
+  /// for a kernel without an epilogue).
+  struct ImageHook {
+    llvm::Value *Fn = nullptr, *Ctx = nullptr;
+  } ImageEpilogue;
+
   const Node &node() const { return N; }
   llvm::IRBuilder<> &builder() { return B; }
   llvm::LLVMContext &context() { return B.getContext(); }

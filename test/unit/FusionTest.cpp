@@ -420,6 +420,35 @@ TEST(Fusion, ConvPoolEpilogues) {
             1u);
 }
 
+// Convolution epilogues run image by image inside the convolution's chunks
+// (FusedKernel.cpp, runsPerImage): bias + relu, a residual add that reads
+// the block's input, tanh after a stride-2 convolution, and the backward
+// epilogues after the input gradients (the implicit one at stride 1, col2im
+// at stride 2). 16 channels at 12x12 and batch 8 make every forward
+// convolution big enough to run its chunks on the thread pool, so the
+// epilogues of different images run on different threads.
+TEST(Fusion, ConvEpiloguesRunPerImage) {
+  EXPECT_GT(checkModel(model(R"(
+  dim B = 8
+  input x : f32[B, 2304]
+  target t : i32[B]
+  param K1 : f32[16, 16, 3, 3] = uniform(-0.2, 0.2)
+  param b1 : f32[16, 1, 1] = uniform(-1, 1)
+  param K2 : f32[16, 16, 3, 3] = uniform(-0.2, 0.2)
+  param K3 : f32[8, 16, 3, 3] = uniform(-0.2, 0.2)
+  param W : f32[288, 3] = uniform(-1, 1)
+  img = reshape(x, [B, 16, 12, 12])
+  h = relu(conv2d(img, K1, padding = 1) + b1)
+  r = relu(conv2d(h, K2, padding = 1) + img)
+  s = tanh(conv2d(r, K3, stride = 2, padding = 1))
+  logits = reshape(s, [B, 288]) @ W
+  loss ce = cross_entropy(logits, t)
+  output logits
+)",
+                             "sgd(lr = 0.05, momentum = 0.9)", 2304, 1)),
+            3u);
+}
+
 // concat joins anchors' results (and takes an epilogue, tanh), and its
 // adjoint's slices fuse into their readers: g's gradient reduces its slice
 // on the fly (a prologue), the gradient of a keepdims sum reads a [B, 1]
