@@ -471,6 +471,14 @@ void emitGradInputBody(KernelBuilder &KB, const ConvDims &D) {
 
 } // namespace
 
+bool codegen::convRunsOnThreads(const Node &Conv) {
+  ArrayRef<int64_t> Out = Conv.dims(), Wt = Conv.operand(1)->dims();
+  ConvDims D = Conv.Kind == OpKind::Conv2d
+                   ? convDims(Conv.operand(0)->dims(), Wt, Out, Conv.A)
+                   : convDims(Out, Wt, Conv.operand(0)->dims(), Conv.A);
+  return !isEmpty(D) && ConvPlan(D).Parallel;
+}
+
 void codegen::emitConv2dGradInput(KernelBuilder &KB) {
   // (dy : [N,K,OH,OW], w : [K,C,R,S]) -> dx : [N,C,H,W]
   const Node &Nd = KB.node();

@@ -327,7 +327,9 @@ void callEpilogue(KernelBuilder &KB, const Epilogue &E) {
 /// input alone: the nest's outermost index must cover whole images, no
 /// member may read another index than the one it computes (transpose,
 /// slice: another image may not be stored yet), and no output may be
-/// stored over a buffer the convolution still reads for later images.
+/// stored over a buffer the convolution still reads for later images. A
+/// large epilogue after a convolution that runs on one thread (a small
+/// product with a wide output) stays a pass of its own, on the threads.
 bool runsPerImage(const KernelUnit &U,
                   const SmallPtrSetImpl<const Node *> &Nested,
                   const Epilogue &E) {
@@ -337,6 +339,8 @@ bool runsPerImage(const KernelUnit &U,
     return false;
   int64_t Images = A->dims()[0];
   if (Images < 2 || E.Outer % Images != 0)
+    return false;
+  if (E.Count >= ParallelElements && !convRunsOnThreads(*A))
     return false;
   for (const Node *N : Nested)
     if (isIndexRemap(N->Kind) && N->Kind != OpKind::Broadcast)

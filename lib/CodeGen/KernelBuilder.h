@@ -288,6 +288,10 @@ void emitConcat(KernelBuilder &KB);
 void emitConv2d(KernelBuilder &KB);
 void emitConv2dGradInput(KernelBuilder &KB);
 void emitConv2dGradWeight(KernelBuilder &KB);
+/// Whether convolution `Conv` (conv2d or conv2d_grad_input) runs its chunks
+/// of images on the thread pool, and so the per-image epilogues it calls
+/// (KernelBuilder::ImageEpilogue).
+bool convRunsOnThreads(const Node &Conv);
 /// Pool.cpp: maxpool2d / avgpool2d and their gradient kernels.
 void emitPool(KernelBuilder &KB, bool IsMax);
 void emitMaxPoolGrad(KernelBuilder &KB);
