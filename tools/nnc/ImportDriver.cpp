@@ -4,6 +4,7 @@
 #include "nnc/Runtime/TensorFile.h"
 
 #include <llvm/ADT/SmallString.h>
+#include <llvm/Support/FormatVariadic.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
@@ -21,14 +22,43 @@ std::string nnc::weightsPathFor(const std::string &Output,
   return std::string(Path);
 }
 
+namespace {
+
+/// Longest error message about an ONNX file, in bytes: the names it quotes
+/// come from the file and may be of any length.
+constexpr size_t MaxMessageBytes = 1024;
+
+/// An importer's message made safe for a terminal: the names it quotes are
+/// the file's bytes, so control characters are escaped (`\n`, `\x1b`)
+/// instead of moving the cursor or starting a new line, and the message is
+/// cut after MaxMessageBytes with "...".
+std::string printableMessage(llvm::StringRef Msg) {
+  std::string Out;
+  for (unsigned char Ch : Msg) {
+    if (Out.size() >= MaxMessageBytes) {
+      Out += "...";
+      break;
+    }
+    if (Ch == '\n')
+      Out += "\\n";
+    else if (Ch < 0x20 || Ch == 0x7f)
+      Out += llvm::formatv("\\x{0:x-2}", unsigned(Ch)).str();
+    else
+      Out += char(Ch);
+  }
+  return Out;
+}
+
+} // namespace
+
 std::optional<ImportedModel> nnc::importModel(const std::string &Input,
                                               llvm::StringRef Bytes,
                                               const std::string &WeightsFile) {
   llvm::Expected<ImportedModel> M =
       importOnnx(Bytes, WeightsFile, llvm::sys::path::stem(Input));
   if (!M) {
-    llvm::errs() << Input << ": error: " << llvm::toString(M.takeError())
-                 << "\n";
+    llvm::errs() << Input << ": error: "
+                 << printableMessage(llvm::toString(M.takeError())) << "\n";
     return std::nullopt;
   }
   return std::move(*M);

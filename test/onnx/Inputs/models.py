@@ -67,6 +67,11 @@ MODELS = {
         [h.make_node("Relu", ["x"], ["r"]),
          h.make_node("Frobnicate", ["r"], ["y"], name="frob_1")],
         [tensor("x", T.FLOAT, [2])], [tensor("y", T.FLOAT, [2])]),
+    # A node name with an escape sequence and a newline, and a long one.
+    "control-name": lambda: model(
+        [h.make_node("Frobnicate", ["x"], ["y"],
+                     name="evil\x1b[2J\nname" + "x" * 5000)],
+        [tensor("x", T.FLOAT, [2])], [tensor("y", T.FLOAT, [2])]),
     "unnamed-unsupported": lambda: model(
         [h.make_node("Frobnicate", ["x"], ["y"])],
         [tensor("x", T.FLOAT, [2])], [tensor("y", T.FLOAT, [2])]),
