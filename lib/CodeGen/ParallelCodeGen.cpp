@@ -52,7 +52,8 @@ compileOne(Module &M, const nnc::TargetOptions &Opts) {
   if (!TM)
     return TM.takeError();
   configureModule(M, **TM);
-  optimizeModule(M, **TM, Opts.OptLevel);
+  // compileToObjects merged the functions of the whole module.
+  optimizeModule(M, **TM, Opts.OptLevel, /*Merged=*/true);
   SmallVector<char, 0> Object;
   raw_svector_ostream OS(Object);
   if (Error E = emitMachineCode(M, **TM, OS, CodeGenFileType::ObjectFile))

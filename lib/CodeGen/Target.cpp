@@ -142,8 +142,9 @@ void nnc::mergeIdenticalFunctions(Module &M) {
   MergeFunctionsPass().run(M, MAM);
 }
 
-void nnc::optimizeModule(Module &M, TargetMachine &TM, unsigned OptLevel) {
-  if (OptLevel > 0)
+void nnc::optimizeModule(Module &M, TargetMachine &TM, unsigned OptLevel,
+                         bool Merged) {
+  if (OptLevel > 0 && !Merged)
     mergeIdenticalFunctions(M);
   LoopAnalysisManager LAM;
   FunctionAnalysisManager FAM;
