@@ -81,8 +81,8 @@ void mergeIdenticalFunctions(llvm::Module &M);
 /// `Merged` says that `M` is a part of a module merged before it was cut
 /// (nothing is left to merge); then runs LLVM's default module pipeline for
 /// `OptLevel` (0..3).
-void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM,
-                    unsigned OptLevel, bool Merged = false);
+void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM, unsigned OptLevel,
+                    bool Merged = false);
 
 /// Writes `M` as assembly or an object file.
 llvm::Error emitMachineCode(llvm::Module &M, llvm::TargetMachine &TM,
