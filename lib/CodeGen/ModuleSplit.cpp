@@ -51,6 +51,22 @@ bool isCallee(const Function &F, const Function &Caller) {
   return true;
 }
 
+/// True when more than one function or global uses `F`. A `noinline`
+/// function with one caller (the task of a serial GEMM, called by its
+/// wrapper with constant bounds) stays with it: the optimizer then
+/// specializes it for those constants, as in the whole module, and cutting
+/// between the two would balance nothing.
+bool hasSeveralUsers(const Function &F) {
+  const GlobalValue *First = nullptr;
+  bool Several = false;
+  forEachOwner(&F, [&](const GlobalValue *O) {
+    if (!First)
+      First = O;
+    Several |= O != First;
+  });
+  return Several;
+}
+
 /// Instructions a loop is worth in the cost model below.
 constexpr uint64_t LoopWeight = 90;
 
@@ -95,10 +111,12 @@ SplitPlan nnc::planModuleSplit(const Module &M, unsigned MaxParts) {
     const auto *F = dyn_cast<Function>(G);
     bool Cuttable = F && !isEntry(*F);
     bool NeverInlined = Cuttable && F->hasFnAttribute(Attribute::NoInline);
+    bool Shared = NeverInlined && hasSeveralUsers(*F);
     forEachOwner(G, [&](const GlobalValue *O) {
       const auto *OF = dyn_cast<Function>(O);
       bool Cut =
-          OF && (NeverInlined ? isCallee(*F, *OF) : Cuttable && isEntry(*OF));
+          OF && (NeverInlined ? isCallee(*F, *OF) && (Shared || isEntry(*OF))
+                              : Cuttable && isEntry(*OF));
       if (!Cut)
         Groups.unionSets(G, O);
     });

@@ -159,6 +159,55 @@ TEST_F(ModuleSplitTest, NoInlineBodiesGoTheirOwnWay) {
   EXPECT_NE(partOf("k2", Plan), partOf("body", Plan));
 }
 
+// A serial GEMM shared by two kernels: its wrapper calls its task, also
+// `noinline`, with constant bounds, and nothing else calls the task.
+const char *SingleCallerIR = R"(
+@desc = internal constant [1 x ptr] [ptr @entry]
+
+define internal void @entry() optnone noinline {
+  call void @k1()
+  call void @k2()
+  ret void
+}
+
+define internal void @k1() noinline {
+  call void @gemm()
+  ret void
+}
+
+define internal void @k2() noinline {
+  call void @gemm()
+  ret void
+}
+
+define internal void @gemm() noinline {
+  call void @gemm.task(ptr null, i64 0, i64 4)
+  ret void
+}
+
+define internal void @gemm.task(ptr %c, i64 %lo, i64 %hi) noinline {
+  store float 1.0, ptr %c
+  store float 2.0, ptr %c
+  store float 3.0, ptr %c
+  store float 4.0, ptr %c
+  ret void
+}
+)";
+
+TEST_F(ModuleSplitTest, ANoInlineFunctionWithOneCallerStaysWithIt) {
+  SMDiagnostic Err;
+  M = parseAssemblyString(SingleCallerIR, Err, Ctx);
+  ASSERT_TRUE(M) << Err.getMessage().str();
+  SplitPlan Plan = planModuleSplit(*M, 4);
+  // The wrapper is shared by two kernels, so it is cut from them; its task
+  // has one caller, so it is not cut from the wrapper.
+  EXPECT_EQ(Plan.NumParts, 4u);
+  EXPECT_EQ(partOf("gemm.task", Plan), partOf("gemm", Plan));
+  EXPECT_NE(partOf("k1", Plan), partOf("gemm", Plan));
+  EXPECT_NE(partOf("k2", Plan), partOf("gemm", Plan));
+  EXPECT_NE(partOf("k1", Plan), partOf("k2", Plan));
+}
+
 TEST_F(ModuleSplitTest, OnePartKeepsEverythingTogether) {
   SplitPlan Plan = planModuleSplit(*M, 1);
   EXPECT_EQ(Plan.NumParts, 1u);

@@ -13,7 +13,10 @@
 // * but a `noinline` function (a GEMM, a convolution body shared by shape,
 //   a kernel) may go to another part than its callers: it would not be
 //   inlined anyway, and keeping it with every caller glued all kernels of
-//   one shape into one unsplittable group;
+//   one shape into one unsplittable group. Only if it is shared (called
+//   by several functions, or by an entry): one called by a single kernel
+//   or wrapper stays with it, so that it is specialized for its caller's
+//   constant arguments as in the whole module;
 // * a function that lands in another part than a caller becomes a hidden
 //   external symbol — visible to the linker, not exported from the program;
 // * parts are balanced by expected compile time (instructions, a loop
