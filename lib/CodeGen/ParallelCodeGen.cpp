@@ -3,7 +3,6 @@
 
 #include "nnc/CodeGen/ModuleSplit.h"
 
-#include <llvm/ADT/ScopeExit.h>
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/Bitcode/BitcodeWriter.h>
 #include <llvm/IR/LLVMContext.h>
