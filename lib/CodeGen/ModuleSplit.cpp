@@ -125,13 +125,22 @@ SplitPlan nnc::planModuleSplit(const Module &M, unsigned MaxParts) {
   // Groups in module order, weighed by their expected compile time.
   DenseMap<const GlobalValue *, unsigned> GroupIndex;
   std::vector<uint64_t> Weight;
+  std::vector<bool> Straight; // holds an `optnone` entry
   for (const GlobalValue *G : Defined) {
     const GlobalValue *Leader = Groups.getLeaderValue(G);
     auto [It, New] = GroupIndex.try_emplace(Leader, Weight.size());
-    if (New)
+    if (New) {
       Weight.push_back(0);
+      Straight.push_back(false);
+    }
     Weight[It->second] += compileWeight(*G);
+    if (const auto *F = dyn_cast<Function>(G); F && F->hasOptNone())
+      Straight[It->second] = true;
   }
+  // The entries get a part of their own, which the back end compiles at
+  // its lowest level, when other groups are left for the other parts.
+  unsigned Others = llvm::count(Straight, false);
+  bool OwnPart = MaxParts > 1 && Others > 0 && Others < Straight.size();
 
   // Largest group first, into the lightest part (ties: the lower index).
   std::vector<unsigned> Order(Weight.size());
@@ -141,15 +150,22 @@ SplitPlan nnc::planModuleSplit(const Module &M, unsigned MaxParts) {
     return Weight[A] > Weight[B];
   });
   SplitPlan Plan;
-  Plan.NumParts = std::max(1u, std::min<unsigned>(MaxParts, Weight.size()));
+  Plan.NumParts =
+      OwnPart ? 1 + std::min(MaxParts - 1, Others)
+              : std::max(1u, std::min<unsigned>(MaxParts, Weight.size()));
   Plan.Weight.assign(Plan.NumParts, 0);
+  unsigned Spread = Plan.NumParts;
+  if (OwnPart)
+    Plan.StraightPart = --Spread;
   std::vector<unsigned> PartOfGroup(Weight.size());
   for (unsigned Group : Order) {
-    unsigned Lightest =
-        std::min_element(Plan.Weight.begin(), Plan.Weight.end()) -
-        Plan.Weight.begin();
-    PartOfGroup[Group] = Lightest;
-    Plan.Weight[Lightest] += Weight[Group];
+    unsigned To = OwnPart && Straight[Group]
+                      ? Plan.StraightPart
+                      : std::min_element(Plan.Weight.begin(),
+                                         Plan.Weight.begin() + Spread) -
+                            Plan.Weight.begin();
+    PartOfGroup[Group] = To;
+    Plan.Weight[To] += Weight[Group];
   }
   for (const GlobalValue *G : Defined)
     Plan.PartOf[G] = PartOfGroup[GroupIndex[Groups.getLeaderValue(G)]];

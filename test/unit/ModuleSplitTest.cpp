@@ -350,6 +350,23 @@ TEST_F(ModuleSplitTest, LoopsWeighMoreThanTheirInstructions) {
   EXPECT_EQ(Plan.Weight[Line], 11u);
   EXPECT_EQ(Plan.Weight[Entry], 4u);
   EXPECT_EQ(Loop, 0u) << "the heaviest group goes first";
+  // The `optnone` entry has a part of its own, for the back end's lowest
+  // level.
+  EXPECT_EQ(Plan.StraightPart, Entry);
+  EXPECT_NE(Loop, Line);
+}
+
+TEST_F(ModuleSplitTest, TheEntriesHaveAPartOfTheirOwnIfThereAreTwo) {
+  SMDiagnostic Err;
+  M = parseAssemblyString(LoopIR, Err, Ctx);
+  ASSERT_TRUE(M) << Err.getMessage().str();
+  SplitPlan One = planModuleSplit(*M, 1);
+  EXPECT_EQ(One.StraightPart, NoPart);
+  SplitPlan Two = planModuleSplit(*M, 2);
+  ASSERT_EQ(Two.NumParts, 2u);
+  EXPECT_EQ(Two.StraightPart, 1u);
+  EXPECT_EQ(partOf("loop", Two), 0u);
+  EXPECT_EQ(partOf("line", Two), 0u);
 }
 
 TEST_F(ModuleSplitTest, SmallModulesCompileAsOneObject) {

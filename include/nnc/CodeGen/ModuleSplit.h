@@ -19,6 +19,8 @@
 //   constant arguments as in the whole module;
 // * a function that lands in another part than a caller becomes a hidden
 //   external symbol — visible to the linker, not exported from the program;
+// * the `optnone` entries get a part of their own, which the back end
+//   compiles at its lowest level (ParallelCodeGen.h);
 // * parts are balanced by expected compile time (instructions, a loop
 //   weighing as many instructions as it costs; largest group first, into
 //   the lightest part).
@@ -35,6 +37,9 @@
 
 namespace nnc {
 
+/// No part: a declaration.
+constexpr unsigned NoPart = ~0u;
+
 /// Which part every defined global of `M` goes to, when `M` is cut into at
 /// most `MaxParts` parts; `NumParts` is how many are non-empty.
 struct SplitPlan {
@@ -43,6 +48,9 @@ struct SplitPlan {
   /// The expected cost of compiling each part (in instructions: a loop
   /// counts as many), for the order in which they are compiled.
   std::vector<uint64_t> Weight;
+  /// The part of the `optnone` entries (straight lines of calls that run
+  /// once a step), alone when there are other parts; NoPart otherwise.
+  unsigned StraightPart = NoPart;
 };
 
 /// Plans the cut (see the file comment). Deterministic: depends only on
@@ -52,9 +60,6 @@ SplitPlan planModuleSplit(const llvm::Module &M, unsigned MaxParts);
 /// Makes the functions that `Plan` calls across parts hidden external
 /// symbols in `M`. Before `M` is copied into parts.
 void prepareSplit(llvm::Module &M, const SplitPlan &Plan);
-
-/// No part: a declaration.
-constexpr unsigned NoPart = ~0u;
 
 /// The part of one global of the planned module, by position.
 struct PartOfGlobal {
