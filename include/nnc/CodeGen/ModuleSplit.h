@@ -41,7 +41,8 @@ namespace nnc {
 constexpr unsigned NoPart = ~0u;
 
 /// Which part every defined global of `M` goes to, when `M` is cut into at
-/// most `MaxParts` parts; `NumParts` is how many are non-empty.
+/// most `MaxParts` parts, plus one for the entries (StraightPart);
+/// `NumParts` is how many are non-empty.
 struct SplitPlan {
   llvm::DenseMap<const llvm::GlobalValue *, unsigned> PartOf;
   unsigned NumParts = 0;
@@ -49,7 +50,8 @@ struct SplitPlan {
   /// counts as many), for the order in which they are compiled.
   std::vector<uint64_t> Weight;
   /// The part of the `optnone` entries (straight lines of calls that run
-  /// once a step), alone when there are other parts; NoPart otherwise.
+  /// once a step), alone when `MaxParts` > 1 and there are other groups;
+  /// NoPart otherwise.
   unsigned StraightPart = NoPart;
 };
 
