@@ -3,7 +3,8 @@
 // The system C compiler drives the link because it knows the platform's
 // startup files and library paths; we only add the runtime archive and the
 // libraries the runtime needs (C++ standard library, libpng for `show
-// --images`, zlib for gzip'd IDX files and for libpng, libm). The link
+// --images`, zlib for gzip'd IDX files and for libpng, libm), and ask for
+// LLVM's linker (lld) when the machine has one, which is faster. The link
 // writes a temporary file next to the destination and renames it, so a
 // failed or interrupted link never leaves a half-written executable under
 // the requested name.
@@ -15,6 +16,8 @@
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/Program.h>
+
+#include <optional>
 
 using namespace llvm;
 using namespace nnc;
@@ -65,12 +68,32 @@ Error nnc::linkExecutable(ArrayRef<std::string> ObjectFiles,
   if (std::error_code EC = sys::fs::createUniqueFile(Model, Temp))
     return createStringError("cannot create '%s': %s", Model.c_str(),
                              EC.message().c_str());
-  std::vector<StringRef> Args = {*CC};
-  Args.insert(Args.end(), ObjectFiles.begin(), ObjectFiles.end());
-  Args.insert(Args.end(),
-              {RuntimeLib, "-lstdc++", "-lpng", "-lz", "-lm", "-o", Temp});
+  // Quiet: stderr goes nowhere (the retry speaks for both).
+  std::optional<StringRef> Quiet[] = {std::nullopt, std::nullopt,
+                                      StringRef("")};
+  auto Link = [&](bool Lld, std::string &ErrMsg) {
+    std::vector<StringRef> Args = {*CC};
+    if (Lld)
+      Args.push_back("-fuse-ld=lld");
+    Args.insert(Args.end(), ObjectFiles.begin(), ObjectFiles.end());
+    Args.insert(Args.end(),
+                {RuntimeLib, "-lstdc++", "-lpng", "-lz", "-lm", "-o", Temp});
+    return sys::ExecuteAndWait(*CC, Args, std::nullopt,
+                               Lld ? ArrayRef(Quiet) : std::nullopt, 0, 0,
+                               &ErrMsg);
+  };
+  // LLVM's linker when it is installed: it links a model in half the time
+  // of GNU ld (resnet.nn on Zen 3: 0.042 s against 0.093 s). If that link
+  // fails (a C compiler that does not know -fuse-ld=lld fails at once), the
+  // default linker links again and its messages are the ones shown.
   std::string ErrMsg;
-  int RC = sys::ExecuteAndWait(*CC, Args, std::nullopt, {}, 0, 0, &ErrMsg);
+  int RC = 1;
+  if (sys::findProgramByName("ld.lld"))
+    RC = Link(/*Lld=*/true, ErrMsg);
+  if (RC != 0) {
+    ErrMsg.clear();
+    RC = Link(/*Lld=*/false, ErrMsg);
+  }
   if (RC != 0) {
     sys::fs::remove(Temp);
     return createStringError("linking '%s' failed%s%s", ExePath.str().c_str(),

@@ -37,14 +37,17 @@ void nnc::initializeNativeTarget() {
   });
 }
 
+/// The back end's level. -O2 takes the back end's -O1 (`Less`): its
+/// `Default` made the same machine code for every example (resnet.nn,
+/// lenet.nn, mlp.nn: identical objects) and cost 5-8 % more back-end time
+/// (docs/codegen.md, "Compile time").
 static CodeGenOptLevel codeGenLevel(unsigned OptLevel) {
   switch (OptLevel) {
   case 0:
     return CodeGenOptLevel::None;
   case 1:
-    return CodeGenOptLevel::Less;
   case 2:
-    return CodeGenOptLevel::Default;
+    return CodeGenOptLevel::Less;
   default:
     return CodeGenOptLevel::Aggressive;
   }
@@ -142,8 +145,9 @@ void nnc::mergeIdenticalFunctions(Module &M) {
   MergeFunctionsPass().run(M, MAM);
 }
 
-void nnc::optimizeModule(Module &M, TargetMachine &TM, unsigned OptLevel) {
-  if (OptLevel > 0)
+void nnc::optimizeModule(Module &M, TargetMachine &TM, unsigned OptLevel,
+                         bool Merged) {
+  if (OptLevel > 0 && !Merged)
     mergeIdenticalFunctions(M);
   LoopAnalysisManager LAM;
   FunctionAnalysisManager FAM;

@@ -3,9 +3,12 @@
 #include "nnc/CodeGen/ParallelCodeGen.h"
 
 #include <llvm/AsmParser/Parser.h>
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/Bitcode/BitcodeWriter.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/SourceMgr.h>
+#include <llvm/Transforms/Utils/Cloning.h>
 
 #include <gtest/gtest.h>
 
@@ -156,6 +159,55 @@ TEST_F(ModuleSplitTest, NoInlineBodiesGoTheirOwnWay) {
   EXPECT_NE(partOf("k2", Plan), partOf("body", Plan));
 }
 
+// A serial GEMM shared by two kernels: its wrapper calls its task, also
+// `noinline`, with constant bounds, and nothing else calls the task.
+const char *SingleCallerIR = R"(
+@desc = internal constant [1 x ptr] [ptr @entry]
+
+define internal void @entry() optnone noinline {
+  call void @k1()
+  call void @k2()
+  ret void
+}
+
+define internal void @k1() noinline {
+  call void @gemm()
+  ret void
+}
+
+define internal void @k2() noinline {
+  call void @gemm()
+  ret void
+}
+
+define internal void @gemm() noinline {
+  call void @gemm.task(ptr null, i64 0, i64 4)
+  ret void
+}
+
+define internal void @gemm.task(ptr %c, i64 %lo, i64 %hi) noinline {
+  store float 1.0, ptr %c
+  store float 2.0, ptr %c
+  store float 3.0, ptr %c
+  store float 4.0, ptr %c
+  ret void
+}
+)";
+
+TEST_F(ModuleSplitTest, ANoInlineFunctionWithOneCallerStaysWithIt) {
+  SMDiagnostic Err;
+  M = parseAssemblyString(SingleCallerIR, Err, Ctx);
+  ASSERT_TRUE(M) << Err.getMessage().str();
+  SplitPlan Plan = planModuleSplit(*M, 3);
+  // The wrapper is shared by two kernels, so it is cut from them; its task
+  // has one caller, so it is not cut from the wrapper.
+  EXPECT_EQ(Plan.NumParts, 4u);
+  EXPECT_EQ(partOf("gemm.task", Plan), partOf("gemm", Plan));
+  EXPECT_NE(partOf("k1", Plan), partOf("gemm", Plan));
+  EXPECT_NE(partOf("k2", Plan), partOf("gemm", Plan));
+  EXPECT_NE(partOf("k1", Plan), partOf("k2", Plan));
+}
+
 TEST_F(ModuleSplitTest, OnePartKeepsEverythingTogether) {
   SplitPlan Plan = planModuleSplit(*M, 1);
   EXPECT_EQ(Plan.NumParts, 1u);
@@ -168,8 +220,13 @@ TEST_F(ModuleSplitTest, OnePartKeepsEverythingTogether) {
 
 TEST_F(ModuleSplitTest, PartsAreValidAndCallAcrossThroughHiddenSymbols) {
   SplitPlan Plan = planModuleSplit(*M, 2);
-  auto Parts = splitModule(*M, Plan);
-  ASSERT_EQ(Parts.size(), 2u);
+  prepareSplit(*M, Plan);
+  std::vector<PartOfGlobal> PartOf = partOfEachGlobal(*M, Plan);
+  std::vector<std::unique_ptr<Module>> Parts;
+  for (unsigned I = 0; I < 2; ++I) {
+    Parts.push_back(CloneModule(*M));
+    ASSERT_FALSE(bool(keepPart(*Parts.back(), PartOf, I)));
+  }
   // Called from the other part: linkable, not exported.
   Function *A = M->getFunction("a");
   EXPECT_TRUE(A->hasExternalLinkage());
@@ -192,6 +249,125 @@ TEST_F(ModuleSplitTest, PartsAreValidAndCallAcrossThroughHiddenSymbols) {
           << G.getName().str() << " in part " << I;
     }
   }
+}
+
+TEST_F(ModuleSplitTest, APartReadBackFromBitcodeHasOnlyItsBodies) {
+  SplitPlan Plan = planModuleSplit(*M, 2);
+  prepareSplit(*M, Plan);
+  std::vector<PartOfGlobal> PartOf = partOfEachGlobal(*M, Plan);
+  SmallVector<char, 0> Bitcode;
+  raw_svector_ostream OS(Bitcode);
+  WriteBitcodeToFile(*M, OS);
+  for (unsigned I = 0; I < 2; ++I) {
+    LLVMContext PartCtx;
+    MemoryBufferRef Ref(StringRef(Bitcode.data(), Bitcode.size()), "part");
+    auto Part = getLazyBitcodeModule(Ref, PartCtx);
+    ASSERT_TRUE(bool(Part)) << toString(Part.takeError());
+    ASSERT_FALSE(bool(keepPart(**Part, PartOf, I)));
+    ASSERT_FALSE(bool((*Part)->materializeAll()));
+    std::string Errors;
+    raw_string_ostream VOS(Errors);
+    EXPECT_FALSE(verifyModule(**Part, &VOS)) << Errors;
+    for (const GlobalValue &G : M->global_values()) {
+      if (G.isDeclaration())
+        continue;
+      const GlobalValue *Copy = (*Part)->getNamedValue(G.getName());
+      ASSERT_TRUE(Copy) << G.getName().str();
+      EXPECT_EQ(!Copy->isDeclaration(), Plan.PartOf.lookup(&G) == I)
+          << G.getName().str() << " in part " << I;
+    }
+  }
+}
+
+TEST_F(ModuleSplitTest, KeepPartRefusesAnotherModule) {
+  SplitPlan Plan = planModuleSplit(*M, 2);
+  std::vector<PartOfGlobal> PartOf = partOfEachGlobal(*M, Plan);
+  SMDiagnostic Err;
+  auto Other =
+      parseAssemblyString("define void @x() {\n  ret void\n}\n", Err, Ctx);
+  ASSERT_TRUE(Other);
+  Error E = keepPart(*Other, PartOf, 0);
+  ASSERT_TRUE(bool(E));
+  EXPECT_EQ(toString(std::move(E)),
+            "module '<string>' is not a copy of the one planned: global 0 "
+            "is 'x'");
+}
+
+// A loop costs more to compile than its instructions say (the loop passes
+// and the vectorizer): a short loop outweighs a longer straight line.
+const char *LoopIR = R"(
+@desc = internal constant [1 x ptr] [ptr @entry]
+
+define internal void @entry() optnone noinline {
+  call void @loop(ptr null)
+  call void @line(ptr null)
+  ret void
+}
+
+define internal void @loop(ptr %p) noinline {
+entry:
+  br label %body
+body:
+  %i = phi i64 [ 0, %entry ], [ %n, %body ]
+  %q = getelementptr float, ptr %p, i64 %i
+  store float 1.0, ptr %q
+  %n = add i64 %i, 1
+  %c = icmp slt i64 %n, 64
+  br i1 %c, label %body, label %exit, !llvm.loop !0
+exit:
+  ret void
+}
+
+define internal void @line(ptr %p) noinline {
+  store float 1.0, ptr %p
+  store float 2.0, ptr %p
+  store float 3.0, ptr %p
+  store float 4.0, ptr %p
+  store float 5.0, ptr %p
+  store float 6.0, ptr %p
+  store float 7.0, ptr %p
+  store float 8.0, ptr %p
+  store float 9.0, ptr %p
+  store float 10.0, ptr %p
+  ret void
+}
+
+!0 = distinct !{!0, !1}
+!1 = !{!"llvm.loop.unroll.disable"}
+)";
+
+TEST_F(ModuleSplitTest, LoopsWeighMoreThanTheirInstructions) {
+  SMDiagnostic Err;
+  M = parseAssemblyString(LoopIR, Err, Ctx);
+  ASSERT_TRUE(M) << Err.getMessage().str();
+  SplitPlan Plan = planModuleSplit(*M, 2);
+  ASSERT_EQ(Plan.NumParts, 3u);
+  unsigned Loop = partOf("loop", Plan), Line = partOf("line", Plan),
+           Entry = partOf("entry", Plan);
+  // 8 instructions and a loop against 11 without one; the entry's 3
+  // count half again as `optnone`.
+  EXPECT_EQ(Plan.Weight[Loop], 8u + 90u);
+  EXPECT_EQ(Plan.Weight[Line], 11u);
+  EXPECT_EQ(Plan.Weight[Entry], 4u);
+  EXPECT_EQ(Loop, 0u) << "the heaviest group goes first";
+  // The `optnone` entry has a part of its own, for the back end's lowest
+  // level.
+  EXPECT_EQ(Plan.StraightPart, Entry);
+  EXPECT_NE(Loop, Line);
+}
+
+TEST_F(ModuleSplitTest, TheEntriesHaveAPartOfTheirOwnIfThereAreTwo) {
+  SMDiagnostic Err;
+  M = parseAssemblyString(LoopIR, Err, Ctx);
+  ASSERT_TRUE(M) << Err.getMessage().str();
+  SplitPlan One = planModuleSplit(*M, 1);
+  EXPECT_EQ(One.StraightPart, NoPart);
+  // On top of the parts asked for: the other groups share them.
+  SplitPlan Two = planModuleSplit(*M, 2);
+  ASSERT_EQ(Two.NumParts, 3u);
+  EXPECT_EQ(Two.StraightPart, 2u);
+  EXPECT_EQ(partOf("entry", Two), 2u);
+  EXPECT_NE(partOf("loop", Two), partOf("line", Two));
 }
 
 TEST_F(ModuleSplitTest, SmallModulesCompileAsOneObject) {

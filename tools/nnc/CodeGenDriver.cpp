@@ -54,19 +54,17 @@ int linkExecutableFor(const CodeGenRequest &Req, llvm::Module &Mod,
   std::optional<TimeReport::Stage> Timed;
   if (Req.Times)
     Timed.emplace(Req.Times, "LLVM: -O pipeline and machine code");
-  std::vector<double> PartCpu;
-  auto Objects = compileToObjects(Mod, TO, &PartCpu);
+  PartTimes Parts;
+  auto Objects = compileToObjects(Mod, TO, &Parts);
   if (!Objects)
     return fail(Objects.takeError());
   if (Timed) {
-    // Several parts ran on threads of their own: count their CPU time (a
-    // single part ran on this thread).
-    for (size_t I = 0; I < PartCpu.size(); ++I) {
-      if (PartCpu.size() > 1)
-        Timed->ExtraCpu += PartCpu[I];
+    // The other threads' CPU time (this one's the stage counts itself).
+    Timed->ExtraCpu = Parts.WorkerCpu;
+    for (size_t I = 0; I < Parts.PartCpu.size(); ++I)
       Timed->Details.push_back(llvm::formatv("{0,9:f3}  part {1} of {2}",
-                                             PartCpu[I], I, PartCpu.size()));
-    }
+                                             Parts.PartCpu[I], I,
+                                             Parts.PartCpu.size()));
     Timed.reset();
   }
   std::vector<std::string> ObjPaths;

@@ -4,8 +4,10 @@
 // (one per part it was compiled in, ParallelCodeGen.h) and links them with
 // the runtime library through the system C compiler:
 //
-//   cc MODEL.0.o MODEL.1.o libnncRuntime.a -lstdc++ -lpng -lz -lm -o EXE
+//   cc [-fuse-ld=lld] MODEL.0.o MODEL.1.o libnncRuntime.a -lstdc++ -lpng
+//      -lz -lm -o EXE
 //
+// (lld when `ld.lld` is on the PATH, since it links faster).
 // The runtime library is looked up next to the running nnc first (the build
 // tree layout), then at the path configured when nnc was built.
 //

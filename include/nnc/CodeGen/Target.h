@@ -77,10 +77,12 @@ void configureModule(llvm::Module &M, llvm::TargetMachine &TM);
 /// called under the name of another node's (`k15.mul.d.y` for `y * y`).
 void mergeIdenticalFunctions(llvm::Module &M);
 
-/// From -O1 on, merges identical functions (mergeIdenticalFunctions);
-/// then runs LLVM's default module pipeline for `OptLevel` (0..3).
-void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM,
-                    unsigned OptLevel);
+/// From -O1 on, merges identical functions (mergeIdenticalFunctions) unless
+/// `Merged` says that `M` is a part of a module merged before it was cut
+/// (nothing is left to merge); then runs LLVM's default module pipeline for
+/// `OptLevel` (0..3).
+void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM, unsigned OptLevel,
+                    bool Merged = false);
 
 /// Writes `M` as assembly or an object file.
 llvm::Error emitMachineCode(llvm::Module &M, llvm::TargetMachine &TM,
