@@ -215,28 +215,37 @@ void codegen::emitSoftmax(KernelBuilder &KB, bool Log) {
     softmaxRows(KB, *S, Log);
 }
 
-namespace {
-
-/// channel_sum's operands of at least this many elements are summed on the
-/// runtime's threads, channels split between them.
-constexpr int64_t ParallelChannelElements = int64_t(1) << 16;
-/// Pieces the channels are cut into: enough to balance a few threads.
-constexpr int64_t ChannelTasks = 8;
-
-/// out[c] = the sum of x's N planes of channel c, for c in [Lo, Hi): one
-/// accumulator per channel runs over its planes (`reassoc`, so the
-/// vectorizer keeps partial sums per lane). Each channel is summed by one
-/// thread in one order, whichever piece it is in.
-void sumChannels(KernelBuilder &KB, int64_t Batch, int64_t C, int64_t Plane,
-                 Value *Lo, Value *Hi) {
+/// channel_sum: x as [N, C, P] (P: the product of the axes after 1) into
+/// out[c]. With P > 1, one accumulator per channel runs over its N
+/// contiguous planes (`reassoc`, so the vectorizer keeps partial sums per
+/// lane); with P = 1 ([N, C]) each row is added into the result, which is
+/// unit-stride along c.
+void codegen::emitChannelSum(KernelBuilder &KB) {
+  const Node &N = KB.node();
   IRBuilder<> &B = KB.builder();
-  DType T = KB.node().dtype();
+  ArrayRef<int64_t> D = N.operand(0)->dims();
+  int64_t Batch = D[0], C = D[1];
+  int64_t Plane =
+      Batch * C == 0 ? 0 : N.operand(0)->Type.numElements() / (Batch * C);
+  DType T = N.dtype();
+  if (Plane == 1) {
+    KB.fillOut(KB.constOf(T, 0), C);
+    KB.forRange(Batch, [&](Value *I) {
+      Value *Row = B.CreateMul(I, KB.i64(C));
+      KB.forRange(C, [&](Value *J) {
+        Value *Acc = KB.load(T, KB.out(), J);
+        Value *X = KB.loadOperand(0, B.CreateAdd(Row, J));
+        KB.store(KB.add(T, Acc, X), KB.out(), J);
+      });
+    });
+    return;
+  }
   // The plane loop is the one to vectorize (contiguous); left to itself,
   // LLVM unrolls a short plane (7x7) whole and vectorizes the batch loop
   // with gathers instead: thousands of instructions per kernel, slower
   // code and seconds of compile time on a residual net.
   AllocaInst *Acc = KB.scratch(KB.elemType(T), "acc");
-  KB.forLoop(Lo, Hi, [&](Value *J) {
+  KB.forRange(C, [&](Value *J) {
     B.CreateStore(KB.constOf(T, 0), Acc);
     forLoopWithHints(
         KB, KB.i64(0), KB.i64(Batch), {.Vectorize = false}, [&](Value *I) {
@@ -253,54 +262,4 @@ void sumChannels(KernelBuilder &KB, int64_t Batch, int64_t C, int64_t Plane,
         });
     KB.store(B.CreateLoad(Acc->getAllocatedType(), Acc), KB.out(), J);
   });
-}
-
-} // namespace
-
-/// channel_sum: x as [N, C, P] (P: the product of the axes after 1) into
-/// out[c]. With P > 1, per channel over its N contiguous planes
-/// (`sumChannels`), split over the runtime's threads by channels when x is
-/// large (bias gradients of convolutions: the pool's workers would idle
-/// through a serial sum); with P = 1 ([N, C]) each row is added into the
-/// result, which is unit-stride along c. An operand read through a fused
-/// prologue (KB.OperandLoader, whose IR belongs to KB's function) is summed
-/// in KB's function.
-void codegen::emitChannelSum(KernelBuilder &KB) {
-  const Node &N = KB.node();
-  IRBuilder<> &B = KB.builder();
-  ArrayRef<int64_t> D = N.operand(0)->dims();
-  int64_t Batch = D[0], C = D[1];
-  int64_t Elements = N.operand(0)->Type.numElements();
-  int64_t Plane = Batch * C == 0 ? 0 : Elements / (Batch * C);
-  DType T = N.dtype();
-  if (Plane == 1) {
-    KB.fillOut(KB.constOf(T, 0), C);
-    KB.forRange(Batch, [&](Value *I) {
-      Value *Row = B.CreateMul(I, KB.i64(C));
-      KB.forRange(C, [&](Value *J) {
-        Value *Acc = KB.load(T, KB.out(), J);
-        Value *X = KB.loadOperand(0, B.CreateAdd(Row, J));
-        KB.store(KB.add(T, Acc, X), KB.out(), J);
-      });
-    });
-    return;
-  }
-  if (KB.OperandLoader || !KB.in(0) || C < 2 ||
-      Elements < ParallelChannelElements)
-    return sumChannels(KB, Batch, C, Plane, KB.i64(0), KB.i64(C));
-  Function *Kernel = B.GetInsertBlock()->getParent();
-  Function *CF = createKernelFunction(
-      *Kernel->getParent(), Kernel->getName() + ".channels", 2,
-      {.ReadOnly = {1},
-       .Trailing = {B.getInt64Ty(), B.getInt64Ty()},
-       .NoInline = false,
-       .MustProgress = false,
-       .Pointers = KernelAttrs::Unknown});
-  {
-    KernelBuilder CKB(CF, N, CF->getArg(0), {CF->getArg(1)});
-    sumChannels(CKB, Batch, C, Plane, CF->getArg(2), CF->getArg(3));
-    CKB.finish();
-  }
-  emitRangeCall(KB, CF, {KB.out(), KB.in(0)}, C, /*Parallel=*/true,
-                ChannelTasks);
 }

@@ -485,12 +485,6 @@ std::vector<Case> shapeAndKernelCases() {
                   Node *A = B.leaf(f32({3, 5, 4, 9}), "a");
                   return B.op(OpKind::ChannelSum, {B.op(OpKind::Mul, {A, A})});
                 }});
-  // 2^16 elements or more: channels summed on the thread pool, in pieces
-  // of two channels and a last piece of one (Reduce.cpp).
-  Cs.push_back({"channel_sum_4d threaded", [](Builder &B) {
-                  return B.op(OpKind::ChannelSum,
-                              {B.leaf(f32({9, 15, 23, 22}), "a")});
-                }});
   Cs.push_back({"dropout_mask",
                 [](Builder &B) {
                   Attrs A;
