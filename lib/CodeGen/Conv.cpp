@@ -129,9 +129,9 @@ void emitImageEpilogueCall(KernelBuilder &KB, Value *Fn, Value *Ctx, Value *N) {
   BasicBlock *Done = BasicBlock::Create(C, "epi.done", F);
   B.CreateCondBr(B.CreateIsNotNull(Fn), Call, Done);
   B.SetInsertPoint(Call);
-  FunctionType *Ty = FunctionType::get(
-      B.getVoidTy(), {Ctx->getType(), B.getInt64Ty(), B.getInt64Ty()}, false);
-  B.CreateCall(Ty, Fn, {Ctx, N, B.CreateAdd(N, B.getInt64(1))});
+  // The hook has a task's type (FusedKernel.cpp makes it a task function).
+  B.CreateCall(taskFunctionType(C), Fn,
+               {Ctx, N, B.CreateAdd(N, B.getInt64(1))});
   B.CreateBr(Done);
   B.SetInsertPoint(Done);
 }
@@ -232,19 +232,14 @@ void emitChunks(KernelBuilder &KB, const ConvPlan &P, const ChunkBody &Body) {
   {
     KernelBuilder TKB(Task, KB.node(), nullptr, {});
     IRBuilder<> &TB = TKB.builder();
-    SmallVector<Value *, 5> Field;
-    for (unsigned I = 0; I < Args.size(); ++I)
-      Field.push_back(TB.CreateAlignedLoad(
-          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Task->getArg(0), I),
-          Align(8)));
+    SmallVector<Value *, 8> Field =
+        loadTaskContext(TB, Task->getArg(0), Args.size());
     TKB.forLoop(Task->getArg(1), Task->getArg(2),
                 [&](Value *C) { CallChunk(TB, Field, C); });
     TKB.finish();
   }
   AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, Args.size()), "ctx");
-  for (unsigned I = 0; I < Args.size(); ++I)
-    B.CreateAlignedStore(Args[I], B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
-                         Align(8));
+  storeTaskContext(B, TaskCtx, Args);
   B.CreateCall(declareCallback(M, rt::ParallelFor),
                {Task, TaskCtx, KB.i64(P.Chunks)});
 }

@@ -48,6 +48,7 @@
 
 #include "KernelBuilder.h"
 #include "KernelDispatch.h"
+#include "RuntimeCalls.h"
 #include "Strides.h"
 
 #include <llvm/ADT/DenseMap.h>
@@ -361,34 +362,28 @@ KernelBuilder::ImageHook imageEpilogue(KernelBuilder &KB, const Epilogue &E,
                                        int64_t Images) {
   IRBuilder<> &B = KB.builder();
   Function *F = B.GetInsertBlock()->getParent();
-  Module &M = *F->getParent();
-  LLVMContext &Ctx = M.getContext();
-  Type *Ptr = PointerType::getUnqual(Ctx);
-  Type *I64 = B.getInt64Ty();
-  Function *Thunk = Function::Create(
-      FunctionType::get(B.getVoidTy(), {Ptr, I64, I64}, false),
-      GlobalValue::InternalLinkage, E.Fn->getName() + ".image", M);
-  Thunk->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
-  Thunk->addFnAttr(Attribute::NoUnwind);
+  // A task-shaped function (ctx, begin, end), though the convolution calls
+  // it directly, image by image.
+  Function *Thunk =
+      createTaskFunction(*F->getParent(), E.Fn->getName() + ".image");
   {
-    IRBuilder<> TB(BasicBlock::Create(Ctx, "entry", Thunk));
-    SmallVector<Value *, 8> Args;
-    for (unsigned I = 0; I < F->arg_size(); ++I)
-      Args.push_back(TB.CreateAlignedLoad(
-          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Thunk->getArg(0), I),
-          Align(8)));
+    IRBuilder<> TB(BasicBlock::Create(B.getContext(), "entry", Thunk));
+    SmallVector<Value *, 8> Args =
+        loadTaskContext(TB, Thunk->getArg(0), F->arg_size());
     int64_t PerImage = E.Outer / Images;
     Args.push_back(TB.CreateMul(Thunk->getArg(1), TB.getInt64(PerImage)));
     Args.push_back(TB.CreateMul(Thunk->getArg(2), TB.getInt64(PerImage)));
     TB.CreateCall(E.Fn, Args);
     TB.CreateRetVoid();
   }
-  AllocaInst *Fields =
-      KB.scratch(ArrayType::get(Ptr, F->arg_size()), "epi.ctx");
-  for (unsigned I = 0; I < F->arg_size(); ++I)
-    B.CreateAlignedStore(
-        F->getArg(I), B.CreateConstInBoundsGEP1_64(Ptr, Fields, I), Align(8));
-  return {Thunk, Fields};
+  SmallVector<Value *, 8> Fields;
+  for (Argument &A : F->args())
+    Fields.push_back(&A);
+  AllocaInst *Ctx = KB.scratch(
+      ArrayType::get(PointerType::getUnqual(B.getContext()), Fields.size()),
+      "epi.ctx");
+  storeTaskContext(B, Ctx, Fields);
+  return {Thunk, Ctx};
 }
 
 } // namespace

@@ -470,12 +470,11 @@ Function *GemmEmitter::emitTask(StringRef Name) {
   Function *F = createTaskFunction(M, Name + ".task");
   F->addFnAttr(Attribute::NoInline);
   B.SetInsertPoint(BasicBlock::Create(*Ctx, "entry", F));
-  Value *CtxArg = F->getArg(0);
-  auto Field = [&](unsigned I, const char *N) {
-    return B.CreateAlignedLoad(
-        Ptr, B.CreateConstInBoundsGEP1_64(Ptr, CtxArg, I), Align(8), N);
-  };
-  Value *C = Field(0, "C"), *A = Field(1, "A"), *Bm = Field(2, "B");
+  SmallVector<Value *, 8> Fields = loadTaskContext(B, F->getArg(0), 3);
+  Value *C = Fields[0], *A = Fields[1], *Bm = Fields[2];
+  C->setName("C");
+  A->setName("A");
+  Bm->setName("B");
   loop(
       F->getArg(1), F->getArg(2), [&](Value *T) { emitTaskBody(C, A, Bm, T); },
       "task");
@@ -503,9 +502,7 @@ Function *GemmEmitter::emit(StringRef Name) {
   B.SetInsertPoint(BasicBlock::Create(*Ctx, "entry", F));
   auto *CtxTy = ArrayType::get(Ptr, 3);
   Value *TaskCtx = B.CreateAlloca(CtxTy, nullptr, "ctx");
-  for (unsigned I = 0; I < 3; ++I)
-    B.CreateAlignedStore(
-        F->getArg(I), B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I), Align(8));
+  storeTaskContext(B, TaskCtx, {F->getArg(0), F->getArg(1), F->getArg(2)});
   Value *Count = c(P.Panels * P.Chunks);
   if (P.Parallel) {
     B.CreateCall(declareCallback(M, rt::ParallelFor), {Task, TaskCtx, Count});

@@ -179,11 +179,8 @@ void codegen::emitRangeCall(KernelBuilder &KB, Function *RangeFn,
   Function *Task = createTaskFunction(M, RangeFn->getName() + ".task");
   {
     IRBuilder<> TB(BasicBlock::Create(Ctx, "entry", Task));
-    SmallVector<Value *, 8> TArgs;
-    for (unsigned I = 0; I < Ptrs.size(); ++I)
-      TArgs.push_back(TB.CreateAlignedLoad(
-          Ptr, TB.CreateConstInBoundsGEP1_64(Ptr, Task->getArg(0), I),
-          Align(8)));
+    SmallVector<Value *, 8> TArgs =
+        loadTaskContext(TB, Task->getArg(0), Ptrs.size());
     Value *Hi = TB.CreateMul(Task->getArg(2), TB.getInt64(Per));
     TArgs.push_back(TB.CreateMul(Task->getArg(1), TB.getInt64(Per)));
     TArgs.push_back(TB.CreateSelect(TB.CreateICmpSLT(Hi, TB.getInt64(Count)),
@@ -192,9 +189,7 @@ void codegen::emitRangeCall(KernelBuilder &KB, Function *RangeFn,
     TB.CreateRetVoid();
   }
   AllocaInst *TaskCtx = KB.scratch(ArrayType::get(Ptr, Ptrs.size()), "ctx");
-  for (unsigned I = 0; I < Ptrs.size(); ++I)
-    B.CreateAlignedStore(Ptrs[I], B.CreateConstInBoundsGEP1_64(Ptr, TaskCtx, I),
-                         Align(8));
+  storeTaskContext(B, TaskCtx, Ptrs);
   B.CreateCall(declareCallback(M, rt::ParallelFor),
                {Task, TaskCtx, KB.i64(Pieces)});
 }

@@ -16,6 +16,7 @@
 
 #include "nnc/Runtime/Callbacks.h"
 
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
 #include <type_traits>
@@ -62,17 +63,44 @@ llvm::FunctionCallee declareCallback(llvm::Module &M, rt::Callback<FnT> C) {
                                detail::IRType<FnT>::get(M.getContext()));
 }
 
+/// `void (ptr ctx, i64 begin, i64 end)`: the type of a task
+/// `nnc_parallel_for` runs (`nnc_task_fn`).
+inline llvm::FunctionType *taskFunctionType(llvm::LLVMContext &C) {
+  return detail::IRType<std::remove_pointer_t<nnc_task_fn>>::get(C);
+}
+
 /// Creates `void Name(ptr ctx, i64 begin, i64 end)`, internal and
 /// `nounwind`: a task `nnc_parallel_for` runs.
 inline llvm::Function *createTaskFunction(llvm::Module &M,
                                           const llvm::Twine &Name) {
-  llvm::Function *F = llvm::Function::Create(
-      detail::IRType<std::remove_pointer_t<nnc_task_fn>>::get(M.getContext()),
-      llvm::GlobalValue::InternalLinkage, Name, M);
+  llvm::Function *F =
+      llvm::Function::Create(taskFunctionType(M.getContext()),
+                             llvm::GlobalValue::InternalLinkage, Name, M);
   // Its address is only passed to nnc_parallel_for, never compared.
   F->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
   F->addFnAttr(llvm::Attribute::NoUnwind);
   return F;
+}
+
+/// Stores `Ptrs` into `Ctx`, an array of pointers: the context a task of
+/// `nnc_parallel_for` receives.
+inline void storeTaskContext(llvm::IRBuilder<> &B, llvm::Value *Ctx,
+                             llvm::ArrayRef<llvm::Value *> Ptrs) {
+  llvm::Type *Ptr = llvm::PointerType::getUnqual(B.getContext());
+  for (unsigned I = 0; I < Ptrs.size(); ++I)
+    B.CreateAlignedStore(Ptrs[I], B.CreateConstInBoundsGEP1_64(Ptr, Ctx, I),
+                         llvm::Align(8));
+}
+
+/// The first `Count` pointers of a task's context `Ctx` (storeTaskContext).
+inline llvm::SmallVector<llvm::Value *, 8>
+loadTaskContext(llvm::IRBuilder<> &B, llvm::Value *Ctx, unsigned Count) {
+  llvm::Type *Ptr = llvm::PointerType::getUnqual(B.getContext());
+  llvm::SmallVector<llvm::Value *, 8> Ptrs;
+  for (unsigned I = 0; I < Count; ++I)
+    Ptrs.push_back(B.CreateAlignedLoad(
+        Ptr, B.CreateConstInBoundsGEP1_64(Ptr, Ctx, I), llvm::Align(8)));
+  return Ptrs;
 }
 
 } // namespace nnc::codegen
