@@ -120,6 +120,10 @@ public:
   /// Output `K` is known at import time: emitted at its first use.
   llvm::Error defineConst(unsigned K, OnnxType Elem, const Shape &Dims,
                           std::vector<double> Data);
+  /// Output `K` is `Dims` filled with `Fill`: a constant when `foldable`,
+  /// else a `full(...)` the generated code computes (never held here).
+  llvm::Error defineFill(unsigned K, OnnxType Elem, const Shape &Dims,
+                         double Fill);
   /// Output `K` is value `V` itself (Identity, Dropout at inference).
   llvm::Error alias(unsigned K, const Value &V);
   /// Output `K` is written (present and not the empty name).

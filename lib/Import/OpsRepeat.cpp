@@ -222,6 +222,8 @@ Error opEyeLike(Importer &I) {
     return Type.takeError();
   if (!elemInfo(OnnxType(*Type)))
     return I.unsupported("element type " + onnxTypeName(OnnxType(*Type)));
+  if (!foldable(D))
+    return I.unsupported("identity matrices of more than 2^24 elements");
   std::vector<double> Eye;
   for (int64_t R = 0; R < D[0]; ++R)
     for (int64_t C = 0; C < D[1]; ++C)

@@ -74,8 +74,7 @@ Error opDropout(Importer &I) {
     return X.takeError();
   if (Error E = I.alias(0, **X))
     return E;
-  return I.defineConst(1, Bool, (*X)->Dims,
-                       std::vector<double>((*X)->numel(), 1.0));
+  return I.defineFill(1, Bool, (*X)->Dims, 1.0);
 }
 
 Error opConstant(Importer &I) {
@@ -134,17 +133,7 @@ Error opConstantOfShape(Importer &I) {
       return I.fail("shape " + dimsText(*Dims) + " is invalid or too large");
     N *= D;
   }
-  Shape Out(Dims->begin(), Dims->end());
-  if (foldable(Out))
-    return I.defineConst(0, Elem, Out, std::vector<double>(N, Fill));
-  // Too large to hold here: a `full` the generated code computes.
-  std::optional<ElemInfo> Info = elemInfo(Elem);
-  if (!Info)
-    return I.unsupported("element type " + onnxTypeName(Elem));
-  std::string Full =
-      "full(" + dimsText(Out) + ", " + numberText(Fill, false) + ")";
-  return I.define(0, Info->Computed == DType::I32 ? "i32(" + Full + ")" : Full,
-                  Elem, Out);
+  return I.defineFill(0, Elem, Shape(Dims->begin(), Dims->end()), Fill);
 }
 
 /// The input's dims (opset 15: the `start`/`end` range of them).

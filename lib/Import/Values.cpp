@@ -291,6 +291,25 @@ Error Importer::defineConst(unsigned K, OnnxType Elem, const Shape &Dims,
   return Error::success();
 }
 
+Error Importer::defineFill(unsigned K, OnnxType Elem, const Shape &Dims,
+                           double Fill) {
+  if (!hasOutput(K))
+    return Error::success();
+  if (foldable(Dims)) {
+    int64_t N = 1;
+    for (int64_t D : Dims)
+      N *= D;
+    return defineConst(K, Elem, Dims, std::vector<double>(N, Fill));
+  }
+  std::optional<ElemInfo> Info = elemInfo(Elem);
+  if (!Info)
+    return unsupported("element type " + onnxTypeName(Elem));
+  std::string Full =
+      "full(" + dimsText(Dims) + ", " + numberText(Fill, false) + ")";
+  return define(K, Info->Computed == DType::I32 ? "i32(" + Full + ")" : Full,
+                Elem, Dims);
+}
+
 Error Importer::alias(unsigned K, const Value &From) {
   if (!hasOutput(K))
     return Error::success();
