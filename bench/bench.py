@@ -17,7 +17,9 @@ on both sides) once per seed and compares the test accuracy after the last
 epoch, per seed and as the mean over the seeds, with the seconds per
 training epoch of each side; resnet (10 epochs, batch norm, augmentation,
 a cosine schedule and a validation split) dominates its time: about an
-hour for 3 seeds on 2 cores. `--only` picks some of the examples, and
+hour for 3 seeds on 2 cores. `--only` picks some of the examples, or the
+conv family's models (vgg, resnet_s2, wide: 3 epochs of the full data
+set each, not part of the default list), and
 `--logs DIR` keeps every run's per-epoch CSV (nnc's `train --log` and the
 same columns from PyTorch); `--accuracy-only` skips the speed benchmarks.
 
@@ -55,6 +57,9 @@ TORCH_ENV["LD_LIBRARY_PATH"] = "/usr/lib/x86_64-linux-gnu/openblas-openmp"
 
 # The examples --accuracy compares, with their train blocks' epochs.
 ACCURACY = [("mlp", 5), ("lenet", 5), ("resnet", 10)]
+# The conv family's accuracy runs (bench/models/NAME.nn, full data set);
+# --only picks them by name.
+CONV_ACCURACY = [("vgg", 3), ("resnet_s2", 3), ("wide", 3)]
 
 # The conv family (bench/models/NAME.nn, batch 64) that --convs measures.
 
@@ -239,7 +244,9 @@ class Bench:
         side. The examples build unchanged (their own batch), and PyTorch
         runs their twins with 2 threads."""
         for example, epochs in examples:
-            nn = os.path.join(ROOT, "examples", example + ".nn")
+            folder = ("bench/models" if example in dict(CONV_ACCURACY)
+                      else "examples")
+            nn = os.path.join(ROOT, folder, example + ".nn")
             exe = self.exe(nn, example + "_acc")
             batch = int(re.search(r"dim B = (\d+)", open(nn).read()).group(1))
             ns, ts, nsec, tsec = [], [], [], []
@@ -361,10 +368,11 @@ def main():
                         "(default 8)")
     args = p.parse_args()
     only = args.only.split(",")
-    unknown = sorted(set(only) - {e for e, _ in ACCURACY})
+    runs = dict(ACCURACY + CONV_ACCURACY)
+    unknown = sorted(set(only) - set(runs))
     if unknown:
         p.error(f"--only: no accuracy run for {', '.join(unknown)} (choose "
-                f"from {', '.join(e for e, _ in ACCURACY)})")
+                f"from {', '.join(runs)})")
     if args.logs:
         os.makedirs(args.logs, exist_ok=True)
         args.logs = os.path.abspath(args.logs)
@@ -385,7 +393,7 @@ def main():
         if args.spread:
             convs.spread(b)
         if args.accuracy:
-            b.accuracy([(e, n) for e, n in ACCURACY if e in only], args.seeds,
+            b.accuracy([(e, runs[e]) for e in only], args.seeds,
                        args.logs)
     finally:
         shutil.rmtree(b.tmp, ignore_errors=True)
