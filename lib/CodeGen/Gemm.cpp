@@ -157,8 +157,8 @@ private:
   Type *F32, *I64, *Ptr;
   FixedVectorType *VecTy;
   GlobalVariable *PackBuf = nullptr;
-  /// B's row table (P.S.BRows), if it has one.
-  GlobalVariable *Table = nullptr;
+  /// B's and A's row tables (P.S.BRows, P.S.ARows), if they have them.
+  GlobalVariable *Table = nullptr, *ATable = nullptr;
 };
 
 Value *GemmEmitter::laneMask(int64_t Vec, bool TailPanel) {
@@ -298,6 +298,13 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
   // the current C otherwise.
   Value *Fresh = S.Accumulate ? B.getFalse() : B.CreateICmpEQ(K0, c(0));
   Constant *Zero = Constant::getNullValue(VecTy);
+  // Where each row of A starts, before the loop over k.
+  SmallVector<Value *, 8> ARowStart;
+  for (int64_t R = 0; R < Rows; ++R) {
+    Value *Row = B.CreateAdd(Row0, c(R));
+    ARowStart.push_back(ATable ? loadRowStart(B, ATable, Row)
+                               : B.CreateMul(Row, c(S.ARow)));
+  }
   SmallVector<Value *, 32> Init;
   for (int64_t R = 0; R < Rows; ++R)
     for (int64_t V = 0; V < Vecs; ++V) {
@@ -337,8 +344,7 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
   Value *AK = B.CreateMul(K, c(S.ACol));
   SmallVector<Value *, 32> Next;
   for (int64_t R = 0; R < Rows; ++R) {
-    Value *AIdx =
-        B.CreateAdd(B.CreateMul(B.CreateAdd(Row0, c(R)), c(S.ARow)), AK);
+    Value *AIdx = B.CreateAdd(ARowStart[R], AK);
     Value *Av = B.CreateLoad(F32, B.CreateInBoundsGEP(F32, A, AIdx));
     Value *Splat = B.CreateVectorSplat(VW, Av);
     for (int64_t V = 0; V < Vecs; ++V)
@@ -485,6 +491,8 @@ Function *GemmEmitter::emitTask(StringRef Name) {
 Function *GemmEmitter::emit(StringRef Name) {
   if (!P.S.BRows.empty())
     Table = getRowTable(M, P.S.BRows);
+  if (!P.S.ARows.empty())
+    ATable = getRowTable(M, P.S.ARows);
   if (P.PackB) {
     auto *Ty = ArrayType::get(F32, P.Panels * P.S.K * NR);
     PackBuf = new GlobalVariable(M, Ty, /*isConstant=*/false,
@@ -520,7 +528,7 @@ std::string GemmShape::key() const {
           Twine(ARow) + "_" + Twine(ACol) + ".b" + Twine(BRow) + "_" +
           Twine(BCol) + ".c" + Twine(CRow) + (Accumulate ? ".acc" : "") +
           (AllowThreads ? "" : ".st") + (AllowPacking ? "" : ".np") +
-          rowTableKey(BRows))
+          rowTableKey(BRows) + (ARows.empty() ? "" : ".a") + rowTableKey(ARows))
       .str();
 }
 
@@ -528,6 +536,8 @@ Function *nnc::codegen::getGemm(Module &M, const GemmShape &S) {
   assert(S.M > 0 && S.N > 0 && S.K > 0 && "empty products have no kernel");
   assert((S.BRows.empty() || int64_t(S.BRows.size()) == S.K) &&
          "a row table needs one entry per row of B");
+  assert((S.ARows.empty() || int64_t(S.ARows.size()) == S.M) &&
+         "a row table needs one entry per row of A");
   assert((S.AllowPacking || S.BCol == 1) &&
          "a transposed B can only be read through a packed strip");
   std::string Name = "nnc.gemm." + S.key();

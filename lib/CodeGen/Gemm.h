@@ -28,6 +28,9 @@ struct GemmShape {
   /// When not empty, B(k,j) is B[BRows[k] + j*BCol] instead (BRow is
   /// unused): the rows of an implicit convolution's input (RowTable.h).
   RowTable BRows;
+  /// When not empty, A(i,k) is A[ARows[i] + k*ACol] instead (ARow is
+  /// unused): the implicit unfolded image as A, for the weight gradient.
+  RowTable ARows;
   /// C += A*B instead of C = A*B.
   bool Accumulate = false;
   /// May split the work over the runtime's threads (`nnc_parallel_for`)

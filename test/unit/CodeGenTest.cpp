@@ -573,9 +573,13 @@ std::vector<Case> convShapeCases(OpKind Kind, const std::string &Prefix,
   return Cs;
 }
 
-/// conv2d_grad_weight on both of its paths (Conv.cpp, useRowDots): the
-/// GEMM over the transposed unfolding (few pixels per weight, or many
-/// output channels) and the row dot products over the forward unfolding
+/// conv2d_grad_weight on its three paths (Conv.cpp, useRowDots and
+/// useImplicitGemm): the GEMM over the transposed unfolding (few pixels
+/// per weight, or many output channels, with wide gaps on virtual rows),
+/// the implicit GEMM (the image read in place as A through a row table,
+/// dy transposed on virtual rows as B: padding, stride 2, pointwise, a
+/// last partial panel of K = 40 on every vector width, and a batch on the
+/// thread pool) and the row dot products over the forward unfolding
 /// (DotTile.cpp). The dot cases cover rows that end in a partial vector for
 /// every vector width (P % 4, % 8 and % 16 != 0), rows a multiple of 16
 /// long, rows shorter than one AVX vector, padding, stride 2, several input
@@ -586,7 +590,13 @@ std::vector<Case> convGradWeightCases() {
       OpKind::Conv2dGradWeight, "conv2d_grad_weight ",
       {ConvShape{"gemm s2 p1", 2, 3, 7, 6, 4, 3, 2, 2, 1},
        ConvShape{"gemm c6 P=100 threaded", 8, 6, 14, 14, 16, 5, 5, 1, 0},
-       ConvShape{"gemm 40 channels", 2, 2, 9, 9, 40, 3, 3, 1, 1},
+       ConvShape{"gemm 40 channels 5x5", 2, 2, 9, 9, 40, 5, 5, 1, 0},
+       ConvShape{"implicit 40 channels p1", 2, 2, 9, 9, 40, 3, 3, 1, 1},
+       ConvShape{"implicit s2 p1 32 channels", 2, 3, 13, 13, 32, 3, 3, 2, 1},
+       ConvShape{"implicit pointwise 40 channels P=16", 2, 12, 4, 4, 40, 1, 1,
+                 1, 0},
+       ConvShape{"implicit 32 channels threaded", 8, 16, 14, 14, 32, 3, 3, 1,
+                 1},
        ConvShape{"dots p1 c2 P=143", 3, 2, 13, 11, 5, 3, 3, 1, 1},
        ConvShape{"dots s2 p1 c2 P=143", 2, 2, 25, 21, 3, 3, 3, 2, 1},
        ConvShape{"dots p2 P=256", 2, 1, 16, 16, 7, 5, 5, 1, 2},
