@@ -16,7 +16,10 @@
 //     past N) when it is read transposed (column stride != 1) or reused by
 //     many row tiles; a row-major B reused by few rows is read in place.
 //     A is never packed: its MR broadcasts per k are MR sequential streams
-//     (or one contiguous run when A is read transposed).
+//     (or one contiguous run when A is read transposed). A convolution's
+//     A may come with tables of where its rows and its columns start (the
+//     unfolded image read in place, Gemm.h), loaded outside the k loop
+//     and once per k.
 //  3. k is blocked by KC so the B strip of one block (KC x NR floats, 32 KB)
 //     stays in L1 while every row tile of the task sweeps over it; C is
 //     reloaded between blocks.
@@ -30,6 +33,7 @@
 #include "Gemm.h"
 #include "KernelBuilder.h"
 #include "RuntimeCalls.h"
+#include "Transpose.h"
 
 #include "nnc/CodeGen/Target.h"
 
@@ -158,7 +162,7 @@ private:
   FixedVectorType *VecTy;
   GlobalVariable *PackBuf = nullptr;
   /// B's and A's row tables (P.S.BRows, P.S.ARows), if they have them.
-  GlobalVariable *Table = nullptr, *ATable = nullptr;
+  GlobalVariable *Table = nullptr, *ATable = nullptr, *AColTable = nullptr;
 };
 
 Value *GemmEmitter::laneMask(int64_t Vec, bool TailPanel) {
@@ -239,21 +243,7 @@ void GemmEmitter::emitTransposedPack(
               V.push_back(B.CreateAlignedLoad(
                   VecTy, B.CreateInBoundsGEP(F32, Bm, Src), Align(4)));
             }
-            // log2(VW) rounds of interleaving the halves transpose the
-            // block: row r, lane l ends in vector l, lane r.
-            for (int64_t Half = VW / 2, Round = 1; Round < VW; Round *= 2) {
-              SmallVector<int, 16> Lo, Hi;
-              for (int64_t L = 0; L < Half; ++L) {
-                Lo.append({int(L), int(L + VW)});
-                Hi.append({int(L + Half), int(L + Half + VW)});
-              }
-              SmallVector<Value *, 16> Next(VW);
-              for (int64_t I = 0; I < Half; ++I) {
-                Next[2 * I] = B.CreateShuffleVector(V[I], V[I + Half], Lo);
-                Next[2 * I + 1] = B.CreateShuffleVector(V[I], V[I + Half], Hi);
-              }
-              V = std::move(Next);
-            }
+            transposeInRegisters(B, V);
             for (int64_t K = 0; K < VW; ++K) {
               Value *At = B.CreateAdd(B.CreateMul(B.CreateAdd(K0, c(K)), c(NR)),
                                       c(G * VW));
@@ -341,7 +331,8 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
         Mask ? (Value *)B.CreateMaskedLoad(VecTy, At, Align(4), Mask, Zero)
              : B.CreateAlignedLoad(VecTy, At, VecAlign));
   }
-  Value *AK = B.CreateMul(K, c(S.ACol));
+  Value *AK =
+      AColTable ? loadRowStart(B, AColTable, K) : B.CreateMul(K, c(S.ACol));
   SmallVector<Value *, 32> Next;
   for (int64_t R = 0; R < Rows; ++R) {
     Value *AIdx = B.CreateAdd(ARowStart[R], AK);
@@ -493,6 +484,8 @@ Function *GemmEmitter::emit(StringRef Name) {
     Table = getRowTable(M, P.S.BRows);
   if (!P.S.ARows.empty())
     ATable = getRowTable(M, P.S.ARows);
+  if (!P.S.ACols.empty())
+    AColTable = getRowTable(M, P.S.ACols);
   if (P.PackB) {
     auto *Ty = ArrayType::get(F32, P.Panels * P.S.K * NR);
     PackBuf = new GlobalVariable(M, Ty, /*isConstant=*/false,
@@ -528,7 +521,9 @@ std::string GemmShape::key() const {
           Twine(ARow) + "_" + Twine(ACol) + ".b" + Twine(BRow) + "_" +
           Twine(BCol) + ".c" + Twine(CRow) + (Accumulate ? ".acc" : "") +
           (AllowThreads ? "" : ".st") + (AllowPacking ? "" : ".np") +
-          rowTableKey(BRows) + (ARows.empty() ? "" : ".a") + rowTableKey(ARows))
+          rowTableKey(BRows) + (ARows.empty() ? "" : ".a") +
+          rowTableKey(ARows) + (ACols.empty() ? "" : ".ac") +
+          rowTableKey(ACols))
       .str();
 }
 
@@ -538,6 +533,8 @@ Function *nnc::codegen::getGemm(Module &M, const GemmShape &S) {
          "a row table needs one entry per row of B");
   assert((S.ARows.empty() || int64_t(S.ARows.size()) == S.M) &&
          "a row table needs one entry per row of A");
+  assert((S.ACols.empty() || int64_t(S.ACols.size()) == S.K) &&
+         "a column table needs one entry per column of A");
   assert((S.AllowPacking || S.BCol == 1) &&
          "a transposed B can only be read through a packed strip");
   std::string Name = "nnc.gemm." + S.key();

@@ -31,6 +31,10 @@ struct GemmShape {
   /// When not empty, A(i,k) is A[ARows[i] + k*ACol] instead (ARow is
   /// unused): the implicit unfolded image as A, for the weight gradient.
   RowTable ARows;
+  /// When not empty, A's column k starts at ACols[k] instead of k*ACol:
+  /// with ARows, the implicit unfolded image transposed (pixels as rows,
+  /// the weights' (c, r, s) as columns), for the forward convolution.
+  RowTable ACols;
   /// C += A*B instead of C = A*B.
   bool Accumulate = false;
   /// May split the work over the runtime's threads (`nnc_parallel_for`)
