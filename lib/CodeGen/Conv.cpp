@@ -634,10 +634,12 @@ void emitGradWeightGemm(KernelBuilder &KB, const ConvDims &D) {
 /// The weight gradient as a GEMM with the pixels as its k and the output
 /// channels as its columns: partT[chunk] += rows(layout(x[n])) * dyT',
 /// the implicit unfolding [CRS, P'] (ImplicitConv.h) read through A's row
-/// table, dyT' = dy[n]^T on virtual rows [P', K] (zeros in the gaps);
-/// then dw[k][crs] is the sum over chunks of partT[chunk][crs][k], in
-/// chunk order. Nothing is unfolded, and the product's rows are the CRS
-/// weights, which fill its register tiles where K does not.
+/// table, and dyT' = dy[n]^T on virtual rows [P', K] read through B's row
+/// table: dy[n] is transposed once by vector blocks into [P, K] with a row
+/// of zeros after it, and every gap pixel of the virtual rows reads that
+/// row. Then dw[k][crs] is the sum over chunks of partT[chunk][crs][k],
+/// in chunk order. Nothing is unfolded, and the product's rows are the
+/// CRS weights, which fill its register tiles where K does not.
 void emitGradWeightImplicit(KernelBuilder &KB, const ConvDims &D) {
   IRBuilder<> &B = KB.builder();
   Module &M = moduleOf(KB);
@@ -647,14 +649,18 @@ void emitGradWeightImplicit(KernelBuilder &KB, const ConvDims &D) {
   int64_t Virt = L.virtualPixels(D);
   GemmShape S = P.gemm(Crs, D.K, Virt); // partT += rows * dyT'
   S.ARows = L.rows(D);
-  S.BRow = D.K;
+  for (int64_t J = 0; J < Virt; ++J) {
+    int64_t Oh = J / L.Wq, Ow = J % L.Wq;
+    S.BRows.push_back(Ow < D.OW ? (Oh * D.OW + Ow) * D.K : Pix * D.K);
+  }
   S.CRow = D.K;
   S.Accumulate = true;
   Function *Gemm = getGemm(M, S);
   Value *Layout = L.InPlace ? nullptr
                             : staticBuffer(M, P.Chunks * L.Floats,
                                            kernelName(KB) + ".layout");
-  Value *DyT = staticBuffer(M, P.Chunks * Virt * D.K, kernelName(KB) + ".dyT");
+  int64_t DyTFloats = (Pix + 1) * D.K;
+  Value *DyT = staticBuffer(M, P.Chunks * DyTFloats, kernelName(KB) + ".dyT");
   Value *Parts = staticBuffer(M, P.Chunks * Dw, kernelName(KB) + ".part");
   emitChunks(
       KB, P,
@@ -673,23 +679,11 @@ void emitGradWeightImplicit(KernelBuilder &KB, const ConvDims &D) {
            emitPhaseSplit(CKB, D, L, X, Dst);
            X = Dst;
          }
-         // dyT'[oh*Wq + ow][k] = dy[k][oh][ow], 0 for OW <= ow < Wq: each
-         // row of dy read whole, written down a column.
-         Value *T = sliceOf(CKB, DyT, Chunk, Virt * D.K);
-         CKB.forRange(D.K, [&](Value *K) {
-           CKB.forRange(Virt, [&](Value *J) {
-             Value *Oh = CB.CreateUDiv(J, CKB.i64(L.Wq));
-             Value *Ow = CB.CreateURem(J, CKB.i64(L.Wq));
-             Value *In = CB.CreateICmpULT(Ow, CKB.i64(D.OW));
-             Value *From = CB.CreateAdd(
-                 CB.CreateMul(K, CKB.i64(Pix)),
-                 CB.CreateAdd(CB.CreateMul(Oh, CKB.i64(D.OW)),
-                              CB.CreateSelect(In, Ow, CKB.i64(0))));
-             Value *V = CB.CreateSelect(In, CKB.load(DType::F32, Dy, From),
-                                        CKB.f32(0));
-             CKB.store(V, T, CB.CreateAdd(CB.CreateMul(J, CKB.i64(D.K)), K));
-           });
-         });
+         // dyT[p][k] = dy[k][p], then the row of zeros.
+         Value *T = sliceOf(CKB, DyT, Chunk, DyTFloats);
+         emitTransposeCopy(CKB, Dy, T, D.K, Pix, moduleVectorUnit(M).Floats);
+         Value *Zeros = offsetPtr(CB, T, CKB.i64(Pix * D.K));
+         CKB.forRange(D.K, [&](Value *K) { CKB.store(CKB.f32(0), Zeros, K); });
          CB.CreateCall(Gemm, {sliceOf(CKB, Parts, Chunk, Dw), X, T});
        }});
   // dw[k][crs] = partT[0][crs][k] + partT[1][crs][k] + ...: the same order
