@@ -380,15 +380,8 @@ void emitPixelRowsConv(KernelBuilder &KB, const ConvDims &D, Value *Weights) {
   Function *Gemm = getGemm(M, S);
   // wT[crs][k] = w[k][crs], once per call: B of every image's product.
   Value *WT = staticBuffer(M, Crs * D.K, kernelName(KB) + ".wT");
-  Value *W = Weights ? Weights : KB.in(1);
-  KB.forRange(D.K, [&](Value *K) {
-    Value *Row = sliceOf(KB, W, K, Crs);
-    KB.forRange(Crs, [&](Value *I) {
-      IRBuilder<> &B = KB.builder();
-      KB.store(KB.load(DType::F32, Row, I), WT,
-               B.CreateAdd(B.CreateMul(I, KB.i64(D.K)), K));
-    });
-  });
+  emitTransposeCopy(KB, Weights ? Weights : KB.in(1), WT, D.K, Crs,
+                    moduleVectorUnit(M).Floats);
   Value *Layout = L.InPlace ? nullptr
                             : staticBuffer(M, P.Chunks * L.Floats,
                                            kernelName(KB) + ".layout");
@@ -689,14 +682,15 @@ void emitGradWeightImplicit(KernelBuilder &KB, const ConvDims &D) {
   // dw[k][crs] = partT[0][crs][k] + partT[1][crs][k] + ...: the same order
   // whatever ran each chunk.
   KB.forRange(D.K, [&](Value *K) {
-    KB.forRange(Crs, [&](Value *I) {
-      Value *From = B.CreateAdd(B.CreateMul(I, KB.i64(D.K)), K);
-      Value *Sum = KB.load(DType::F32, Parts, From);
-      for (int64_t C = 1; C < P.Chunks; ++C)
-        Sum = B.CreateFAdd(
-            Sum, KB.load(DType::F32, Parts, B.CreateAdd(From, KB.i64(C * Dw))));
-      KB.store(Sum, KB.out(), B.CreateAdd(B.CreateMul(K, KB.i64(Crs)), I));
-    });
+    forLoopWithHints(
+        KB, KB.i64(0), KB.i64(Crs), {.Vectorize = false}, [&](Value *I) {
+          Value *From = B.CreateAdd(B.CreateMul(I, KB.i64(D.K)), K);
+          Value *Sum = KB.load(DType::F32, Parts, From);
+          for (int64_t C = 1; C < P.Chunks; ++C)
+            Sum = B.CreateFAdd(Sum, KB.load(DType::F32, Parts,
+                                            B.CreateAdd(From, KB.i64(C * Dw))));
+          KB.store(Sum, KB.out(), B.CreateAdd(B.CreateMul(K, KB.i64(Crs)), I));
+        });
   });
 }
 

@@ -39,29 +39,34 @@ void codegen::emitTransposeCopy(KernelBuilder &KB, Value *Src, Value *Dst,
   auto CopyOne = [&](Value *R, Value *C) {
     B.CreateStore(B.CreateLoad(F32, At(Src, R, Cols, C)), At(Dst, C, Rows, R));
   };
+  // Nothing here is for the loop vectorizer: the blocks are vectors
+  // already and the edges strided (it would spend compile time to say no).
+  LoopHints Scalar{.Vectorize = false};
+  auto Loop = [&](int64_t Lo, int64_t Hi, function_ref<void(Value *)> Body) {
+    forLoopWithHints(KB, KB.i64(Lo), KB.i64(Hi), Scalar, Body);
+  };
   if (RowBlocks > 0 && ColBlocks > 0)
-    KB.forRange(RowBlocks, [&](Value *RB) {
+    Loop(0, RowBlocks, [&](Value *RB) {
       Value *R0 = B.CreateMul(RB, KB.i64(VW));
-      for (int64_t CB = 0; CB < ColBlocks; ++CB) {
+      Loop(0, ColBlocks, [&](Value *CB) {
+        Value *C0 = B.CreateMul(CB, KB.i64(VW));
         SmallVector<Value *, 16> V;
         for (int64_t I = 0; I < VW; ++I)
           V.push_back(B.CreateAlignedLoad(
-              VecTy, At(Src, B.CreateAdd(R0, KB.i64(I)), Cols, KB.i64(CB * VW)),
-              Align(4)));
+              VecTy, At(Src, B.CreateAdd(R0, KB.i64(I)), Cols, C0), Align(4)));
         transposeInRegisters(B, V);
         for (int64_t J = 0; J < VW; ++J)
-          B.CreateAlignedStore(V[J], At(Dst, KB.i64(CB * VW + J), Rows, R0),
-                               Align(4));
-      }
+          B.CreateAlignedStore(
+              V[J], At(Dst, B.CreateAdd(C0, KB.i64(J)), Rows, R0), Align(4));
+      });
     });
   // The columns past the last whole block, for the rows of whole blocks;
   // then the rows past them, whole.
   if (Cols % VW)
-    KB.forLoop(KB.i64(ColBlocks * VW), KB.i64(Cols), [&](Value *C) {
-      KB.forRange(RowBlocks * VW, [&](Value *R) { CopyOne(R, C); });
+    Loop(ColBlocks * VW, Cols, [&](Value *C) {
+      Loop(0, RowBlocks * VW, [&](Value *R) { CopyOne(R, C); });
     });
   if (Rows % VW)
-    KB.forLoop(KB.i64(RowBlocks * VW), KB.i64(Rows), [&](Value *R) {
-      KB.forRange(Cols, [&](Value *C) { CopyOne(R, C); });
-    });
+    Loop(RowBlocks * VW, Rows,
+         [&](Value *R) { Loop(0, Cols, [&](Value *C) { CopyOne(R, C); }); });
 }
