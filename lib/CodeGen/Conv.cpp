@@ -132,6 +132,13 @@ Value *sliceOf(KernelBuilder &KB, Value *Base, Value *Index, int64_t Floats) {
   return offsetPtr(B, Base, B.CreateMul(Index, KB.i64(Floats)));
 }
 
+/// Zeroes slice `Index` of `Floats` floats in `Base`: a chunk's partial
+/// sums, before its first image adds into them.
+void zeroSlice(KernelBuilder &KB, Value *Base, Value *Index, int64_t Floats) {
+  Value *Slice = sliceOf(KB, Base, Index, Floats);
+  KB.forRange(Floats, [&](Value *I) { KB.store(KB.f32(0), Slice, I); });
+}
+
 /// What a convolution kernel does per chunk of images.
 struct ChunkBody {
   /// Runs once at the start of a chunk (may be empty).
@@ -589,27 +596,18 @@ void emitGradWeightGemm(KernelBuilder &KB, const ConvDims &D) {
                              kernelName(KB) + ".colT");
   Value *Parts =
       staticBuffer(moduleOf(KB), P.Chunks * Dw, kernelName(KB) + ".part");
-  auto PartOf = [&](KernelBuilder &CKB, Value *Chunk) {
-    IRBuilder<> &CB = CKB.builder();
-    return offsetPtr(CB, Parts, CB.CreateMul(Chunk, CKB.i64(Dw)));
-  };
-  emitChunks(
-      KB, P,
-      {[&](KernelBuilder &CKB, Value *Chunk) {
-         Value *Part = PartOf(CKB, Chunk);
-         CKB.forRange(Dw, [&](Value *I) { CKB.store(CKB.f32(0), Part, I); });
-       },
-       [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
-         IRBuilder<> &CB = CKB.builder();
-         Value *X = offsetPtr(CB, CKB.in(0),
-                              CB.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
-         Value *Dy =
-             offsetPtr(CB, CKB.in(1), CB.CreateMul(N, CKB.i64(D.K * Pix)));
-         Value *Col =
-             offsetPtr(CB, ColT, CB.CreateMul(Chunk, CKB.i64(Pix * Crs)));
-         emitIm2Col(CKB, D, X, Col, /*RowStride=*/1, /*ColStride=*/Crs);
-         CB.CreateCall(Gemm, {PartOf(CKB, Chunk), Dy, Col});
-       }});
+  emitChunks(KB, P,
+             {[&](KernelBuilder &CKB, Value *Chunk) {
+                zeroSlice(CKB, Parts, Chunk, Dw);
+              },
+              [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
+                Value *X = sliceOf(CKB, CKB.in(0), N, D.C * D.H * D.W);
+                Value *Dy = sliceOf(CKB, CKB.in(1), N, D.K * Pix);
+                Value *Col = sliceOf(CKB, ColT, Chunk, Pix * Crs);
+                emitIm2Col(CKB, D, X, Col, /*RowStride=*/1, /*ColStride=*/Crs);
+                CKB.builder().CreateCall(
+                    Gemm, {sliceOf(CKB, Parts, Chunk, Dw), Dy, Col});
+              }});
   // dw = part[0] + part[1] + ...: the same order whatever ran each chunk.
   KB.forRange(Dw, [&](Value *I) {
     KB.store(KB.load(DType::F32, Parts, I), KB.out(), I);
@@ -658,15 +656,12 @@ void emitGradWeightImplicit(KernelBuilder &KB, const ConvDims &D) {
   emitChunks(
       KB, P,
       {[&](KernelBuilder &CKB, Value *Chunk) {
-         Value *Part = sliceOf(CKB, Parts, Chunk, Dw);
-         CKB.forRange(Dw, [&](Value *I) { CKB.store(CKB.f32(0), Part, I); });
+         zeroSlice(CKB, Parts, Chunk, Dw);
        },
        [&](KernelBuilder &CKB, Value *Chunk, Value *N) {
          IRBuilder<> &CB = CKB.builder();
-         Value *X = offsetPtr(CB, CKB.in(0),
-                              CB.CreateMul(N, CKB.i64(D.C * D.H * D.W)));
-         Value *Dy =
-             offsetPtr(CB, CKB.in(1), CB.CreateMul(N, CKB.i64(D.K * Pix)));
+         Value *X = sliceOf(CKB, CKB.in(0), N, D.C * D.H * D.W);
+         Value *Dy = sliceOf(CKB, CKB.in(1), N, D.K * Pix);
          if (Layout) {
            Value *Dst = sliceOf(CKB, Layout, Chunk, L.Floats);
            emitPhaseSplit(CKB, D, L, X, Dst);
