@@ -161,7 +161,8 @@ private:
   Type *F32, *I64, *Ptr;
   FixedVectorType *VecTy;
   GlobalVariable *PackBuf = nullptr;
-  /// B's and A's row tables (P.S.BRows, P.S.ARows), if they have them.
+  /// B's row table and A's row and column tables (P.S.BRows, ARows,
+  /// ACols), where the shape has them.
   GlobalVariable *Table = nullptr, *ATable = nullptr, *AColTable = nullptr;
 };
 

@@ -29,7 +29,8 @@ struct GemmShape {
   /// unused): the rows of an implicit convolution's input (RowTable.h).
   RowTable BRows;
   /// When not empty, A(i,k) is A[ARows[i] + k*ACol] instead (ARow is
-  /// unused): the implicit unfolded image as A, for the weight gradient.
+  /// unused): the implicit unfolded image as A, its (c, r, s) rows for the
+  /// weight gradient, its pixels (with ACols) for the forward.
   RowTable ARows;
   /// When not empty, A's column k starts at ACols[k] instead of k*ACol:
   /// with ARows, the implicit unfolded image transposed (pixels as rows,
