@@ -10,6 +10,8 @@
 
 #include <llvm/ADT/StringExtras.h>
 
+#include <cmath>
+
 using namespace nnc;
 using namespace nnc::onnx_import;
 using llvm::Error;
@@ -66,6 +68,12 @@ Expected<double> Importer::attrFloat(llvm::StringRef Name,
     return Default;
   if (!isType(*A, AP::FLOAT))
     return fail("attribute '" + Name + "' is not a float");
+  // The value becomes a literal of the generated source, which has none
+  // for NaN or the infinities.
+  if (!std::isfinite(A->f()))
+    return fail("attribute '" + Name + "' is " +
+                (std::isnan(A->f()) ? "NaN" : "infinite") +
+                "; nnc needs a finite value");
   return double(A->f());
 }
 

@@ -301,6 +301,9 @@ Error Importer::defineFill(unsigned K, OnnxType Elem, const Shape &Dims,
       N *= D;
     return defineConst(K, Elem, Dims, std::vector<double>(N, Fill));
   }
+  if (!std::isfinite(Fill))
+    return unsupported("a fill with NaN or an infinity of more than 2^24 "
+                       "elements (the source has no literal for it)");
   std::optional<ElemInfo> Info = elemInfo(Elem);
   if (!Info)
     return unsupported("element type " + onnxTypeName(Elem));
