@@ -438,22 +438,23 @@ bool hasImplicitGradInput(const ConvDims &D) {
 
 namespace {
 
-/// Makes the kernel of `KB` call the shared body of convolution `Op` on
-/// geometry `D`: `@nnc.<Op>.<dims>(out, in0, in1)`, created by `Body` on
+/// Makes the kernel of `KB` call the shared body of its convolution op on
+/// geometry `D`: `@nnc.<op>.<dims>(out, in0, in1)`, created by `Body` on
 /// first use and called by every kernel with the same op and geometry.
 /// The body depends only on them (and on the module's vector unit), so
 /// the shared copy computes what a copy of its own would; its scratch
 /// buffers are named after it and shared too, which is safe because
 /// kernels run one at a time and every body rewrites the scratch it reads.
-/// A body whose result is per image (`PerImage`: y[n] and dx[n] depend on
-/// image n alone) takes a per-image epilogue and its context as two more
-/// arguments (KernelBuilder::ImageEpilogue; null for a kernel without),
-/// and its buffers are then not `noalias`: the epilogue stores through
-/// pointers of its own while the body runs.
-void callSharedBody(KernelBuilder &KB, StringRef Op, const ConvDims &D,
-                    function_ref<void(KernelBuilder &)> Body,
-                    bool PerImage = false) {
+/// The body of an op whose result is per image (`runsPerImage`, Ops.def:
+/// y[n] and dx[n] depend on image n alone) takes a per-image epilogue and
+/// its context as two more arguments (KernelBuilder::ImageEpilogue; null
+/// for a kernel without), and its buffers are then not `noalias`: the
+/// epilogue stores through pointers of its own while the body runs.
+void callSharedBody(KernelBuilder &KB, const ConvDims &D,
+                    function_ref<void(KernelBuilder &)> Body) {
   Module &M = moduleOf(KB);
+  StringRef Op = opSpelling(KB.node().Kind);
+  bool PerImage = runsPerImage(KB.node().Kind);
   std::string Name =
       ("nnc." + Op + ".n" + Twine(D.N) + "c" + Twine(D.C) + "h" + Twine(D.H) +
        "w" + Twine(D.W) + ".k" + Twine(D.K) + "r" + Twine(D.R) + "s" +
@@ -500,10 +501,8 @@ void codegen::emitConv2d(KernelBuilder &KB) {
       convDims(Nd.operand(0)->dims(), Nd.operand(1)->dims(), Nd.dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  callSharedBody(
-      KB, "conv2d", D,
-      [&](KernelBuilder &SKB) { emitConvProduct(SKB, D, nullptr); },
-      /*PerImage=*/true);
+  callSharedBody(KB, D,
+                 [&](KernelBuilder &SKB) { emitConvProduct(SKB, D, nullptr); });
 }
 
 namespace {
@@ -572,10 +571,7 @@ void codegen::emitConv2dGradInput(KernelBuilder &KB) {
       convDims(Nd.dims(), Nd.operand(1)->dims(), Nd.operand(0)->dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  callSharedBody(
-      KB, "conv2d_grad_input", D,
-      [&](KernelBuilder &SKB) { emitGradInputBody(SKB, D); },
-      /*PerImage=*/true);
+  callSharedBody(KB, D, [&](KernelBuilder &SKB) { emitGradInputBody(SKB, D); });
 }
 
 namespace {
@@ -801,7 +797,7 @@ void codegen::emitConv2dGradWeight(KernelBuilder &KB) {
       convDims(Nd.operand(0)->dims(), Nd.dims(), Nd.operand(1)->dims(), Nd.A);
   if (isEmpty(D))
     return KB.fillOut(KB.f32(0), Nd.Type.numElements());
-  callSharedBody(KB, "conv2d_grad_weight", D, [&](KernelBuilder &SKB) {
+  callSharedBody(KB, D, [&](KernelBuilder &SKB) {
     Module &M = moduleOf(SKB);
     if (useRowDots(D, ConvPlan(D), dotLanes(M)))
       return emitGradWeightDots(SKB, D);

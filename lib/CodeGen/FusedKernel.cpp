@@ -23,8 +23,8 @@
 //      After a convolution (forward or input gradient), whose image n of
 //      the result depends on image n of the input alone, the convolution
 //      itself calls the nest over each image right after storing it
-//      (`runsPerImage`, KernelBuilder::ImageEpilogue): the image is still
-//      in L2, where a pass over the whole batch afterwards read it back
+//      (`epilogueRunsPerImage`, KernelBuilder::ImageEpilogue): the image is
+//      still in L2, where a pass over the whole batch afterwards read it back
 //      from L3 or memory, and the epilogue needs no hand-off of its own.
 //      When a stored member is the new value of a param, state or buffer,
 //      the nest also tests every element it stores of it for NaN and
@@ -331,12 +331,11 @@ void callEpilogue(KernelBuilder &KB, const Epilogue &E) {
 /// stored over a buffer the convolution still reads for later images. A
 /// large epilogue after a convolution that runs on one thread (a small
 /// product with a wide output) stays a pass of its own, on the threads.
-bool runsPerImage(const KernelUnit &U,
-                  const SmallPtrSetImpl<const Node *> &Nested,
-                  const Epilogue &E) {
+bool epilogueRunsPerImage(const KernelUnit &U,
+                          const SmallPtrSetImpl<const Node *> &Nested,
+                          const Epilogue &E) {
   const Node *A = U.Anchor;
-  if (!E.Fn || !A ||
-      (A->Kind != OpKind::Conv2d && A->Kind != OpKind::Conv2dGradInput))
+  if (!E.Fn || !A || !runsPerImage(A->Kind))
     return false;
   int64_t Images = A->dims()[0];
   if (Images < 2 || E.Outer % Images != 0)
@@ -494,11 +493,10 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
     }
     // A convolution runs the epilogue image by image while the image is
     // in cache, instead of over the whole batch after it.
-    if (!Stored.empty() && (U.Anchor->Kind == OpKind::Conv2d ||
-                            U.Anchor->Kind == OpKind::Conv2dGradInput)) {
+    if (!Stored.empty() && runsPerImage(U.Anchor->Kind)) {
       Epi = emitEpilogueFunction(KB, Attrs, U, Nested, Bufs, OutPtr, Stored,
                                  Flag);
-      if (runsPerImage(U, Nested, Epi))
+      if (epilogueRunsPerImage(U, Nested, Epi))
         KB.ImageEpilogue = imageEpilogue(KB, Epi, U.Anchor->dims()[0]);
     }
     emitKernelBody(KB);

@@ -83,9 +83,11 @@ define internal void @c() {
 struct ModuleSplitTest : testing::Test {
   LLVMContext Ctx;
   std::unique_ptr<Module> M;
-  void SetUp() override {
+  void SetUp() override { parse(ModelIR); }
+  /// Makes `IR` the module under test.
+  void parse(const char *IR) {
     SMDiagnostic Err;
-    M = parseAssemblyString(ModelIR, Err, Ctx);
+    M = parseAssemblyString(IR, Err, Ctx);
     ASSERT_TRUE(M) << Err.getMessage().str();
   }
   unsigned partOf(StringRef Name, const SplitPlan &Plan) {
@@ -147,9 +149,7 @@ define internal void @body.task(ptr %s) {
 )";
 
 TEST_F(ModuleSplitTest, NoInlineBodiesGoTheirOwnWay) {
-  SMDiagnostic Err;
-  M = parseAssemblyString(SharedBodyIR, Err, Ctx);
-  ASSERT_TRUE(M) << Err.getMessage().str();
+  parse(SharedBodyIR);
   SplitPlan Plan = planModuleSplit(*M, 3);
   // The body is never inlined into its callers, so it is a group of its
   // own (with its task) rather than gluing both kernels into one.
@@ -195,9 +195,7 @@ define internal void @gemm.task(ptr %c, i64 %lo, i64 %hi) noinline {
 )";
 
 TEST_F(ModuleSplitTest, ANoInlineFunctionWithOneCallerStaysWithIt) {
-  SMDiagnostic Err;
-  M = parseAssemblyString(SingleCallerIR, Err, Ctx);
-  ASSERT_TRUE(M) << Err.getMessage().str();
+  parse(SingleCallerIR);
   SplitPlan Plan = planModuleSplit(*M, 3);
   // The wrapper is shared by two kernels, so it is cut from them; its task
   // has one caller, so it is not cut from the wrapper.
@@ -337,9 +335,7 @@ define internal void @line(ptr %p) noinline {
 )";
 
 TEST_F(ModuleSplitTest, LoopsWeighMoreThanTheirInstructions) {
-  SMDiagnostic Err;
-  M = parseAssemblyString(LoopIR, Err, Ctx);
-  ASSERT_TRUE(M) << Err.getMessage().str();
+  parse(LoopIR);
   SplitPlan Plan = planModuleSplit(*M, 2);
   ASSERT_EQ(Plan.NumParts, 3u);
   unsigned Loop = partOf("loop", Plan), Line = partOf("line", Plan),
@@ -357,9 +353,7 @@ TEST_F(ModuleSplitTest, LoopsWeighMoreThanTheirInstructions) {
 }
 
 TEST_F(ModuleSplitTest, TheEntriesHaveAPartOfTheirOwnIfThereAreTwo) {
-  SMDiagnostic Err;
-  M = parseAssemblyString(LoopIR, Err, Ctx);
-  ASSERT_TRUE(M) << Err.getMessage().str();
+  parse(LoopIR);
   SplitPlan One = planModuleSplit(*M, 1);
   EXPECT_EQ(One.StraightPart, NoPart);
   // On top of the parts asked for: the other groups share them.

@@ -115,6 +115,7 @@ enum : unsigned {
   TRAIT_KEEPS_FINITE = 1u << 5,
   TRAIT_TYPED = 1u << 6,
   TRAIT_IMPURE = 1u << 7,
+  TRAIT_PER_IMAGE = 1u << 8,
 };
 
 /// Axis value that means "reduce over every element".
@@ -204,6 +205,10 @@ inline bool resultTypeFromNode(OpKind K) { return hasTrait(K, TRAIT_TYPED); }
 /// Draws random numbers: never merged with an equal-looking node, folded
 /// or removed for being equal to another.
 inline bool isImpure(OpKind K) { return hasTrait(K, TRAIT_IMPURE); }
+/// Computes its result image by image, image n from image n of its first
+/// operand alone, and its kernel calls a fused kernel's per-image epilogue
+/// after each (KernelBuilder::ImageEpilogue).
+inline bool runsPerImage(OpKind K) { return hasTrait(K, TRAIT_PER_IMAGE); }
 /// The result carries no gradient (comparisons, step, argmax, casts, ...).
 inline bool stopsGradient(OpKind K) { return opGrad(K) == OpGrad::Stop; }
 
