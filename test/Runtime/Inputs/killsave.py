@@ -8,10 +8,10 @@ checkpoint is always a complete, valid one and that resuming is exact.
    of one-epoch runs (ref-E.st), and one uninterrupted run (full.st); the
    chain's last file must equal full.st.
 2. Then, until MIDSAVE_KILLS kills have landed while a save was under way
-   (a temporary file was left behind; at most 400 attempts, and the
-   training must not finish first): start
+   (a temporary file was left behind; at most 400 attempts): start
    `EXE train --epochs EPOCHS --save DIR/w.st [--load DIR/w.st]`, sleep a
-   random time, SIGKILL it. After every kill, w.st (if there is one yet)
+   random time, SIGKILL it (a run that gets to the end starts the next
+   one from scratch). After every kill, w.st (if there is one yet)
    must parse as a complete safetensors file (every byte accounted for),
    carry an epoch counter that never went backwards, and be byte-identical
    to ref-E.st for its epoch E: the previous or the new checkpoint, never a
@@ -123,12 +123,17 @@ def main():
             fail("w.st after a kill differs from the checkpoint of epoch %d" % epoch)
         seen.add(epoch)
         if epoch == epochs:
-            break
+            # The training finished before enough kills landed in a save
+            # (on a slow or loaded machine saves take less of the time
+            # than the start-up measured): train again from scratch.
+            os.unlink(w)
+            last_epoch = 0
     if midsave < want:
-        fail("only %d of %d kills landed during a save before the training "
-             "finished; raise EPOCHS" % (midsave, kills))
+        fail("only %d of %d kills landed during a save in 400 attempts"
+             % (midsave, kills))
 
-    run([exe, "train", "--epochs", str(epochs), "--save", w, "--load", w])
+    run([exe, "train", "--epochs", str(epochs), "--save", w] +
+        (["--load", w] if os.path.exists(w) else []))
     if not same(w, full):
         fail("the resumed run's final checkpoint differs from the uninterrupted run")
     print("ok: %d kills, %d during a save, %d distinct checkpoints verified, "
