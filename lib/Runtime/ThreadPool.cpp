@@ -119,7 +119,7 @@ private:
   /// each thread then mostly gets the images it worked on in the kernel
   /// before, still in its core's cache (claimed by whoever came first,
   /// the two threads' tasks of vgg's step mixed and each ran 10 % slower
-  /// than on one thread).
+  /// than on one thread; Zen 5, docs/performance.md, session 10).
   ///
   /// Fn and Ctx may be read while the caller already publishes a newer
   /// job; they are used only after a claim in job `Gen` succeeds, and that
