@@ -417,7 +417,10 @@ void emitPixelRowsConv(KernelBuilder &KB, const ConvDims &D, Value *Weights) {
 /// 14x14 products, K = 32: 28 % of the step before, 23 % after; 28x28,
 /// K = 16: 17 % before, 15 % after), vgg 6 %, LeNet 4 % (its second
 /// layer computed 136 virtual pixels for 100). With fewer channels the
-/// panels would be mostly empty.
+/// panels would be mostly empty. K of exactly one vector would fill a
+/// one-vector panel (Gemm.cpp), but on Zen 5 resnet_s2's 28x28 forward
+/// products with K = 16 took 18.2 % of the step that way against 15.5 %
+/// on the virtual rows (their tiles have 8 rows and two vectors).
 bool usePixelRows(const ConvDims &D, int64_t VW) { return D.K >= 2 * VW; }
 
 /// The forward product of a convolution, by whichever form suits it.
@@ -785,14 +788,18 @@ bool useRowDots(const ConvDims &D, const ConvPlan &P, int64_t Lanes,
 /// (emitGradWeightImplicit) than over the transposed unfolding, where the
 /// row dots do not apply. It reads x in place but computes every virtual
 /// pixel, and its panels are K columns wide: it needs few virtual pixels
-/// beyond the real ones and K at least one panel (2 vectors). Measured on
-/// Zen 3 (AVX2, one thread, training steps): 3x3 padding 1 at 14x14 (222
-/// virtual pixels for 196, K = 32) cut resnet_s2's weight gradients from
-/// 20 % to 15 % of the step (7 % faster steps; vgg within noise); LeNet's
-/// second layer (5x5 unpadded, 136 for 100, K = 16) made steps 5 % slower.
+/// beyond the real ones and K filling its panels: two vectors or more, or
+/// exactly one (a one-vector panel, Gemm.cpp). Measured on Zen 3 (AVX2,
+/// one thread, training steps): 3x3 padding 1 at 14x14 (222 virtual pixels
+/// for 196, K = 32) cut resnet_s2's weight gradients from 20 % to 15 % of
+/// the step (7 % faster steps; vgg within noise); LeNet's second layer
+/// (5x5 unpadded, 136 for 100, K = 16) made steps 5 % slower. On Zen 5
+/// (AVX-512, one thread), resnet_s2's 28x28 layers with K = 16 as
+/// one-vector panels instead of row dots: 12.6 % of the step before, 8.6 %
+/// after.
 bool useImplicitGemm(const ConvDims &D, int64_t VW) {
   int64_t Virt = PhaseLayout(D).virtualPixels(D);
-  return D.K >= 2 * VW && 5 * Virt <= 6 * D.pixels();
+  return (D.K == VW || D.K >= 2 * VW) && 5 * Virt <= 6 * D.pixels();
 }
 
 } // namespace

@@ -9,9 +9,10 @@
 //     of MR rows (8 on AVX-512, 6 with 16 registers). A micro-kernel keeps
 //     one MR x NR tile of C in 2 * MR vector accumulators; per k it loads
 //     two vectors of B, broadcasts MR elements of A and issues 2 * MR FMAs
-//     (`llvm.fmuladd`: one vfmadd231ps per vector). Ragged edges use a
-//     smaller row tile and masked loads/stores on the last panel, so no
-//     shape needs padding.
+//     (`llvm.fmuladd`: one vfmadd231ps per vector). When one vector holds
+//     all N columns, the panel is that vector and the tile 12 rows tall.
+//     Ragged edges use a smaller row tile and masked loads/stores on the
+//     last panel, so no shape needs padding.
 //  2. B is packed panel by panel into a contiguous [K][NR] strip (zero-filled
 //     past N) when it is read transposed (column stride != 1) or reused by
 //     many row tiles; a row-major B reused by few rows is read in place.
@@ -50,7 +51,8 @@ using namespace nnc::codegen;
 
 namespace {
 
-constexpr int64_t NV = 2; // vectors per panel row
+/// Most rows of a one-vector panel's register tile (see Plan::MR).
+constexpr int64_t MaxOneVectorRows = 12;
 /// Floats of one k block of a B strip (32 KB): it stays in L1.
 constexpr int64_t StripBlockFloats = 8192;
 /// Products below this many flops run on the calling thread only.
@@ -62,6 +64,7 @@ constexpr int64_t ParallelBytes = 512 << 10;
 struct Plan {
   GemmShape S;
   int64_t VW; // floats per vector
+  int64_t NV; // vectors per panel row
   int64_t NR; // panel width, NV vectors
   int64_t MR; // rows per register tile
   int64_t KC; // k block
@@ -80,12 +83,20 @@ struct Plan {
 
   Plan(const GemmShape &Sh, const VectorUnit &VU) : S(Sh) {
     VW = VU.Floats;
+    // Two vectors per panel, unless one vector holds every column: then
+    // a second would be all padding and the tile half empty.
+    NV = S.N <= VW ? 1 : 2;
     NR = NV * VW;
     // The tile's MR * NV accumulators, the NV vectors of B and one
     // broadcast of A must all stay in registers: 8 x 2 zmm on AVX-512
     // (19 of 32), 6 x 2 ymm on AVX2 (15 of 16). More rows than 8 did not
-    // pay on AVX-512 (the A broadcasts become the bottleneck).
-    MR = std::min<int64_t>(8, (VU.Registers - NV - 1) / NV);
+    // pay on AVX-512 with two vectors (the A broadcasts become the
+    // bottleneck). With one vector every FMA needs a broadcast of its
+    // own whatever MR is; 8, 12 and 16 rows ran resnet_s2's 16-channel
+    // weight gradient (M = 144, N = 16) equally fast on Zen 5, and 12
+    // still leaves AVX2 a register for B and one for the broadcast.
+    MR = NV == 2 ? std::min<int64_t>(8, (VU.Registers - NV - 1) / NV)
+                 : std::min(MaxOneVectorRows, VU.Registers - 2);
     KC = StripBlockFloats / NR;
     Panels = (S.N + NR - 1) / NR;
     FullPanels = S.N / NR;
@@ -118,7 +129,8 @@ struct Plan {
 class GemmEmitter {
 public:
   GemmEmitter(Module &M, const Plan &P)
-      : M(M), P(P), B(M.getContext()), VW(P.VW), NR(P.NR), MR(P.MR), KC(P.KC) {
+      : M(M), P(P), B(M.getContext()), VW(P.VW), NV(P.NV), NR(P.NR), MR(P.MR),
+        KC(P.KC) {
     Ctx = &M.getContext();
     F32 = B.getFloatTy();
     I64 = B.getInt64Ty();
@@ -156,7 +168,7 @@ private:
   Module &M;
   const Plan &P;
   IRBuilder<> B;
-  const int64_t VW, NR, MR, KC; // P's blocking, by their usual names
+  const int64_t VW, NV, NR, MR, KC; // P's blocking, by their usual names
   LLVMContext *Ctx;
   Type *F32, *I64, *Ptr;
   FixedVectorType *VecTy;
@@ -320,7 +332,7 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
     Phi->addIncoming(V, Pre);
     Acc.push_back(Phi);
   }
-  SmallVector<Value *, NV> BVec;
+  SmallVector<Value *, 2> BVec;
   // A packed strip is evenly spaced whatever B's rows were.
   Value *BRowPtr = B.CreateInBoundsGEP(F32, BStrip,
                                        P.PackB ? B.CreateMul(K, c(BRowStride))

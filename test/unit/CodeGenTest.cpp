@@ -687,6 +687,13 @@ std::vector<Case> gemmCases() {
         Shape{"gemm B^T past the lane buffer 16x9x1100", 16, 9, 1100, false,
               true},
         Shape{"gemm A^T B^T 35x21x17", 35, 21, 17, true, true},
+        // N within one vector: panels of one vector and taller tiles (12
+        // rows) on the vector units it fits, two vectors on the others.
+        // 40 rows are 12+12+8+8, 29 are 12+9+8 (SplitTail).
+        Shape{"gemm one vector 40x30x16", 40, 30, 16, false, false},
+        Shape{"gemm one vector 29x30x8", 29, 30, 8, false, false},
+        Shape{"gemm one vector packed 60x50x13", 60, 50, 13, false, false},
+        Shape{"gemm one vector B^T 50x20x7", 50, 20, 7, false, true},
         Shape{"gemm threaded 72x260x100", 72, 260, 100, false, false},
         Shape{"gemm threaded B^T 64x130x97", 64, 130, 97, false, true}}) {
     Cs.push_back({Sh.Name, [Sh](Builder &B) {
@@ -1261,7 +1268,19 @@ TEST(CodeGen, ConvPerVectorUnit) {
     runAll(Cs);
   }
 }
-TEST(CodeGen, GemmPaths) { runAll(gemmCases()); }
+/// The GEMM's panels and tiles are shaped by the vector width and register
+/// count (one-vector panels where N fits one vector): every unit the code
+/// generator chooses among, as for the convolutions.
+TEST(CodeGen, GemmPaths) {
+  for (VectorUnit VU :
+       {VectorUnit{16, 32}, VectorUnit{8, 16}, VectorUnit{4, 16}}) {
+    SCOPED_TRACE("vector unit " + std::to_string(VU.Floats) + " floats");
+    std::vector<Case> Cs = gemmCases();
+    for (Case &C : Cs)
+      C.Vector = VU;
+    runAll(Cs);
+  }
+}
 TEST(CodeGen, ConvIm2ColAndPools) { runAll(convCases()); }
 
 } // namespace
