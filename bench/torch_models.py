@@ -221,7 +221,7 @@ MODELS = {
     "logistic": (Logistic, lambda p: torch.optim.SGD(p, lr=0.1)),
     "resnet": (ResNet, lambda p: torch.optim.SGD(
         p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)),
-    "vgg": (VGG, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+    "vgg": (VGG, lambda p: torch.optim.SGD(p, lr=0.02, momentum=0.9)),
     "resnet_s2": (ResNetS2, lambda p: torch.optim.SGD(p, lr=0.02,
                                                        momentum=0.9)),
     "wide": (Wide, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),

@@ -410,6 +410,12 @@ void emitPixelRowsConv(KernelBuilder &KB, const ConvDims &D, Value *Weights) {
                      }});
 }
 
+/// True when the virtual rows of an implicit product (ImplicitConv.h) add
+/// at most a fifth to the real pixels.
+bool fewVirtualPixels(const ConvDims &D) {
+  return 5 * PhaseLayout(D).virtualPixels(D) <= 6 * D.pixels();
+}
+
 /// True when the forward product runs with the pixels as its rows
 /// (emitPixelRowsConv): when K fills at least one panel of the GEMM (two
 /// vectors). Measured on Zen 3 (AVX2, one thread, training steps, against
@@ -417,11 +423,15 @@ void emitPixelRowsConv(KernelBuilder &KB, const ConvDims &D, Value *Weights) {
 /// 14x14 products, K = 32: 28 % of the step before, 23 % after; 28x28,
 /// K = 16: 17 % before, 15 % after), vgg 6 %, LeNet 4 % (its second
 /// layer computed 136 virtual pixels for 100). With fewer channels the
-/// panels would be mostly empty. K of exactly one vector would fill a
-/// one-vector panel (Gemm.cpp), but on Zen 5 resnet_s2's 28x28 forward
-/// products with K = 16 took 18.2 % of the step that way against 15.5 %
-/// on the virtual rows (their tiles have 8 rows and two vectors).
-bool usePixelRows(const ConvDims &D, int64_t VW) { return D.K >= 2 * VW; }
+/// panels would be mostly empty. K of exactly one vector fills a
+/// one-vector panel (Gemm.cpp), which pays only where the virtual rows
+/// waste many pixels. On Zen 5 (AVX-512, one thread, K = 16): LeNet's
+/// second layer (136 virtual pixels for 100) took 500 samples of a profile
+/// as pixel rows against 585 on the virtual rows; resnet_s2's 28x28 layers
+/// (838 for 784) 18.2 % of the step against 15.5 %.
+bool usePixelRows(const ConvDims &D, int64_t VW) {
+  return D.K >= 2 * VW || (D.K == VW && !fewVirtualPixels(D));
+}
 
 /// The forward product of a convolution, by whichever form suits it.
 void emitConvProduct(KernelBuilder &KB, const ConvDims &D, Value *Weights) {
@@ -798,8 +808,7 @@ bool useRowDots(const ConvDims &D, const ConvPlan &P, int64_t Lanes,
 /// one-vector panels instead of row dots: 12.6 % of the step before, 8.6 %
 /// after.
 bool useImplicitGemm(const ConvDims &D, int64_t VW) {
-  int64_t Virt = PhaseLayout(D).virtualPixels(D);
-  return (D.K == VW || D.K >= 2 * VW) && 5 * Virt <= 6 * D.pixels();
+  return (D.K == VW || D.K >= 2 * VW) && fewVirtualPixels(D);
 }
 
 } // namespace

@@ -80,8 +80,16 @@ ConvDims codegen::convDims(ArrayRef<int64_t> X, ArrayRef<int64_t> Wt,
           Wt[3], Y[2], Y[3], A.Stride, A.Padding};
 }
 
-void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
-                         Value *Col, int64_t RowStride, int64_t ColStride) {
+std::string ConvDims::imageKey() const {
+  return ("c" + Twine(C) + "h" + Twine(H) + "w" + Twine(W) + ".r" + Twine(R) +
+          "s" + Twine(S) + ".st" + Twine(Stride) + "p" + Twine(Pad))
+      .str();
+}
+
+namespace {
+
+void emitIm2ColBody(KernelBuilder &KB, const ConvDims &D, Value *Img,
+                    Value *Col, int64_t RowStride, int64_t ColStride) {
   IRBuilder<> &B = KB.builder();
   // The output columns ow whose whole window row (s = 0..S-1) lies inside
   // the image, [OwIn, OwOut): ow*st - pad >= 0 and ow*st - pad + S - 1 <
@@ -146,8 +154,8 @@ void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
   });
 }
 
-void codegen::emitCol2Im(KernelBuilder &KB, const ConvDims &D, Value *Col,
-                         Value *Img) {
+void emitCol2ImBody(KernelBuilder &KB, const ConvDims &D, Value *Col,
+                    Value *Img) {
   IRBuilder<> &B = KB.builder();
   KB.forRange(D.C * D.H * D.W, [&](Value *I) { KB.store(KB.f32(0), Img, I); });
   KB.forEach({D.C, D.R, D.S}, [&](ArrayRef<Value *> I) {
@@ -179,4 +187,24 @@ void codegen::emitCol2Im(KernelBuilder &KB, const ConvDims &D, Value *Col,
         forLoopUnrolled(KB, OwLo, OwHi, 4, Add);
     });
   });
+}
+
+} // namespace
+
+void codegen::emitIm2Col(KernelBuilder &KB, const ConvDims &D, Value *Img,
+                         Value *Col, int64_t RowStride, int64_t ColStride) {
+  callSharedCopy(KB,
+                 "nnc.im2col." + D.imageKey() + ".rs" + Twine(RowStride) +
+                     "cs" + Twine(ColStride),
+                 Col, Img, [&](KernelBuilder &CKB, Value *Dst, Value *Src) {
+                   emitIm2ColBody(CKB, D, Src, Dst, RowStride, ColStride);
+                 });
+}
+
+void codegen::emitCol2Im(KernelBuilder &KB, const ConvDims &D, Value *Col,
+                         Value *Img) {
+  callSharedCopy(KB, "nnc.col2im." + D.imageKey(), Img, Col,
+                 [&](KernelBuilder &CKB, Value *Dst, Value *Src) {
+                   emitCol2ImBody(CKB, D, Src, Dst);
+                 });
 }

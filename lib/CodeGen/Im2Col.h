@@ -34,6 +34,9 @@ struct ConvDims {
   bool isPointwise() const {
     return R == 1 && S == 1 && Stride == 1 && Pad == 0;
   }
+  /// What the copies of one image depend on, as a name fragment: all but
+  /// N and K, e.g. `c16h28w28.r3s3.st1p1`.
+  std::string imageKey() const;
 };
 
 /// The geometry of a conv2d with input dims `X`, weight dims `Wt`, output

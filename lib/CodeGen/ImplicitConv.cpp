@@ -68,8 +68,10 @@ RowTable PhaseLayout::rows(const ConvDims &D) const {
   return Rows;
 }
 
-void codegen::emitPhaseSplit(KernelBuilder &KB, const ConvDims &D,
-                             const PhaseLayout &L, Value *Img, Value *Dst) {
+namespace {
+
+void emitPhaseSplitBody(KernelBuilder &KB, const ConvDims &D,
+                        const PhaseLayout &L, Value *Img, Value *Dst) {
   IRBuilder<> &B = KB.builder();
   int64_t St = D.Stride;
   KB.forRange(D.C, [&](Value *C) {
@@ -109,8 +111,6 @@ void codegen::emitPhaseSplit(KernelBuilder &KB, const ConvDims &D,
   });
 }
 
-namespace {
-
 /// To[row * ToRow + j] = From[row * FromRow + j] for j < Width over `Rows`
 /// rows; then `Tail(ToRowStart)` per row, if given.
 void copyRows(KernelBuilder &KB, int64_t Rows, int64_t Width, Value *From,
@@ -131,15 +131,31 @@ void copyRows(KernelBuilder &KB, int64_t Rows, int64_t Width, Value *From,
 
 } // namespace
 
+void codegen::emitPhaseSplit(KernelBuilder &KB, const ConvDims &D,
+                             const PhaseLayout &L, Value *Img, Value *Dst) {
+  callSharedCopy(KB, "nnc.phase_split." + D.imageKey(), Dst, Img,
+                 [&](KernelBuilder &CKB, Value *To, Value *From) {
+                   emitPhaseSplitBody(CKB, D, L, From, To);
+                 });
+}
+
 void codegen::emitCompact(KernelBuilder &KB, const ConvDims &D,
                           const PhaseLayout &L, int64_t Channels, Value *Virt,
                           Value *Out) {
-  copyRows(KB, Channels * D.OH, D.OW, Virt, L.Wq, Out, D.OW);
+  callSharedCopy(KB, "nnc.compact.k" + Twine(Channels) + "." + D.imageKey(),
+                 Out, Virt, [&](KernelBuilder &CKB, Value *To, Value *From) {
+                   copyRows(CKB, Channels * D.OH, D.OW, From, L.Wq, To, D.OW);
+                 });
 }
 
 void codegen::emitExpand(KernelBuilder &KB, const ConvDims &D,
                          const PhaseLayout &L, int64_t Channels, Value *Dy,
                          Value *Virt) {
-  copyRows(KB, Channels * D.OH, D.OW, Dy, D.OW, Virt, L.Wq,
-           [&](Value *Row) { zeroRun(KB, Virt, Row, D.OW, L.Wq); });
+  callSharedCopy(KB, "nnc.expand.k" + Twine(Channels) + "." + D.imageKey(),
+                 Virt, Dy, [&](KernelBuilder &CKB, Value *To, Value *From) {
+                   copyRows(CKB, Channels * D.OH, D.OW, From, D.OW, To, L.Wq,
+                            [&](Value *Row) {
+                              zeroRun(CKB, To, Row, D.OW, L.Wq);
+                            });
+                 });
 }

@@ -119,6 +119,24 @@ Function *codegen::createKernelFunction(Module &M, const Twine &Name,
   return F;
 }
 
+void codegen::callSharedCopy(
+    KernelBuilder &KB, const Twine &Name, Value *Dst, Value *Src,
+    function_ref<void(KernelBuilder &, Value *Dst, Value *Src)> Body) {
+  Module &M = *KB.builder().GetInsertBlock()->getModule();
+  std::string Key = Name.str();
+  Function *F = M.getFunction(Key);
+  if (!F) {
+    F = createKernelFunction(
+        M, Key, 2, {.ReadOnly = {1}, .Pointers = KernelAttrs::NonNull});
+    F->getArg(0)->setName("dst");
+    F->getArg(1)->setName("src");
+    KernelBuilder CKB(F, KB.node(), F->getArg(0), {F->getArg(1)});
+    Body(CKB, F->getArg(0), F->getArg(1));
+    CKB.finish();
+  }
+  KB.builder().CreateCall(F, {Dst, Src});
+}
+
 Type *KernelBuilder::elemType(DType T) {
   switch (T) {
   case DType::F32:

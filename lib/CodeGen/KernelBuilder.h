@@ -130,6 +130,18 @@ void emitRangeCall(KernelBuilder &KB, llvm::Function *RangeFn,
                    llvm::ArrayRef<llvm::Value *> Ptrs, int64_t Count,
                    bool Parallel, int64_t MaxPieces = 8);
 
+/// Calls `Name(Dst, Src)`, which `Body` writes on the module's first call:
+/// the copies around a convolution's products (padded layouts, unfoldings,
+/// transposes) are compiled once per shape and called by every kernel that
+/// makes one, not inlined into each (this took an eighth off LLVM's time
+/// on examples/resnet.nn). `Name` must say everything the body depends on;
+/// `Dst` and `Src` are different buffers.
+void callSharedCopy(KernelBuilder &KB, const llvm::Twine &Name,
+                    llvm::Value *Dst, llvm::Value *Src,
+                    llvm::function_ref<void(KernelBuilder &, llvm::Value *Dst,
+                                            llvm::Value *Src)>
+                        Body);
+
 class NonFiniteAccumulator;
 
 class KernelBuilder {

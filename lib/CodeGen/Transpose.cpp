@@ -26,8 +26,11 @@ void codegen::transposeInRegisters(IRBuilder<> &B,
   }
 }
 
-void codegen::emitTransposeCopy(KernelBuilder &KB, Value *Src, Value *Dst,
-                                int64_t Rows, int64_t Cols, int64_t VW) {
+namespace {
+
+/// The body of emitTransposeCopy's shared function.
+void emitTransposeBody(KernelBuilder &KB, Value *Src, Value *Dst, int64_t Rows,
+                       int64_t Cols, int64_t VW) {
   IRBuilder<> &B = KB.builder();
   Type *F32 = B.getFloatTy();
   auto *VecTy = FixedVectorType::get(F32, VW);
@@ -69,4 +72,14 @@ void codegen::emitTransposeCopy(KernelBuilder &KB, Value *Src, Value *Dst,
   if (Rows % VW)
     Loop(RowBlocks * VW, Rows,
          [&](Value *R) { Loop(0, Cols, [&](Value *C) { CopyOne(R, C); }); });
+}
+
+} // namespace
+
+void codegen::emitTransposeCopy(KernelBuilder &KB, Value *Src, Value *Dst,
+                                int64_t Rows, int64_t Cols, int64_t VW) {
+  callSharedCopy(KB, "nnc.transpose.r" + Twine(Rows) + "c" + Twine(Cols), Dst,
+                 Src, [&](KernelBuilder &CKB, Value *To, Value *From) {
+                   emitTransposeBody(CKB, From, To, Rows, Cols, VW);
+                 });
 }
