@@ -153,9 +153,8 @@ void codegen::emitExpand(KernelBuilder &KB, const ConvDims &D,
                          Value *Virt) {
   callSharedCopy(KB, "nnc.expand.k" + Twine(Channels) + "." + D.imageKey(),
                  Virt, Dy, [&](KernelBuilder &CKB, Value *To, Value *From) {
-                   copyRows(CKB, Channels * D.OH, D.OW, From, D.OW, To, L.Wq,
-                            [&](Value *Row) {
-                              zeroRun(CKB, To, Row, D.OW, L.Wq);
-                            });
+                   copyRows(
+                       CKB, Channels * D.OH, D.OW, From, D.OW, To, L.Wq,
+                       [&](Value *Row) { zeroRun(CKB, To, Row, D.OW, L.Wq); });
                  });
 }
