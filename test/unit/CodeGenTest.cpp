@@ -597,6 +597,12 @@ std::vector<Case> convGradWeightCases() {
                  1, 0},
        ConvShape{"implicit 32 channels threaded", 8, 16, 14, 14, 32, 3, 3, 1,
                  1},
+       // K = 8 and 16 fill one-vector panels of 8 and 16 floats (Gemm.cpp);
+       // P = 196 < CRS = 288 rules out the row dots.
+       ConvShape{"implicit one-vector panels 8 channels", 2, 32, 14, 14, 8, 3,
+                 3, 1, 1},
+       ConvShape{"implicit one-vector panels 16 channels", 2, 32, 14, 14, 16, 3,
+                 3, 1, 1},
        ConvShape{"dots p1 c2 P=143", 3, 2, 13, 11, 5, 3, 3, 1, 1},
        ConvShape{"dots s2 p1 c2 P=143", 2, 2, 25, 21, 3, 3, 3, 2, 1},
        ConvShape{"dots p2 P=256", 2, 1, 16, 16, 7, 5, 5, 1, 2},
