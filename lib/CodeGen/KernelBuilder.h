@@ -133,9 +133,10 @@ void emitRangeCall(KernelBuilder &KB, llvm::Function *RangeFn,
 /// Calls `Name(Dst, Src)`, which `Body` writes on the module's first call:
 /// the copies around a convolution's products (padded layouts, unfoldings,
 /// transposes) are compiled once per shape and called by every kernel that
-/// makes one, not inlined into each (this took an eighth off LLVM's time
-/// on examples/resnet.nn). `Name` must say everything the body depends on;
-/// `Dst` and `Src` are different buffers.
+/// makes one, not inlined into each (this took a sixth off LLVM's time on
+/// examples/resnet.nn). `Name` must say everything the body depends on
+/// besides the module's vector unit; `Dst` and `Src` are different
+/// buffers.
 void callSharedCopy(KernelBuilder &KB, const llvm::Twine &Name,
                     llvm::Value *Dst, llvm::Value *Src,
                     llvm::function_ref<void(KernelBuilder &, llvm::Value *Dst,

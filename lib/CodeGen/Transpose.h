@@ -29,7 +29,8 @@ void transposeInRegisters(llvm::IRBuilder<> &B,
 /// Dst[c * Rows + r] = Src[r * Cols + c] for r < Rows, c < Cols: the
 /// row-major [Rows, Cols] matrix at `Src` as the row-major [Cols, Rows]
 /// matrix at `Dst`, by VW x VW blocks (VW floats per vector) and the
-/// ragged edges element by element.
+/// ragged edges element by element: a call to `@nnc.transpose.r<Rows>c<Cols>`,
+/// one function per shape (callSharedCopy, KernelBuilder.h).
 void emitTransposeCopy(KernelBuilder &KB, llvm::Value *Src, llvm::Value *Dst,
                        int64_t Rows, int64_t Cols, int64_t VW);
 
