@@ -100,7 +100,7 @@ Expected<std::optional<uint64_t>> checkpointSeed(const TensorFile &File) {
 /// Checks that `T` is an I32 permutation of [0, N) and converts it.
 static Status readOrder(const std::string &Path, const StoredTensor &T,
                         std::vector<int64_t> &Order) {
-  std::string Prefix = Path + ": tensor '" + T.Name + "'";
+  std::string Prefix = Path + ": tensor " + quoteForMessage(T.Name);
   if (T.Type != DType::I32 || T.Shape.size() != 1)
     return Status::error(Prefix + " is " + dtypeName(T.Type) +
                          shapeString(T.Shape) +

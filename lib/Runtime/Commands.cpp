@@ -73,7 +73,7 @@ std::vector<int64_t> rowShape(const SlotBuffer &S) {
 /// same shape after the first dimension. Returns its row count in `N`.
 Status checkRows(const std::string &Path, const StoredTensor &T,
                  const SlotBuffer &S, int64_t &N) {
-  std::string Prefix = Path + ": tensor '" + T.Name + "'";
+  std::string Prefix = Path + ": tensor " + quoteForMessage(T.Name);
   if (T.Type != fileType(*S.Desc))
     return Status::error(Prefix + " has dtype " + dtypeName(T.Type) +
                          ", but the model expects " +
@@ -121,8 +121,8 @@ const StoredTensor *findOrFail(const TensorFile &F, const SlotBuffer &S,
                                Status &Err) {
   const StoredTensor *T = F.find(S.name());
   if (!T)
-    Err = Status::error(F.Path + ": missing tensor '" + std::string(S.name()) +
-                        "' (an input of the model)");
+    Err = Status::error(F.Path + ": missing tensor " +
+                        quoteForMessage(S.name()) + " (an input of the model)");
   return T;
 }
 
@@ -156,7 +156,7 @@ Status predictWhole(const nnc_model &M, ModelInstance &I, const TensorFile &In,
     const StoredTensor *T = findOrFail(In, *S, Err);
     if (Err)
       return Err;
-    std::string Prefix = In.Path + ": tensor '" + T->Name + "'";
+    std::string Prefix = In.Path + ": tensor " + quoteForMessage(T->Name);
     if (T->Type != fileType(*S->Desc))
       return Status::error(Prefix + " has dtype " + dtypeName(T->Type) +
                            ", but the model expects " +
@@ -215,12 +215,13 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
     if (Status E = checkRows(In->Path, *T, *S, Rows))
       return E;
     Data.emplace_back();
-    if (Status E = toComputeType(In->Path + ": tensor '" + T->Name + "'", *T,
-                                 S->type(), Data.back()))
+    if (Status E =
+            toComputeType(In->Path + ": tensor " + quoteForMessage(T->Name), *T,
+                          S->type(), Data.back()))
       return E;
     if (N >= 0 && Rows != N)
-      return Status::error(In->Path + ": tensor '" + T->Name + "' has " +
-                           std::to_string(Rows) + " rows, but '" +
+      return Status::error(In->Path + ": tensor " + quoteForMessage(T->Name) +
+                           " has " + std::to_string(Rows) + " rows, but '" +
                            Tensors[0]->Name + "' has " + std::to_string(N));
     N = Rows;
     Tensors.push_back(T);
@@ -298,7 +299,7 @@ Status runGrad(const nnc_model &M, const RunOptions &O) {
     const StoredTensor *T = In->find(S.name());
     if (!T)
       return Status::error(
-          In->Path + ": missing tensor '" + std::string(S.name()) + "' (" +
+          In->Path + ": missing tensor " + quoteForMessage(S.name()) + " (" +
           (S.role() == NNC_SLOT_INPUT ? "an input" : "a target") +
           " of the model; grad takes exactly one batch)");
     if (Status E = copyTensorToSlot(In->Path, *T, S))

@@ -293,7 +293,7 @@ Status ModelInstance::loadWeights(const TensorFile &File, bool WithState) {
       const StoredTensor *T = File.find(B.name());
       if (!T)
         return Status::error(
-            Path + ": missing tensor '" + std::string(B.name()) + "' (a " +
+            Path + ": missing tensor " + quoteForMessage(B.name()) + " (a " +
             (B.role() == NNC_SLOT_PARAM ? "parameter" : "buffer") + " of " +
             Model->name + ")");
       if (Status S = copyTensorToSlot(Path, *T, B))
