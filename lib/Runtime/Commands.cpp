@@ -221,8 +221,9 @@ Status runPredict(const nnc_model &M, const RunOptions &O) {
       return E;
     if (N >= 0 && Rows != N)
       return Status::error(In->Path + ": tensor " + quoteForMessage(T->Name) +
-                           " has " + std::to_string(Rows) + " rows, but '" +
-                           Tensors[0]->Name + "' has " + std::to_string(N));
+                           " has " + std::to_string(Rows) + " rows, but " +
+                           quoteForMessage(Tensors[0]->Name) + " has " +
+                           std::to_string(N));
     N = Rows;
     Tensors.push_back(T);
   }

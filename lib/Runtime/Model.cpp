@@ -248,7 +248,7 @@ void ModelInstance::setLearningRate(double Lr) {
 
 Status copyTensorToSlot(const std::string &Path, const StoredTensor &T,
                         SlotBuffer &Slot) {
-  std::string Prefix = Path + ": tensor '" + T.Name + "'";
+  std::string Prefix = Path + ": tensor " + quoteForMessage(T.Name);
   DType Stored = fileType(*Slot.Desc);
   if (T.Type != Stored)
     return Status::error(Prefix + " has dtype " + dtypeName(T.Type) +
