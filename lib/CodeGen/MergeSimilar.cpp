@@ -14,7 +14,7 @@
 //     constants and globals aside where LLVM allows a variable (not
 //     alloca sizes, switch cases, intrinsics' arguments, struct indices,
 //     vector lanes, callees) and where a variable costs no more (not
-//     divisors, not memcpy sizes, not the bounds of short loops, not a
+//     divisors, not memcpy sizes, not the bounds of short vector loops, not a
 //     factor of one or an addend of zero, which code is specialized on:
 //     unit strides).
 //  2. A group's body is cloned once, `@<first>.merged`, with one trailing
@@ -46,6 +46,7 @@
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Transforms/Utils/Cloning.h>
+#include <llvm/Transforms/Utils/LoopUtils.h>
 
 #include <map>
 #include <optional>
@@ -91,16 +92,17 @@ struct Numbering {
     }
   }
 
-  /// The compares that end an iteration of an innermost loop (found on
-  /// the first comparison: most functions have no similar one).
-  ArrayRef<const Instruction *> innermostLatchCompares() {
+  /// The compares that end an iteration of an innermost loop the
+  /// vectorizer may take (found on the first comparison: most functions
+  /// have no similar one).
+  ArrayRef<const Instruction *> vectorLatchCompares() {
     if (Latches)
       return *Latches;
     Latches.emplace();
     DominatorTree DT(F);
     LoopInfo LI(DT);
     for (const Loop *L : LI.getLoopsInPreorder())
-      if (L->isInnermost())
+      if (L->isInnermost() && !(hasVectorizeTransformation(L) & TM_Disable))
         if (const BasicBlock *Latch = L->getLoopLatch())
           if (const auto *Br = dyn_cast<BranchInst>(Latch->getTerminator()))
             if (Br->isConditional())
@@ -205,9 +207,8 @@ SmallVector<std::pair<unsigned, MDNode *>, 4>
 meaningfulMetadata(const Instruction &I) {
   SmallVector<std::pair<unsigned, MDNode *>, 4> MDs;
   I.getAllMetadataOtherThanDebugLoc(MDs);
-  llvm::erase_if(MDs, [](const auto &P) {
-    return P.first == LLVMContext::MD_loop;
-  });
+  llvm::erase_if(MDs,
+                 [](const auto &P) { return P.first == LLVMContext::MD_loop; });
   return MDs;
 }
 
@@ -241,7 +242,8 @@ bool similar(Numbering &NF, const Numbering &NG, std::set<Position> &Diffs) {
       const auto *ArgB = dyn_cast<Argument>(B);
       if (ArgA && ArgB && ArgA->getArgNo() == ArgB->getArgNo())
         continue;
-      if (isa<Instruction, BasicBlock>(A) && A->getValueID() == B->getValueID() &&
+      if (isa<Instruction, BasicBlock>(A) &&
+          A->getValueID() == B->getValueID() &&
           NF.Ordinal.lookup(A) == NG.Ordinal.lookup(B))
         continue;
       if (isa<Constant>(A) && isa<Constant>(B) && mayVary(*I, Op) &&
@@ -255,8 +257,9 @@ bool similar(Numbering &NF, const Numbering &NG, std::set<Position> &Diffs) {
   // Short innermost loops keep their trip counts: the vectorizer fits its
   // vector and remainder loops to a constant count, and with a variable
   // one a loop of a few dozen iterations would run in the scalar
-  // remainder.
-  for (const Instruction *Cmp : NF.innermostLatchCompares()) {
+  // remainder. Loops it may not take (a transpose's loops over 16x16
+  // blocks, its scalar edges) run the same with either.
+  for (const Instruction *Cmp : NF.vectorLatchCompares()) {
     std::optional<int64_t> TripF = constantTripCount(*Cmp);
     std::optional<int64_t> TripG =
         constantTripCount(*NG.Insts[NF.Ordinal.lookup(Cmp)]);
@@ -329,8 +332,8 @@ bool mergeGroup(const Group &G, DenseSet<Function *> &Touched) {
           Call->getFunctionType() != Member->getFunctionType())
         continue;
       Touched.insert(Call->getFunction());
-      CallInst *New =
-          CallInst::Create(Body, WithValues(Call->args()), "", Call->getIterator());
+      CallInst *New = CallInst::Create(Body, WithValues(Call->args()), "",
+                                       Call->getIterator());
       New->setCallingConv(Call->getCallingConv());
       New->setAttributes(Call->getAttributes());
       New->setTailCallKind(Call->getTailCallKind());
@@ -392,8 +395,9 @@ unsigned mergeRound(ArrayRef<Function *> Candidates,
   for (auto &[Hash, Groups] : Buckets)
     for (const Group &G : Groups)
       if (G.Members.size() > 1 &&
-          llvm::none_of(G.Members,
-                        [&](Numbering *N) { return Touched.contains(&N->F); }) &&
+          llvm::none_of(
+              G.Members,
+              [&](Numbering *N) { return Touched.contains(&N->F); }) &&
           mergeGroup(G, Touched))
         Merged += unsigned(G.Members.size()) - 1;
   return Merged;

@@ -20,10 +20,11 @@ using namespace nnc;
 namespace {
 
 /// A kernel of 12 instructions: Out[i] = In[i OP STRIDE] * SCALE for
-/// i < ROWS; the stride is ROWS unless given.
+/// i < ROWS; the stride is ROWS unless given. `LoopMD` is the loop's
+/// metadata (`!0`, defined by the caller), if any.
 std::string kernel(const std::string &Name, const std::string &Stride,
                    const std::string &Scale, const std::string &RowOp = "mul",
-                   std::string Rows = "") {
+                   std::string Rows = "", const std::string &LoopMD = "") {
   if (Rows.empty())
     Rows = Stride;
   return "define internal void @" + Name +
@@ -32,15 +33,23 @@ std::string kernel(const std::string &Name, const std::string &Stride,
          "  br label %loop\n"
          "loop:\n"
          "  %i = phi i64 [ 0, %entry ], [ %next, %loop ]\n"
-         "  %row = " + RowOp + " i64 %i, " + Stride + "\n"
+         "  %row = " +
+         RowOp + " i64 %i, " + Stride +
+         "\n"
          "  %src = getelementptr inbounds float, ptr %in, i64 %row\n"
          "  %v = load float, ptr %src\n"
-         "  %s = fmul contract float %v, " + Scale + "\n"
+         "  %s = fmul contract float %v, " +
+         Scale +
+         "\n"
          "  %dst = getelementptr inbounds float, ptr %out, i64 %i\n"
          "  store float %s, ptr %dst\n"
          "  %next = add nuw nsw i64 %i, 1\n"
-         "  %more = icmp slt i64 %next, " + Rows + "\n"
-         "  br i1 %more, label %loop, label %exit\n"
+         "  %more = icmp slt i64 %next, " +
+         Rows +
+         "\n"
+         "  br i1 %more, label %loop, label %exit" +
+         (LoopMD.empty() ? "" : ", !llvm.loop " + LoopMD) +
+         "\n"
          "exit:\n"
          "  ret void\n"
          "}\n";
@@ -149,6 +158,25 @@ TEST(MergeSimilar, CallersMergeOnceTheirCalleesHave) {
       << Text;
 }
 
+TEST(MergeSimilar, ShortLoopsTheVectorizerMayNotTakeMerge) {
+  LLVMContext Ctx;
+  // 8 and 16 iterations, but scalar by request: the count may vary.
+  auto M =
+      parse(Ctx, kernel("e1", "8", "0.5", "add", "", "!0") +
+                     kernel("e2", "16", "0.5", "add", "", "!0") +
+                     "define void @run(ptr %a, ptr %b) {\n"
+                     "  call void @e1(ptr %a, ptr %b)\n"
+                     "  call void @e2(ptr %a, ptr %b)\n"
+                     "  ret void\n"
+                     "}\n"
+                     "!0 = distinct !{!0, !1}\n"
+                     "!1 = !{!\"llvm.loop.vectorize.enable\", i1 false}\n");
+  ASSERT_TRUE(M);
+  EXPECT_EQ(mergeSimilarFunctions(*M), 1u);
+  EXPECT_FALSE(verifyModule(*M, &errs()));
+  EXPECT_TRUE(M->getFunction("e1.merged"));
+}
+
 TEST(MergeSimilar, LeavesWhatMustStayConstant) {
   LLVMContext Ctx;
   // Divisors (a divide instruction instead of a multiply), loops of
@@ -188,9 +216,8 @@ TEST(MergeSimilar, LeavesWhatMustStayConstant) {
                           "}\n");
   ASSERT_TRUE(M);
   EXPECT_EQ(mergeSimilarFunctions(*M), 0u);
-  for (const char *Name :
-       {"d1", "d2", "short1", "short2", "unit1", "unit2", "f10", "g10", "s1",
-        "s2"})
+  for (const char *Name : {"d1", "d2", "short1", "short2", "unit1", "unit2",
+                           "f10", "g10", "s1", "s2"})
     EXPECT_TRUE(M->getFunction(Name)) << Name;
 }
 
