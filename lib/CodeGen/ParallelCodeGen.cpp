@@ -78,13 +78,8 @@ Expected<ObjectFiles> nnc::compileToObjects(Module &M,
       Opts.Threads ? Opts.Threads
                    : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
   // Before the cut, so that copies in different parts merge too.
-  double MergeStart = threadCpuSeconds();
-  unsigned Merged = 0;
-  if (Opts.OptLevel > 0) {
+  if (Opts.OptLevel > 0)
     mergeIdenticalFunctions(M);
-    Merged = mergeSimilarFunctions(M);
-  }
-  double MergeCpu = threadCpuSeconds() - MergeStart;
   SplitPlan Plan;
   if (Threads > 1 && instructionCount(M) >= MinInstructionsToSplit)
     Plan = planModuleSplit(M, Threads * PartsPerThread);
@@ -96,7 +91,7 @@ Expected<ObjectFiles> nnc::compileToObjects(Module &M,
       return Object.takeError();
     Objects.push_back(std::move(*Object));
     if (Times)
-      *Times = {{threadCpuSeconds() - Cpu0}, 0, MergeCpu, Merged};
+      *Times = {{threadCpuSeconds() - Cpu0}, 0};
     return Objects;
   }
 
@@ -182,7 +177,7 @@ Expected<ObjectFiles> nnc::compileToObjects(Module &M,
   for (std::thread &T : Workers)
     T.join();
   if (Times)
-    *Times = {Cpu, WorkerCpu, MergeCpu, Merged};
+    *Times = {Cpu, WorkerCpu};
   Error All = Error::success();
   for (Error &E : Errors)
     All = joinErrors(std::move(All), std::move(E));

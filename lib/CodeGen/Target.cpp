@@ -147,10 +147,8 @@ void nnc::mergeIdenticalFunctions(Module &M) {
 
 void nnc::optimizeModule(Module &M, TargetMachine &TM, unsigned OptLevel,
                          bool Merged) {
-  if (OptLevel > 0 && !Merged) {
+  if (OptLevel > 0 && !Merged)
     mergeIdenticalFunctions(M);
-    mergeSimilarFunctions(M);
-  }
   LoopAnalysisManager LAM;
   FunctionAnalysisManager FAM;
   CGSCCAnalysisManager CGAM;

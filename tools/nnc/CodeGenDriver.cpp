@@ -61,9 +61,6 @@ int linkExecutableFor(const CodeGenRequest &Req, llvm::Module &Mod,
   if (Timed) {
     // The other threads' CPU time (this one's the stage counts itself).
     Timed->ExtraCpu = Parts.WorkerCpu;
-    Timed->Details.push_back(llvm::formatv(
-        "{0,9:f3}  merging functions ({1} share a similar one's body)",
-        Parts.MergeCpu, Parts.SharedBodies));
     for (size_t I = 0; I < Parts.PartCpu.size(); ++I)
       Timed->Details.push_back(llvm::formatv("{0,9:f3}  part {1} of {2}",
                                              Parts.PartCpu[I], I,

@@ -37,10 +37,6 @@ struct PartTimes {
   std::vector<double> PartCpu; ///< CPU seconds of each part
   /// All CPU seconds of the threads other than the calling one.
   double WorkerCpu = 0;
-  /// CPU seconds of merging identical and similar functions, and how many
-  /// functions lost their own body to a similar one's.
-  double MergeCpu = 0;
-  unsigned SharedBodies = 0;
 };
 
 /// Optimizes `M` for `Opts` and compiles it to object code, on up to

@@ -77,17 +77,9 @@ void configureModule(llvm::Module &M, llvm::TargetMachine &TM);
 /// called under the name of another node's (`k15.mul.d.y` for `y * y`).
 void mergeIdenticalFunctions(llvm::Module &M);
 
-/// Compiles once the functions that differ only in integer and float
-/// constants and globals (kernels of one op sequence at different
-/// shapes): each group's body takes the values that differ as trailing
-/// arguments, and calls of a member become calls of the body
-/// (MergeSimilar.cpp). Returns how many functions lost their own body.
-unsigned mergeSimilarFunctions(llvm::Module &M);
-
-/// From -O1 on, merges identical and then similar functions
-/// (mergeIdenticalFunctions, mergeSimilarFunctions) unless `Merged` says
-/// that `M` is a part of a module merged before it was cut (nothing is
-/// left to merge); then runs LLVM's default module pipeline for
+/// From -O1 on, merges identical functions (mergeIdenticalFunctions) unless
+/// `Merged` says that `M` is a part of a module merged before it was cut
+/// (nothing is left to merge); then runs LLVM's default module pipeline for
 /// `OptLevel` (0..3).
 void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM, unsigned OptLevel,
                     bool Merged = false);
