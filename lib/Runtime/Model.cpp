@@ -66,13 +66,13 @@ ModelInstance::create(const nnc_model *M) {
     B.Data = std::aligned_alloc(64, Size ? Size : 64);
     if (!B.Data)
       return Status::error("out of memory allocating slot '" + Name + "'");
+    // Owned by the instance at once: a later slot's error frees it too.
+    I->Allocations.push_back(B.Data);
     std::memset(B.Data, 0, Size ? Size : 64);
     I->Slots.push_back(B);
   }
-  for (SlotBuffer &B : I->Slots) {
+  for (SlotBuffer &B : I->Slots)
     I->Pointers.push_back(B.Data);
-    I->Allocations.push_back(B.Data);
-  }
   return I;
 }
 
