@@ -38,34 +38,36 @@ ModelInstance::create(const nnc_model *M) {
   std::unique_ptr<ModelInstance> I(new ModelInstance(M));
   for (int32_t S = 0; S < M->num_slots; ++S) {
     const nnc_slot &D = M->slots[S];
-    std::string Name = D.name ? D.name : "";
-    if (Name.empty())
+    if (!D.name || !*D.name)
       return Bad("slot " + std::to_string(S) + " has no name");
+    // Quoted as every runtime message quotes a name: a harness's model
+    // takes its slot names from a file.
+    std::string Name = quoteForMessage(D.name);
     if (D.dtype != NNC_F32 && D.dtype != NNC_I32)
-      return Bad("slot '" + Name + "' has dtype " + std::to_string(D.dtype));
+      return Bad("slot " + Name + " has dtype " + std::to_string(D.dtype));
     if (D.role < NNC_SLOT_PARAM || D.role > NNC_SLOT_BUFFER)
-      return Bad("slot '" + Name + "' has role " + std::to_string(D.role));
+      return Bad("slot " + Name + " has role " + std::to_string(D.role));
     if (D.file_dtype < NNC_FILE_NATIVE || D.file_dtype > NNC_FILE_BOOL ||
         (D.file_dtype != NNC_FILE_NATIVE &&
          computeType(fileType(D)) != DType(D.dtype)))
-      return Bad("slot '" + Name + "' has file dtype " +
+      return Bad("slot " + Name + " has file dtype " +
                  std::to_string(D.file_dtype) + " for dtype " +
                  std::to_string(D.dtype));
     if (D.rank < 0 || (D.rank > 0 && !D.dims))
-      return Bad("slot '" + Name + "' has no dims");
+      return Bad("slot " + Name + " has no dims");
     SlotBuffer B;
     B.Desc = &D;
     for (int32_t K = 0; K < D.rank; ++K) {
       if (D.dims[K] < 0 ||
           (D.dims[K] > 0 && B.Numel > (int64_t(1) << 40) / D.dims[K]))
-        return Bad("slot '" + Name + "' has a bad shape");
+        return Bad("slot " + Name + " has a bad shape");
       B.Numel *= D.dims[K];
     }
     // Rounded up so that aligned_alloc's size is a multiple of the alignment.
     size_t Size = (B.bytes() + 63) / 64 * 64;
     B.Data = std::aligned_alloc(64, Size ? Size : 64);
     if (!B.Data)
-      return Status::error("out of memory allocating slot '" + Name + "'");
+      return Status::error("out of memory allocating slot " + Name);
     // Owned by the instance at once: a later slot's error frees it too.
     I->Allocations.push_back(B.Data);
     std::memset(B.Data, 0, Size ? Size : 64);

@@ -269,4 +269,33 @@ TEST(RuntimeNonFinite, FindsValuesInEveryPieceOfLargeSlots) {
   EXPECT_EQ((*I)->firstNonFinite()->name(), std::string_view("A"));
 }
 
+// A slot refused after others were allocated: the error names it quoted
+// (escaped, cut), and the slots before it are freed with the instance
+// (LeakSanitizer in .ci/sanitize; the fuzzer's input
+// slot-refused-after-allocations).
+TEST(RuntimeModel, RefusedSlotIsQuotedAndEarlierSlotsFreed) {
+  static const int64_t Dims[] = {16};
+  static const std::string Long = "\x1b" + std::string(200, 'x');
+  const nnc_slot Slots[] = {
+      {"a", NNC_SLOT_PARAM, NNC_F32, 1, Dims, NNC_INIT_ZEROS, 0, 0, nullptr, 0},
+      {"b", NNC_SLOT_PARAM, NNC_F32, 1, Dims, NNC_INIT_ZEROS, 0, 0, nullptr, 0},
+      {Long.c_str(), NNC_SLOT_PARAM, nnc_dtype(99), 1, Dims, NNC_INIT_ZEROS, 0,
+       0, nullptr, 0},
+  };
+  nnc_model M{};
+  M.abi_version = NNC_ABI_VERSION;
+  M.name = "refused";
+  M.batch = 1;
+  M.num_slots = 3;
+  M.slots = Slots;
+  auto I = ModelInstance::create(&M);
+  ASSERT_FALSE(bool(I));
+  std::string Message = I.takeError().message();
+  EXPECT_EQ(Message.rfind("invalid model descriptor: slot '", 0), 0u)
+      << Message;
+  EXPECT_EQ(Message.find('\x1b'), std::string::npos) << Message;
+  EXPECT_LT(Message.size(), 150u) << Message;
+  EXPECT_NE(Message.find("has dtype 99"), std::string::npos) << Message;
+}
+
 } // namespace
