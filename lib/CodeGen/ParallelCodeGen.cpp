@@ -59,7 +59,8 @@ compileOne(Module &M, const nnc::TargetOptions &Opts, bool Straight = false) {
     (*TM)->setOptLevel(CodeGenOptLevel::None);
   configureModule(M, **TM);
   // compileToObjects merged the functions of the whole module.
-  optimizeModule(M, **TM, Opts.OptLevel, /*Merged=*/true);
+  if (Error E = optimizeModule(M, **TM, Opts, /*Merged=*/true))
+    return E;
   SmallVector<char, 0> Object;
   raw_svector_ostream OS(Object);
   if (Error E = emitMachineCode(M, **TM, OS, CodeGenFileType::ObjectFile))
@@ -77,6 +78,9 @@ Expected<ObjectFiles> nnc::compileToObjects(Module &M,
   unsigned Threads =
       Opts.Threads ? Opts.Threads
                    : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  // One message for a pipeline that does not parse, not one per part.
+  if (Error E = checkLLVMPasses(Opts.LLVMPasses))
+    return E;
   // Before the cut, so that copies in different parts merge too.
   if (Opts.OptLevel > 0)
     mergeIdenticalFunctions(M);

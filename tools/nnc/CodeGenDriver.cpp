@@ -101,6 +101,7 @@ int runInJIT(const CodeGenRequest &Req, std::unique_ptr<llvm::Module> Mod,
              std::unique_ptr<llvm::LLVMContext> Ctx, const Graph &G) {
   nnc::TargetOptions TO;
   TO.OptLevel = Req.OptLevel;
+  TO.LLVMPasses = Req.LLVMPasses;
   // The runtime is linked into nnc statically; hand its callbacks to the
   // JIT.
   auto J = ModelJIT::create(std::move(Mod), std::move(Ctx), TO,
@@ -161,6 +162,7 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   nnc::TargetOptions TO;
   TO.Cpu = Req.Run ? "" : Req.TargetCpu;
   TO.OptLevel = Req.OptLevel;
+  TO.LLVMPasses = Req.LLVMPasses;
   auto TM = createTargetMachine(TO);
   if (!TM)
     return fail(TM.takeError());
@@ -187,7 +189,8 @@ int nnc::generateCode(const CodeGenRequest &Req, Module &M, DiagEngine &Diags,
   // Step 4 for the dumps: the module whole.
   Time("LLVM: -O pipeline");
   configureModule(**Mod, **TM);
-  optimizeModule(**Mod, **TM, Req.OptLevel);
+  if (llvm::Error E = optimizeModule(**Mod, **TM, TO))
+    return fail(std::move(E));
   Time("print or machine code");
   if (Req.Emit == "llvm") {
     (*Mod)->print(OS, nullptr);

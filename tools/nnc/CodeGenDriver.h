@@ -36,6 +36,7 @@ struct CodeGenRequest {
   const char *Argv0 = "nnc";
   /// The graph passes to run before lowering (see Transforms/PassManager.h).
   PassOptions Optimizer;
+  std::string LLVMPasses; ///< --llvm-passes; empty: the -O level's.
   /// --check-numerics: the generated code checks every kernel's output for
   /// NaN/Inf (Runtime/Numerics.h).
   bool CheckNumerics = false;

@@ -148,6 +148,7 @@ bool nnc::emitLibrary(const LibraryRequest &Req, Module &M, DiagEngine &Diags) {
   nnc::TargetOptions TO;
   TO.Cpu = Req.TargetCpu;
   TO.OptLevel = Req.OptLevel;
+  TO.LLVMPasses = Req.LLVMPasses;
   auto TM = createTargetMachine(TO);
   if (!TM) {
     Diags.error(llvm::toString(TM.takeError()));
@@ -175,7 +176,10 @@ bool nnc::emitLibrary(const LibraryRequest &Req, Module &M, DiagEngine &Diags) {
   }
   llvm::Module &Mod = *Lib->M;
   configureModule(Mod, **TM);
-  optimizeModule(Mod, **TM, Req.OptLevel);
+  if (llvm::Error E = optimizeModule(Mod, **TM, TO)) {
+    Diags.error(llvm::toString(std::move(E)));
+    return false;
+  }
   llvm::SmallString<0> Object;
   llvm::raw_svector_ostream OS(Object);
   if (llvm::Error E =

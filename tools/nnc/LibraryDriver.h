@@ -31,7 +31,8 @@ struct LibraryRequest {
   /// --seed: the initializers' seed; unset: the train block's, else 0.
   std::optional<uint64_t> Seed;
   unsigned OptLevel = 2;
-  std::string TargetCpu; ///< Empty: the host CPU.
+  std::string TargetCpu;  ///< Empty: the host CPU.
+  std::string LLVMPasses; ///< --llvm-passes; empty: the -O level's.
   /// The graph passes, as for an executable (the same kernels).
   PassOptions Optimizer;
 };

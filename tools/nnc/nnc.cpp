@@ -15,6 +15,7 @@
 #include "TimeReport.h"
 #include "ValuesDriver.h"
 #include "nnc/Autodiff/Optimizer.h"
+#include "nnc/CodeGen/Target.h"
 #include "nnc/Graph/Printer.h"
 #include "nnc/Parse/Parser.h"
 #include "nnc/Sema/Sema.h"
@@ -48,6 +49,7 @@ struct Options {
   std::string Output;
   unsigned OptLevel = 2;
   std::string Passes;
+  std::string LLVMPasses;
   std::string TargetCpu;
   bool SplitInputFile = false;
   bool CheckGrad = false; ///< --check-grad: compare with finite differences.
@@ -119,6 +121,9 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
      "optimization level 0-3 (default 2); -O0 runs no graph pass")
     ("passes", po::value(&Opts.Passes)->value_name("a,b,c"),
      "run exactly these graph passes, in order")
+    ("llvm-passes", po::value(&Opts.LLVMPasses)->value_name("PIPELINE"),
+     "LLVM's module pass pipeline in opt's -passes syntax, instead of the "
+     "-O level's ('default<O2>' for LLVM's own -O2)")
     ("print-after-all",
      "print the graph to stderr after every graph pass")
     ("verify-each", "verify the graph after every graph pass")
@@ -262,6 +267,9 @@ std::optional<Options> parseCommandLine(int Argc, char **Argv, int &ExitCode) {
     return Fail("optimization level must be 0, 1, 2 or 3");
   Opts.Optimizer.OptLevel = Opts.OptLevel;
   Opts.Library.OptLevel = Opts.OptLevel;
+  if (llvm::Error E = checkLLVMPasses(Opts.LLVMPasses))
+    return Fail(llvm::toString(std::move(E)));
+  Opts.Library.LLVMPasses = Opts.LLVMPasses;
   if (VM.count("passes"))
     Opts.Optimizer.PassList = Opts.Passes;
   Opts.Optimizer.PrintAfterAll = VM.count("print-after-all");
@@ -371,9 +379,10 @@ bool compileBuffer(const Options &Opts, DiagEngine &Diags, unsigned BufferId,
   }
   // llvm, asm, obj, an executable (no --emit), or `nnc run`.
   if (isCodeStage(Opts.Emit) || Opts.Emit.empty()) {
-    CodeGenRequest Req{Opts.Emit,      Opts.Output,   Opts.Input, Opts.OptLevel,
-                       Opts.TargetCpu, Opts.Model,    Opts.Run,   Opts.RunArgs,
-                       Opts.Argv0,     Opts.Optimizer};
+    CodeGenRequest Req{Opts.Emit,      Opts.Output,    Opts.Input,
+                       Opts.OptLevel,  Opts.TargetCpu, Opts.Model,
+                       Opts.Run,       Opts.RunArgs,   Opts.Argv0,
+                       Opts.Optimizer, Opts.LLVMPasses};
     Req.CheckNumerics = Opts.CheckNumerics;
     Req.Times = Times;
     return generateCode(Req, *M, Diags, OS) == 0;

@@ -2,8 +2,8 @@
 //
 // Everything between a lowered module and machine code that does not depend
 // on the model: choosing the CPU (the host by default, so that on an
-// AVX-512 machine the vectorizer uses 512-bit registers), running LLVM's
-// standard -O0..-O3 module pipeline, and writing assembly or object code.
+// AVX-512 machine the vectorizer uses 512-bit registers), running the -O
+// level's module pipeline, and writing assembly or object code.
 // Both the executable path and the JIT use these, so `--emit=asm` shows the
 // code `nnc run` executes.
 //
@@ -29,6 +29,9 @@ struct TargetOptions {
   std::string Cpu;
   /// 0..3, as the `-O` flag.
   unsigned OptLevel = 2;
+  /// LLVM's module pass pipeline in opt's `-passes` syntax
+  /// (`--llvm-passes`); empty means the -O level's.
+  std::string LLVMPasses;
   /// Threads that compile an executable's or the JIT's object code
   /// (ParallelCodeGen.h); 0 means one per hardware thread, at most 8.
   unsigned Threads = 0;
@@ -79,10 +82,16 @@ void mergeIdenticalFunctions(llvm::Module &M);
 
 /// From -O1 on, merges identical functions (mergeIdenticalFunctions) unless
 /// `Merged` says that `M` is a part of a module merged before it was cut
-/// (nothing is left to merge); then runs LLVM's default module pipeline for
-/// `OptLevel` (0..3).
-void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM, unsigned OptLevel,
-                    bool Merged = false);
+/// (nothing is left to merge); then runs `Opts.LLVMPasses` or the -O
+/// level's module pipeline: LLVM's default for -O0, -O1 and -O3, nnc's own
+/// for -O2 (LLVM's `default<O2>` less the passes that change nothing in
+/// nnc's code; Target.cpp). Fails only on a pipeline that does not parse.
+llvm::Error optimizeModule(llvm::Module &M, llvm::TargetMachine &TM,
+                           const TargetOptions &Opts, bool Merged = false);
+
+/// Whether `Passes` parses as a module pipeline (`--llvm-passes`); the
+/// error names what does not.
+llvm::Error checkLLVMPasses(llvm::StringRef Passes);
 
 /// Writes `M` as assembly or an object file.
 llvm::Error emitMachineCode(llvm::Module &M, llvm::TargetMachine &TM,
