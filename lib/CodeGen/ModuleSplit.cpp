@@ -102,7 +102,10 @@ SplitPlan nnc::planModuleSplit(const Module &M, unsigned MaxParts) {
       Defined.push_back(&G);
 
   // A private global goes where its users go, except that a function an
-  // entry calls, and a `noinline` function, may go elsewhere (the cut).
+  // entry uses, and a `noinline` function, may go elsewhere (the cut). An
+  // entry never takes a function with it, even one whose address it only
+  // passes on: the entries' part is compiled at the back end's lowest
+  // level (every register spilled), for straight lines of calls.
   EquivalenceClasses<const GlobalValue *> Groups;
   for (const GlobalValue *G : Defined) {
     Groups.insert(G);
@@ -115,7 +118,7 @@ SplitPlan nnc::planModuleSplit(const Module &M, unsigned MaxParts) {
     forEachOwner(G, [&](const GlobalValue *O) {
       const auto *OF = dyn_cast<Function>(O);
       bool Cut =
-          OF && (NeverInlined ? isCallee(*F, *OF) && (Shared || isEntry(*OF))
+          OF && (NeverInlined ? isEntry(*OF) || (Shared && isCallee(*F, *OF))
                               : Cuttable && isEntry(*OF));
       if (!Cut)
         Groups.unionSets(G, O);

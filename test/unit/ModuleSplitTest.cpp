@@ -206,6 +206,43 @@ TEST_F(ModuleSplitTest, ANoInlineFunctionWithOneCallerStaysWithIt) {
   EXPECT_NE(partOf("k1", Plan), partOf("k2", Plan));
 }
 
+// An entry that hands a task to the thread pool by its address: the task
+// must not join the entries' part, which the back end compiles at its
+// lowest level.
+const char *EntryPassesATaskIR = R"(
+@desc = internal constant [1 x ptr] [ptr @entry]
+
+declare void @parallel_for(ptr, i64)
+
+define internal void @entry() optnone noinline {
+  call void @parallel_for(ptr @task, i64 4)
+  call void @k()
+  ret void
+}
+
+define internal void @task(i64 %i) noinline {
+  ret void
+}
+
+define internal void @k() noinline {
+  ret void
+}
+)";
+
+TEST_F(ModuleSplitTest, AnEntryNeverTakesAFunctionWithIt) {
+  parse(EntryPassesATaskIR);
+  SplitPlan Plan = planModuleSplit(*M, 2);
+  ASSERT_NE(Plan.StraightPart, NoPart);
+  EXPECT_EQ(partOf("entry", Plan), Plan.StraightPart);
+  EXPECT_NE(partOf("task", Plan), Plan.StraightPart);
+  EXPECT_NE(partOf("k", Plan), Plan.StraightPart);
+  // The task is then a hidden symbol the entry's part refers to.
+  prepareSplit(*M, Plan);
+  EXPECT_EQ(M->getFunction("task")->getLinkage(), GlobalValue::ExternalLinkage);
+  EXPECT_EQ(M->getFunction("task")->getVisibility(),
+            GlobalValue::HiddenVisibility);
+}
+
 TEST_F(ModuleSplitTest, OnePartKeepsEverythingTogether) {
   SplitPlan Plan = planModuleSplit(*M, 1);
   EXPECT_EQ(Plan.NumParts, 1u);
