@@ -46,7 +46,7 @@ import subprocess
 import tempfile
 
 import convs
-from procs import run, run_rss
+from procs import cpu_model, run, run_rss
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH = [
@@ -288,17 +288,6 @@ class Bench:
             rows = int(held.group(2)) - int(held.group(1))
         rates = [float(m) for m in re.findall(r"([\d.]+) ex/s", out)]
         return rows // batch * batch / max(rates)
-
-
-def cpu_model():
-    """The CPU's model name, as lscpu shows it."""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def speed(b):

@@ -15,12 +15,11 @@ second issue 13 asks for.
 """
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from procs import cpu_model, run_usage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_SECONDS = 1.0
@@ -36,18 +35,10 @@ def default_models():
 
 
 def compile_once(nnc, model, out):
-    """Wall and CPU seconds of one compilation."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    p = subprocess.run([nnc, model, "-o", out], capture_output=True,
-                       text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if p.returncode != 0:
-        sys.exit(f"compile.py: {nnc} {model} failed:\n{p.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime -
-                                                before.ru_stime)
-    return wall, cpu
+    """Wall and CPU seconds of one compilation (nnc's threads and its
+    children: the linker)."""
+    _, wall, usage = run_usage([nnc, model, "-o", out])
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def spread(values):
@@ -71,12 +62,7 @@ def main():
             sys.exit(f"compile.py: {path} is not an executable")
     models = args.models or default_models()
 
-    cpu_name = "unknown CPU"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu_name = line.split(":", 1)[1].strip()
-            break
-    print(f"# {cpu_name}, {os.cpu_count()} CPUs, load average "
+    print(f"# {cpu_model()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f}, {args.rounds} rounds", flush=True)
 
     times = {(m, name): [] for m in models for name, _ in compilers}

@@ -215,23 +215,31 @@ struct Pipeline {
   /// The module pipeline `Passes` names (opt's -passes syntax), or the
   /// -O level's when it is empty.
   Expected<ModulePassManager> build(StringRef Passes, unsigned OptLevel) {
-    if (Passes.empty() && OptLevel == 2)
-      Passes = NncO2Pipeline;
     ModulePassManager MPM;
     if (!Passes.empty()) {
       if (Error E = PB.parsePassPipeline(MPM, Passes))
         return createStringError("--llvm-passes: " + toString(std::move(E)));
       return MPM;
     }
-    if (OptLevel == 0)
+    switch (OptLevel) {
+    case 0:
       return PB.buildO0DefaultPipeline(OptimizationLevel::O0);
-    return PB.buildPerModuleDefaultPipeline(
-        OptLevel == 1 ? OptimizationLevel::O1 : OptimizationLevel::O3);
+    case 1:
+      return PB.buildPerModuleDefaultPipeline(OptimizationLevel::O1);
+    case 2:
+      // A constant: llvm-pipeline.test and every -O2 compile parse it.
+      cantFail(PB.parsePassPipeline(MPM, NncO2Pipeline));
+      return MPM;
+    default:
+      return PB.buildPerModuleDefaultPipeline(OptimizationLevel::O3);
+    }
   }
 };
 } // namespace
 
 Error nnc::checkLLVMPasses(StringRef Passes) {
+  if (Passes.empty()) // the -O level's
+    return Error::success();
   return Pipeline(nullptr, 2).build(Passes, 2).takeError();
 }
 

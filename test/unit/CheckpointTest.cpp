@@ -70,13 +70,15 @@ const nnc_slot Slots[] = {
     {"grad.W", NNC_SLOT_GRAD, NNC_F32, 2, DimsW, 0, 0, 0, nullptr, 0},
     {"n", NNC_SLOT_STATE, NNC_I32, 0, nullptr, 0, 0, 0, nullptr, 0},
 };
-nnc_model makeModel() {
+/// A descriptor of batch 1 with these slots and no entry points.
+template <size_t N>
+nnc_model modelWith(const char *Name, const nnc_slot (&With)[N]) {
   nnc_model M{};
   M.abi_version = NNC_ABI_VERSION;
-  M.name = "ckpt";
+  M.name = Name;
   M.batch = 1;
-  M.num_slots = int32_t(std::size(Slots));
-  M.slots = Slots;
+  M.num_slots = int32_t(N);
+  M.slots = With;
   return M;
 }
 
@@ -92,7 +94,7 @@ protected:
   void TearDown() override { std::filesystem::remove_all(Dir); }
   std::string path(const char *Name) { return (Dir / Name).string(); }
   std::filesystem::path Dir;
-  nnc_model Model = makeModel();
+  nnc_model Model = modelWith("ckpt", Slots);
 };
 
 TEST_F(RuntimeCheckpoint, RoundTripsSlotsAndProgress) {
@@ -248,12 +250,7 @@ TEST(RuntimeNonFinite, FindsValuesInEveryPieceOfLargeSlots) {
       {"A", NNC_SLOT_PARAM, NNC_F32, 1, Big, NNC_INIT_ZEROS, 0, 0, nullptr, 0},
       {"B", NNC_SLOT_STATE, NNC_F32, 1, Big, 0, 0, 0, nullptr, 0},
   };
-  nnc_model M{};
-  M.abi_version = NNC_ABI_VERSION;
-  M.name = "big";
-  M.batch = 1;
-  M.num_slots = 2;
-  M.slots = BigSlots;
+  nnc_model M = modelWith("big", BigSlots);
   auto I = ModelInstance::create(&M);
   ASSERT_TRUE(bool(I));
   EXPECT_EQ((*I)->firstNonFinite(), nullptr);
@@ -282,12 +279,7 @@ TEST(RuntimeModel, RefusedSlotIsQuotedAndEarlierSlotsFreed) {
       {Long.c_str(), NNC_SLOT_PARAM, nnc_dtype(99), 1, Dims, NNC_INIT_ZEROS, 0,
        0, nullptr, 0},
   };
-  nnc_model M{};
-  M.abi_version = NNC_ABI_VERSION;
-  M.name = "refused";
-  M.batch = 1;
-  M.num_slots = 3;
-  M.slots = Slots;
+  nnc_model M = modelWith("refused", Slots);
   auto I = ModelInstance::create(&M);
   ASSERT_FALSE(bool(I));
   std::string Message = I.takeError().message();
