@@ -315,25 +315,40 @@ void codegen::emitElementwise(KernelBuilder &KB) {
     }
   }
   Nest.simplify();
+  if (Nest.Dims.empty()) { // a single element
+    Nest.Dims.push_back(1);
+    for (auto &S : Nest.Strides)
+      S.push_back(0);
+  }
 
   bool IsCopy = opClass(N.Kind) == OpClass::Shape;
-  KB.forEach(Nest.Dims, [&](ArrayRef<Value *> IVs) {
-    SmallVector<Value *, 2> Args;
-    unsigned Next = 0;
-    for (unsigned I = 0; I < N.Operands.size(); ++I) {
-      if (isImmediate(N.operand(I))) {
-        Args.push_back(KB.loadOperand(I, KB.i64(0)));
-        continue;
-      }
-      assert(Buffered[Next] == I);
-      Args.push_back(KB.loadOperand(
-          I, linearIndex(KB, IVs, Nest.Strides[1 + Next], Bases[Next])));
-      ++Next;
-    }
-    Value *R = IsCopy ? Args[0] : emitScalarOp(KB, Args);
-    KB.noteStored(R);
-    KB.store(R, KB.out(), linearIndex(KB, IVs, Nest.Strides[0]));
-  });
+  // A large one runs on the threads, in pieces of its outermost loop.
+  ArrayRef<int64_t> Inner = ArrayRef<int64_t>(Nest.Dims).drop_front();
+  emitOverRange(
+      KB, "rows", Nest.Dims[0], N.Type.numElements(),
+      [&](KernelBuilder &K, Value *Lo, Value *Hi) {
+        K.forLoop(Lo, Hi, [&](Value *I0) {
+          K.forEach(Inner, [&](ArrayRef<Value *> Rest) {
+            SmallVector<Value *, 4> IVs{I0};
+            IVs.append(Rest.begin(), Rest.end());
+            SmallVector<Value *, 2> Args;
+            unsigned Next = 0;
+            for (unsigned I = 0; I < N.Operands.size(); ++I) {
+              if (isImmediate(N.operand(I))) {
+                Args.push_back(K.loadOperand(I, K.i64(0)));
+                continue;
+              }
+              assert(Buffered[Next] == I);
+              Args.push_back(K.loadOperand(
+                  I, linearIndex(K, IVs, Nest.Strides[1 + Next], Bases[Next])));
+              ++Next;
+            }
+            Value *R = IsCopy ? Args[0] : emitScalarOp(K, Args);
+            K.noteStored(R);
+            K.store(R, K.out(), linearIndex(K, IVs, Nest.Strides[0]));
+          });
+        });
+      });
 }
 
 void codegen::emitConcat(KernelBuilder &KB) {

@@ -198,12 +198,6 @@ private:
   std::map<Key, Value *> Cache;
 };
 
-/// Epilogues of at least this many elements are split over the runtime's
-/// threads (below it the hand-off costs more than the loop).
-constexpr int64_t ParallelElements = int64_t(1) << 16;
-/// Pieces a parallel epilogue is cut into: enough to balance a few threads.
-constexpr int64_t EpilogueTasks = 8;
-
 /// Step 2 of a fused kernel as a function: one loop nest over the shape of
 /// the anchor's result (or of the first stored output) computing the
 /// members in `Nested` and storing the outputs `Stored`, in
@@ -313,14 +307,13 @@ Epilogue emitEpilogueFunction(KernelBuilder &KB, const KernelAttrs &Attrs,
 }
 
 /// Runs the epilogue over the whole nest: once, or for a large nest in
-/// EpilogueTasks pieces through `nnc_parallel_for`.
+/// ParallelPieces pieces through `nnc_parallel_for`.
 void callEpilogue(KernelBuilder &KB, const Epilogue &E) {
   Function *F = KB.builder().GetInsertBlock()->getParent();
   SmallVector<Value *, 8> Args;
   for (Argument &A : F->args())
     Args.push_back(&A);
-  emitRangeCall(KB, E.Fn, Args, E.Outer, E.Count >= ParallelElements,
-                EpilogueTasks);
+  emitRangeCall(KB, E.Fn, Args, E.Outer, E.Count >= ParallelElements);
 }
 
 /// Whether the epilogue may run image by image inside the anchor, a

@@ -212,6 +212,41 @@ void codegen::emitRangeCall(KernelBuilder &KB, Function *RangeFn,
                {Task, TaskCtx, KB.i64(Pieces)});
 }
 
+void codegen::emitOverRange(
+    KernelBuilder &KB, const Twine &Suffix, int64_t Count, int64_t Elements,
+    function_ref<void(KernelBuilder &, Value *Lo, Value *Hi)> Body) {
+  if (Elements < ParallelElements || KB.OperandLoader || Count < 2)
+    return Body(KB, KB.i64(0), KB.i64(Count));
+  IRBuilder<> &B = KB.builder();
+  Function *Kernel = B.GetInsertBlock()->getParent();
+  unsigned NumOperands = KB.node().Operands.size();
+  SmallVector<Value *, 4> Bufs{KB.out()};
+  for (unsigned I = 0; I < NumOperands; ++I)
+    if (KB.in(I))
+      Bufs.push_back(KB.in(I));
+  Value *Flag = KB.nonFiniteFlag();
+  if (Flag)
+    Bufs.push_back(Flag);
+  Function *RF = createKernelFunction(
+      *Kernel->getParent(), Kernel->getName() + "." + Suffix, Bufs.size(),
+      {.Trailing = {B.getInt64Ty(), B.getInt64Ty()},
+       .NoInline = false,
+       .MustProgress = false,
+       .Pointers = KernelAttrs::Unknown});
+  {
+    SmallVector<Value *, 4> In;
+    unsigned Arg = 1;
+    for (unsigned I = 0; I < NumOperands; ++I)
+      In.push_back(KB.in(I) ? RF->getArg(Arg++) : nullptr);
+    KernelBuilder RKB(RF, KB.node(), RF->getArg(0), In);
+    if (Flag)
+      RKB.reportNonFiniteTo(RF->getArg(Bufs.size() - 1));
+    Body(RKB, RF->getArg(Bufs.size()), RF->getArg(Bufs.size() + 1));
+    RKB.finish();
+  }
+  emitRangeCall(KB, RF, Bufs, Count, /*Parallel=*/true);
+}
+
 void codegen::emitCountedLoop(IRBuilder<> &B, Value *Lo, Value *Hi,
                               function_ref<void(Value *)> Body,
                               const Twine &Name, const LoopHints &Hints) {

@@ -121,6 +121,12 @@ llvm::Value *staticBuffer(llvm::Module &M, int64_t Floats,
 
 class KernelBuilder;
 
+/// Loop nests over at least this many elements are split over the
+/// runtime's threads (below it the hand-off costs more than the loop)...
+constexpr int64_t ParallelElements = int64_t(1) << 16;
+/// ...into at most this many pieces: enough to balance a few threads.
+constexpr int64_t ParallelPieces = 8;
+
 /// Calls `RangeFn(Ptrs..., i64 lo, i64 hi)` so that it covers [0, Count):
 /// once over everything, or, with `Parallel`, in at most `MaxPieces` equal
 /// pieces through the runtime's `nnc_parallel_for`, by way of a trampoline
@@ -128,7 +134,24 @@ class KernelBuilder;
 /// in KB's function. RangeFn decides what an index is (rows, planes, ...).
 void emitRangeCall(KernelBuilder &KB, llvm::Function *RangeFn,
                    llvm::ArrayRef<llvm::Value *> Ptrs, int64_t Count,
-                   bool Parallel, int64_t MaxPieces = 8);
+                   bool Parallel, int64_t MaxPieces = ParallelPieces);
+
+/// Runs `Body(KB', Lo, Hi)` so that it covers indices [0, Count) of the
+/// node's result (what an index is, planes or channels, is Body's choice):
+/// in KB's function when the nest is small (`Elements`, all the indices'
+/// elements, below ParallelElements), or in
+/// `<kernel>.<Suffix>(out, in..., i64 lo, i64 hi)` called on pieces
+/// through `nnc_parallel_for` (emitRangeCall), which test what they store
+/// as KB does (reportNonFiniteTo). Each
+/// index is computed by the same code whichever thread runs it, so results
+/// never depend on the thread count. A kernel that reads its operand
+/// through a fused prologue (KB.OperandLoader, whose IR belongs to KB's
+/// function) stays in KB's function.
+void emitOverRange(
+    KernelBuilder &KB, const llvm::Twine &Suffix, int64_t Count,
+    int64_t Elements,
+    llvm::function_ref<void(KernelBuilder &, llvm::Value *Lo, llvm::Value *Hi)>
+        Body);
 
 /// Calls `Name(Dst, Src)`, which `Body` writes on the module's first call:
 /// the copies around a convolution's products (padded layouts, unfoldings,
@@ -176,6 +199,8 @@ public:
   /// for every element they store (`storesAreChecked`, KernelDispatch.h);
   /// without a flag it does nothing.
   void noteStored(llvm::Value *V);
+  /// The flag of reportNonFiniteTo, or null.
+  llvm::Value *nonFiniteFlag() const { return NonFiniteFlag; }
 
   /// When set, `loadOperand(I, Idx)` asks it first; a non-null answer is
   /// the element. Fused kernels compute a reduction's operand on the fly

@@ -43,54 +43,18 @@ PoolDims poolDims(ArrayRef<int64_t> X, ArrayRef<int64_t> Y, const Attrs &A) {
   return {X[0] * X[1], X[2], X[3], Y[2], Y[3], A.Size, A.Stride};
 }
 
-/// Pools with at least this many input elements split their planes over
-/// the runtime's threads.
-constexpr int64_t ParallelElements = int64_t(1) << 16;
-/// Pieces the planes are cut into: enough to balance a few threads.
-constexpr int64_t PlaneTasks = 8;
-
 /// Runs `Body(KB', P')` over all planes: directly in KB's function, or, for
-/// a large pool, in `<kernel>.planes(out, in..., lo, hi)` called on pieces
-/// of the planes through `nnc_parallel_for` (with a `.task` trampoline
-/// unpacking the buffers). Each plane is computed by the same code
-/// whichever thread runs it. A pool reading its operand through a fused
-/// prologue (KB.OperandLoader, whose IR belongs to KB's function) stays in
-/// KB's function.
+/// a large pool, in `<kernel>.planes(out, in..., lo, hi)` on pieces of the
+/// planes on the runtime's threads (emitOverRange).
 void emitOverPlanes(
     KernelBuilder &KB, PoolDims P,
     function_ref<void(KernelBuilder &, const PoolDims &)> Body) {
-  IRBuilder<> &B = KB.builder();
-  int64_t Tasks = std::min(PlaneTasks, P.NC);
-  bool HasBuffers = KB.in(0) && (KB.node().Operands.size() < 2 || KB.in(1));
-  if (KB.OperandLoader || !HasBuffers || Tasks < 2 ||
-      P.NC * P.H * P.W < ParallelElements) {
-    P.PlaneLo = KB.i64(0);
-    P.PlaneHi = KB.i64(P.NC);
-    return Body(KB, P);
-  }
-  Function *Kernel = B.GetInsertBlock()->getParent();
-  SmallVector<Value *, 3> Bufs{KB.out(), KB.in(0)};
-  if (KB.node().Operands.size() > 1)
-    Bufs.push_back(KB.in(1));
-
-  Function *PF = createKernelFunction(
-      *Kernel->getParent(), Kernel->getName() + ".planes", Bufs.size(),
-      {.Trailing = {B.getInt64Ty(), B.getInt64Ty()},
-       .NoInline = false,
-       .MustProgress = false,
-       .Pointers = KernelAttrs::Unknown});
-  {
-    SmallVector<Value *, 2> In;
-    for (unsigned I = 1; I < Bufs.size(); ++I)
-      In.push_back(PF->getArg(I));
-    KernelBuilder PKB(PF, KB.node(), PF->getArg(0), In);
-    P.PlaneLo = PF->getArg(Bufs.size());
-    P.PlaneHi = PF->getArg(Bufs.size() + 1);
-    Body(PKB, P);
-    PKB.finish();
-  }
-
-  emitRangeCall(KB, PF, Bufs, P.NC, /*Parallel=*/true, PlaneTasks);
+  emitOverRange(KB, "planes", P.NC, P.NC * P.H * P.W,
+                [&](KernelBuilder &K, Value *Lo, Value *Hi) {
+                  P.PlaneLo = Lo;
+                  P.PlaneHi = Hi;
+                  Body(K, P);
+                });
 }
 
 /// Clears the input gradient of planes [P.PlaneLo, P.PlaneHi).
