@@ -142,11 +142,11 @@ void emitRangeCall(KernelBuilder &KB, llvm::Function *RangeFn,
 /// elements, below ParallelElements), or in
 /// `<kernel>.<Suffix>(out, in..., i64 lo, i64 hi)` called on pieces
 /// through `nnc_parallel_for` (emitRangeCall), which test what they store
-/// as KB does (reportNonFiniteTo). Each
-/// index is computed by the same code whichever thread runs it, so results
-/// never depend on the thread count. A kernel that reads its operand
-/// through a fused prologue (KB.OperandLoader, whose IR belongs to KB's
-/// function) stays in KB's function.
+/// as KB does (reportNonFiniteTo). Each index is computed by the same code
+/// whichever thread runs it, so results never depend on the thread count.
+/// A kernel that reads its operand through a fused prologue
+/// (KB.OperandLoader, whose IR belongs to KB's function) stays in KB's
+/// function.
 void emitOverRange(
     KernelBuilder &KB, const llvm::Twine &Suffix, int64_t Count,
     int64_t Elements,

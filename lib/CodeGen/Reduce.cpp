@@ -222,13 +222,13 @@ void codegen::emitSoftmax(KernelBuilder &KB, bool Log) {
 /// unit-stride along c.
 void codegen::emitChannelSum(KernelBuilder &KB) {
   const Node &N = KB.node();
-  IRBuilder<> &B = KB.builder();
   ArrayRef<int64_t> D = N.operand(0)->dims();
   int64_t Batch = D[0], C = D[1];
   int64_t Plane =
       Batch * C == 0 ? 0 : N.operand(0)->Type.numElements() / (Batch * C);
   DType T = N.dtype();
   if (Plane == 1) {
+    IRBuilder<> &B = KB.builder();
     KB.fillOut(KB.constOf(T, 0), C);
     KB.forRange(Batch, [&](Value *I) {
       Value *Row = B.CreateMul(I, KB.i64(C));
