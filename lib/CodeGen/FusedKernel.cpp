@@ -306,14 +306,19 @@ Epilogue emitEpilogueFunction(KernelBuilder &KB, const KernelAttrs &Attrs,
   return {EF, Outer, Count};
 }
 
-/// Runs the epilogue over the whole nest: once, or for a large nest in
-/// ParallelPieces pieces through `nnc_parallel_for`.
-void callEpilogue(KernelBuilder &KB, const Epilogue &E) {
+/// Runs the epilogue over the whole nest: once, or in ParallelPieces
+/// pieces through `nnc_parallel_for` for a large nest or after a product
+/// whose blocks of rows ran on the threads (each thread then mostly
+/// updates the rows it computed, in its own cache).
+void callEpilogue(KernelBuilder &KB, const Epilogue &E, const Node *Anchor) {
   Function *F = KB.builder().GetInsertBlock()->getParent();
   SmallVector<Value *, 8> Args;
   for (Argument &A : F->args())
     Args.push_back(&A);
-  emitRangeCall(KB, E.Fn, Args, E.Outer, E.Count >= ParallelElements);
+  bool RowsOnThreads = Anchor && Anchor->Kind == OpKind::MatMul &&
+                       matMulRowsOnThreads(*Anchor, *F->getParent());
+  emitRangeCall(KB, E.Fn, Args, E.Outer,
+                E.Count >= ParallelElements || RowsOnThreads);
 }
 
 /// Whether the epilogue may run image by image inside the anchor, a
@@ -505,7 +510,7 @@ Function *codegen::emitFusedKernel(Module &M, const KernelUnit &U,
     Epi =
         emitEpilogueFunction(KB, Attrs, U, Nested, Bufs, OutPtr, Stored, Flag);
   if (Epi.Fn)
-    callEpilogue(KB, Epi);
+    callEpilogue(KB, Epi, U.Anchor);
   KB.finish();
   return F;
 }

@@ -59,6 +59,19 @@ constexpr int64_t StripBlockFloats = 8192;
 constexpr int64_t ParallelFlops = 1 << 21;
 /// ... unless B is at least this large (it does not fit in L2).
 constexpr int64_t ParallelBytes = 512 << 10;
+/// Row blocks of a weight matrix kept by one thread across the products of
+/// a step (Plan::RowTasks, KParts); 8 like the update epilogue's pieces.
+constexpr int64_t OwnedParts = 8;
+/// Smallest weight matrix (B of the forward, C of the weight gradient)
+/// whose rows are kept by their threads.
+constexpr int64_t OwnedBytes = 128 << 10;
+/// Largest B that row-chunk tasks share, packed before them on the calling
+/// thread (read in place, its rows' power-of-two strides thrash L1 sets).
+constexpr int64_t MaxPackFirstBytes = 64 << 10;
+/// Shortest k cut in halves.
+constexpr int64_t MinSplitK = 128;
+/// Largest C whose k halves are computed apart and added.
+constexpr int64_t MaxSplitKBytes = 64 << 10;
 
 /// The derived blocking of one shape for one vector unit.
 struct Plan {
@@ -80,6 +93,11 @@ struct Plan {
   int64_t HiRows, LoRows;
   bool PackB;
   bool Parallel;
+  /// Tasks are row chunks that each run every panel (see the constructor).
+  bool RowTasks = false;
+  /// k cut into this many parts of KPerPart; part p > 0 computes into the
+  /// scratch C number p - 1, which is added to C after the tasks.
+  int64_t KParts = 1, KPerPart = 0;
 
   Plan(const GemmShape &Sh, const VectorUnit &VU) : S(Sh) {
     VW = VU.Floats;
@@ -122,6 +140,40 @@ struct Plan {
     int64_t BBytes = 4 * S.K * S.N;
     Parallel = S.AllowThreads && Panels * Chunks >= 2 &&
                (Flops >= ParallelFlops || BBytes >= ParallelBytes);
+    // A weight matrix that does not fit in a core's L2 is touched by three
+    // products of a training step: the forward reads it as B, the weight
+    // gradient writes its shape as C, the update's epilogue rewrites it by
+    // rows. Cut by column panels, every row of it is shared by the two
+    // cores at 128-byte granularity, and the lines (and their prefetched
+    // neighbours) move between cores in every kernel: the MLP's first
+    // update ran 4.7x slower on two threads than on one. Cut by row blocks
+    // in all three, in the same front-to-back order the pool claims tasks
+    // in, each core keeps its rows (docs/performance.md, session 15).
+    bool Plain = S.BRows.empty() && S.ARows.empty() && S.ACols.empty() &&
+                 S.BCol == 1 && Parallel;
+    // The weight gradient (C large, B small): tasks are row chunks over
+    // every panel of B, packed first.
+    int64_t CBytes = 4 * S.M * S.N;
+    RowTasks = Plain && CBytes >= OwnedBytes && BBytes <= MaxPackFirstBytes &&
+               Tiles >= 2 * OwnedParts;
+    if (RowTasks) {
+      TilesPerChunk = (Tiles + OwnedParts - 1) / OwnedParts;
+      Chunks = (Tiles + TilesPerChunk - 1) / TilesPerChunk;
+    }
+    // The forward (B large, C small): k is cut into halves, the second
+    // half's partial product goes to a scratch C and is added afterwards.
+    // Equal halves keep every part's loops counted by constants.
+    KParts = Plain && !RowTasks && BBytes >= OwnedBytes &&
+                     CBytes <= MaxSplitKBytes && S.K >= MinSplitK &&
+                     S.K % 2 == 0
+                 ? 2
+                 : 1;
+    KPerPart = S.K / KParts;
+  }
+
+  /// Tasks of the parallel loop, and which (part, panel, chunk) task T is.
+  int64_t tasks() const {
+    return KParts * (RowTasks ? Chunks : Panels * Chunks);
   }
 };
 
@@ -143,12 +195,23 @@ public:
 private:
   Function *emitTask(StringRef Name);
   void emitTaskBody(Value *C, Value *A, Value *Bm, Value *T);
-  void emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail);
+  void emitPanel(Value *C, Value *A, Value *Bm, Value *Panel, Value *Chunk,
+                 Value *Part);
+  void emitPartSum(Value *C);
+  /// Runs `Emit(Tail)` for the full-panel and the partial-panel variant.
+  void byPanel(Value *Panel, function_ref<void(bool)> Emit);
+  /// Where panel `Panel` of B is packed.
+  Value *stripOf(Value *Panel) {
+    return B.CreateInBoundsGEP(F32, PackBuf, B.CreateMul(Panel, c(P.S.K * NR)),
+                               "strip");
+  }
+  void emitPack(Value *Dst, Value *Bm, Value *Panel, Value *KLo, Value *KHi,
+                bool Tail);
   void emitTransposedPack(Value *Dst, Value *Bm, Value *Col0, int64_t Cols,
                           function_ref<void(Value *, Value *)> Copy);
   void emitTile(Value *C, Value *A, Value *BStrip, int64_t BRowStride,
-                Value *Row0, Value *Col0, Value *K0, Value *K1, int64_t Rows,
-                bool TailPanel);
+                Value *Row0, Value *Col0, Value *K0, Value *K1, Value *Fresh,
+                int64_t Rows, bool TailPanel);
   /// Offset of row `K` of B from its start: by the table or the stride.
   Value *bRowStart(Value *K, int64_t RowStride) {
     return Table ? loadRowStart(B, Table, K) : B.CreateMul(K, c(RowStride));
@@ -173,6 +236,8 @@ private:
   Type *F32, *I64, *Ptr;
   FixedVectorType *VecTy;
   GlobalVariable *PackBuf = nullptr;
+  /// The partial products of k parts after the first (Plan::KParts).
+  GlobalVariable *PartBuf = nullptr;
   /// B's row table and A's row and column tables (P.S.BRows, ARows,
   /// ACols), where the shape has them.
   GlobalVariable *Table = nullptr, *ATable = nullptr, *AColTable = nullptr;
@@ -190,7 +255,8 @@ Value *GemmEmitter::laneMask(int64_t Vec, bool TailPanel) {
   return ConstantVector::get(Bits);
 }
 
-void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail) {
+void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, Value *KLo,
+                           Value *KHi, bool Tail) {
   const GemmShape &S = P.S;
   int64_t Cols = Tail ? P.TailCols : NR;
   Value *Col0 = B.CreateMul(Panel, c(NR));
@@ -203,20 +269,22 @@ void GemmEmitter::emitPack(Value *Dst, Value *Bm, Value *Panel, bool Tail) {
     Value *DIdx = B.CreateAdd(B.CreateMul(K, c(NR)), J);
     B.CreateStore(V, B.CreateInBoundsGEP(F32, Dst, DIdx));
   };
-  if (S.BRows.empty() && S.BRow == 1 && S.BCol != 1)
+  if (S.BRows.empty() && S.BRow == 1 && S.BCol != 1) {
+    assert(P.KParts == 1 && "a transposed B is packed whole");
     emitTransposedPack(Dst, Bm, Col0, Cols, Copy);
-  else
+  } else {
     loop(
-        c(0), c(S.K),
+        KLo, KHi,
         [&](Value *K) {
           loop(c(0), c(Cols), [&](Value *J) { Copy(K, J); }, "pack.j");
         },
         "pack.k");
+  }
   if (Cols == NR)
     return;
   // Zero the columns past N so the micro-kernel reads whole vectors.
   loop(
-      c(0), c(S.K),
+      KLo, KHi,
       [&](Value *K) {
         loop(
             c(Cols), c(NR),
@@ -284,7 +352,8 @@ void GemmEmitter::emitTransposedPack(
 
 void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
                            int64_t BRowStride, Value *Row0, Value *Col0,
-                           Value *K0, Value *K1, int64_t Rows, bool TailPanel) {
+                           Value *K0, Value *K1, Value *Fresh, int64_t Rows,
+                           bool TailPanel) {
   const GemmShape &S = P.S;
   // Vectors that hold at least one valid column.
   int64_t Vecs = TailPanel ? (P.TailCols + VW - 1) / VW : NV;
@@ -297,9 +366,8 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
                              B.CreateAdd(Col0, c(V * VW)));
     return B.CreateInBoundsGEP(F32, C, Idx);
   };
-  // Initial accumulators: zero on the first k block of a plain product,
-  // the current C otherwise.
-  Value *Fresh = S.Accumulate ? B.getFalse() : B.CreateICmpEQ(K0, c(0));
+  // Initial accumulators: zero where `Fresh` (the first k block of a
+  // plain product or of a k part's scratch), the current C otherwise.
   Constant *Zero = Constant::getNullValue(VecTy);
   // Where each row of A starts, before the loop over k.
   SmallVector<Value *, 8> ARowStart;
@@ -382,40 +450,63 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
 }
 
 void GemmEmitter::emitTaskBody(Value *C, Value *A, Value *Bm, Value *T) {
-  const GemmShape &S = P.S;
-  Value *Panel = B.CreateUDiv(T, c(P.Chunks), "panel");
-  Value *Chunk = B.CreateURem(T, c(P.Chunks), "chunk");
-  Value *Col0 = B.CreateMul(Panel, c(NR), "col0");
-  bool HasTailPanel = P.TailCols != 0;
-  Value *IsTailPanel =
-      HasTailPanel ? B.CreateICmpEQ(Panel, c(P.Panels - 1)) : nullptr;
+  if (P.RowTasks) {
+    loop(
+        c(0), c(P.Panels),
+        [&](Value *Panel) { emitPanel(C, A, Bm, Panel, T, c(0)); }, "panel");
+    return;
+  }
+  // With one part, T is the task of part 0 (constant k bounds).
+  int64_t PerPart = P.Panels * P.Chunks;
+  Value *Part = P.KParts > 1 ? B.CreateUDiv(T, c(PerPart), "part") : c(0);
+  Value *InPart = P.KParts > 1 ? B.CreateURem(T, c(PerPart)) : T;
+  emitPanel(C, A, Bm, B.CreateUDiv(InPart, c(P.Chunks), "panel"),
+            B.CreateURem(InPart, c(P.Chunks), "chunk"), Part);
+}
+
+void GemmEmitter::byPanel(Value *Panel, function_ref<void(bool)> Emit) {
+  if (P.TailCols == 0)
+    return Emit(false);
+  if (P.FullPanels == 0)
+    return Emit(true);
   Function *F = B.GetInsertBlock()->getParent();
+  BasicBlock *Full = BasicBlock::Create(*Ctx, "panel.full", F);
+  BasicBlock *Part = BasicBlock::Create(*Ctx, "panel.tail", F);
+  BasicBlock *Join = BasicBlock::Create(*Ctx, "panel.join", F);
+  B.CreateCondBr(B.CreateICmpEQ(Panel, c(P.Panels - 1)), Part, Full);
+  B.SetInsertPoint(Full);
+  Emit(false);
+  B.CreateBr(Join);
+  B.SetInsertPoint(Part);
+  Emit(true);
+  B.CreateBr(Join);
+  B.SetInsertPoint(Join);
+}
 
-  // Runs `Emit(Tail)` for the full-panel and the partial-panel variant.
-  auto ByPanel = [&](function_ref<void(bool)> Emit) {
-    if (!HasTailPanel)
-      return Emit(false);
-    if (P.FullPanels == 0)
-      return Emit(true);
-    BasicBlock *Full = BasicBlock::Create(*Ctx, "panel.full", F);
-    BasicBlock *Part = BasicBlock::Create(*Ctx, "panel.tail", F);
-    BasicBlock *Join = BasicBlock::Create(*Ctx, "panel.join", F);
-    B.CreateCondBr(IsTailPanel, Part, Full);
-    B.SetInsertPoint(Full);
-    Emit(false);
-    B.CreateBr(Join);
-    B.SetInsertPoint(Part);
-    Emit(true);
-    B.CreateBr(Join);
-    B.SetInsertPoint(Join);
-  };
+void GemmEmitter::emitPanel(Value *C, Value *A, Value *Bm, Value *Panel,
+                            Value *Chunk, Value *Part) {
+  const GemmShape &S = P.S;
+  Value *Col0 = B.CreateMul(Panel, c(NR), "col0");
+  Function *F = B.GetInsertBlock()->getParent();
+  auto ByPanel = [&](function_ref<void(bool)> Emit) { byPanel(Panel, Emit); };
 
+  // Part p computes k in [KLo, KHi), into C or its scratch.
+  // (No wrap: the loops' guards then fold, every part being non-empty.)
+  Value *KLo = B.CreateMul(Part, c(P.KPerPart), "klo", true, true);
+  Value *KHi = B.CreateAdd(KLo, c(P.KPerPart), "khi", true, true);
+  Value *FirstPart = B.CreateICmpEQ(Part, c(0));
+  if (P.KParts > 1) {
+    Value *Scratch = B.CreateInBoundsGEP(
+        F32, PartBuf, B.CreateMul(B.CreateSub(Part, c(1)), c(S.M * S.CRow)));
+    C = B.CreateSelect(FirstPart, C, Scratch, "c.part");
+  }
   Value *Strip = B.CreateInBoundsGEP(F32, Bm, B.CreateMul(Col0, c(S.BCol)));
   int64_t StripRow = S.BRow;
   if (P.PackB) {
-    Strip = B.CreateInBoundsGEP(F32, PackBuf, B.CreateMul(Panel, c(S.K * NR)),
-                                "strip");
-    ByPanel([&](bool Tail) { emitPack(Strip, Bm, Panel, Tail); });
+    Strip = stripOf(Panel);
+    // Row tasks share every panel, packed before them (emit).
+    if (!P.RowTasks)
+      ByPanel([&](bool Tail) { emitPack(Strip, Bm, Panel, KLo, KHi, Tail); });
     StripRow = NR;
   }
 
@@ -423,20 +514,28 @@ void GemmEmitter::emitTaskBody(Value *C, Value *A, Value *Bm, Value *T) {
   Value *TileHi = B.CreateAdd(TileLo, c(P.TilesPerChunk));
   TileHi =
       B.CreateSelect(B.CreateICmpSLT(TileHi, c(P.Tiles)), TileHi, c(P.Tiles));
-  int64_t KBlocks = (S.K + KC - 1) / KC;
+  int64_t KBlocks = (P.KPerPart + KC - 1) / KC;
   loop(
       c(0), c(KBlocks),
       [&](Value *KB) {
-        Value *K0 = B.CreateMul(KB, c(KC));
-        Value *K1 = B.CreateAdd(K0, c(KC));
-        K1 = B.CreateSelect(B.CreateICmpSLT(K1, c(S.K)), K1, c(S.K));
+        Value *K0 = B.CreateAdd(KLo, B.CreateMul(KB, c(KC)), "", true, true);
+        Value *K1 = KHi;
+        if (KBlocks > 1) {
+          K1 = B.CreateAdd(K0, c(KC), "", true, true);
+          K1 = B.CreateSelect(B.CreateICmpSLT(K1, KHi), K1, KHi);
+        }
+        // A scratch starts from zero even when C accumulates.
+        Value *Fresh = B.CreateICmpEQ(K0, KLo);
+        if (S.Accumulate)
+          Fresh = B.CreateAnd(Fresh, B.CreateNot(FirstPart));
         ByPanel([&](bool Tail) {
           loop(
               TileLo, TileHi,
               [&](Value *Tile) {
                 Value *Row0 = B.CreateMul(Tile, c(MR));
                 auto Emit = [&](Value *R0, int64_t Rows) {
-                  emitTile(C, A, Strip, StripRow, R0, Col0, K0, K1, Rows, Tail);
+                  emitTile(C, A, Strip, StripRow, R0, Col0, K0, K1, Fresh, Rows,
+                           Tail);
                 };
                 if (P.TailRows == 0)
                   return Emit(Row0, MR);
@@ -474,6 +573,31 @@ void GemmEmitter::emitTaskBody(Value *C, Value *A, Value *Bm, Value *T) {
       "kb");
 }
 
+/// C += each k part's scratch, in part order (C is small: Plan::KParts).
+void GemmEmitter::emitPartSum(Value *C) {
+  const GemmShape &S = P.S;
+  loop(
+      c(0), c(S.M),
+      [&](Value *Row) {
+        Value *RowAt = B.CreateMul(Row, c(S.CRow));
+        emitCountedLoop(B, c(0), c(S.N),
+                        [&](Value *Col) {
+                          Value *At = B.CreateAdd(RowAt, Col);
+                          Value *Dst = B.CreateInBoundsGEP(F32, C, At);
+                          Value *Sum = B.CreateLoad(F32, Dst);
+                          for (int64_t Part = 1; Part < P.KParts; ++Part) {
+                            Value *Src = B.CreateInBoundsGEP(
+                                F32, PartBuf,
+                                B.CreateAdd(At, c((Part - 1) * S.M * S.CRow)));
+                            Sum = B.CreateFAdd(Sum, B.CreateLoad(F32, Src));
+                          }
+                          B.CreateStore(Sum, Dst);
+                        },
+                        "partsum.col", {});
+      },
+      "partsum.row");
+}
+
 Function *GemmEmitter::emitTask(StringRef Name) {
   // ctx = {C, A, B}. The serial product calls the task too; noinline
   // keeps one copy of the tiled loops.
@@ -506,6 +630,13 @@ Function *GemmEmitter::emit(StringRef Name) {
                                  Constant::getNullValue(Ty), Name + ".pack");
     PackBuf->setAlignment(Align(64));
   }
+  if (P.KParts > 1) {
+    auto *Ty = ArrayType::get(F32, (P.KParts - 1) * P.S.M * P.S.CRow);
+    PartBuf = new GlobalVariable(M, Ty, /*isConstant=*/false,
+                                 GlobalValue::InternalLinkage,
+                                 Constant::getNullValue(Ty), Name + ".parts");
+    PartBuf->setAlignment(Align(64));
+  }
   Function *Task = emitTask(Name);
 
   // (C, A, B), parts of the calling kernel's buffers.
@@ -517,12 +648,23 @@ Function *GemmEmitter::emit(StringRef Name) {
   auto *CtxTy = ArrayType::get(Ptr, 3);
   Value *TaskCtx = B.CreateAlloca(CtxTy, nullptr, "ctx");
   storeTaskContext(B, TaskCtx, {F->getArg(0), F->getArg(1), F->getArg(2)});
-  Value *Count = c(P.Panels * P.Chunks);
+  if (P.RowTasks && P.PackB)
+    loop(
+        c(0), c(P.Panels),
+        [&](Value *Panel) {
+          byPanel(Panel, [&](bool Tail) {
+            emitPack(stripOf(Panel), F->getArg(2), Panel, c(0), c(P.S.K), Tail);
+          });
+        },
+        "pack.panel");
+  Value *Count = c(P.tasks());
   if (P.Parallel) {
     B.CreateCall(declareCallback(M, rt::ParallelFor), {Task, TaskCtx, Count});
   } else {
     B.CreateCall(Task, {TaskCtx, c(0), Count});
   }
+  if (P.KParts > 1)
+    emitPartSum(F->getArg(0));
   B.CreateRetVoid();
   return F;
 }
@@ -538,6 +680,10 @@ std::string GemmShape::key() const {
           rowTableKey(ARows) + (ACols.empty() ? "" : ".ac") +
           rowTableKey(ACols))
       .str();
+}
+
+bool nnc::codegen::gemmRowsOnThreads(Module &M, const GemmShape &S) {
+  return Plan(S, moduleVectorUnit(M)).RowTasks;
 }
 
 Function *nnc::codegen::getGemm(Module &M, const GemmShape &S) {

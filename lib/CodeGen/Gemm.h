@@ -56,6 +56,11 @@ struct GemmShape {
 /// ptr noalias readonly B)` in `M`, created on first use.
 llvm::Function *getGemm(llvm::Module &M, const GemmShape &S);
 
+/// Whether getGemm's product cuts C into blocks of rows, each a task of
+/// the thread pool, claimed front to back: a large C (a weight's gradient),
+/// whose rows the thread that computed them should also update.
+bool gemmRowsOnThreads(llvm::Module &M, const GemmShape &S);
+
 } // namespace nnc::codegen
 
 #endif

@@ -318,6 +318,10 @@ void emitSoftmax(KernelBuilder &KB, bool Log);
 /// LinAlg.cpp: [M,K] x [K,N] through the shared register-tiled product
 /// (Gemm.h), a transpose operand read in place.
 void emitMatMul(KernelBuilder &KB);
+/// Whether matmul `MatMul` runs as a product cut into blocks of rows on the
+/// thread pool (Gemm.h, gemmRowsOnThreads), which its epilogue then
+/// follows.
+bool matMulRowsOnThreads(const Node &MatMul, llvm::Module &M);
 /// LinAlg.cpp: one_hot.
 void emitOneHot(KernelBuilder &KB);
 /// Elementwise.cpp: concat, one block copy per operand and outer index.

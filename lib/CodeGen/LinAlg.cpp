@@ -18,6 +18,8 @@
 #include "Gemm.h"
 #include "KernelBuilder.h"
 
+#include <optional>
+
 using namespace llvm;
 using namespace nnc;
 using namespace nnc::codegen;
@@ -62,34 +64,53 @@ static void emitRowDotProduct(KernelBuilder &KB, int64_t M, int64_t N,
   });
 }
 
-void codegen::emitMatMul(KernelBuilder &KB) {
-  const Node &N = KB.node();
-  IRBuilder<> &B = KB.builder();
+/// The product matmul `N` runs, or none when it is empty or runs as row
+/// dot products.
+static std::optional<GemmShape> matMulGemm(const Node &N, Module &M) {
   // A 1-D operand is a row (left) or column (right) vector, as in NumPy.
   ArrayRef<int64_t> L = N.operand(0)->dims(), R = N.operand(1)->dims();
-  int64_t M = L.size() == 2 ? L[0] : 1;
+  int64_t Rows = L.size() == 2 ? L[0] : 1;
   int64_t K = L.back();
   int64_t Cols = R.size() == 2 ? R[1] : 1;
-  if (M == 0 || K == 0 || Cols == 0)
-    return KB.fillOut(KB.f32(0), M * Cols);
-  // matmul operands have rank >= 1, so they are never immediates.
-  assert(KB.in(0) && KB.in(1) && "matmul operand without a buffer");
-  if (readsTransposed(N, 1) && !readsTransposed(N, 0) && M <= MaxDotRows &&
-      M * Cols * dotLanes(*B.GetInsertBlock()->getModule()) <= MaxDotLaneFloats)
-    return emitRowDotProduct(KB, M, Cols, K);
+  if (Rows == 0 || K == 0 || Cols == 0)
+    return std::nullopt;
+  if (readsTransposed(N, 1) && !readsTransposed(N, 0) && Rows <= MaxDotRows &&
+      Rows * Cols * dotLanes(M) <= MaxDotLaneFloats)
+    return std::nullopt;
   GemmShape S;
-  S.M = M;
+  S.M = Rows;
   S.N = Cols;
   S.K = K;
   // A(i,k): row-major [M,K], or [K,M] read through a folded transpose.
   S.ARow = readsTransposed(N, 0) ? 1 : K;
-  S.ACol = readsTransposed(N, 0) ? M : 1;
+  S.ACol = readsTransposed(N, 0) ? Rows : 1;
   // B(k,j): row-major [K,N], or [N,K] read through a folded transpose.
   S.BRow = readsTransposed(N, 1) ? 1 : Cols;
   S.BCol = readsTransposed(N, 1) ? K : 1;
   S.CRow = Cols;
-  Function *Gemm = getGemm(*B.GetInsertBlock()->getModule(), S);
-  B.CreateCall(Gemm, {KB.out(), KB.in(0), KB.in(1)});
+  return S;
+}
+
+void codegen::emitMatMul(KernelBuilder &KB) {
+  const Node &N = KB.node();
+  IRBuilder<> &B = KB.builder();
+  Module &M = *B.GetInsertBlock()->getModule();
+  ArrayRef<int64_t> L = N.operand(0)->dims(), R = N.operand(1)->dims();
+  int64_t Rows = L.size() == 2 ? L[0] : 1;
+  int64_t Cols = R.size() == 2 ? R[1] : 1;
+  if (Rows == 0 || L.back() == 0 || Cols == 0)
+    return KB.fillOut(KB.f32(0), Rows * Cols);
+  // matmul operands have rank >= 1, so they are never immediates.
+  assert(KB.in(0) && KB.in(1) && "matmul operand without a buffer");
+  std::optional<GemmShape> S = matMulGemm(N, M);
+  if (!S)
+    return emitRowDotProduct(KB, Rows, Cols, L.back());
+  B.CreateCall(getGemm(M, *S), {KB.out(), KB.in(0), KB.in(1)});
+}
+
+bool codegen::matMulRowsOnThreads(const Node &MatMul, Module &M) {
+  std::optional<GemmShape> S = matMulGemm(MatMul, M);
+  return S && gemmRowsOnThreads(M, *S);
 }
 
 void codegen::emitOneHot(KernelBuilder &KB) {

@@ -701,7 +701,14 @@ std::vector<Case> gemmCases() {
         Shape{"gemm one vector packed 60x50x13", 60, 50, 13, false, false},
         Shape{"gemm one vector B^T 50x20x7", 50, 20, 7, false, true},
         Shape{"gemm threaded 72x260x100", 72, 260, 100, false, false},
-        Shape{"gemm threaded B^T 64x130x97", 64, 130, 97, false, true}}) {
+        Shape{"gemm threaded B^T 64x130x97", 64, 130, 97, false, true},
+        // A weight's rows kept by their threads (Gemm.cpp, Plan): k in
+        // halves added afterwards (B of 179 KB), and blocks of rows over
+        // every panel of a B packed first (C of 156 KB), with tail panels
+        // and tail tiles.
+        Shape{"gemm k halves 24x640x70", 24, 640, 70, false, false},
+        Shape{"gemm row blocks 300x40x130", 300, 40, 130, false, false},
+        Shape{"gemm row blocks A^T 300x40x130", 300, 40, 130, true, false}}) {
     Cs.push_back({Sh.Name, [Sh](Builder &B) {
                     Node *A = Sh.TA ? B.op(OpKind::Transpose,
                                            {B.leaf(f32({Sh.K, Sh.M}), "a")})
