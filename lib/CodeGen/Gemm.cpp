@@ -29,6 +29,13 @@
 //     smaller ones call the task function directly. Each element of C is
 //     computed by exactly one task, in k order, by the same code whatever
 //     the thread count, so results are bitwise independent of it.
+//  5. Around a weight matrix of 128 KB or more the tasks follow its rows
+//     instead, so that each thread keeps the rows it claims from one
+//     kernel to the next (Plan::RowTasks, Plan::KParts): the forward
+//     (small C) cuts k in halves, the second computed into a scratch and
+//     added afterwards; the weight gradient (small B) runs blocks of rows
+//     over every panel, B packed before them. The split is a function of
+//     the shape alone, so results still do not depend on the threads.
 //
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
@@ -140,8 +147,8 @@ struct Plan {
     int64_t BBytes = 4 * S.K * S.N;
     Parallel = S.AllowThreads && Panels * Chunks >= 2 &&
                (Flops >= ParallelFlops || BBytes >= ParallelBytes);
-    // A weight matrix that does not fit in a core's L2 is touched by three
-    // products of a training step: the forward reads it as B, the weight
+    // A weight matrix of OwnedBytes or more is touched by three kernels
+    // of a training step: the forward reads it as B, the weight
     // gradient writes its shape as C, the update's epilogue rewrites it by
     // rows. Cut by column panels, every row of it is shared by the two
     // cores at 128-byte granularity, and the lines (and their prefetched
@@ -171,7 +178,8 @@ struct Plan {
     KPerPart = S.K / KParts;
   }
 
-  /// Tasks of the parallel loop, and which (part, panel, chunk) task T is.
+  /// Tasks of the parallel loop: (part, panel, chunk) triples, or row
+  /// chunks.
   int64_t tasks() const {
     return KParts * (RowTasks ? Chunks : Panels * Chunks);
   }
