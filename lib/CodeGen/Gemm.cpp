@@ -103,7 +103,8 @@ struct Plan {
   /// Tasks are row chunks that each run every panel (see the constructor).
   bool RowTasks = false;
   /// k cut into this many parts of KPerPart; part p > 0 computes into the
-  /// scratch C number p - 1, which is added to C after the tasks.
+  /// scratch C number p - 1, which is added to C after the tasks (never
+  /// for a product that accumulates into C).
   int64_t KParts = 1, KPerPart = 0;
 
   Plan(const GemmShape &Sh, const VectorUnit &VU) : S(Sh) {
@@ -157,7 +158,7 @@ struct Plan {
     // in all three, in the same front-to-back order the pool claims tasks
     // in, each core keeps its rows (docs/performance.md, session 15).
     bool Plain = S.BRows.empty() && S.ARows.empty() && S.ACols.empty() &&
-                 S.BCol == 1 && Parallel;
+                 S.BCol == 1 && !S.Accumulate && Parallel;
     // The weight gradient (C large, B small): tasks are row chunks over
     // every panel of B, packed first.
     int64_t CBytes = 4 * S.M * S.N;
@@ -375,7 +376,7 @@ void GemmEmitter::emitTile(Value *C, Value *A, Value *BStrip,
     return B.CreateInBoundsGEP(F32, C, Idx);
   };
   // Initial accumulators: zero where `Fresh` (the first k block of a
-  // plain product or of a k part's scratch), the current C otherwise.
+  // plain product's part), the current C otherwise.
   Constant *Zero = Constant::getNullValue(VecTy);
   // Where each row of A starts, before the loop over k.
   SmallVector<Value *, 8> ARowStart;
@@ -502,11 +503,10 @@ void GemmEmitter::emitPanel(Value *C, Value *A, Value *Bm, Value *Panel,
   // (No wrap: the loops' guards then fold, every part being non-empty.)
   Value *KLo = B.CreateMul(Part, c(P.KPerPart), "klo", true, true);
   Value *KHi = B.CreateAdd(KLo, c(P.KPerPart), "khi", true, true);
-  Value *FirstPart = B.CreateICmpEQ(Part, c(0));
   if (P.KParts > 1) {
     Value *Scratch = B.CreateInBoundsGEP(
         F32, PartBuf, B.CreateMul(B.CreateSub(Part, c(1)), c(S.M * S.CRow)));
-    C = B.CreateSelect(FirstPart, C, Scratch, "c.part");
+    C = B.CreateSelect(B.CreateICmpEQ(Part, c(0)), C, Scratch, "c.part");
   }
   Value *Strip = B.CreateInBoundsGEP(F32, Bm, B.CreateMul(Col0, c(S.BCol)));
   int64_t StripRow = S.BRow;
@@ -532,10 +532,7 @@ void GemmEmitter::emitPanel(Value *C, Value *A, Value *Bm, Value *Panel,
           K1 = B.CreateAdd(K0, c(KC), "", true, true);
           K1 = B.CreateSelect(B.CreateICmpSLT(K1, KHi), K1, KHi);
         }
-        // A scratch starts from zero even when C accumulates.
-        Value *Fresh = B.CreateICmpEQ(K0, KLo);
-        if (S.Accumulate)
-          Fresh = B.CreateAnd(Fresh, B.CreateNot(FirstPart));
+        Value *Fresh = S.Accumulate ? B.getFalse() : B.CreateICmpEQ(K0, KLo);
         ByPanel([&](bool Tail) {
           loop(
               TileLo, TileHi,

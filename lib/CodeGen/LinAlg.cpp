@@ -18,8 +18,6 @@
 #include "Gemm.h"
 #include "KernelBuilder.h"
 
-#include <optional>
-
 using namespace llvm;
 using namespace nnc;
 using namespace nnc::codegen;
@@ -64,53 +62,53 @@ static void emitRowDotProduct(KernelBuilder &KB, int64_t M, int64_t N,
   });
 }
 
-/// The product matmul `N` runs, or none when it is empty or runs as row
-/// dot products.
-static std::optional<GemmShape> matMulGemm(const Node &N, Module &M) {
+namespace {
+/// How a matmul runs: the product's shape (M, N, K and the strides of its
+/// operands), or row dot products of the same sizes.
+struct MatMulPlan {
+  GemmShape S;
+  bool RowDots = false;
+  bool empty() const { return S.M == 0 || S.N == 0 || S.K == 0; }
+};
+} // namespace
+
+static MatMulPlan planMatMul(const Node &N, Module &M) {
   // A 1-D operand is a row (left) or column (right) vector, as in NumPy.
   ArrayRef<int64_t> L = N.operand(0)->dims(), R = N.operand(1)->dims();
-  int64_t Rows = L.size() == 2 ? L[0] : 1;
-  int64_t K = L.back();
-  int64_t Cols = R.size() == 2 ? R[1] : 1;
-  if (Rows == 0 || K == 0 || Cols == 0)
-    return std::nullopt;
-  if (readsTransposed(N, 1) && !readsTransposed(N, 0) && Rows <= MaxDotRows &&
-      Rows * Cols * dotLanes(M) <= MaxDotLaneFloats)
-    return std::nullopt;
-  GemmShape S;
-  S.M = Rows;
-  S.N = Cols;
-  S.K = K;
+  MatMulPlan P;
+  GemmShape &S = P.S;
+  S.M = L.size() == 2 ? L[0] : 1;
+  S.K = L.back();
+  S.N = R.size() == 2 ? R[1] : 1;
   // A(i,k): row-major [M,K], or [K,M] read through a folded transpose.
-  S.ARow = readsTransposed(N, 0) ? 1 : K;
-  S.ACol = readsTransposed(N, 0) ? Rows : 1;
+  S.ARow = readsTransposed(N, 0) ? 1 : S.K;
+  S.ACol = readsTransposed(N, 0) ? S.M : 1;
   // B(k,j): row-major [K,N], or [N,K] read through a folded transpose.
-  S.BRow = readsTransposed(N, 1) ? 1 : Cols;
-  S.BCol = readsTransposed(N, 1) ? K : 1;
-  S.CRow = Cols;
-  return S;
+  S.BRow = readsTransposed(N, 1) ? 1 : S.N;
+  S.BCol = readsTransposed(N, 1) ? S.K : 1;
+  S.CRow = S.N;
+  P.RowDots = readsTransposed(N, 1) && !readsTransposed(N, 0) &&
+              S.M <= MaxDotRows && S.M * S.N * dotLanes(M) <= MaxDotLaneFloats;
+  return P;
 }
 
 void codegen::emitMatMul(KernelBuilder &KB) {
-  const Node &N = KB.node();
   IRBuilder<> &B = KB.builder();
   Module &M = *B.GetInsertBlock()->getModule();
-  ArrayRef<int64_t> L = N.operand(0)->dims(), R = N.operand(1)->dims();
-  int64_t Rows = L.size() == 2 ? L[0] : 1;
-  int64_t Cols = R.size() == 2 ? R[1] : 1;
-  if (Rows == 0 || L.back() == 0 || Cols == 0)
-    return KB.fillOut(KB.f32(0), Rows * Cols);
+  MatMulPlan P = planMatMul(KB.node(), M);
+  const GemmShape &S = P.S;
+  if (P.empty())
+    return KB.fillOut(KB.f32(0), S.M * S.N);
   // matmul operands have rank >= 1, so they are never immediates.
   assert(KB.in(0) && KB.in(1) && "matmul operand without a buffer");
-  std::optional<GemmShape> S = matMulGemm(N, M);
-  if (!S)
-    return emitRowDotProduct(KB, Rows, Cols, L.back());
-  B.CreateCall(getGemm(M, *S), {KB.out(), KB.in(0), KB.in(1)});
+  if (P.RowDots)
+    return emitRowDotProduct(KB, S.M, S.N, S.K);
+  B.CreateCall(getGemm(M, S), {KB.out(), KB.in(0), KB.in(1)});
 }
 
 bool codegen::matMulRowsOnThreads(const Node &MatMul, Module &M) {
-  std::optional<GemmShape> S = matMulGemm(MatMul, M);
-  return S && gemmRowsOnThreads(M, *S);
+  MatMulPlan P = planMatMul(MatMul, M);
+  return !P.empty() && !P.RowDots && gemmRowsOnThreads(M, P.S);
 }
 
 void codegen::emitOneHot(KernelBuilder &KB) {
