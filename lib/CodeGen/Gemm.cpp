@@ -153,10 +153,11 @@ struct Plan {
     // gradient writes its shape as C, the update's epilogue rewrites it by
     // rows. Cut by column panels, every row of it is shared by the two
     // cores at 128-byte granularity, and the lines (and their prefetched
-    // neighbours) move between cores in every kernel: the MLP's first
-    // update ran 4.7x slower on two threads than on one. Cut by row blocks
-    // in all three, in the same front-to-back order the pool claims tasks
-    // in, each core keeps its rows (docs/performance.md, session 15).
+    // neighbours) move between cores in every kernel: on cores that share
+    // no cache the MLP's first update ran 4.7x slower on two threads than
+    // on one. Cut by row blocks in all three, in the same front-to-back
+    // order the pool claims tasks in, each core keeps its rows
+    // (docs/performance.md, session 15).
     bool Plain = S.BRows.empty() && S.ARows.empty() && S.ACols.empty() &&
                  S.BCol == 1 && !S.Accumulate && Parallel;
     // The weight gradient (C large, B small): tasks are row chunks over
