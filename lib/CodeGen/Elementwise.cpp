@@ -322,33 +322,36 @@ void codegen::emitElementwise(KernelBuilder &KB) {
   }
 
   bool IsCopy = opClass(N.Kind) == OpClass::Shape;
+  // One element, at the nest's indices `IVs`.
+  auto EmitElement = [&](KernelBuilder &K, ArrayRef<Value *> IVs) {
+    SmallVector<Value *, 2> Args;
+    unsigned Next = 0;
+    for (unsigned I = 0; I < N.Operands.size(); ++I) {
+      if (isImmediate(N.operand(I))) {
+        Args.push_back(K.loadOperand(I, K.i64(0)));
+        continue;
+      }
+      assert(Buffered[Next] == I);
+      Args.push_back(K.loadOperand(
+          I, linearIndex(K, IVs, Nest.Strides[1 + Next], Bases[Next])));
+      ++Next;
+    }
+    Value *R = IsCopy ? Args[0] : emitScalarOp(K, Args);
+    K.noteStored(R);
+    K.store(R, K.out(), linearIndex(K, IVs, Nest.Strides[0]));
+  };
   // A large one runs on the threads, in pieces of its outermost loop.
   ArrayRef<int64_t> Inner = ArrayRef<int64_t>(Nest.Dims).drop_front();
-  emitOverRange(
-      KB, "rows", Nest.Dims[0], N.Type.numElements(),
-      [&](KernelBuilder &K, Value *Lo, Value *Hi) {
-        K.forLoop(Lo, Hi, [&](Value *I0) {
-          K.forEach(Inner, [&](ArrayRef<Value *> Rest) {
-            SmallVector<Value *, 4> IVs{I0};
-            IVs.append(Rest.begin(), Rest.end());
-            SmallVector<Value *, 2> Args;
-            unsigned Next = 0;
-            for (unsigned I = 0; I < N.Operands.size(); ++I) {
-              if (isImmediate(N.operand(I))) {
-                Args.push_back(K.loadOperand(I, K.i64(0)));
-                continue;
-              }
-              assert(Buffered[Next] == I);
-              Args.push_back(K.loadOperand(
-                  I, linearIndex(K, IVs, Nest.Strides[1 + Next], Bases[Next])));
-              ++Next;
-            }
-            Value *R = IsCopy ? Args[0] : emitScalarOp(K, Args);
-            K.noteStored(R);
-            K.store(R, K.out(), linearIndex(K, IVs, Nest.Strides[0]));
-          });
-        });
-      });
+  emitOverRange(KB, "rows", Nest.Dims[0], N.Type.numElements(),
+                [&](KernelBuilder &K, Value *Lo, Value *Hi) {
+                  K.forLoop(Lo, Hi, [&](Value *I0) {
+                    K.forEach(Inner, [&](ArrayRef<Value *> Rest) {
+                      SmallVector<Value *, 4> IVs{I0};
+                      IVs.append(Rest.begin(), Rest.end());
+                      EmitElement(K, IVs);
+                    });
+                  });
+                });
 }
 
 void codegen::emitConcat(KernelBuilder &KB) {

@@ -245,9 +245,9 @@ private:
   LLVMContext *Ctx;
   Type *F32, *I64, *Ptr;
   FixedVectorType *VecTy;
-  GlobalVariable *PackBuf = nullptr;
+  Value *PackBuf = nullptr;
   /// The partial products of k parts after the first (Plan::KParts).
-  GlobalVariable *PartBuf = nullptr;
+  Value *PartBuf = nullptr;
   /// B's row table and A's row and column tables (P.S.BRows, ARows,
   /// ACols), where the shape has them.
   GlobalVariable *Table = nullptr, *ATable = nullptr, *AColTable = nullptr;
@@ -498,7 +498,6 @@ void GemmEmitter::emitPanel(Value *C, Value *A, Value *Bm, Value *Panel,
   const GemmShape &S = P.S;
   Value *Col0 = B.CreateMul(Panel, c(NR), "col0");
   Function *F = B.GetInsertBlock()->getParent();
-  auto ByPanel = [&](function_ref<void(bool)> Emit) { byPanel(Panel, Emit); };
 
   // Part p computes k in [KLo, KHi), into C or its scratch.
   // (No wrap: the loops' guards then fold, every part being non-empty.)
@@ -515,7 +514,8 @@ void GemmEmitter::emitPanel(Value *C, Value *A, Value *Bm, Value *Panel,
     Strip = stripOf(Panel);
     // Row tasks share every panel, packed before them (emit).
     if (!P.RowTasks)
-      ByPanel([&](bool Tail) { emitPack(Strip, Bm, Panel, KLo, KHi, Tail); });
+      byPanel(Panel,
+              [&](bool Tail) { emitPack(Strip, Bm, Panel, KLo, KHi, Tail); });
     StripRow = NR;
   }
 
@@ -534,7 +534,7 @@ void GemmEmitter::emitPanel(Value *C, Value *A, Value *Bm, Value *Panel,
           K1 = B.CreateSelect(B.CreateICmpSLT(K1, KHi), K1, KHi);
         }
         Value *Fresh = S.Accumulate ? B.getFalse() : B.CreateICmpEQ(K0, KLo);
-        ByPanel([&](bool Tail) {
+        byPanel(Panel, [&](bool Tail) {
           loop(
               TileLo, TileHi,
               [&](Value *Tile) {
@@ -629,20 +629,11 @@ Function *GemmEmitter::emit(StringRef Name) {
     ATable = getRowTable(M, P.S.ARows);
   if (!P.S.ACols.empty())
     AColTable = getRowTable(M, P.S.ACols);
-  if (P.PackB) {
-    auto *Ty = ArrayType::get(F32, P.Panels * P.S.K * NR);
-    PackBuf = new GlobalVariable(M, Ty, /*isConstant=*/false,
-                                 GlobalValue::InternalLinkage,
-                                 Constant::getNullValue(Ty), Name + ".pack");
-    PackBuf->setAlignment(Align(64));
-  }
-  if (P.KParts > 1) {
-    auto *Ty = ArrayType::get(F32, (P.KParts - 1) * P.S.M * P.S.CRow);
-    PartBuf = new GlobalVariable(M, Ty, /*isConstant=*/false,
-                                 GlobalValue::InternalLinkage,
-                                 Constant::getNullValue(Ty), Name + ".parts");
-    PartBuf->setAlignment(Align(64));
-  }
+  if (P.PackB)
+    PackBuf = staticBuffer(M, P.Panels * P.S.K * NR, Name + ".pack");
+  if (P.KParts > 1)
+    PartBuf =
+        staticBuffer(M, (P.KParts - 1) * P.S.M * P.S.CRow, Name + ".parts");
   Function *Task = emitTask(Name);
 
   // (C, A, B), parts of the calling kernel's buffers.
